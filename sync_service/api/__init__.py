@@ -1,0 +1,1 @@
+"""HTTP transport: the ASGI app, its routes and their schemas."""

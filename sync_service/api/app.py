@@ -1,0 +1,115 @@
+"""The app factory: composes settings, storage, provider and use cases into one ASGI app."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from tablepay_domain.order import Limits
+
+from .. import __doc__ as service_doc
+from ..providers.base import PaymentProvider
+from ..providers.stripe_gateway import StripeGateway
+from ..services.checkout import CheckoutError, CheckoutService
+from ..services.donations import DonationTransfers
+from ..services.feed import Feed, FeedNotifier
+from ..services.outbox import OutboxWorker
+from ..services.payment_events import DONATION_TOPIC, PaymentEvents
+from ..services.reconcile import Reconciler
+from ..settings import Settings
+from ..storage.db import open_database
+from ..storage.repository import Repository
+from . import kiosk_routes, pages, webhook_routes
+
+
+def _error(http_status: int, code: str, message: str, **details: Any) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message, **details}}, status_code=http_status)
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    parts = []
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
+        parts.append(f"{where}: {error.get('msg')}" if where else str(error.get("msg")))
+    return "; ".join(parts)
+
+
+def create_app(settings: Settings, *, provider: PaymentProvider | None = None,
+               public_url: str = "http://127.0.0.1:8787", background: bool = True) -> FastAPI:
+    """Build the sync service. `background=False` leaves the outbox and reconciler loops off (tests drive them)."""
+    db = open_database(settings.database_path)
+    repo = Repository(db)
+    provider = provider or StripeGateway(
+        settings.stripe_secret_key.get_secret_value(), settings.webhook_secrets,
+        api_base=settings.stripe_api_base, timeout=settings.stripe_timeout_seconds,
+        max_retries=settings.stripe_max_retries,
+    )
+    notifier = FeedNotifier()
+    payment_events = PaymentEvents(repo, notifier, provider=provider.name,
+                                   donation_account=settings.donation_account,
+                                   donation_partner=settings.donation_partner)
+    checkouts = CheckoutService(
+        repo, provider, payment_events, notifier, limits=Limits(max_total=settings.max_total),
+        public_url=settings.public_url or public_url, ttl_seconds=settings.checkout_ttl_seconds,
+        donations_enabled=settings.donation_account is not None,
+        donation_label=f"Donation to {settings.donation_partner}",
+    )
+    outbox = OutboxWorker(repo, {DONATION_TOPIC: DonationTransfers(repo, provider)},
+                          max_attempts=settings.outbox_max_attempts)
+    reconciler = Reconciler(repo, checkouts, after_seconds=settings.reconcile_after_seconds,
+                            interval_seconds=settings.reconcile_interval_seconds)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        tasks = [asyncio.create_task(outbox.run()), asyncio.create_task(reconciler.run())] if background else []
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with suppress(asyncio.CancelledError):
+                    await task
+            await provider.aclose()
+
+    app = FastAPI(title="TablePay sync service", version="0.1.0", description=service_doc or "",
+                  lifespan=lifespan)
+    app.state.settings = settings
+    app.state.repo = repo
+    app.state.provider = provider
+    app.state.payment_events = payment_events
+    app.state.checkouts = checkouts
+    app.state.feed = Feed(repo, notifier)
+    app.state.outbox = outbox
+    app.state.reconciler = reconciler
+
+    @app.exception_handler(CheckoutError)
+    async def _checkout_error(request: Request, exc: CheckoutError) -> JSONResponse:
+        return _error(exc.status_code, exc.code, exc.message, **exc.details)
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        code = {401: "unauthorized", 403: "forbidden", 404: "not_found"}.get(exc.status_code, "error")
+        response = _error(exc.status_code, code, str(exc.detail))
+        response.headers.update(exc.headers or {})
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return _error(422, "invalid_request", _validation_message(exc))
+
+    @app.get("/healthz", tags=["ops"])
+    async def healthz() -> dict[str, str]:
+        repo.conn.execute("SELECT 1").fetchone()
+        return {"status": "ok"}
+
+    app.include_router(kiosk_routes.router)
+    app.include_router(webhook_routes.router)
+    app.include_router(pages.router)
+    return app

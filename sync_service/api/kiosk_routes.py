@@ -1,0 +1,62 @@
+"""The API the kiosks call, each request with the kiosk's bearer token."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import JSONResponse
+
+from ..services.checkout import CheckoutService
+from ..services.feed import Feed
+from .auth import kiosk_from_request
+from .schemas import ErrorResponse, FeedPage, OrderSnapshot, Payment
+
+router = APIRouter(prefix="/v1", tags=["kiosk"], responses={401: {"model": ErrorResponse}})
+Kiosk = Annotated[str, Depends(kiosk_from_request)]
+
+
+def _checkouts(request: Request) -> CheckoutService:
+    return request.app.state.checkouts  # type: ignore[no-any-return]
+
+
+@router.post("/checkouts", status_code=201, response_model=Payment,
+             responses={403: {"model": ErrorResponse}, 409: {"model": ErrorResponse},
+                        422: {"model": ErrorResponse}, 502: {"model": ErrorResponse}})
+async def create_checkout(order: OrderSnapshot, request: Request, kiosk_id: Kiosk,
+                          idempotency_key: Annotated[str | None, Header(max_length=255)] = None) -> JSONResponse:
+    """Open a hosted checkout (attempt n+1) for an order; the total is computed here."""
+    status, body = await _checkouts(request).create(order.to_domain(), kiosk_id=kiosk_id,
+                                                    idempotency_key=idempotency_key)
+    return JSONResponse(body, status_code=status)
+
+
+@router.get("/payments/{payment_id}", response_model=Payment, responses={404: {"model": ErrorResponse}})
+async def get_payment(payment_id: str, request: Request, kiosk_id: Kiosk) -> dict[str, object]:
+    return _checkouts(request).get(payment_id, kiosk_id).public()
+
+
+@router.post("/payments/{payment_id}/refresh", response_model=Payment, responses={404: {"model": ErrorResponse}})
+async def refresh_payment(payment_id: str, request: Request, kiosk_id: Kiosk) -> dict[str, object]:
+    """Retrieve the checkout from the provider server-side and apply what it says."""
+    return (await _checkouts(request).refresh(payment_id, kiosk_id)).public()
+
+
+@router.post("/payments/{payment_id}/cancel", response_model=Payment,
+             responses={404: {"model": ErrorResponse}, 409: {"model": ErrorResponse}})
+async def cancel_payment(payment_id: str, request: Request, kiosk_id: Kiosk) -> dict[str, object]:
+    """Expire the hosted checkout so it can no longer be paid; the attempt becomes cancelled."""
+    return (await _checkouts(request).cancel(payment_id, kiosk_id)).public()
+
+
+@router.get("/events", response_model=FeedPage)
+async def events(request: Request, kiosk_id: Kiosk,
+                 after: Annotated[int, Query(ge=0, description="Last seq the kiosk has applied")] = 0,
+                 wait: Annotated[float, Query(ge=0, le=60, description="Seconds to hold the request open")] = 0,
+                 limit: Annotated[int, Query(ge=1, le=500)] = 100) -> dict[str, object]:
+    """This kiosk's events after `after`: at once if any, else as soon as one arrives (long poll)."""
+    feed: Feed = request.app.state.feed
+    rows = await feed.poll(after, wait, kiosk_id=kiosk_id, limit=limit)
+    for row in rows:
+        row.pop("kiosk_id", None)
+    return {"events": rows, "next_after": rows[-1]["seq"] if rows else after}

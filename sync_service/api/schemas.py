@@ -1,0 +1,90 @@
+"""Request and response bodies, which also make the OpenAPI document."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tablepay_domain.order import Line, Order
+
+
+class LineIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    sku: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=200)
+    quantity: int = Field(description="At least 1")
+    unit_amount: int = Field(description="Price of one, in minor units (cents)")
+
+
+class OrderSnapshot(BaseModel):
+    """The order as the kiosk sees it; the service computes the total itself."""
+
+    model_config = ConfigDict(extra="forbid")
+    order_id: str = Field(min_length=1, max_length=100)
+    kiosk_id: str = Field(min_length=1, max_length=100)
+    currency: str = Field(min_length=3, max_length=3, description="ISO 4217 code, e.g. EUR")
+    table: str = Field(min_length=1, max_length=50)
+    waiter: str = Field(default="", max_length=100)
+    lines: list[LineIn]
+    tip_amount: int = Field(default=0, description="Minor units")
+    donation_amount: int = Field(default=0, description="Minor units")
+    note: str = Field(default="", max_length=500)
+
+    def to_domain(self) -> Order:
+        return Order(
+            order_id=self.order_id, kiosk_id=self.kiosk_id, currency=self.currency, table=self.table,
+            waiter=self.waiter, tip_amount=self.tip_amount, donation_amount=self.donation_amount,
+            note=self.note,
+            lines=tuple(Line(sku=line.sku, name=line.name, quantity=line.quantity, unit_amount=line.unit_amount)
+                        for line in self.lines),
+        )
+
+
+class Payment(BaseModel):
+    payment_id: str
+    order_id: str
+    attempt: int
+    status: str = Field(description="open, pending, authorized, paid, failed, cancelled, expired, "
+                                    "partially_refunded or refunded")
+    currency: str
+    checkout_url: str | None
+    expires_at: int | None = Field(description="Unix time the hosted checkout stops accepting payment")
+    amount_total: int
+    dish_subtotal: int
+    tip_amount: int
+    donation_amount: int
+    amount_refunded: int
+    paid_at: str | None
+    failure_reason: str | None
+    created_at: str
+    updated_at: str
+
+
+class FeedEvent(BaseModel):
+    seq: int
+    event_id: str
+    event: str
+    order_id: str
+    payment_id: str
+    attempt: int
+    status: str
+    currency: str
+    amount_total: int
+    tip_amount: int
+    donation_amount: int
+    amount_refunded: int
+    paid_at: str | None
+    created_at: str
+
+
+class FeedPage(BaseModel):
+    events: list[FeedEvent]
+    next_after: int = Field(description="Pass this as `after` in the next poll")
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody

@@ -1,0 +1,62 @@
+"""Records the service keeps. Plain data; the rules live in tablepay_domain."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from tablepay_domain.payment_state import PaymentStatus
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+@dataclass(frozen=True)
+class PaymentRecord:
+    """One payment attempt for an order."""
+
+    payment_id: str
+    order_id: str
+    attempt: int
+    kiosk_id: str
+    status: PaymentStatus
+    currency: str
+    dish_subtotal: int
+    tip_amount: int
+    donation_amount: int
+    amount_total: int
+    amount_refunded: int
+    snapshot: str
+    provider: str
+    provider_session_id: str | None
+    provider_payment_intent: str | None
+    provider_charge: str | None
+    checkout_url: str | None
+    expires_at: int | None
+    idempotency_key: str | None
+    failure_reason: str | None
+    created_at: str
+    updated_at: str
+    paid_at: str | None
+
+    def public(self) -> dict[str, object]:
+        """What a kiosk may see of this attempt."""
+        return {
+            "payment_id": self.payment_id,
+            "order_id": self.order_id,
+            "attempt": self.attempt,
+            "status": self.status.value,
+            "currency": self.currency,
+            "checkout_url": self.checkout_url,
+            "expires_at": self.expires_at,
+            "amount_total": self.amount_total,
+            "dish_subtotal": self.dish_subtotal,
+            "tip_amount": self.tip_amount,
+            "donation_amount": self.donation_amount,
+            "amount_refunded": self.amount_refunded,
+            "paid_at": self.paid_at,
+            "failure_reason": self.failure_reason,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        }

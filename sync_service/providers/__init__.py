@@ -1,0 +1,1 @@
+"""Payment provider adapters. Amounts are converted only here."""

@@ -1,0 +1,94 @@
+"""What the service needs from a payment provider, whatever the provider.
+
+Stripe signs a webhook that carries the event; Mollie only sends an id that
+must be fetched. Both end up as a `ProviderNotice` holding an `Observation`:
+the provider's current view of one payment, which the state machine applies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from tablepay_domain.order import Order
+from tablepay_domain.payment_state import PaymentStatus
+
+
+class ProviderError(RuntimeError):
+    """The provider could not be reached or refused the request."""
+
+    def __init__(self, message: str, *, retryable: bool, code: str | None = None) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+        self.code = code
+
+
+class InvalidWebhook(ValueError):
+    """Bad signature, stale timestamp or malformed body: answer 400, change nothing."""
+
+
+@dataclass(frozen=True)
+class HostedCheckout:
+    session_id: str
+    url: str
+    expires_at: int
+    amount_total: int
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What the provider says about one payment attempt right now."""
+
+    status: PaymentStatus | None  # None: nothing that moves the state machine
+    payment_id: str | None = None  # our id, from metadata
+    session_id: str | None = None
+    payment_intent: str | None = None
+    charge: str | None = None
+    amount_total: int | None = None
+    amount_refunded: int | None = None
+    failure_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class ProviderNotice:
+    event_id: str
+    type: str
+    observation: Observation
+    payload: str
+
+
+@dataclass(frozen=True)
+class CheckoutRequest:
+    order: Order
+    payment_id: str
+    attempt: int
+    success_url: str
+    cancel_url: str
+    expires_at: int
+    idempotency_key: str
+    donation_label: str
+
+
+class PaymentProvider(Protocol):
+    name: str
+
+    async def aclose(self) -> None:
+        """Release connections at shutdown."""
+
+    async def create_checkout(self, request: CheckoutRequest) -> HostedCheckout:
+        """Create a hosted checkout; the same idempotency key never creates two."""
+
+    async def observe_checkout(self, session_id: str) -> Observation:
+        """Fetch the checkout server-side: the trustworthy confirmation."""
+
+    async def expire_checkout(self, session_id: str) -> Observation:
+        """Stop the checkout from being paid; returns what the provider then says."""
+
+    async def read_webhook(self, body: bytes, headers: Mapping[str, str]) -> ProviderNotice:
+        """Verify and interpret a webhook, or raise InvalidWebhook."""
+
+    async def transfer_donation(self, *, amount: int, currency: str, destination: str,
+                                payment_intent: str, idempotency_key: str,
+                                metadata: Mapping[str, str]) -> str:
+        """Move a donation to the partner's account; returns the transfer id."""

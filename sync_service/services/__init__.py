@@ -1,0 +1,1 @@
+"""Use cases of the sync service: checkout, provider events, donations, reconciliation."""

@@ -1,0 +1,250 @@
+"""Checkout use cases: open a hosted checkout for an order, cancel it, refresh it.
+
+An order has at most one live attempt; a Paid order takes no new one; a
+Failed, Cancelled or Expired attempt may be followed by attempt n+1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import asdict
+from typing import Any
+
+import structlog
+
+from tablepay_domain.order import Limits, Order, validate_order
+from tablepay_domain.payment_state import PaymentStatus
+
+from ..models import PaymentRecord, utc_now
+from ..providers.base import CheckoutRequest, Observation, PaymentProvider, ProviderError
+from ..storage.repository import Repository
+from .feed import FeedNotifier
+from .payment_events import PaymentEvents
+
+log = structlog.get_logger(__name__)
+
+# Stripe accepts expires_at 30 min to 24 h after creation, measured on its
+# clock when the request arrives: keep a margin so a slow request is not refused.
+STRIPE_MIN_TTL, STRIPE_MAX_TTL, CLOCK_MARGIN = 1800, 86400, 30
+
+
+class CheckoutError(Exception):
+    """Refused with an HTTP status and a message a waiter understands."""
+
+    status_code = 400
+    code = "checkout_error"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class Unprocessable(CheckoutError):
+    status_code, code = 422, "invalid_order"
+
+
+class Forbidden(CheckoutError):
+    status_code, code = 403, "forbidden"
+
+
+class NotFound(CheckoutError):
+    status_code, code = 404, "not_found"
+
+
+class Conflict(CheckoutError):
+    status_code, code = 409, "conflict"
+
+
+class ProviderUnavailable(CheckoutError):
+    status_code, code = 502, "provider_unavailable"
+
+
+class _OrderLocks:
+    """One asyncio lock per order, dropped when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._users: defaultdict[str, int] = defaultdict(int)
+
+    @asynccontextmanager
+    async def hold(self, order_id: str) -> AsyncIterator[None]:
+        self._users[order_id] += 1
+        try:
+            async with self._locks[order_id]:
+                yield
+        finally:
+            self._users[order_id] -= 1
+            if not self._users[order_id]:
+                del self._users[order_id], self._locks[order_id]
+
+
+def snapshot_json(order: Order) -> str:
+    return json.dumps(asdict(order), sort_keys=True, separators=(",", ":"))
+
+
+class CheckoutService:
+    def __init__(self, repo: Repository, provider: PaymentProvider, events: PaymentEvents,
+                 notifier: FeedNotifier, *, limits: Limits, public_url: str, ttl_seconds: int,
+                 donations_enabled: bool, donation_label: str) -> None:
+        self._repo = repo
+        self._provider = provider
+        self._events = events
+        self._notifier = notifier
+        self._limits = limits
+        self._public_url = public_url
+        self._ttl = ttl_seconds
+        self._donations_enabled = donations_enabled
+        self._donation_label = donation_label
+        self._locks = _OrderLocks()
+
+    def _valid(self, order: Order, kiosk_id: str) -> Order:
+        if order.kiosk_id != kiosk_id:
+            raise Forbidden(f"this kiosk is {kiosk_id!r} but the order says {order.kiosk_id!r}")
+        try:
+            order = validate_order(order, self._limits)
+        except ValueError as exc:
+            raise Unprocessable(str(exc)) from None
+        if order.donation_amount and not self._donations_enabled:
+            raise Unprocessable("donations are not set up on this service (TABLEPAY_DONATION_ACCOUNT is empty)")
+        owner = self._repo.order_kiosk(order.order_id)
+        if owner not in (None, kiosk_id):
+            raise Forbidden(f"order {order.order_id} belongs to another kiosk")
+        return order
+
+    async def create(self, order: Order, *, kiosk_id: str, idempotency_key: str | None) -> tuple[int, dict[str, Any]]:
+        order = self._valid(order, kiosk_id)
+        snapshot = snapshot_json(order)
+        request_hash = hashlib.sha256(snapshot.encode()).hexdigest()
+        async with self._locks.hold(order.order_id):
+            if idempotency_key:
+                stored = self._repo.idempotent_response(kiosk_id, idempotency_key)
+                if stored:
+                    if stored[0] != request_hash:
+                        raise Unprocessable("this Idempotency-Key was already used for a different order",
+                                            idempotency_key=idempotency_key)
+                    return stored[1], stored[2]
+            payment = self._resumable_or_new(order, snapshot, idempotency_key)
+            if payment.checkout_url is None:
+                payment = await self._open_hosted_checkout(payment, order)
+            response = self._response(payment)
+            if idempotency_key:
+                with self._repo.transaction():
+                    self._repo.save_idempotent_response(kiosk_id, idempotency_key, request_hash, 201, response)
+            return 201, response
+
+    def _resumable_or_new(self, order: Order, snapshot: str, idempotency_key: str | None) -> PaymentRecord:
+        attempts = self._repo.attempts(order.order_id)
+        paid = [a for a in attempts if a.status.is_paid]
+        if paid:
+            raise Conflict(f"order {order.order_id} is already paid", payment_id=paid[0].payment_id)
+        live = [a for a in attempts if a.status.is_live]
+        if live:
+            current = live[0]
+            # The same request again after a crash or a lost answer: carry on with it.
+            if idempotency_key and current.idempotency_key == idempotency_key:
+                return current
+            raise Conflict(f"order {order.order_id} already has a checkout in progress (attempt "
+                           f"{current.attempt}); cancel it first", payment_id=current.payment_id)
+        now = utc_now()
+        payment = PaymentRecord(
+            payment_id=f"pay_{uuid.uuid4().hex}", order_id=order.order_id, attempt=len(attempts) + 1,
+            kiosk_id=order.kiosk_id, status=PaymentStatus.OPEN, currency=order.currency,
+            dish_subtotal=order.dish_subtotal, tip_amount=order.tip_amount,
+            donation_amount=order.donation_amount, amount_total=order.amount_total, amount_refunded=0,
+            snapshot=snapshot, provider=self._provider.name, provider_session_id=None,
+            provider_payment_intent=None, provider_charge=None, checkout_url=None, expires_at=None,
+            idempotency_key=idempotency_key, failure_reason=None, created_at=now, updated_at=now, paid_at=None,
+        )
+        with self._repo.transaction():
+            self._repo.upsert_order(order, snapshot)
+            self._repo.insert_payment(payment)
+            self._repo.append_feed(payment)
+        self._notifier.notify()
+        return payment
+
+    async def _open_hosted_checkout(self, payment: PaymentRecord, order: Order) -> PaymentRecord:
+        request = CheckoutRequest(
+            order=order, payment_id=payment.payment_id, attempt=payment.attempt,
+            success_url=f"{self._public_url}/pay/success?session_id={{CHECKOUT_SESSION_ID}}",
+            cancel_url=f"{self._public_url}/pay/cancel?payment_id={payment.payment_id}",
+            expires_at=int(time.time()) + min(max(self._ttl, STRIPE_MIN_TTL + CLOCK_MARGIN),
+                                              STRIPE_MAX_TTL - CLOCK_MARGIN),
+            # Derived from our attempt id, so a retried create returns the same session.
+            idempotency_key=f"tablepay-checkout-{payment.payment_id}",
+            donation_label=self._donation_label,
+        )
+        try:
+            hosted = await self._provider.create_checkout(request)
+        except ProviderError as exc:
+            self._events.apply_observation(payment.payment_id, Observation(
+                status=PaymentStatus.FAILED, failure_reason=f"provider: {exc}"), "checkout_create_failed")
+            log.warning("checkout_create_failed", payment_id=payment.payment_id, error=str(exc))
+            raise ProviderUnavailable(f"the payment provider could not open a checkout: {exc}",
+                                      payment_id=payment.payment_id) from exc
+        if hosted.amount_total != payment.amount_total:
+            await self._provider.expire_checkout(hosted.session_id)
+            self._events.apply_observation(payment.payment_id, Observation(
+                status=PaymentStatus.FAILED, failure_reason="amount mismatch"), "checkout_amount_mismatch")
+            raise ProviderUnavailable(f"the provider computed {hosted.amount_total} instead of "
+                                      f"{payment.amount_total}; checkout refused")
+        with self._repo.transaction():
+            self._repo.update_payment(payment.payment_id, provider_session_id=hosted.session_id,
+                                      checkout_url=hosted.url, expires_at=hosted.expires_at)
+        updated = self._repo.payment(payment.payment_id)
+        assert updated is not None
+        log.info("checkout_created", payment_id=payment.payment_id, order_id=payment.order_id,
+                 attempt=payment.attempt, amount_total=payment.amount_total, currency=payment.currency)
+        return updated
+
+    @staticmethod
+    def _response(payment: PaymentRecord) -> dict[str, Any]:
+        return payment.public()
+
+    def get(self, payment_id: str, kiosk_id: str | None) -> PaymentRecord:
+        payment = self._repo.payment(payment_id)
+        if payment is None or (kiosk_id is not None and payment.kiosk_id != kiosk_id):
+            raise NotFound(f"no payment {payment_id}")
+        return payment
+
+    async def refresh(self, payment_id: str, kiosk_id: str | None) -> PaymentRecord:
+        """Ask the provider server-side: the only confirmation besides a verified webhook."""
+        payment = self.get(payment_id, kiosk_id)
+        if not payment.provider_session_id:
+            return payment
+        try:
+            obs = await self._provider.observe_checkout(payment.provider_session_id)
+        except ProviderError as exc:
+            raise ProviderUnavailable(f"could not ask the payment provider: {exc}") from exc
+        return self._events.apply_observation(payment_id, obs, "refresh")
+
+    async def cancel(self, payment_id: str, kiosk_id: str | None) -> PaymentRecord:
+        payment = self.get(payment_id, kiosk_id)
+        async with self._locks.hold(payment.order_id):
+            payment = self.get(payment_id, kiosk_id)
+            if payment.status is PaymentStatus.CANCELLED:
+                return payment
+            if not payment.status.is_live:
+                raise Conflict(f"payment {payment_id} is {payment.status.value} and cannot be cancelled",
+                               status=payment.status.value)
+            obs = Observation(status=PaymentStatus.CANCELLED)
+            if payment.provider_session_id:
+                try:
+                    seen = await self._provider.expire_checkout(payment.provider_session_id)
+                except ProviderError as exc:
+                    raise ProviderUnavailable(f"could not cancel at the payment provider: {exc}") from exc
+                # Our own expire call reads back as "expired"; anything else (paid, processing) wins.
+                if seen.status not in (None, PaymentStatus.EXPIRED):
+                    obs = seen
+            updated = self._events.apply_observation(payment_id, obs, "cancel")
+        if updated.status is not PaymentStatus.CANCELLED:
+            raise Conflict(f"payment {payment_id} could not be cancelled: it is {updated.status.value}",
+                           status=updated.status.value)
+        return updated

@@ -1,0 +1,51 @@
+"""Repair payments whose webhook never came: retrieve them from the provider."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import structlog
+
+from ..storage.repository import Repository
+from .checkout import CheckoutService
+
+log = structlog.get_logger(__name__)
+
+
+class Reconciler:
+    def __init__(self, repo: Repository, checkouts: CheckoutService, *, after_seconds: float,
+                 interval_seconds: float, batch: int = 50) -> None:
+        self._repo = repo
+        self._checkouts = checkouts
+        self._after = after_seconds
+        self._interval = interval_seconds
+        self._batch = batch
+
+    async def sweep(self) -> int:
+        """Refresh live attempts untouched for `after_seconds`; returns how many changed."""
+        cutoff = (datetime.now(UTC) - timedelta(seconds=self._after)).isoformat(timespec="milliseconds")
+        changed = 0
+        for payment in self._repo.stale_live_payments(cutoff, self._batch):
+            try:
+                updated = await self._checkouts.refresh(payment.payment_id, None)
+            except Exception as exc:  # noqa: BLE001 - one bad payment must not stop the sweep
+                log.warning("reconcile_failed", payment_id=payment.payment_id, error=str(exc))
+                continue
+            if updated.status is not payment.status:
+                changed += 1
+                log.info("reconciled", payment_id=payment.payment_id, before=payment.status.value,
+                         after=updated.status.value)
+            else:
+                # Touch it so the sweep moves on to other payments before coming back.
+                with self._repo.transaction():
+                    self._repo.update_payment(payment.payment_id)
+        return changed
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            try:
+                await self.sweep()
+            except Exception:  # noqa: BLE001
+                log.exception("reconcile_sweep_error")

@@ -1,0 +1,163 @@
+"""Typed settings from the environment, an optional TOML file and keyring.
+
+Precedence: environment variables, then the TOML file named by
+TABLEPAY_CONFIG (keys are the lower-case setting names), then keyring
+(service "tablepay", user = the variable name) for the secrets. A missing or
+wrong setting stops the service at start with a message naming it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+KEYRING_SERVICE = "tablepay"
+SECRET_NAMES = ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET")
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "tablepay"
+
+
+def _env(name: str) -> Any:
+    return Field(validation_alias=AliasChoices(name, name.lower()))
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or wrong; the message names it and says how to fix it."""
+
+
+class KeyringSource(PydanticBaseSettingsSource):
+    """Secrets stored with `keyring set tablepay STRIPE_SECRET_KEY`."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        try:
+            import keyring
+            import keyring.errors
+        except ImportError:  # pragma: no cover - keyring is a dependency
+            return {}
+        found: dict[str, Any] = {}
+        for name in SECRET_NAMES:
+            try:
+                value = keyring.get_password(KEYRING_SERVICE, name)
+            except Exception:  # noqa: BLE001 - no backend on a headless box is normal
+                return found
+            if value:
+                found[name] = value
+        return found
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    stripe_secret_key: SecretStr = _env("STRIPE_SECRET_KEY")
+    # Several secrets, comma-separated, are all accepted: that is how a
+    # webhook secret is rotated without losing events.
+    stripe_webhook_secret: SecretStr = _env("STRIPE_WEBHOOK_SECRET")
+    stripe_api_base: str | None = Field(default=None, validation_alias=AliasChoices("STRIPE_API_BASE", "stripe_api_base"))
+    data_dir: Path = Field(default_factory=default_data_dir, validation_alias=AliasChoices("TABLEPAY_DATA_DIR", "data_dir"))
+    public_url: str | None = Field(default=None, validation_alias=AliasChoices("TABLEPAY_PUBLIC_URL", "public_url"))
+    donation_account: str | None = Field(default=None, validation_alias=AliasChoices("TABLEPAY_DONATION_ACCOUNT", "donation_account"))
+    donation_partner: str = Field(default="Partner charity", validation_alias=AliasChoices("TABLEPAY_DONATION_PARTNER", "donation_partner"))
+    max_total: int = Field(default=1_000_000, gt=0, validation_alias=AliasChoices("TABLEPAY_MAX_TOTAL", "max_total"))
+    checkout_ttl_seconds: int = Field(default=1800, ge=1800, le=86400, validation_alias=AliasChoices("TABLEPAY_CHECKOUT_TTL", "checkout_ttl_seconds"))
+    reconcile_interval_seconds: float = Field(default=30.0, gt=0, validation_alias=AliasChoices("TABLEPAY_RECONCILE_INTERVAL", "reconcile_interval_seconds"))
+    reconcile_after_seconds: float = Field(default=60.0, ge=0, validation_alias=AliasChoices("TABLEPAY_RECONCILE_AFTER", "reconcile_after_seconds"))
+    stripe_timeout_seconds: float = Field(default=10.0, gt=0, le=120, validation_alias=AliasChoices("STRIPE_TIMEOUT", "stripe_timeout_seconds"))
+    stripe_max_retries: int = Field(default=2, ge=0, le=5, validation_alias=AliasChoices("STRIPE_MAX_RETRIES", "stripe_max_retries"))
+    outbox_max_attempts: int = Field(default=10, ge=1, le=100, validation_alias=AliasChoices("TABLEPAY_OUTBOX_MAX_ATTEMPTS", "outbox_max_attempts"))
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = os.environ.get("TABLEPAY_CONFIG")
+        if config_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
+        sources.append(KeyringSource(settings_cls))
+        return tuple(sources)
+
+    @field_validator("stripe_secret_key")
+    @classmethod
+    def _secret_key_shape(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().startswith(("sk_test_", "sk_live_", "rk_test_", "rk_live_")):
+            raise ValueError("must start with sk_test_, sk_live_, rk_test_ or rk_live_")
+        return value
+
+    @field_validator("stripe_webhook_secret")
+    @classmethod
+    def _webhook_secret_shape(cls, value: SecretStr) -> SecretStr:
+        secrets = [s.strip() for s in value.get_secret_value().split(",") if s.strip()]
+        if not secrets or not all(s.startswith("whsec_") for s in secrets):
+            raise ValueError("must be one or more comma-separated secrets starting with whsec_")
+        return value
+
+    @field_validator("stripe_api_base", "public_url")
+    @classmethod
+    def _url_shape(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
+
+    @field_validator("donation_account")
+    @classmethod
+    def _account_shape(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not value.startswith("acct_"):
+            raise ValueError("must be a Stripe account id starting with acct_")
+        return value
+
+    @property
+    def webhook_secrets(self) -> list[str]:
+        return [s.strip() for s in self.stripe_webhook_secret.get_secret_value().split(",") if s.strip()]
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / "sync.sqlite"
+
+
+_ENV_NAMES = {
+    name: (field.validation_alias.choices[0] if isinstance(field.validation_alias, AliasChoices) else name)
+    for name, field in Settings.model_fields.items()
+}
+_FIELD_BY_ALIAS = {alias: field for field, alias in _ENV_NAMES.items()}
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings, or raise ConfigError naming every bad or missing one."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            loc = str(error["loc"][0]) if error["loc"] else "?"
+            field = _FIELD_BY_ALIAS.get(loc, loc)
+            env_name = _ENV_NAMES.get(field, loc)
+            if error["type"] == "missing":
+                lines.append(f"{env_name} is not set (environment variable, '{field}' in the TABLEPAY_CONFIG file, or keyring service '{KEYRING_SERVICE}')")
+            else:
+                lines.append(f"{env_name} is wrong: {error['msg']}")
+        raise ConfigError("configuration error:\n  " + "\n  ".join(lines)) from None

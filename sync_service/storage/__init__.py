@@ -1,0 +1,1 @@
+"""Persistence: SQLite behind a small repository, so another engine can replace it."""

@@ -1,0 +1,151 @@
+"""Open the service's SQLite database (WAL) and bring its schema up to date."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("tablepay.sync")
+
+
+@migrations()
+def m001_initial(db: sqlite_utils.Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE kiosks (
+            kiosk_id TEXT PRIMARY KEY,
+            token_hash TEXT NOT NULL UNIQUE,
+            created_at TEXT NOT NULL,
+            revoked_at TEXT
+        );
+        CREATE TABLE orders (
+            order_id TEXT PRIMARY KEY,
+            kiosk_id TEXT NOT NULL,
+            currency TEXT NOT NULL,
+            table_label TEXT NOT NULL,
+            waiter TEXT NOT NULL,
+            snapshot TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE TABLE payments (
+            payment_id TEXT PRIMARY KEY,
+            order_id TEXT NOT NULL REFERENCES orders(order_id),
+            attempt INTEGER NOT NULL,
+            kiosk_id TEXT NOT NULL,
+            status TEXT NOT NULL,
+            currency TEXT NOT NULL,
+            dish_subtotal INTEGER NOT NULL,
+            tip_amount INTEGER NOT NULL,
+            donation_amount INTEGER NOT NULL,
+            amount_total INTEGER NOT NULL,
+            amount_refunded INTEGER NOT NULL DEFAULT 0,
+            snapshot TEXT NOT NULL,
+            provider TEXT NOT NULL,
+            provider_session_id TEXT UNIQUE,
+            provider_payment_intent TEXT,
+            provider_charge TEXT,
+            checkout_url TEXT,
+            expires_at INTEGER,
+            idempotency_key TEXT,
+            failure_reason TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            paid_at TEXT,
+            UNIQUE (order_id, attempt)
+        );
+        CREATE INDEX payments_by_intent ON payments(provider_payment_intent);
+        CREATE INDEX payments_by_status ON payments(status, updated_at);
+        CREATE TABLE idempotent_requests (
+            kiosk_id TEXT NOT NULL,
+            idempotency_key TEXT NOT NULL,
+            request_hash TEXT NOT NULL,
+            status_code INTEGER NOT NULL,
+            response TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (kiosk_id, idempotency_key)
+        );
+        -- Provider events we accepted, keyed by the provider's event id: a
+        -- repeated delivery finds its row here and has no second effect.
+        CREATE TABLE integration_events (
+            event_id TEXT PRIMARY KEY,
+            provider TEXT NOT NULL,
+            type TEXT NOT NULL,
+            payment_id TEXT,
+            outcome TEXT NOT NULL,
+            received_at TEXT NOT NULL,
+            payload TEXT NOT NULL
+        );
+        CREATE INDEX integration_events_by_payment ON integration_events(payment_id);
+        -- The ordered feed of state changes that kiosks and the POS sync follow.
+        CREATE TABLE feed (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            event_id TEXT NOT NULL UNIQUE,
+            kiosk_id TEXT NOT NULL,
+            event TEXT NOT NULL,
+            order_id TEXT NOT NULL,
+            payment_id TEXT NOT NULL,
+            attempt INTEGER NOT NULL,
+            status TEXT NOT NULL,
+            currency TEXT NOT NULL,
+            amount_total INTEGER NOT NULL,
+            tip_amount INTEGER NOT NULL,
+            donation_amount INTEGER NOT NULL,
+            amount_refunded INTEGER NOT NULL,
+            paid_at TEXT,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX feed_by_kiosk ON feed(kiosk_id, seq);
+        -- Work for other parties, written in the same transaction as the
+        -- change that causes it, delivered at least once by a worker.
+        CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            topic TEXT NOT NULL,
+            dedupe_key TEXT NOT NULL UNIQUE,
+            payment_id TEXT,
+            payload TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT 'pending',
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at REAL NOT NULL,
+            last_error TEXT,
+            created_at TEXT NOT NULL,
+            done_at TEXT
+        );
+        CREATE INDEX outbox_due ON outbox(state, next_attempt_at);
+        CREATE TABLE donation_transfers (
+            payment_id TEXT PRIMARY KEY,
+            transfer_id TEXT NOT NULL UNIQUE,
+            partner TEXT NOT NULL,
+            destination TEXT NOT NULL,
+            amount INTEGER NOT NULL,
+            currency TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        """
+    )
+
+
+def open_database(path: Path) -> sqlite_utils.Database:
+    """A connection in WAL mode with the schema applied.
+
+    synchronous=NORMAL in WAL mode keeps every commit atomic and durable
+    against a process crash (SIGKILL); only an OS crash or power loss can
+    lose the last transactions, which the reconciliation loop then repairs
+    from the provider.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # One connection, used by whichever thread runs the event loop (uvicorn may
+    # run in a worker thread in tests and in the demo); all use is from that loop.
+    db = sqlite_utils.Database(sqlite3.connect(path, check_same_thread=False))
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute("PRAGMA busy_timeout=5000")
+    db.execute("PRAGMA foreign_keys=ON")
+    migrations.apply(db)
+    # Autocommit: transactions are only the explicit BEGIN IMMEDIATE ones of
+    # Repository.transaction(), never an implicit one left open by a stray write.
+    db.conn.isolation_level = None
+    return db

@@ -1,0 +1,244 @@
+"""All SQL of the sync service. Callers get domain records, never rows.
+
+The service is one process with one event loop, so one connection serves
+every request; each use case wraps its writes in `transaction()`.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import fields
+from typing import Any
+
+import sqlite_utils
+
+from tablepay_domain.order import Order
+from tablepay_domain.payment_state import FEED_EVENT, PaymentStatus
+
+from ..models import PaymentRecord, utc_now
+
+_PAYMENT_COLUMNS = [f.name for f in fields(PaymentRecord)]
+
+
+def _payment(row: sqlite3.Row | tuple[Any, ...] | None, names: list[str]) -> PaymentRecord | None:
+    if row is None:
+        return None
+    values = dict(zip(names, row, strict=True))
+    values["status"] = PaymentStatus(values["status"])
+    return PaymentRecord(**values)
+
+
+class Repository:
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self.db = db
+        self.conn = db.conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One atomic unit: everything inside commits together or not at all."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    # kiosks -------------------------------------------------------------
+    def add_kiosk(self, kiosk_id: str, token_hash: str) -> None:
+        with self.transaction():
+            self.conn.execute(
+                "INSERT INTO kiosks (kiosk_id, token_hash, created_at) VALUES (?, ?, ?) "
+                "ON CONFLICT(kiosk_id) DO UPDATE SET token_hash = excluded.token_hash, revoked_at = NULL",
+                (kiosk_id, token_hash, utc_now()),
+            )
+
+    def kiosk_for_token_hash(self, token_hash: str) -> str | None:
+        row = self.conn.execute(
+            "SELECT kiosk_id FROM kiosks WHERE token_hash = ? AND revoked_at IS NULL", (token_hash,)
+        ).fetchone()
+        return row[0] if row else None
+
+    # idempotent requests -----------------------------------------------
+    def idempotent_response(self, kiosk_id: str, key: str) -> tuple[str, int, dict[str, Any]] | None:
+        row = self.conn.execute(
+            "SELECT request_hash, status_code, response FROM idempotent_requests "
+            "WHERE kiosk_id = ? AND idempotency_key = ?", (kiosk_id, key),
+        ).fetchone()
+        return (row[0], row[1], json.loads(row[2])) if row else None
+
+    def save_idempotent_response(self, kiosk_id: str, key: str, request_hash: str,
+                                 status_code: int, response: dict[str, Any]) -> None:
+        self.conn.execute(
+            "INSERT OR IGNORE INTO idempotent_requests VALUES (?, ?, ?, ?, ?, ?)",
+            (kiosk_id, key, request_hash, status_code, json.dumps(response), utc_now()),
+        )
+
+    # orders and payments -----------------------------------------------
+    def upsert_order(self, order: Order, snapshot: str) -> None:
+        now = utc_now()
+        self.conn.execute(
+            "INSERT INTO orders VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(order_id) DO UPDATE SET "
+            "currency = excluded.currency, table_label = excluded.table_label, waiter = excluded.waiter, "
+            "snapshot = excluded.snapshot, updated_at = excluded.updated_at",
+            (order.order_id, order.kiosk_id, order.currency, order.table, order.waiter, snapshot, now, now),
+        )
+
+    def order_kiosk(self, order_id: str) -> str | None:
+        row = self.conn.execute("SELECT kiosk_id FROM orders WHERE order_id = ?", (order_id,)).fetchone()
+        return row[0] if row else None
+
+    def attempts(self, order_id: str) -> list[PaymentRecord]:
+        cursor = self.conn.execute(
+            f"SELECT {', '.join(_PAYMENT_COLUMNS)} FROM payments WHERE order_id = ? ORDER BY attempt",
+            (order_id,),
+        )
+        return [p for row in cursor.fetchall() if (p := _payment(row, _PAYMENT_COLUMNS))]
+
+    def insert_payment(self, record: PaymentRecord) -> None:
+        values = [getattr(record, name) for name in _PAYMENT_COLUMNS]
+        values[_PAYMENT_COLUMNS.index("status")] = record.status.value
+        self.conn.execute(
+            f"INSERT INTO payments ({', '.join(_PAYMENT_COLUMNS)}) VALUES ({', '.join('?' * len(values))})",
+            values,
+        )
+
+    def update_payment(self, payment_id: str, **changes: Any) -> None:
+        changes["updated_at"] = utc_now()
+        if isinstance(changes.get("status"), PaymentStatus):
+            changes["status"] = changes["status"].value
+        assignments = ", ".join(f"{name} = ?" for name in changes)
+        self.conn.execute(
+            f"UPDATE payments SET {assignments} WHERE payment_id = ?", [*changes.values(), payment_id]
+        )
+
+    def _one_payment(self, where: str, value: str) -> PaymentRecord | None:
+        row = self.conn.execute(
+            f"SELECT {', '.join(_PAYMENT_COLUMNS)} FROM payments WHERE {where} = ?", (value,)
+        ).fetchone()
+        return _payment(row, _PAYMENT_COLUMNS)
+
+    def payment(self, payment_id: str) -> PaymentRecord | None:
+        return self._one_payment("payment_id", payment_id)
+
+    def find_payment(self, *, payment_id: str | None = None, session_id: str | None = None,
+                     payment_intent: str | None = None) -> PaymentRecord | None:
+        """The attempt a provider object belongs to, by whichever link is known."""
+        for column, value in (("payment_id", payment_id), ("provider_session_id", session_id),
+                              ("provider_payment_intent", payment_intent)):
+            if value and (found := self._one_payment(column, value)):
+                return found
+        return None
+
+    def stale_live_payments(self, updated_before: str, limit: int) -> list[PaymentRecord]:
+        cursor = self.conn.execute(
+            f"SELECT {', '.join(_PAYMENT_COLUMNS)} FROM payments WHERE status IN ('open', 'pending', 'authorized') "
+            "AND provider_session_id IS NOT NULL AND updated_at < ? ORDER BY updated_at LIMIT ?",
+            (updated_before, limit),
+        )
+        return [p for row in cursor.fetchall() if (p := _payment(row, _PAYMENT_COLUMNS))]
+
+    # provider events -----------------------------------------------------
+    def event_seen(self, event_id: str) -> bool:
+        return self.conn.execute(
+            "SELECT 1 FROM integration_events WHERE event_id = ?", (event_id,)
+        ).fetchone() is not None
+
+    def record_event(self, event_id: str, provider: str, type_: str, payment_id: str | None,
+                     outcome: str, payload: str) -> bool:
+        """False when the event id was already recorded (a repeated delivery)."""
+        cursor = self.conn.execute(
+            "INSERT OR IGNORE INTO integration_events VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (event_id, provider, type_, payment_id, outcome, utc_now(), payload),
+        )
+        return cursor.rowcount == 1
+
+    def events_for_payment(self, payment_id: str) -> list[dict[str, Any]]:
+        cursor = self.conn.execute(
+            "SELECT event_id, type, outcome, received_at FROM integration_events "
+            "WHERE payment_id = ? ORDER BY received_at", (payment_id,),
+        )
+        return [dict(zip(("event_id", "type", "outcome", "received_at"), row, strict=True)) for row in cursor]
+
+    # feed -----------------------------------------------------------------
+    def append_feed(self, payment: PaymentRecord) -> int:
+        cursor = self.conn.execute(
+            "INSERT INTO feed (event_id, kiosk_id, event, order_id, payment_id, attempt, status, currency, "
+            "amount_total, tip_amount, donation_amount, amount_refunded, paid_at, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (str(uuid.uuid4()), payment.kiosk_id, FEED_EVENT[payment.status], payment.order_id,
+             payment.payment_id, payment.attempt, payment.status.value, payment.currency,
+             payment.amount_total, payment.tip_amount, payment.donation_amount,
+             payment.amount_refunded, payment.paid_at, utc_now()),
+        )
+        return int(cursor.lastrowid or 0)
+
+    _FEED_COLUMNS = ("seq", "event_id", "kiosk_id", "event", "order_id", "payment_id", "attempt", "status",
+                     "currency", "amount_total", "tip_amount", "donation_amount", "amount_refunded",
+                     "paid_at", "created_at")
+
+    def feed_after(self, after: int, limit: int, kiosk_id: str | None = None) -> list[dict[str, Any]]:
+        columns = ", ".join(self._FEED_COLUMNS)
+        if kiosk_id is None:
+            cursor = self.conn.execute(
+                f"SELECT {columns} FROM feed WHERE seq > ? ORDER BY seq LIMIT ?", (after, limit))
+        else:
+            cursor = self.conn.execute(
+                f"SELECT {columns} FROM feed WHERE kiosk_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+                (kiosk_id, after, limit))
+        return [dict(zip(self._FEED_COLUMNS, row, strict=True)) for row in cursor]
+
+    # outbox ---------------------------------------------------------------
+    def enqueue(self, topic: str, dedupe_key: str, payment_id: str | None, payload: dict[str, Any]) -> None:
+        self.conn.execute(
+            "INSERT OR IGNORE INTO outbox (topic, dedupe_key, payment_id, payload, next_attempt_at, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (topic, dedupe_key, payment_id, json.dumps(payload), time.time(), utc_now()),
+        )
+
+    def due_outbox(self, now: float, limit: int) -> list[dict[str, Any]]:
+        cursor = self.conn.execute(
+            "SELECT id, topic, dedupe_key, payment_id, payload, attempts FROM outbox "
+            "WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?", (now, limit),
+        )
+        names = ("id", "topic", "dedupe_key", "payment_id", "payload", "attempts")
+        return [{**dict(zip(names, row, strict=True)), "payload": json.loads(row[4])} for row in cursor]
+
+    def outbox_done(self, row_id: int) -> None:
+        self.conn.execute("UPDATE outbox SET state = 'done', done_at = ? WHERE id = ?", (utc_now(), row_id))
+
+    def outbox_failed(self, row_id: int, error: str, next_attempt_at: float, dead: bool) -> None:
+        self.conn.execute(
+            "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, state = ? WHERE id = ?",
+            (error[:2000], next_attempt_at, "dead" if dead else "pending", row_id),
+        )
+
+    def outbox_rows(self, topic: str | None = None) -> list[dict[str, Any]]:
+        cursor = self.conn.execute(
+            "SELECT id, topic, dedupe_key, payment_id, state, attempts, last_error FROM outbox "
+            + ("WHERE topic = ? " if topic else "") + "ORDER BY id", (topic,) if topic else (),
+        )
+        names = ("id", "topic", "dedupe_key", "payment_id", "state", "attempts", "last_error")
+        return [dict(zip(names, row, strict=True)) for row in cursor]
+
+    # donations --------------------------------------------------------------
+    def record_transfer(self, payment_id: str, transfer_id: str, partner: str, destination: str,
+                        amount: int, currency: str) -> None:
+        self.conn.execute(
+            "INSERT OR IGNORE INTO donation_transfers VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (payment_id, transfer_id, partner, destination, amount, currency, utc_now()),
+        )
+
+    _TRANSFER_COLUMNS = ("payment_id", "transfer_id", "partner", "destination", "amount", "currency", "created_at")
+
+    def transfers_for(self, payment_id: str | None = None) -> list[dict[str, Any]]:
+        """The donation transfers made, all of them or one payment's."""
+        sql = f"SELECT {', '.join(self._TRANSFER_COLUMNS)} FROM donation_transfers"
+        cursor = (self.conn.execute(sql + " WHERE payment_id = ?", (payment_id,)) if payment_id
+                  else self.conn.execute(sql + " ORDER BY created_at"))
+        return [dict(zip(self._TRANSFER_COLUMNS, row, strict=True)) for row in cursor]

@@ -1,0 +1,98 @@
+"""`tablepay` subcommands. Each imports only what it needs (no Qt for the service)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+
+def _data_dir(value: str | None) -> Path:
+    if value:
+        return Path(value)
+    env = os.environ.get("TABLEPAY_DATA_DIR")
+    if env:
+        return Path(env)
+    from sync_service.settings import default_data_dir
+
+    return default_data_dir()
+
+
+def _sync_settings():  # type: ignore[no-untyped-def]
+    from sync_service.settings import ConfigError, load_settings
+
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        print(f"tablepay sync: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    from tablepay_sandbox.main import run
+
+    run(args.host, args.port, _data_dir(args.data_dir), args.webhook_url, args.webhook_secret)
+    return 0
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    settings = _sync_settings()
+    if args.sync_command == "add-kiosk":
+        from sync_service.main import add_kiosk
+
+        token = add_kiosk(settings, args.kiosk_id)
+        print(f"Kiosk {args.kiosk_id!r} paired. Its token (shown only now, store it on the kiosk):")
+        print(token)
+        return 0
+    from sync_service.main import serve
+
+    serve(settings, args.host, args.port)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from .demo import run_demo
+
+    data_dir = _data_dir(args.data_dir) / "demo"
+    try:
+        asyncio.run(run_demo(data_dir, sandbox_port=args.sandbox_port, sync_port=args.sync_port, once=args.once))
+    except KeyboardInterrupt:
+        print("demo stopped")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tablepay", description="TablePay pay-at-table point of sale")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    sandbox = commands.add_parser("sandbox", help="run the local Stripe-compatible sandbox")
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--port", type=int, default=12111)
+    sandbox.add_argument("--data-dir", help="default: TABLEPAY_DATA_DIR")
+    sandbox.add_argument("--webhook-url", help="register a webhook endpoint for every event at start")
+    sandbox.add_argument("--webhook-secret", help="its signing secret (whsec_...); generated if omitted")
+    sandbox.set_defaults(func=cmd_sandbox)
+
+    sync = commands.add_parser("sync", help="run the sync service, or manage it")
+    sync.add_argument("--host", default="127.0.0.1")
+    sync.add_argument("--port", type=int, default=8787)
+    sync_commands = sync.add_subparsers(dest="sync_command")
+    add_kiosk = sync_commands.add_parser("add-kiosk", help="pair a kiosk: prints its new bearer token once")
+    add_kiosk.add_argument("kiosk_id")
+    sync.set_defaults(func=cmd_sync)
+
+    demo = commands.add_parser("demo", help="run sandbox + sync service wired together, offline, and walk a payment")
+    demo.add_argument("--data-dir", help="default: TABLEPAY_DATA_DIR (a demo/ folder inside it)")
+    demo.add_argument("--sandbox-port", type=int, default=12111)
+    demo.add_argument("--sync-port", type=int, default=8787)
+    demo.add_argument("--once", action="store_true", help="stop after the sample payment is paid")
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))

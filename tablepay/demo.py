@@ -1,0 +1,100 @@
+"""`tablepay demo`: the sandbox and the sync service on loopback, wired together, offline.
+
+Until the Qt kiosk lands, the terminal plays the kiosk: it sends a sample
+order, shows the checkout QR code and URL, and prints every event of the
+feed, so the newcomer sees a payment turn PAID only when the service says so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import uuid
+from pathlib import Path
+
+import httpx
+import segno
+import uvicorn
+
+from sync_service.api.app import create_app
+from sync_service.api.auth import issue_kiosk_token
+from sync_service.logs import configure_logging
+from sync_service.settings import Settings
+from tablepay_domain.money import Money
+from tablepay_sandbox.app import create_app as create_sandbox
+
+DEMO_KEY = "sk_test_tablepay_demo"
+SAMPLE_ORDER = {
+    "currency": "EUR", "table": "7", "waiter": "Demo",
+    "lines": [{"sku": "MARG", "name": "Pizza margherita", "quantity": 2, "unit_amount": 950},
+              {"sku": "LEMON", "name": "Lemonade", "quantity": 2, "unit_amount": 350}],
+    "tip_amount": 260, "donation_amount": 100,
+}
+
+
+def _webhook_secret(data_dir: Path) -> str:
+    """One secret per demo data dir, kept so a restarted demo still verifies its webhooks."""
+    path = data_dir / "demo-webhook-secret"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"whsec_demo_{secrets.token_hex(16)}")
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _server(app: object, host: str, port: int) -> uvicorn.Server:
+    return uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False))
+
+
+async def _terminal_kiosk(service_url: str, token: str, *, once: bool) -> None:
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=service_url, headers=headers, timeout=httpx.Timeout(10, read=40)) as client:
+        order = {**SAMPLE_ORDER, "order_id": f"demo-{uuid.uuid4().hex[:8]}", "kiosk_id": "demo-kiosk"}
+        response = await client.post("/v1/checkouts", json=order, headers={"Idempotency-Key": order["order_id"]})
+        response.raise_for_status()
+        payment = response.json()
+        amount = Money(payment["amount_total"], payment["currency"])
+        print(f"\nTable {order['table']}: {amount} (tip and donation included). Guest, scan or open:\n")
+        print(segno.make(payment["checkout_url"], error="m").terminal(compact=True) or "", end="")
+        print(f"\n  {payment['checkout_url']}\n\nWaiting for the sync service to report the payment ...")
+        cursor = 0
+        while True:
+            page = (await client.get("/v1/events", params={"after": cursor, "wait": 30})).json()
+            for event in page["events"]:
+                print(f"  feed #{event['seq']}: {event['event']} ({event['status']}) order {event['order_id']}")
+                if event["payment_id"] == payment["payment_id"] and event["status"] == "paid":
+                    print(f"\n  PAID: {amount} for table {order['table']}.\n")
+                    if once:
+                        return
+            cursor = page["next_after"]
+
+
+async def run_demo(data_dir: Path, *, host: str = "127.0.0.1", sandbox_port: int = 12111,
+                   sync_port: int = 8787, once: bool = False) -> None:
+    configure_logging("WARNING")
+    sandbox_url, service_url = f"http://{host}:{sandbox_port}", f"http://{host}:{sync_port}"
+    secret = _webhook_secret(data_dir)
+    sandbox = create_sandbox(data_dir / "sandbox", public_url=sandbox_url,
+                             webhook_url=f"{service_url}/webhooks/stripe", webhook_secret=secret)
+    settings = Settings(stripe_secret_key=DEMO_KEY, stripe_webhook_secret=secret, stripe_api_base=sandbox_url,
+                        data_dir=data_dir / "sync", public_url=service_url,
+                        donation_account="acct_demo_redcross", donation_partner="Red Cross (demo)",
+                        reconcile_interval_seconds=10, reconcile_after_seconds=20)
+    service = create_app(settings, public_url=service_url)
+    token = issue_kiosk_token(service.state.repo, "demo-kiosk")
+    servers = [_server(sandbox, host, sandbox_port), _server(service, host, sync_port)]
+    tasks = [asyncio.create_task(server.serve()) for server in servers]
+    while not all(server.started for server in servers):
+        if any(task.done() for task in tasks):
+            raise SystemExit("demo: a server could not start (is the port already in use?)")
+        await asyncio.sleep(0.05)
+    print(f"TablePay demo (offline): Stripe sandbox {sandbox_url}, sync service {service_url} "
+          f"(API docs {service_url}/docs). Data in {data_dir}. Ctrl+C stops.")
+    try:
+        await _terminal_kiosk(service_url, token, once=once)
+        if not once:
+            await asyncio.gather(*tasks)
+    finally:
+        for server in servers:
+            server.should_exit = True
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,0 +1,36 @@
+import pytest
+
+from tablepay_domain.money import MINOR_UNITS, Money, UnknownCurrency, normalize_currency
+
+
+def test_minor_units_follow_iso_4217():
+    assert MINOR_UNITS["EUR"] == 2
+    assert MINOR_UNITS["JPY"] == 0
+    assert MINOR_UNITS["KRW"] == 0
+    assert MINOR_UNITS["KWD"] == 3
+    assert MINOR_UNITS["BHD"] == 3
+
+
+@pytest.mark.parametrize(("amount", "currency", "text"), [
+    (1250, "EUR", "12.50"), (5, "usd", "0.05"), (1500, "JPY", "1500"), (1250, "KWD", "1.250"), (-301, "EUR", "-3.01"),
+])
+def test_decimal_strings_round_trip_without_floats(amount, currency, text):
+    assert Money(amount, currency).to_decimal_string() == text
+
+
+def test_unknown_currency_is_named():
+    with pytest.raises(UnknownCurrency, match="'XYZ'"):
+        normalize_currency("XYZ")
+
+
+def test_money_refuses_floats_and_mixing():
+    with pytest.raises(TypeError):
+        Money(12.5, "EUR")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="cannot mix"):
+        Money(1, "EUR") + Money(1, "USD")
+
+
+@pytest.mark.parametrize(("base", "percent", "expected"), [(1000, 10, 100), (1005, 10, 101), (1004, 10, 100),
+                                                           (333, 15, 50), (0, 20, 0), (2599, 15, 390)])
+def test_percent_rounds_half_up(base, percent, expected):
+    assert Money(base, "EUR").percent(percent).amount == expected

@@ -1,0 +1,43 @@
+"""The long-polled feed: at once when there are events, else as soon as one arrives."""
+
+import threading
+import time
+
+from tests.support.harness import Harness, make_order
+
+
+def test_feed_answers_at_once_when_events_exist(harness: Harness):
+    harness.checkout(make_order())
+    started = time.monotonic()
+    events = harness.feed(after=0, wait=20)
+    assert len(events) == 1 and time.monotonic() - started < 5
+
+
+def test_feed_waits_then_wakes_on_a_new_event(harness: Harness):
+    payment = harness.checkout(make_order()).json()
+    after = harness.feed()[-1]["seq"]
+    timer = threading.Timer(0.5, lambda: harness.complete(payment, "succeeded"))
+    timer.start()
+    started = time.monotonic()
+    events = harness.feed(after=after, wait=20)
+    elapsed = time.monotonic() - started
+    timer.join()
+    assert [e["event"] for e in events] == ["payment.succeeded"]
+    assert 0.4 < elapsed < 10
+
+
+def test_feed_times_out_empty_and_keeps_the_cursor(harness: Harness):
+    response = harness.kiosk.get("/v1/events", params={"after": 7, "wait": 0.3})
+    assert response.json() == {"events": [], "next_after": 7}
+
+
+def test_feed_is_resumable_and_per_kiosk(harness: Harness):
+    first = harness.checkout(make_order()).json()
+    harness.complete(first, "succeeded")
+    harness.wait_status(first["payment_id"], "paid")
+    all_events = harness.feed()
+    seqs = [e["seq"] for e in all_events]
+    assert seqs == sorted(seqs)
+    resumed = harness.feed(after=seqs[0])
+    assert resumed == all_events[1:]
+    assert all("kiosk_id" not in e for e in all_events)

@@ -1,0 +1,80 @@
+"""Bad input gets a clear error and changes nothing."""
+
+import httpx
+import pytest
+
+from sync_service.api.auth import token_hash
+from tests.support.harness import Harness, make_order
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer tpk_wrong"}, {"Authorization": "Basic abc"}])
+def test_kiosk_endpoints_need_a_valid_token(harness: Harness, headers):
+    with httpx.Client(base_url=harness.service.url, headers=headers) as client:
+        calls = [client.post("/v1/checkouts", json=make_order()), client.get("/v1/payments/pay_x"),
+                 client.post("/v1/payments/pay_x/refresh"), client.post("/v1/payments/pay_x/cancel"),
+                 client.get("/v1/events")]
+    for response in calls:
+        assert response.status_code == 401, response.text
+        assert response.headers["www-authenticate"] == "Bearer"
+        assert "kiosk token" in response.json()["error"]["message"]
+    assert harness.state()["payments"] == []
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"lines": []}, "no dishes"),
+    ({"lines": [{"sku": "A", "name": "Soup", "quantity": 0, "unit_amount": 500}]}, "quantity must be at least 1"),
+    ({"lines": [{"sku": "A", "name": "Soup", "quantity": -2, "unit_amount": 500}]}, "quantity must be at least 1"),
+    ({"tip_amount": -100}, "tip must not be negative"),
+    ({"currency": "EURO"}, "currency"),
+    ({"currency": "XXQ"}, "unknown currency"),
+    ({"lines": [{"sku": "A", "name": "Wine cellar", "quantity": 1, "unit_amount": 5_000_000}]}, "over the ceiling"),
+    ({"tip_amount": "ten"}, "tip_amount"),
+    ({"lines": [{"sku": "A", "name": "Soup", "quantity": 1.5, "unit_amount": 500}]}, "quantity"),
+])
+def test_invalid_orders_get_422_with_a_clear_message(harness: Harness, changes, message):
+    response = harness.checkout(make_order(**changes))
+    assert response.status_code == 422, response.text
+    assert message in response.json()["error"]["message"]
+    assert harness.state()["payments"] == []
+
+
+def test_an_order_of_another_kiosk_is_refused(harness: Harness):
+    response = harness.checkout(make_order(kiosk_id="kiosk-2"))
+    assert response.status_code == 403
+
+
+def test_a_kiosk_cannot_see_another_kiosks_payment(harness: Harness):
+    payment = harness.checkout(make_order()).json()
+    with harness.db() as conn:
+        conn.execute("INSERT INTO kiosks VALUES ('kiosk-2', ?, '2026-01-01', NULL)", (token_hash("tpk_other"),))
+    response = httpx.get(f"{harness.service.url}/v1/payments/{payment['payment_id']}",
+                         headers={"Authorization": "Bearer tpk_other"})
+    assert response.status_code == 404
+
+
+def test_same_idempotency_key_gives_one_session(harness: Harness):
+    order = make_order()
+    first = harness.checkout(order, **{"Idempotency-Key": "key-123"})
+    second = harness.checkout(order, **{"Idempotency-Key": "key-123"})
+    assert first.status_code == second.status_code == 201
+    assert first.json() == second.json()
+    sessions = harness.stripe_http.get("/v1/checkout/sessions", params={"limit": 100}).json()["data"]
+    assert len(sessions) == 1
+    assert len(harness.state()["payments"]) == 1
+
+
+def test_idempotency_key_reused_for_another_order_is_refused(harness: Harness):
+    assert harness.checkout(make_order(), **{"Idempotency-Key": "key-9"}).status_code == 201
+    response = harness.checkout(make_order(), **{"Idempotency-Key": "key-9"})
+    assert response.status_code == 422
+    assert "Idempotency-Key" in response.json()["error"]["message"]
+
+
+def test_openapi_document_lists_the_api(harness: Harness):
+    document = httpx.get(f"{harness.service.url}/openapi.json").json()
+    assert {"/v1/checkouts", "/v1/payments/{payment_id}", "/v1/payments/{payment_id}/refresh",
+            "/v1/payments/{payment_id}/cancel", "/v1/events", "/webhooks/stripe", "/healthz"} <= set(document["paths"])
+
+
+def test_healthz(harness: Harness):
+    assert httpx.get(f"{harness.service.url}/healthz").json() == {"status": "ok"}

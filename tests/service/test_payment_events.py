@@ -1,0 +1,97 @@
+"""The state change core on a real SQLite store, fed Stripe-shaped events in any order."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from sync_service.models import PaymentRecord, utc_now
+from sync_service.providers.base import ProviderNotice
+from sync_service.providers.stripe_gateway import observation_from_event
+from sync_service.services.feed import FeedNotifier
+from sync_service.services.payment_events import PaymentEvents
+from sync_service.storage.db import open_database
+from sync_service.storage.repository import Repository
+from tablepay_domain.payment_state import PaymentStatus
+
+
+@pytest.fixture
+def store(tmp_path: Path):
+    repo = Repository(open_database(tmp_path / "sync.sqlite"))
+    now = utc_now()
+    with repo.transaction():
+        repo.conn.execute("INSERT INTO orders VALUES ('o1', 'k1', 'EUR', '4', 'Ana', '{}', ?, ?)", (now, now))
+        repo.insert_payment(PaymentRecord(
+            payment_id="pay_1", order_id="o1", attempt=1, kiosk_id="k1", status=PaymentStatus.OPEN,
+            currency="EUR", dish_subtotal=2000, tip_amount=200, donation_amount=100, amount_total=2300,
+            amount_refunded=0, snapshot="{}", provider="stripe", provider_session_id="cs_1",
+            provider_payment_intent=None, provider_charge=None, checkout_url="http://x", expires_at=0,
+            idempotency_key=None, failure_reason=None, created_at=now, updated_at=now, paid_at=None))
+    events = PaymentEvents(repo, FeedNotifier(), provider="stripe", donation_account="acct_1",
+                           donation_partner="Red Cross")
+    return repo, events
+
+
+def notice(event_id: str, event_type: str, obj: dict) -> ProviderNotice:
+    return ProviderNotice(event_id, event_type, observation_from_event(event_type, obj), json.dumps(obj))
+
+
+SESSION_PAID = {"id": "cs_1", "object": "checkout.session", "status": "complete", "payment_status": "paid",
+                "payment_intent": "pi_1", "amount_total": 2300, "metadata": {"payment_id": "pay_1"}}
+INTENT_OK = {"id": "pi_1", "object": "payment_intent", "status": "succeeded", "amount": 2300,
+             "latest_charge": "ch_1", "metadata": {"payment_id": "pay_1"}}
+
+
+def charge_refunded(refunded: int) -> dict:
+    return {"id": "ch_1", "object": "charge", "amount": 2300, "amount_refunded": refunded,
+            "payment_intent": "pi_1", "metadata": {}}
+
+
+def test_refund_events_out_of_order_keep_the_largest_refund(store):
+    repo, events = store
+    assert events.accept_notice(notice("evt_1", "checkout.session.completed", SESSION_PAID)) == "applied"
+    assert events.accept_notice(notice("evt_3", "charge.refunded", charge_refunded(2300))) == "applied"
+    assert events.accept_notice(notice("evt_2", "charge.refunded", charge_refunded(500))) == "unchanged"
+    payment = repo.payment("pay_1")
+    assert payment.status is PaymentStatus.REFUNDED and payment.amount_refunded == 2300
+    assert [row["event"] for row in repo.feed_after(0, 10)] == ["payment.succeeded", "payment.refunded"]
+
+
+def test_partial_refunds_grow_and_then_complete(store):
+    repo, events = store
+    events.accept_notice(notice("evt_1", "payment_intent.succeeded", INTENT_OK))
+    events.accept_notice(notice("evt_2", "charge.refunded", charge_refunded(300)))
+    events.accept_notice(notice("evt_3", "charge.refunded", charge_refunded(800)))
+    events.accept_notice(notice("evt_4", "charge.refunded", charge_refunded(2300)))
+    assert [(r["status"], r["amount_refunded"]) for r in repo.feed_after(0, 10)] == [
+        ("paid", 0), ("partially_refunded", 300), ("partially_refunded", 800), ("refunded", 2300)]
+
+
+def test_a_payment_intent_event_links_by_metadata_before_the_session_event(store):
+    repo, events = store
+    assert events.accept_notice(notice("evt_1", "payment_intent.succeeded", INTENT_OK)) == "applied"
+    payment = repo.payment("pay_1")
+    assert payment.provider_payment_intent == "pi_1" and payment.provider_charge == "ch_1"
+    assert events.accept_notice(notice("evt_2", "checkout.session.completed", SESSION_PAID)) == "unchanged"
+    assert len(repo.outbox_rows("donation.transfer")) == 1
+
+
+def test_late_failure_never_downgrades_and_late_success_wins(store):
+    repo, events = store
+    failed = {**INTENT_OK, "status": "requires_payment_method",
+              "last_payment_error": {"code": "card_declined", "decline_code": "generic_decline"}}
+    events.accept_notice(notice("evt_1", "payment_intent.payment_failed", failed))
+    assert repo.payment("pay_1").status is PaymentStatus.FAILED
+    assert repo.payment("pay_1").failure_reason == "generic_decline"
+    events.accept_notice(notice("evt_2", "payment_intent.succeeded", INTENT_OK))
+    assert repo.payment("pay_1").status is PaymentStatus.PAID
+    events.accept_notice(notice("evt_3", "checkout.session.expired", {**SESSION_PAID, "status": "expired"}))
+    assert repo.payment("pay_1").status is PaymentStatus.PAID
+
+
+def test_an_event_for_an_unknown_payment_is_recorded_as_unmatched(store):
+    repo, events = store
+    other = {**SESSION_PAID, "id": "cs_other", "metadata": {}}
+    assert events.accept_notice(notice("evt_9", "checkout.session.completed", other)) == "unmatched"
+    assert repo.event_seen("evt_9")
+    assert repo.payment("pay_1").status is PaymentStatus.OPEN

@@ -1,0 +1,93 @@
+"""Settings: a missing or wrong one is named at start; every one is documented."""
+
+import hashlib
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pydantic import AliasChoices
+
+from sync_service.settings import ConfigError, Settings, load_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch):
+    for name in ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_API_BASE", "TABLEPAY_CONFIG",
+                 "TABLEPAY_DONATION_ACCOUNT", "TABLEPAY_PUBLIC_URL"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_missing_secrets_are_named(monkeypatch):
+    with pytest.raises(ConfigError) as error:
+        load_settings()
+    assert "STRIPE_SECRET_KEY is not set" in str(error.value)
+    assert "STRIPE_WEBHOOK_SECRET is not set" in str(error.value)
+
+
+@pytest.mark.parametrize(("name", "value", "message"), [
+    ("STRIPE_SECRET_KEY", "pk_test_123", "STRIPE_SECRET_KEY is wrong"),
+    ("STRIPE_WEBHOOK_SECRET", "secret", "STRIPE_WEBHOOK_SECRET is wrong"),
+    ("STRIPE_API_BASE", "localhost:12111", "STRIPE_API_BASE is wrong"),
+    ("TABLEPAY_DONATION_ACCOUNT", "redcross", "TABLEPAY_DONATION_ACCOUNT is wrong"),
+    ("TABLEPAY_CHECKOUT_TTL", "60", "TABLEPAY_CHECKOUT_TTL is wrong"),
+])
+def test_wrong_values_are_named(monkeypatch, name, value, message):
+    monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_test_1")
+    monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", "whsec_1")
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=message):
+        load_settings()
+
+
+def test_toml_file_is_read_and_env_wins(monkeypatch, tmp_path):
+    config = tmp_path / "tablepay.toml"
+    config.write_text('stripe_secret_key = "sk_test_from_file"\nstripe_webhook_secret = "whsec_file"\n'
+                      'donation_partner = "Red Cross"\nmax_total = 5000\n')
+    monkeypatch.setenv("TABLEPAY_CONFIG", str(config))
+    monkeypatch.setenv("TABLEPAY_MAX_TOTAL", "7000")
+    settings = load_settings()
+    assert settings.stripe_secret_key.get_secret_value() == "sk_test_from_file"
+    assert settings.donation_partner == "Red Cross"
+    assert settings.max_total == 7000
+
+
+def test_secrets_are_masked_when_printed(monkeypatch):
+    settings = Settings(stripe_secret_key="sk_test_verysecret", stripe_webhook_secret="whsec_verysecret")
+    assert "verysecret" not in repr(settings) and "verysecret" not in str(settings)
+
+
+def test_every_setting_is_documented():
+    documented = (ROOT / "docs" / "configuration.md").read_text()
+    for name, field in Settings.model_fields.items():
+        alias = field.validation_alias
+        env_name = alias.choices[0] if isinstance(alias, AliasChoices) else name
+        assert f"`{env_name}`" in documented, f"{env_name} is not in docs/configuration.md"
+    assert "`TABLEPAY_CONFIG`" in documented
+
+
+def test_the_service_refuses_to_start_without_settings(tmp_path):
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring"}
+    result = subprocess.run([sys.executable, "-m", "tablepay", "sync", "--port", "1"], env=env,
+                            capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert result.returncode == 2
+    assert "STRIPE_SECRET_KEY is not set" in result.stderr
+
+
+def test_add_kiosk_prints_a_token_once_and_stores_only_its_hash(tmp_path):
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "TABLEPAY_DATA_DIR": str(tmp_path),
+           "STRIPE_SECRET_KEY": "sk_test_1", "STRIPE_WEBHOOK_SECRET": "whsec_1",
+           "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring"}
+    result = subprocess.run([sys.executable, "-m", "tablepay", "sync", "add-kiosk", "bar-1"], env=env,
+                            capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    token = result.stdout.strip().splitlines()[-1]
+    assert token.startswith("tpk_") and len(token) > 40
+    with sqlite3.connect(tmp_path / "sync.sqlite") as conn:
+        rows = conn.execute("SELECT * FROM kiosks").fetchall()
+    assert len(rows) == 1 and rows[0][0] == "bar-1"
+    assert rows[0][1] == hashlib.sha256(token.encode()).hexdigest()
+    assert all(token not in str(value) for value in rows[0])

@@ -1,0 +1,120 @@
+"""A sync service and a sandbox, both real, on 127.0.0.1, wired to each other."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from sync_service.api.app import create_app
+from sync_service.api.auth import issue_kiosk_token
+from sync_service.settings import Settings
+from tablepay_sandbox.app import create_app as create_sandbox
+
+from .live_server import LiveServer, free_port
+
+WEBHOOK_SECRET = "whsec_test_tablepay_0123456789"
+SECRET_KEY = "sk_test_tablepay"
+DONATION_ACCOUNT = "acct_1RedCross000001"
+
+
+def make_order(order_id: str | None = None, kiosk_id: str = "kiosk-1", **changes: Any) -> dict[str, Any]:
+    order = {
+        "order_id": order_id or f"ord-{uuid.uuid4().hex[:10]}", "kiosk_id": kiosk_id, "currency": "EUR",
+        "table": "12", "waiter": "Ana",
+        "lines": [{"sku": "PASTA", "name": "Pasta carbonara", "quantity": 2, "unit_amount": 1250},
+                  {"sku": "WATER", "name": "Sparkling water", "quantity": 1, "unit_amount": 300}],
+        "tip_amount": 280, "donation_amount": 0,
+    }
+    order.update(changes)
+    return order
+
+
+class Harness:
+    def __init__(self, sandbox: LiveServer, service: LiveServer, settings: Settings, token: str) -> None:
+        self.sandbox, self.service, self.settings, self.token = sandbox, service, settings, token
+        self.kiosk = httpx.Client(base_url=service.url, timeout=30,
+                                  headers={"Authorization": f"Bearer {token}"})
+        self.stripe_http = httpx.Client(base_url=sandbox.url, timeout=30,
+                                        headers={"Authorization": f"Bearer {SECRET_KEY}"})
+
+    @property
+    def app(self) -> Any:
+        return self.service.app
+
+    def checkout(self, order: dict[str, Any], **headers: str) -> httpx.Response:
+        return self.kiosk.post("/v1/checkouts", json=order, headers=headers)
+
+    def session_id(self, payment: dict[str, Any]) -> str:
+        return str(payment["checkout_url"]).rstrip("/").rsplit("/", 1)[-1]
+
+    def complete(self, payment: dict[str, Any], outcome: str) -> httpx.Response:
+        response = self.stripe_http.post(f"/_sandbox/checkout/sessions/{self.session_id(payment)}/complete",
+                                         json={"outcome": outcome})
+        assert response.status_code == 200, response.text
+        return response
+
+    def payment(self, payment_id: str) -> dict[str, Any]:
+        response = self.kiosk.get(f"/v1/payments/{payment_id}")
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    def wait_status(self, payment_id: str, status: str, timeout: float = 10) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            payment = self.payment(payment_id)
+            if payment["status"] == status or time.monotonic() > deadline:
+                assert payment["status"] == status, payment
+                return payment
+            time.sleep(0.05)
+
+    def feed(self, after: int = 0, wait: float = 0) -> list[dict[str, Any]]:
+        response = self.kiosk.get("/v1/events", params={"after": after, "wait": wait})
+        assert response.status_code == 200, response.text
+        return list(response.json()["events"])
+
+    def sandbox_mode(self, mode: str) -> None:
+        response = self.stripe_http.post("/_sandbox/delivery", json={"mode": mode})
+        assert response.status_code == 200, response.text
+
+    def db(self) -> sqlite3.Connection:
+        """A separate read connection: the test sees only committed state."""
+        return sqlite3.connect(self.settings.database_path)
+
+    def state(self) -> dict[str, list[tuple[Any, ...]]]:
+        with self.db() as conn:
+            return {table: conn.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall()
+                    for table in ("payments", "integration_events", "feed", "outbox", "donation_transfers")}
+
+
+@contextmanager
+def running_harness(tmp_path: Path, **overrides: Any) -> Iterator[Harness]:
+    sandbox_port, service_port = free_port(), free_port()
+    sandbox_app = create_sandbox(
+        tmp_path / "sandbox", public_url=f"http://127.0.0.1:{sandbox_port}",
+        webhook_url=f"http://127.0.0.1:{service_port}/webhooks/stripe", webhook_secret=WEBHOOK_SECRET,
+    )
+    values: dict[str, Any] = dict(
+        stripe_secret_key=SECRET_KEY, stripe_webhook_secret=WEBHOOK_SECRET,
+        stripe_api_base=f"http://127.0.0.1:{sandbox_port}", data_dir=tmp_path / "service",
+        public_url=f"http://127.0.0.1:{service_port}", donation_account=DONATION_ACCOUNT,
+        donation_partner="Red Cross", reconcile_interval_seconds=3600, stripe_max_retries=0,
+    )
+    values.update(overrides)
+    settings = Settings(**values)
+    service_app = create_app(settings)
+    token = issue_kiosk_token(service_app.state.repo, "kiosk-1")
+    with LiveServer(sandbox_app, sandbox_port) as sandbox, LiveServer(service_app, service_port) as service:
+        service.app = service_app  # type: ignore[attr-defined]
+        harness = Harness(sandbox, service, settings, token)
+        try:
+            yield harness
+        finally:
+            harness.kiosk.close()
+            harness.stripe_http.close()
