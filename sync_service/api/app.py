@@ -62,7 +62,7 @@ def create_app(settings: Settings, *, provider: PaymentProvider | None = None,
     )
     outbox = OutboxWorker(repo, {DONATION_TOPIC: DonationTransfers(repo, provider)},
                           max_attempts=settings.outbox_max_attempts)
-    reconciler = Reconciler(repo, checkouts, after_seconds=settings.reconcile_after_seconds,
+    reconciler = Reconciler(repo, checkouts, payment_events, after_seconds=settings.reconcile_after_seconds,
                             interval_seconds=settings.reconcile_interval_seconds)
 
     @asynccontextmanager

@@ -7,25 +7,47 @@ from datetime import UTC, datetime, timedelta
 
 import structlog
 
+from tablepay_domain.payment_state import PaymentStatus
+
+from ..providers.base import Observation
 from ..storage.repository import Repository
 from .checkout import CheckoutService
+from .payment_events import PaymentEvents
 
 log = structlog.get_logger(__name__)
 
+# Longer than any create-checkout request can take (timeouts and SDK retries included).
+ORPHAN_AFTER_SECONDS = 300
+
 
 class Reconciler:
-    def __init__(self, repo: Repository, checkouts: CheckoutService, *, after_seconds: float,
-                 interval_seconds: float, batch: int = 50) -> None:
+    def __init__(self, repo: Repository, checkouts: CheckoutService, events: PaymentEvents, *,
+                 after_seconds: float, interval_seconds: float, batch: int = 50) -> None:
         self._repo = repo
+        self._events = events
         self._checkouts = checkouts
         self._after = after_seconds
         self._interval = interval_seconds
         self._batch = batch
 
+    def _fail_orphans(self) -> int:
+        """An attempt left open without a checkout would block its order for ever: fail it.
+
+        Nobody ever saw a checkout URL for it, so no guest can pay it; a kiosk
+        retrying with the same Idempotency-Key simply gets a new attempt.
+        """
+        cutoff = (datetime.now(UTC) - timedelta(seconds=ORPHAN_AFTER_SECONDS)).isoformat(timespec="milliseconds")
+        orphans = self._repo.orphaned_open_payments(cutoff, self._batch)
+        for payment in orphans:
+            self._events.apply_observation(payment.payment_id, Observation(
+                status=PaymentStatus.FAILED, failure_reason="the checkout was never opened"), "reconcile_orphan")
+            log.warning("orphan_attempt_failed", payment_id=payment.payment_id)
+        return len(orphans)
+
     async def sweep(self) -> int:
         """Refresh live attempts untouched for `after_seconds`; returns how many changed."""
         cutoff = (datetime.now(UTC) - timedelta(seconds=self._after)).isoformat(timespec="milliseconds")
-        changed = 0
+        changed = self._fail_orphans()
         for payment in self._repo.stale_live_payments(cutoff, self._batch):
             try:
                 updated = await self._checkouts.refresh(payment.payment_id, None)

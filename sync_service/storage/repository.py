@@ -143,6 +143,15 @@ class Repository:
         )
         return [p for row in cursor.fetchall() if (p := _payment(row, _PAYMENT_COLUMNS))]
 
+    def orphaned_open_payments(self, created_before: str, limit: int) -> list[PaymentRecord]:
+        """Open attempts whose hosted checkout was never created (the service died mid-request)."""
+        cursor = self.conn.execute(
+            f"SELECT {', '.join(_PAYMENT_COLUMNS)} FROM payments WHERE status = 'open' "
+            "AND provider_session_id IS NULL AND created_at < ? ORDER BY created_at LIMIT ?",
+            (created_before, limit),
+        )
+        return [p for row in cursor.fetchall() if (p := _payment(row, _PAYMENT_COLUMNS))]
+
     # provider events -----------------------------------------------------
     def event_seen(self, event_id: str) -> bool:
         return self.conn.execute(

@@ -17,7 +17,7 @@ def test_the_donation_transfer_is_created_once(harness: Harness):
     payment = harness.checkout(make_order(donation_amount=150)).json()
     harness.complete(payment, "succeeded")
     deliveries = harness.stripe_http.get("/_sandbox/deliveries").json()["data"]
-    event_ids = list(dict.fromkeys(d["event_id"] for d in deliveries))
+    event_ids = list(dict.fromkeys(d["event"] for d in deliveries))
     for _ in range(3):
         for event_id in event_ids:
             harness.stripe_http.post(f"/_sandbox/events/{event_id}/resend")
@@ -71,3 +71,30 @@ def test_reconciliation_leaves_unpaid_open_checkouts_open(tmp_path):
         payment = harness.checkout(make_order()).json()
         time.sleep(0.6)
         assert harness.payment(payment["payment_id"])["status"] == "open"
+
+
+def test_an_attempt_orphaned_by_a_crash_is_failed_so_the_order_can_be_retried(tmp_path):
+    from sync_service.models import PaymentRecord
+    from tablepay_domain.payment_state import PaymentStatus
+
+    with running_harness(tmp_path) as harness:
+        order = make_order()
+        with harness.db() as conn:  # what a crash between our insert and the Stripe call leaves behind
+            conn.execute("INSERT INTO orders VALUES (?, 'kiosk-1', 'EUR', '12', 'Ana', '{}', ?, ?)",
+                         (order["order_id"], "2026-01-01T00:00:00+00:00", "2026-01-01T00:00:00+00:00"))
+            values = PaymentRecord(
+                payment_id="pay_orphan", order_id=order["order_id"], attempt=1, kiosk_id="kiosk-1",
+                status=PaymentStatus.OPEN, currency="EUR", dish_subtotal=2800, tip_amount=280, donation_amount=0,
+                amount_total=3080, amount_refunded=0, snapshot="{}", provider="stripe", provider_session_id=None,
+                provider_payment_intent=None, provider_charge=None, checkout_url=None, expires_at=None,
+                idempotency_key="lost", failure_reason=None, created_at="2026-01-01T00:00:00+00:00",
+                updated_at="2026-01-01T00:00:00+00:00", paid_at=None)
+            columns = list(values.__dataclass_fields__)
+            row = [getattr(values, c) for c in columns]
+            row[columns.index("status")] = "open"
+            conn.execute(f"INSERT INTO payments ({', '.join(columns)}) VALUES ({', '.join('?' * len(row))})", row)
+        assert harness.checkout(order).status_code == 409
+        harness.service.run(harness.app.state.reconciler.sweep())
+        assert harness.payment("pay_orphan")["status"] == "failed"
+        retry = harness.checkout(order)
+        assert retry.status_code == 201 and retry.json()["attempt"] == 2

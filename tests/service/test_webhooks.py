@@ -28,8 +28,8 @@ def held_events(harness: Harness) -> list[str]:
     deliveries = harness.stripe_http.get("/_sandbox/deliveries").json()["data"]
     seen: list[str] = []
     for delivery in deliveries:
-        if delivery["event_id"] not in seen:
-            seen.append(delivery["event_id"])
+        if delivery["event"] not in seen:
+            seen.append(delivery["event"])
     return seen
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
 from types import TracebackType
+from typing import Any
 
 import uvicorn
 
@@ -14,6 +16,16 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+class _Server(uvicorn.Server):
+    """Remembers its loop, so a test can run a coroutine where the app lives."""
+
+    loop: asyncio.AbstractEventLoop | None = None
+
+    async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+        self.loop = asyncio.get_running_loop()
+        await super().serve(sockets)
 
 
 class LiveServer:
@@ -27,7 +39,7 @@ class LiveServer:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
-        self._server = uvicorn.Server(config)
+        self._server = _Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)
 
     def start(self) -> LiveServer:
@@ -38,6 +50,15 @@ class LiveServer:
                 raise RuntimeError(f"server on {self.url} did not start")
             time.sleep(0.01)
         return self
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        assert self._server.loop is not None
+        return self._server.loop
+
+    def run(self, coroutine: Any, timeout: float = 30) -> Any:
+        """Run a coroutine on the server's own loop (where its SQLite connection is used)."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
 
     def stop(self) -> None:
         self._server.should_exit = True
