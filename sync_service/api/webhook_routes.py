@@ -27,7 +27,12 @@ async def stripe_webhook(request: Request) -> JSONResponse:
         log.warning("webhook_rejected", reason=str(exc))
         return JSONResponse({"error": {"code": "invalid_webhook", "message": str(exc)}}, 400)
     events: PaymentEvents = request.app.state.payment_events
-    outcome = events.accept_notice(notice)
+    try:
+        outcome = events.accept_notice(notice)
+    except Exception:  # noqa: BLE001 - rolled back; a 5xx makes Stripe deliver it again
+        log.exception("webhook_processing_failed", event_id=notice.event_id, type=notice.type)
+        return JSONResponse({"error": {"code": "processing_failed",
+                                       "message": "the event could not be processed; it will be retried"}}, 500)
     if outcome == "applied":
         request.app.state.outbox.wake()
     return JSONResponse({"received": True, "outcome": outcome})

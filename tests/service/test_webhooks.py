@@ -73,11 +73,7 @@ def _paid_event_body(harness: Harness) -> bytes:
     harness.sandbox_mode("hold")
     payment = harness.checkout(make_order()).json()
     harness.complete(payment, "succeeded")
-    for event_id in held_events(harness):
-        event = harness.stripe_http.get(f"/v1/events/{event_id}").json()
-        if event["type"] == "checkout.session.completed":
-            return json.dumps(event).encode()
-    raise AssertionError("no checkout.session.completed event")
+    return _paid_event_body_from_held(harness)
 
 
 @pytest.mark.parametrize("case", ["forged", "stale", "no_header", "garbage_header", "not_json",
@@ -147,3 +143,32 @@ def test_a_rotated_secret_is_accepted_alongside_the_new_one(tmp_path):
         body = json.dumps({"id": "evt_new_secret", "object": "event", "type": "customer.created",
                            "data": {"object": {"id": "cus_2"}}}).encode()
         assert post_webhook(harness, body, sign(body, secret="whsec_new_secret")).status_code == 200
+
+
+def test_a_processing_failure_answers_500_and_the_retry_applies_it(harness: Harness, monkeypatch):
+    harness.sandbox_mode("hold")
+    payment = harness.checkout(make_order()).json()
+    harness.complete(payment, "succeeded")
+    body = _paid_event_body_from_held(harness)
+    events = harness.app.state.payment_events
+    original = events._apply
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(events, "_apply", broken)
+    failed = post_webhook(harness, body, sign(body))
+    assert failed.status_code == 500
+    assert harness.state()["integration_events"] == []  # rolled back: the retry is not a duplicate
+    monkeypatch.setattr(events, "_apply", original)
+    retried = post_webhook(harness, body, sign(body))
+    assert retried.status_code == 200 and retried.json()["outcome"] == "applied"
+    assert harness.payment(payment["payment_id"])["status"] == "paid"
+
+
+def _paid_event_body_from_held(harness: Harness) -> bytes:
+    for event_id in held_events(harness):
+        event = harness.stripe_http.get(f"/v1/events/{event_id}").json()
+        if event["type"] == "checkout.session.completed":
+            return json.dumps(event).encode()
+    raise AssertionError("no checkout.session.completed event")
