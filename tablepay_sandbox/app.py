@@ -1,0 +1,101 @@
+"""`create_app`: the sandbox as one ASGI app (Starlette).
+
+The lifespan opens SQLite, registers the startup webhook endpoint and starts
+the delivery worker on the server's own loop, so `create_app` itself does no
+I/O and an app can be built in one thread and served in another.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from . import api_checkout, api_events, api_payments, checkout_page, control
+from .errors import StripeError
+from .idempotency import StripeEnvelope
+from .runtime import Options, Runtime
+from .sandbox import Sandbox
+from .store import Obj, Store
+from .webhooks import DeliveryWorker
+
+# A child of uvicorn's logger, so `tablepay sandbox` prints our lines next to uvicorn's own.
+log = logging.getLogger("uvicorn.error.tablepay_sandbox")
+
+DB_NAME = "sandbox.sqlite"
+STARTUP_MARK = "tablepay_sandbox_startup"
+
+
+def _register_startup_endpoint(rt: Runtime) -> None:
+    """Idempotent across restarts: reuse the endpoint with the same url (and secret, if given)."""
+    if not rt.webhook_url:
+        return
+    store = rt.sandbox.store
+    found: Obj | None = None
+    for endpoint in store.all_of("webhook_endpoint"):
+        secret = store.private(endpoint["id"]).get("secret")
+        same_secret = secret == rt.webhook_secret if rt.webhook_secret_given else STARTUP_MARK in endpoint["metadata"]
+        if endpoint["url"] == rt.webhook_url and same_secret:
+            found = {**endpoint, "secret": secret}
+            break
+    if found is None:
+        found = api_events.create_endpoint(rt, rt.webhook_url, ["*"], secret=rt.webhook_secret,
+                                           description="Registered by `tablepay sandbox --webhook-url`",
+                                           metadata={STARTUP_MARK: "true"})
+    rt.webhook_secret = found["secret"]
+    # Printed in full only when generated: a sandbox test secret that signs nothing but local
+    # test events, and the operator needs it for the service's configuration.
+    shown = "(as given)" if rt.webhook_secret_given else found["secret"]
+    log.info("webhook endpoint %s -> %s, signing secret %s", found["id"], rt.webhook_url, shown)
+
+
+async def _stripe_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StripeError)
+    return JSONResponse(exc.body(), exc.status)
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    return JSONResponse({"error": {"type": "api_error", "message": f"Sandbox error: {exc}"}}, 500)
+
+
+async def _unrecognized(request: Request) -> Response:
+    return JSONResponse({"error": {"type": "invalid_request_error", "message":
+                                   f"Unrecognized request URL ({request.method}: {request.url.path}). "
+                                   "Please see https://stripe.com/docs or we can help at https://support.stripe.com/."}},
+                        404)
+
+
+def create_app(data_dir: Path, *, public_url: str, webhook_url: str | None = None,
+               webhook_secret: str | None = None, options: Options | None = None) -> Starlette:
+    """Build the sandbox. `options` tunes retries and timers (tests shorten them)."""
+    rt = Runtime(data_dir=Path(data_dir), public_url=public_url.rstrip("/"), options=options or Options(),
+                 webhook_url=webhook_url, webhook_secret=webhook_secret,
+                 webhook_secret_given=webhook_secret is not None)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        store = Store(rt.data_dir / DB_NAME)
+        rt.start(Sandbox(store, rt.public_url))
+        _register_startup_endpoint(rt)
+        worker = DeliveryWorker(rt)
+        app.state.worker = worker
+        worker.start()
+        try:
+            yield
+        finally:
+            await worker.stop()
+            store.close()
+
+    routes = [*api_checkout.routes, *api_payments.routes, *api_events.routes, *checkout_page.routes,
+              *control.routes, Route("/v1/{path:path}", _unrecognized, methods=["GET", "POST", "DELETE"])]
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(StripeEnvelope, runtime=rt)],
+                    exception_handlers={StripeError: _stripe_error, Exception: _server_error})
+    app.state.runtime = rt
+    return app
