@@ -1,0 +1,95 @@
+"""The `tablepay` command as a newcomer runs it: sandbox and sync service as real processes."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from tests.support.harness import make_order
+from tests.support.live_server import free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@contextmanager
+def process(args: list[str], env: dict[str, str], health_url: str) -> Iterator[subprocess.Popen[str]]:
+    proc = subprocess.Popen([sys.executable, "-m", "tablepay", *args], env=env, cwd=ROOT, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(health_url, timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            assert time.monotonic() < deadline, f"{args} did not become healthy"
+            time.sleep(0.1)
+        yield proc
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if proc.stdout:
+            proc.stdout.close()
+
+
+def test_sandbox_and_sync_service_processes_take_a_payment(tmp_path):
+    sandbox_port, sync_port = free_port(), free_port()
+    sandbox_url, sync_url = f"http://127.0.0.1:{sandbox_port}", f"http://127.0.0.1:{sync_port}"
+    secret = "whsec_cli_test_secret"
+    env = {**os.environ, "TABLEPAY_DATA_DIR": str(tmp_path), "STRIPE_SECRET_KEY": "sk_test_cli",
+           "STRIPE_WEBHOOK_SECRET": secret, "STRIPE_API_BASE": sandbox_url, "TABLEPAY_PUBLIC_URL": sync_url}
+    added = subprocess.run([sys.executable, "-m", "tablepay", "sync", "add-kiosk", "kiosk-1"], env=env, cwd=ROOT,
+                           capture_output=True, text=True, timeout=60)
+    token = added.stdout.strip().splitlines()[-1]
+    with process(["sandbox", "--port", str(sandbox_port), "--webhook-url", f"{sync_url}/webhooks/stripe",
+                  "--webhook-secret", secret], env, f"{sandbox_url}/healthz"), \
+         process(["sync", "--host", "127.0.0.1", "--port", str(sync_port)], env, f"{sync_url}/healthz"):
+        kiosk = httpx.Client(base_url=sync_url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+        with kiosk:
+            payment = kiosk.post("/v1/checkouts", json=make_order()).json()
+            session_id = payment["checkout_url"].rsplit("/", 1)[-1]
+            httpx.post(f"{sandbox_url}/_sandbox/checkout/sessions/{session_id}/complete",
+                       json={"outcome": "succeeded"}, timeout=30).raise_for_status()
+            events = kiosk.get("/v1/events", params={"after": 1, "wait": 20}).json()["events"]
+            assert [e["event"] for e in events] == ["payment.succeeded"]
+            assert kiosk.get(f"/v1/payments/{payment['payment_id']}").json()["status"] == "paid"
+    assert (tmp_path / "sync.sqlite").exists() and (tmp_path / "sandbox.sqlite").exists()
+
+
+def test_demo_walks_a_payment_to_paid(tmp_path):
+    sandbox_port, sync_port = free_port(), free_port()
+    env = {**os.environ, "TABLEPAY_DATA_DIR": str(tmp_path)}
+    proc = subprocess.Popen([sys.executable, "-m", "tablepay", "demo", "--once", "--sandbox-port", str(sandbox_port),
+                             "--sync-port", str(sync_port)], env=env, cwd=ROOT, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        assert proc.stdout is not None
+        url = ""
+        deadline = time.monotonic() + 30
+        while not url:
+            line = proc.stdout.readline()
+            assert line or proc.poll() is None, "demo exited early"
+            if "/c/pay/" in line:
+                url = line.strip()
+            assert time.monotonic() < deadline
+        httpx.post(f"http://127.0.0.1:{sandbox_port}/_sandbox/checkout/sessions/{url.rsplit('/', 1)[-1]}/complete",
+                   json={"outcome": "succeeded"}, timeout=30).raise_for_status()
+        output, _ = proc.communicate(timeout=30)
+        assert "PAID: 29.60 EUR for table 7." in output
+        assert proc.returncode == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
