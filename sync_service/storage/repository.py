@@ -94,10 +94,10 @@ class Repository:
         return row[0] if row else None
 
     def attempts(self, order_id: str) -> list[PaymentRecord]:
-        cursor = self.conn.execute(
-            f"SELECT {', '.join(_PAYMENT_COLUMNS)} FROM payments WHERE order_id = ? ORDER BY attempt",
-            (order_id,),
-        )
+        return self._payments_where("order_id = ? ORDER BY attempt", (order_id,))
+
+    def _payments_where(self, where: str, args: tuple[Any, ...]) -> list[PaymentRecord]:
+        cursor = self.conn.execute(f"SELECT {', '.join(_PAYMENT_COLUMNS)} FROM payments WHERE {where}", args)
         return [p for row in cursor.fetchall() if (p := _payment(row, _PAYMENT_COLUMNS))]
 
     def insert_payment(self, record: PaymentRecord) -> None:
@@ -117,11 +117,9 @@ class Repository:
             f"UPDATE payments SET {assignments} WHERE payment_id = ?", [*changes.values(), payment_id]
         )
 
-    def _one_payment(self, where: str, value: str) -> PaymentRecord | None:
-        row = self.conn.execute(
-            f"SELECT {', '.join(_PAYMENT_COLUMNS)} FROM payments WHERE {where} = ?", (value,)
-        ).fetchone()
-        return _payment(row, _PAYMENT_COLUMNS)
+    def _one_payment(self, column: str, value: str) -> PaymentRecord | None:
+        found = self._payments_where(f"{column} = ? LIMIT 1", (value,))
+        return found[0] if found else None
 
     def payment(self, payment_id: str) -> PaymentRecord | None:
         return self._one_payment("payment_id", payment_id)
@@ -136,21 +134,15 @@ class Repository:
         return None
 
     def stale_live_payments(self, updated_before: str, limit: int) -> list[PaymentRecord]:
-        cursor = self.conn.execute(
-            f"SELECT {', '.join(_PAYMENT_COLUMNS)} FROM payments WHERE status IN ('open', 'pending', 'authorized') "
-            "AND provider_session_id IS NOT NULL AND updated_at < ? ORDER BY updated_at LIMIT ?",
-            (updated_before, limit),
-        )
-        return [p for row in cursor.fetchall() if (p := _payment(row, _PAYMENT_COLUMNS))]
+        return self._payments_where(
+            "status IN ('open', 'pending', 'authorized') AND provider_session_id IS NOT NULL "
+            "AND updated_at < ? ORDER BY updated_at LIMIT ?", (updated_before, limit))
 
     def orphaned_open_payments(self, created_before: str, limit: int) -> list[PaymentRecord]:
         """Open attempts whose hosted checkout was never created (the service died mid-request)."""
-        cursor = self.conn.execute(
-            f"SELECT {', '.join(_PAYMENT_COLUMNS)} FROM payments WHERE status = 'open' "
-            "AND provider_session_id IS NULL AND created_at < ? ORDER BY created_at LIMIT ?",
-            (created_before, limit),
-        )
-        return [p for row in cursor.fetchall() if (p := _payment(row, _PAYMENT_COLUMNS))]
+        return self._payments_where(
+            "status = 'open' AND provider_session_id IS NULL AND created_at < ? ORDER BY created_at LIMIT ?",
+            (created_before, limit))
 
     # provider events -----------------------------------------------------
     def event_seen(self, event_id: str) -> bool:
