@@ -1,0 +1,1 @@
+"""Benchmarks for the sync service; run `python bench/webhooks.py --help`."""

@@ -1,0 +1,67 @@
+"""Run one benchmark target in its own process: `python -m bench.serve TARGET PORT DATA_DIR`.
+
+The webhook secret comes in BENCH_WEBHOOK_SECRET (secrets never on a command line).
+
+One uvicorn worker with the same settings for every target, so the only
+difference between them is the application. `--cprofile PATH` wraps the
+server in cProfile and dumps the stats when the server stops (SIGTERM).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+from pathlib import Path
+
+import uvicorn
+from fastapi import FastAPI
+
+
+def build(target: str, data_dir: Path, secret: str) -> FastAPI:
+    if target == "ours":
+        from sync_service.api.app import create_app
+        from sync_service.logs import configure_logging
+        from sync_service.settings import Settings
+
+        # As `tablepay sync serve` does: INFO logs as JSON lines on stderr (the runner sends them to a file).
+        configure_logging("INFO", json_lines=True)
+        settings = Settings(stripe_secret_key="sk_test_bench", stripe_webhook_secret=secret,
+                            stripe_api_base="http://127.0.0.1:1", data_dir=data_dir,
+                            reconcile_interval_seconds=3600)
+        return create_app(settings, public_url="http://127.0.0.1:8787", background=True)
+    from .reference_servers import minimal_app, trivial_app
+
+    if target == "minimal":
+        return minimal_app(data_dir / "minimal.sqlite", secret)
+    if target == "trivial":
+        return trivial_app()
+    raise SystemExit(f"unknown target {target!r}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("target", choices=["ours", "minimal", "trivial"])
+    parser.add_argument("port", type=int)
+    parser.add_argument("data_dir", type=Path)
+    parser.add_argument("--cprofile", type=Path)
+    args = parser.parse_args()
+    app = build(args.target, args.data_dir, os.environ["BENCH_WEBHOOK_SECRET"])
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=args.port, log_level="warning",
+                                           access_log=False, workers=1,
+                                           # a parked long poll must not hold the shutdown for 30 s
+                                           timeout_graceful_shutdown=3))
+    if args.cprofile is None:
+        server.run()
+        return
+    profiler = cProfile.Profile()
+    profiler.enable()
+    try:
+        server.run()
+    finally:
+        profiler.disable()
+        profiler.dump_stats(args.cprofile)
+
+
+if __name__ == "__main__":
+    main()
