@@ -23,6 +23,7 @@ from ..services.outbox import OutboxWorker
 from ..services.payment_events import DONATION_TOPIC, PaymentEvents
 from ..services.reconcile import Reconciler
 from ..settings import Settings
+from ..storage.checkpoint import BackgroundCheckpointer
 from ..storage.db import open_database
 from ..storage.repository import Repository
 from . import kiosk_routes, pages, webhook_routes
@@ -68,9 +69,12 @@ def create_app(settings: Settings, *, provider: PaymentProvider | None = None,
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         tasks = [asyncio.create_task(outbox.run()), asyncio.create_task(reconciler.run())] if background else []
+        checkpointer = BackgroundCheckpointer(settings.database_path)
+        checkpointer.start()
         try:
             yield
         finally:
+            checkpointer.stop()
             for task in tasks:
                 task.cancel()
             for task in tasks:
@@ -109,7 +113,8 @@ def create_app(settings: Settings, *, provider: PaymentProvider | None = None,
         repo.conn.execute("SELECT 1").fetchone()
         return {"status": "ok"}
 
-    app.include_router(kiosk_routes.router)
+    # The webhook route first: it is the hot path, matched before any other.
     app.include_router(webhook_routes.router)
+    app.include_router(kiosk_routes.router)
     app.include_router(pages.router)
     return app

@@ -28,7 +28,7 @@ async def stripe_webhook(request: Request) -> JSONResponse:
         return JSONResponse({"error": {"code": "invalid_webhook", "message": str(exc)}}, 400)
     events: PaymentEvents = request.app.state.payment_events
     try:
-        outcome = events.accept_notice(notice)
+        outcome = await events.accept_notice(notice)
     except Exception:  # noqa: BLE001 - rolled back; a 5xx makes Stripe deliver it again
         log.exception("webhook_processing_failed", event_id=notice.event_id, type=notice.type)
         return JSONResponse({"error": {"code": "processing_failed",

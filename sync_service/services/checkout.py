@@ -167,7 +167,7 @@ class CheckoutService:
             self._repo.upsert_order(order, snapshot)
             self._repo.insert_payment(payment)
             self._repo.append_feed(payment)
-        self._notifier.notify()
+        self._notifier.notify(payment.kiosk_id)
         return payment
 
     async def _open_hosted_checkout(self, payment: PaymentRecord, order: Order) -> PaymentRecord:

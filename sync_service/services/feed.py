@@ -1,4 +1,4 @@
-"""Wake long-polling kiosks as soon as the feed grows."""
+"""Wake long-polling kiosks as soon as their part of the feed grows."""
 
 from __future__ import annotations
 
@@ -9,17 +9,23 @@ from ..storage.repository import Repository
 
 
 class FeedNotifier:
-    """Every waiter holds the current asyncio.Event; notify() sets it and starts a new one."""
+    """One asyncio.Event per listener key; notify() sets it and starts a new one.
+
+    Keys are kiosk ids, so a busy kiosk's payments do not wake every other
+    kiosk's poll; the key None listens to everything (the POS sync).
+    """
 
     def __init__(self) -> None:
-        self._event = asyncio.Event()
+        self._events: dict[str | None, asyncio.Event] = {}
 
-    def notify(self) -> None:
-        self._event.set()
-        self._event = asyncio.Event()
+    def notify(self, kiosk_id: str) -> None:
+        for key in (kiosk_id, None):
+            event = self._events.pop(key, None)
+            if event is not None:
+                event.set()
 
-    async def wait(self, timeout: float) -> None:
-        event = self._event
+    async def wait(self, kiosk_id: str | None, timeout: float) -> None:
+        event = self._events.setdefault(kiosk_id, asyncio.Event())
         try:
             await asyncio.wait_for(event.wait(), timeout)
         except TimeoutError:
@@ -40,4 +46,4 @@ class Feed:
             remaining = deadline - loop.time()
             if events or remaining <= 0:
                 return events
-            await self._notifier.wait(remaining)
+            await self._notifier.wait(kiosk_id, remaining)

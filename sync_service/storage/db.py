@@ -8,6 +8,8 @@ from pathlib import Path
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
+from .checkpoint import BACKSTOP_PAGES
+
 migrations = Migrations("tablepay.sync")
 
 
@@ -58,7 +60,9 @@ def m001_initial(db: sqlite_utils.Database) -> None:
             UNIQUE (order_id, attempt)
         );
         CREATE INDEX payments_by_intent ON payments(provider_payment_intent);
-        CREATE INDEX payments_by_status ON payments(status, updated_at);
+        -- Only live attempts are swept by the reconciler; a partial index stays small
+        -- and a payment leaves it for good once it is paid or closed.
+        CREATE INDEX payments_live ON payments(updated_at) WHERE status IN ('open', 'pending', 'authorized');
         CREATE TABLE idempotent_requests (
             kiosk_id TEXT NOT NULL,
             idempotency_key TEXT NOT NULL,
@@ -83,7 +87,9 @@ def m001_initial(db: sqlite_utils.Database) -> None:
         -- The ordered feed of state changes that kiosks and the POS sync follow.
         CREATE TABLE feed (
             seq INTEGER PRIMARY KEY AUTOINCREMENT,
-            event_id TEXT NOT NULL UNIQUE,
+            -- A fresh uuid4 per row, unique by construction: no index, so an insert
+            -- does not write a random B-tree page.
+            event_id TEXT NOT NULL,
             kiosk_id TEXT NOT NULL,
             event TEXT NOT NULL,
             order_id TEXT NOT NULL,
@@ -143,6 +149,7 @@ def open_database(path: Path) -> sqlite_utils.Database:
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
     db.execute("PRAGMA busy_timeout=5000")
+    db.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")
     db.execute("PRAGMA foreign_keys=ON")
     migrations.apply(db)
     # Autocommit: transactions are only the explicit BEGIN IMMEDIATE ones of

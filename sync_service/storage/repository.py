@@ -109,7 +109,7 @@ class Repository:
         )
 
     def update_payment(self, payment_id: str, **changes: Any) -> None:
-        changes["updated_at"] = utc_now()
+        changes.setdefault("updated_at", utc_now())
         if isinstance(changes.get("status"), PaymentStatus):
             changes["status"] = changes["status"].value
         assignments = ", ".join(f"{name} = ?" for name in changes)
@@ -175,7 +175,7 @@ class Repository:
             (str(uuid.uuid4()), payment.kiosk_id, FEED_EVENT[payment.status], payment.order_id,
              payment.payment_id, payment.attempt, payment.status.value, payment.currency,
              payment.amount_total, payment.tip_amount, payment.donation_amount,
-             payment.amount_refunded, payment.paid_at, utc_now()),
+             payment.amount_refunded, payment.paid_at, payment.updated_at),
         )
         return int(cursor.lastrowid or 0)
 

@@ -47,51 +47,84 @@ def charge_refunded(refunded: int) -> dict:
             "payment_intent": "pi_1", "metadata": {}}
 
 
-def test_refund_events_out_of_order_keep_the_largest_refund(store):
+@pytest.mark.asyncio
+async def test_refund_events_out_of_order_keep_the_largest_refund(store):
     repo, events = store
-    assert events.accept_notice(notice("evt_1", "checkout.session.completed", SESSION_PAID)) == "applied"
-    assert events.accept_notice(notice("evt_3", "charge.refunded", charge_refunded(2300))) == "applied"
-    assert events.accept_notice(notice("evt_2", "charge.refunded", charge_refunded(500))) == "unchanged"
+    assert await events.accept_notice(notice("evt_1", "checkout.session.completed", SESSION_PAID)) == "applied"
+    assert await events.accept_notice(notice("evt_3", "charge.refunded", charge_refunded(2300))) == "applied"
+    assert await events.accept_notice(notice("evt_2", "charge.refunded", charge_refunded(500))) == "unchanged"
     payment = repo.payment("pay_1")
     assert payment.status is PaymentStatus.REFUNDED and payment.amount_refunded == 2300
     assert [row["event"] for row in repo.feed_after(0, 10)] == ["payment.succeeded", "payment.refunded"]
 
 
-def test_partial_refunds_grow_and_then_complete(store):
+@pytest.mark.asyncio
+async def test_partial_refunds_grow_and_then_complete(store):
     repo, events = store
-    events.accept_notice(notice("evt_1", "payment_intent.succeeded", INTENT_OK))
-    events.accept_notice(notice("evt_2", "charge.refunded", charge_refunded(300)))
-    events.accept_notice(notice("evt_3", "charge.refunded", charge_refunded(800)))
-    events.accept_notice(notice("evt_4", "charge.refunded", charge_refunded(2300)))
+    await events.accept_notice(notice("evt_1", "payment_intent.succeeded", INTENT_OK))
+    await events.accept_notice(notice("evt_2", "charge.refunded", charge_refunded(300)))
+    await events.accept_notice(notice("evt_3", "charge.refunded", charge_refunded(800)))
+    await events.accept_notice(notice("evt_4", "charge.refunded", charge_refunded(2300)))
     assert [(r["status"], r["amount_refunded"]) for r in repo.feed_after(0, 10)] == [
         ("paid", 0), ("partially_refunded", 300), ("partially_refunded", 800), ("refunded", 2300)]
 
 
-def test_a_payment_intent_event_links_by_metadata_before_the_session_event(store):
+@pytest.mark.asyncio
+async def test_a_payment_intent_event_links_by_metadata_before_the_session_event(store):
     repo, events = store
-    assert events.accept_notice(notice("evt_1", "payment_intent.succeeded", INTENT_OK)) == "applied"
+    assert await events.accept_notice(notice("evt_1", "payment_intent.succeeded", INTENT_OK)) == "applied"
     payment = repo.payment("pay_1")
     assert payment.provider_payment_intent == "pi_1" and payment.provider_charge == "ch_1"
-    assert events.accept_notice(notice("evt_2", "checkout.session.completed", SESSION_PAID)) == "unchanged"
+    assert await events.accept_notice(notice("evt_2", "checkout.session.completed", SESSION_PAID)) == "unchanged"
     assert len(repo.outbox_rows("donation.transfer")) == 1
 
 
-def test_late_failure_never_downgrades_and_late_success_wins(store):
+@pytest.mark.asyncio
+async def test_late_failure_never_downgrades_and_late_success_wins(store):
     repo, events = store
     failed = {**INTENT_OK, "status": "requires_payment_method",
               "last_payment_error": {"code": "card_declined", "decline_code": "generic_decline"}}
-    events.accept_notice(notice("evt_1", "payment_intent.payment_failed", failed))
+    await events.accept_notice(notice("evt_1", "payment_intent.payment_failed", failed))
     assert repo.payment("pay_1").status is PaymentStatus.FAILED
     assert repo.payment("pay_1").failure_reason == "generic_decline"
-    events.accept_notice(notice("evt_2", "payment_intent.succeeded", INTENT_OK))
+    await events.accept_notice(notice("evt_2", "payment_intent.succeeded", INTENT_OK))
     assert repo.payment("pay_1").status is PaymentStatus.PAID
-    events.accept_notice(notice("evt_3", "checkout.session.expired", {**SESSION_PAID, "status": "expired"}))
+    await events.accept_notice(notice("evt_3", "checkout.session.expired", {**SESSION_PAID, "status": "expired"}))
     assert repo.payment("pay_1").status is PaymentStatus.PAID
 
 
-def test_an_event_for_an_unknown_payment_is_recorded_as_unmatched(store):
+@pytest.mark.asyncio
+async def test_an_event_for_an_unknown_payment_is_recorded_as_unmatched(store):
     repo, events = store
     other = {**SESSION_PAID, "id": "cs_other", "metadata": {}}
-    assert events.accept_notice(notice("evt_9", "checkout.session.completed", other)) == "unmatched"
+    assert await events.accept_notice(notice("evt_9", "checkout.session.completed", other)) == "unmatched"
     assert repo.event_seen("evt_9")
     assert repo.payment("pay_1").status is PaymentStatus.OPEN
+
+
+@pytest.mark.asyncio
+async def test_concurrent_notices_share_a_commit_and_a_failing_one_rolls_back_alone(store, monkeypatch):
+    import asyncio
+
+    repo, events = store
+    original = events._apply
+
+    def apply_or_fail(payment, obs):
+        if obs.status is PaymentStatus.FAILED:
+            raise RuntimeError("boom")
+        return original(payment, obs)
+
+    monkeypatch.setattr(events, "_apply", apply_or_fail)
+    failed = {**INTENT_OK, "status": "requires_payment_method"}
+    results = await asyncio.gather(
+        events.accept_notice(notice("evt_a", "payment_intent.payment_failed", failed)),
+        events.accept_notice(notice("evt_b", "checkout.session.completed", SESSION_PAID)),
+        events.accept_notice(notice("evt_b", "checkout.session.completed", SESSION_PAID)),
+        events.accept_notice(notice("evt_c", "payment_intent.succeeded", INTENT_OK)),
+        return_exceptions=True,
+    )
+    assert isinstance(results[0], RuntimeError)
+    assert results[1:] == ["applied", "duplicate", "unchanged"]
+    assert not repo.event_seen("evt_a")  # rolled back, so Stripe's retry will apply it
+    assert repo.payment("pay_1").status is PaymentStatus.PAID
+    assert [row["event"] for row in repo.feed_after(0, 10)] == ["payment.succeeded"]
