@@ -29,7 +29,11 @@ def build(target: str, data_dir: Path, secret: str) -> FastAPI:
         settings = Settings(stripe_secret_key="sk_test_bench", stripe_webhook_secret=secret,
                             stripe_api_base="http://127.0.0.1:1", data_dir=data_dir,
                             reconcile_interval_seconds=3600)
-        return create_app(settings, public_url="http://127.0.0.1:8787", background=True)
+        from sync_service.main import freeze_startup_objects
+
+        app = create_app(settings, public_url="http://127.0.0.1:8787", background=True)
+        freeze_startup_objects()  # as `tablepay sync` does
+        return app
     from .reference_servers import minimal_app, trivial_app
 
     if target == "minimal":

@@ -1,27 +1,57 @@
-"""Apply what a provider says about a payment: the one place state changes.
+"""Apply what a provider says about payments: the one place state changes.
 
-Each change runs in one transaction: the event id is recorded (a repeat has
-no second effect), the state machine decides, and the payment row, the feed
-event and any outbox work are written together.
+Every change is one transaction: the event id is recorded (a repeat has no
+second effect), the state machine decides (services/transitions.py), and
+the payment row, the feed event and any outbox work are written together.
+Webhooks that arrive together are applied as one batch (group commit).
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import structlog
-
-from tablepay_domain.payment_state import PaymentStatus, advance, refund_status
 
 from ..models import PaymentRecord, utc_now
 from ..providers.base import Observation, ProviderNotice
 from ..storage.group_commit import GroupCommitter
 from ..storage.repository import Repository
 from .feed import FeedNotifier
+from .transitions import Change, decide
 
 log = structlog.get_logger(__name__)
 
 DONATION_TOPIC = "donation.transfer"
+
+
+@dataclass(frozen=True)
+class Accepted:
+    outcome: str  # applied, unchanged, duplicate, unmatched (a payment we do not know) or ignored
+    change: Change | None = None
+    payment_id: str | None = None
+
+
+class _BatchView:
+    """The payments a batch has read or changed, so later events in it see earlier ones."""
+
+    def __init__(self, repo: Repository, notices: Sequence[ProviderNotice]) -> None:
+        self._repo = repo
+        ids = list({n.observation.payment_id for n in notices if n.observation.payment_id})
+        self.by_id: dict[str, PaymentRecord] = repo.payments_by_id(ids)
+
+    def find(self, obs: Observation) -> PaymentRecord | None:
+        if obs.payment_id and obs.payment_id in self.by_id:
+            return self.by_id[obs.payment_id]
+        for record in self.by_id.values():  # links learnt earlier in this batch
+            if (obs.session_id and record.provider_session_id == obs.session_id) or (
+                    obs.payment_intent and record.provider_payment_intent == obs.payment_intent):
+                return record
+        found = self._repo.find_payment(payment_id=obs.payment_id, session_id=obs.session_id,
+                                        payment_intent=obs.payment_intent)
+        if found:
+            self.by_id[found.payment_id] = found
+        return found
 
 
 class PaymentEvents:
@@ -29,95 +59,90 @@ class PaymentEvents:
                  donation_account: str | None, donation_partner: str) -> None:
         self._repo = repo
         self._notifier = notifier
-        self._committer = GroupCommitter(repo)
+        self._committer: GroupCommitter[ProviderNotice, Accepted] = GroupCommitter(repo, self._accept_batch)
         self._provider = provider
         self._donation_account = donation_account
         self._donation_partner = donation_partner
 
     async def accept_notice(self, notice: ProviderNotice) -> str:
-        """Apply a verified provider event once.
+        """Apply a verified provider event once; the answer comes after the commit."""
+        accepted = await self._committer.submit(notice)
+        change = accepted.change
+        if change and change.moved:
+            self._notifier.notify(change.after.kiosk_id)
+        log.info("webhook", event_id=notice.event_id, type=notice.type, outcome=accepted.outcome,
+                 payment_id=accepted.payment_id,
+                 status=f"{change.before.status.value}->{change.after.status.value}" if change and change.moved
+                 else None)
+        return accepted.outcome
 
-        Returns 'applied', 'unchanged', 'duplicate', 'unmatched' (a payment we do
-        not know) or 'ignored' (an event that says nothing about a payment).
-        The answer comes after the commit, so a 200 always means stored.
-        """
-        outcome, before, after = await self._committer.run(lambda: self._accept(notice))
-        if after is not None:
-            self._notifier.notify(after.kiosk_id)
-        log.info("webhook", event_id=notice.event_id, type=notice.type, outcome=outcome,
-                 payment_id=before.payment_id if before else None,
-                 status=f"{before.status.value}->{after.status.value}" if before and after else None)
-        return outcome
-
-    def _accept(self, notice: ProviderNotice) -> tuple[str, PaymentRecord | None, PaymentRecord | None]:
-        if self._repo.event_seen(notice.event_id):
-            return "duplicate", None, None
-        obs = notice.observation
-        payment = self._repo.find_payment(payment_id=obs.payment_id, session_id=obs.session_id,
-                                          payment_intent=obs.payment_intent)
-        updated = self._apply(payment, obs) if payment else None
-        if payment is None:
-            outcome = "unmatched" if obs.status else "ignored"
-        else:
-            outcome = "applied" if updated else "unchanged"
-        self._repo.record_event(notice.event_id, self._provider, notice.type,
-                                payment.payment_id if payment else None, outcome, notice.payload)
-        return outcome, payment, updated
+    def _accept_batch(self, notices: Sequence[ProviderNotice]) -> list[Accepted]:
+        """Inside the group transaction: dedupe, decide and write a batch of events."""
+        seen = self._repo.seen_events([n.event_id for n in notices])
+        view = _BatchView(self._repo, notices)
+        now = utc_now()
+        results: list[Accepted] = []
+        changes: list[Change] = []
+        event_rows: list[tuple[str, str, str, str | None, str, str]] = []
+        for notice in notices:
+            if notice.event_id in seen:
+                results.append(Accepted("duplicate"))
+                continue
+            seen.add(notice.event_id)
+            obs = notice.observation
+            payment = view.find(obs)
+            change = decide(payment, obs, now) if payment else None
+            if payment and change:
+                _check_amount(payment, obs, change)
+                view.by_id[change.after.payment_id] = change.after
+                changes.append(change)
+            if payment is None:
+                outcome = "unmatched" if obs.status else "ignored"
+            else:
+                outcome = "applied" if change and change.moved else "unchanged"
+            results.append(Accepted(outcome, change, payment.payment_id if payment else None))
+            event_rows.append((notice.event_id, self._provider, notice.type,
+                               payment.payment_id if payment else None, outcome, notice.payload))
+        self._write(changes)
+        self._repo.record_events(event_rows)
+        return results
 
     def apply_observation(self, payment_id: str, obs: Observation, source: str) -> PaymentRecord:
         """Apply a server-side retrieve (refresh, reconcile, cancel); returns the payment as it now is."""
         with self._repo.transaction():
             payment = self._repo.payment(payment_id)
             assert payment is not None, payment_id
-            updated = self._apply(payment, obs)
+            change = decide(payment, obs, utc_now())
+            if change:
+                _check_amount(payment, obs, change)
+            self._write([change] if change else [])
             self._repo.record_event(f"{source}:{payment_id}:{utc_now()}", self._provider, source, payment_id,
-                                    "applied" if updated else "unchanged", "")
-        if updated is None:
-            return self._repo.payment(payment_id) or payment
-        self._notifier.notify(updated.kiosk_id)
-        log.info("payment_observed", source=source, payment_id=payment_id,
-                 status=f"{payment.status.value}->{updated.status.value}")
-        return updated
+                                    "applied" if change and change.moved else "unchanged", "")
+        if change is None:
+            return payment
+        if change.moved:
+            self._notifier.notify(payment.kiosk_id)
+            log.info("payment_observed", source=source, payment_id=payment_id,
+                     status=f"{payment.status.value}->{change.after.status.value}")
+        return change.after
 
-    def _apply(self, payment: PaymentRecord, obs: Observation) -> PaymentRecord | None:
-        """Inside a transaction: move the payment forward if the observation allows.
+    def _write(self, changes: list[Change]) -> None:
+        if not changes:
+            return
+        self._repo.write_payments([c.after for c in changes])
+        self._repo.append_feed_many([c.after for c in changes if c.moved])
+        for change in changes:
+            after = change.after
+            if change.became_paid and after.donation_amount > 0 and self._donation_account:
+                self._repo.enqueue(DONATION_TOPIC, f"donation:{after.payment_id}", after.payment_id, {
+                    "payment_id": after.payment_id, "amount": after.donation_amount,
+                    "currency": after.currency, "destination": self._donation_account,
+                    "partner": self._donation_partner, "order_id": after.order_id,
+                })
 
-        Returns the payment as written when its state changed, else None.
-        """
-        links = {column: value for column, value in (
-            ("provider_session_id", obs.session_id), ("provider_payment_intent", obs.payment_intent),
-            ("provider_charge", obs.charge)) if value and getattr(payment, column) is None}
-        target, refunded = obs.status, payment.amount_refunded
-        if obs.amount_refunded is not None:
-            # Refund events may come out of order: the largest refunded sum is the newest.
-            refunded = max(refunded, obs.amount_refunded)
-            target = refund_status(payment.amount_total, refunded)
-        transition = advance(payment.status, target) if target else None
-        if transition is None or not transition.changed or (
-                transition.after is payment.status and refunded == payment.amount_refunded):
-            if links:
-                self._repo.update_payment(payment.payment_id, **links)
-            return None
-        after, now = transition.after, utc_now()
-        changes: dict[str, object] = {**links, "status": after, "amount_refunded": refunded, "updated_at": now}
-        if after.is_paid and payment.paid_at is None:
-            changes["paid_at"] = now
-        if after is PaymentStatus.FAILED and obs.failure_reason:
-            changes["failure_reason"] = obs.failure_reason
-        if after is PaymentStatus.PAID and obs.amount_total not in (None, payment.amount_total):
-            log.warning("amount_mismatch", payment_id=payment.payment_id, ours=payment.amount_total,
-                        provider=obs.amount_total)
-        self._repo.update_payment(payment.payment_id, **changes)
-        updated = replace(payment, **changes)  # type: ignore[arg-type]
-        self._repo.append_feed(updated)
-        if after.is_paid and not payment.status.is_paid:
-            self._on_paid(updated)
-        return updated
 
-    def _on_paid(self, payment: PaymentRecord) -> None:
-        if payment.donation_amount > 0 and self._donation_account:
-            self._repo.enqueue(DONATION_TOPIC, f"donation:{payment.payment_id}", payment.payment_id, {
-                "payment_id": payment.payment_id, "amount": payment.donation_amount,
-                "currency": payment.currency, "destination": self._donation_account,
-                "partner": self._donation_partner, "order_id": payment.order_id,
-            })
+def _check_amount(payment: PaymentRecord, obs: Observation, change: Change) -> None:
+    """The guest paid, so the payment is Paid whatever the sum; a different sum needs a human."""
+    if change.became_paid and obs.amount_total not in (None, payment.amount_total):
+        log.warning("amount_mismatch", payment_id=payment.payment_id, ours=payment.amount_total,
+                    provider=obs.amount_total)

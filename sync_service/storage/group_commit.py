@@ -1,37 +1,39 @@
-"""Group commit: write units submitted in the same loop turn share one transaction.
+"""Group commit: items submitted in the same loop turn are processed in one transaction.
 
-Webhooks arrive in bursts. Committing each one alone pays BEGIN, COMMIT and
-the rewrite of the same index pages every time; the units that are waiting
-together share one transaction instead. No caller is answered before the
-COMMIT that holds its work, so durability is unchanged. If any unit fails,
-the whole batch is rolled back and each unit is run again alone, so one bad
-unit only fails itself.
+Webhooks arrive in bursts. Committing each alone pays BEGIN, COMMIT, a
+statement per table and the rewrite of the same index pages every time; the
+items waiting together share one transaction and set-based statements
+instead. No caller is answered before the COMMIT that holds its work, so
+durability is unchanged. If the batch fails, each item is processed again
+alone, so one bad item only fails itself.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Generic, TypeVar
 
 from .repository import Repository
 
-T = TypeVar("T")
-_Unit = tuple[Callable[[], Any], "asyncio.Future[Any]"]
+In = TypeVar("In")
+Out = TypeVar("Out")
 
 
-class GroupCommitter:
-    def __init__(self, repo: Repository, *, max_batch: int = 128) -> None:
+class GroupCommitter(Generic[In, Out]):
+    def __init__(self, repo: Repository, process: Callable[[Sequence[In]], list[Out]], *,
+                 max_batch: int = 256) -> None:
+        """`process(items)` runs inside a transaction and returns one result per item, in order."""
         self._repo = repo
+        self._process = process
         self._max_batch = max_batch
-        self._waiting: list[_Unit] = []
+        self._waiting: list[tuple[In, asyncio.Future[Out]]] = []
         self._scheduled = False
 
-    async def run(self, unit: Callable[[], T]) -> T:
-        """Run `unit()` inside a shared transaction; returns its result once committed."""
+    async def submit(self, item: In) -> Out:
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[T] = loop.create_future()
-        self._waiting.append((unit, future))
+        future: asyncio.Future[Out] = loop.create_future()
+        self._waiting.append((item, future))
         if not self._scheduled:
             self._scheduled = True
             loop.call_soon(self._flush)
@@ -44,22 +46,31 @@ class GroupCommitter:
             asyncio.get_running_loop().call_soon(self._flush)
         try:
             with self._repo.transaction():
-                results = [unit() for unit, _ in batch]
-        except Exception:  # noqa: BLE001 - find the unit that failed by running each alone
-            for unit, future in batch:
-                self._run_alone(unit, future)
+                results = self._process([item for item, _ in batch])
+        except Exception as exc:  # noqa: BLE001 - find the item that failed by processing each alone
+            if len(batch) == 1:
+                _settle(batch[0][1], error=exc)
+            else:
+                for item, future in batch:
+                    self._process_alone(item, future)
             return
         for (_, future), result in zip(batch, results, strict=True):
-            if not future.cancelled():
-                future.set_result(result)
+            _settle(future, result)
 
-    def _run_alone(self, unit: Callable[[], Any], future: asyncio.Future[Any]) -> None:
+    def _process_alone(self, item: In, future: asyncio.Future[Out]) -> None:
         try:
             with self._repo.transaction():
-                result = unit()
-        except Exception as exc:  # noqa: BLE001 - handed to that unit's caller
-            if not future.cancelled():
-                future.set_exception(exc)
+                result = self._process([item])[0]
+        except Exception as exc:  # noqa: BLE001 - handed to that item's caller
+            _settle(future, error=exc)
         else:
-            if not future.cancelled():
-                future.set_result(result)
+            _settle(future, result)
+
+
+def _settle(future: asyncio.Future[Out], result: Out | None = None, error: BaseException | None = None) -> None:
+    if future.cancelled():  # the caller went away (client disconnected); the work is stored anyway
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)  # type: ignore[arg-type]

@@ -144,11 +144,36 @@ class Repository:
             "status = 'open' AND provider_session_id IS NULL AND created_at < ? ORDER BY created_at LIMIT ?",
             (created_before, limit))
 
+    def payments_by_id(self, payment_ids: list[str]) -> dict[str, PaymentRecord]:
+        if not payment_ids:
+            return {}
+        found = self._payments_where(f"payment_id IN ({', '.join('?' * len(payment_ids))})", tuple(payment_ids))
+        return {p.payment_id: p for p in found}
+
+    _CHANGEABLE = ("status", "amount_refunded", "paid_at", "failure_reason", "provider_session_id",
+                   "provider_payment_intent", "provider_charge", "updated_at")
+
+    def write_payments(self, records: list[PaymentRecord]) -> None:
+        """Store the new state of payments (the columns a provider observation can change)."""
+        self.conn.executemany(
+            f"UPDATE payments SET {', '.join(f'{c} = ?' for c in self._CHANGEABLE)} WHERE payment_id = ?",
+            [(r.status.value, r.amount_refunded, r.paid_at, r.failure_reason, r.provider_session_id,
+              r.provider_payment_intent, r.provider_charge, r.updated_at, r.payment_id) for r in records],
+        )
+
     # provider events -----------------------------------------------------
     def event_seen(self, event_id: str) -> bool:
         return self.conn.execute(
             "SELECT 1 FROM integration_events WHERE event_id = ?", (event_id,)
         ).fetchone() is not None
+
+    def seen_events(self, event_ids: list[str]) -> set[str]:
+        if not event_ids:
+            return set()
+        cursor = self.conn.execute(
+            f"SELECT event_id FROM integration_events WHERE event_id IN ({', '.join('?' * len(event_ids))})",
+            event_ids)
+        return {row[0] for row in cursor}
 
     def record_event(self, event_id: str, provider: str, type_: str, payment_id: str | None,
                      outcome: str, payload: str) -> bool:
@@ -159,6 +184,15 @@ class Repository:
         )
         return cursor.rowcount == 1
 
+    def record_events(self, rows: list[tuple[str, str, str, str | None, str, str]]) -> None:
+        """Many (event_id, provider, type, payment_id, outcome, payload) rows in one statement."""
+        now = utc_now()
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO integration_events VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(event_id, provider, type_, payment_id, outcome, now, payload)
+             for event_id, provider, type_, payment_id, outcome, payload in rows],
+        )
+
     def events_for_payment(self, payment_id: str) -> list[dict[str, Any]]:
         cursor = self.conn.execute(
             "SELECT event_id, type, outcome, received_at FROM integration_events "
@@ -167,17 +201,25 @@ class Repository:
         return [dict(zip(("event_id", "type", "outcome", "received_at"), row, strict=True)) for row in cursor]
 
     # feed -----------------------------------------------------------------
+    _FEED_INSERT = (
+        "INSERT INTO feed (event_id, kiosk_id, event, order_id, payment_id, attempt, status, currency, "
+        "amount_total, tip_amount, donation_amount, amount_refunded, paid_at, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+
+    @staticmethod
+    def _feed_row(payment: PaymentRecord) -> tuple[Any, ...]:
+        return (str(uuid.uuid4()), payment.kiosk_id, FEED_EVENT[payment.status], payment.order_id,
+                payment.payment_id, payment.attempt, payment.status.value, payment.currency,
+                payment.amount_total, payment.tip_amount, payment.donation_amount,
+                payment.amount_refunded, payment.paid_at, payment.updated_at)
+
     def append_feed(self, payment: PaymentRecord) -> int:
-        cursor = self.conn.execute(
-            "INSERT INTO feed (event_id, kiosk_id, event, order_id, payment_id, attempt, status, currency, "
-            "amount_total, tip_amount, donation_amount, amount_refunded, paid_at, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (str(uuid.uuid4()), payment.kiosk_id, FEED_EVENT[payment.status], payment.order_id,
-             payment.payment_id, payment.attempt, payment.status.value, payment.currency,
-             payment.amount_total, payment.tip_amount, payment.donation_amount,
-             payment.amount_refunded, payment.paid_at, payment.updated_at),
-        )
+        cursor = self.conn.execute(self._FEED_INSERT, self._feed_row(payment))
         return int(cursor.lastrowid or 0)
+
+    def append_feed_many(self, payments: list[PaymentRecord]) -> None:
+        """Feed rows in the given order (their seq follows it)."""
+        self.conn.executemany(self._FEED_INSERT, [self._feed_row(p) for p in payments])
 
     _FEED_COLUMNS = ("seq", "event_id", "kiosk_id", "event", "order_id", "payment_id", "attempt", "status",
                      "currency", "amount_total", "tip_amount", "donation_amount", "amount_refunded",

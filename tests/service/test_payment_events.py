@@ -106,15 +106,17 @@ async def test_an_event_for_an_unknown_payment_is_recorded_as_unmatched(store):
 async def test_concurrent_notices_share_a_commit_and_a_failing_one_rolls_back_alone(store, monkeypatch):
     import asyncio
 
-    repo, events = store
-    original = events._apply
+    from sync_service.services import payment_events
 
-    def apply_or_fail(payment, obs):
+    repo, events = store
+    original = payment_events.decide
+
+    def decide_or_fail(payment, obs, now):
         if obs.status is PaymentStatus.FAILED:
             raise RuntimeError("boom")
-        return original(payment, obs)
+        return original(payment, obs, now)
 
-    monkeypatch.setattr(events, "_apply", apply_or_fail)
+    monkeypatch.setattr(payment_events, "decide", decide_or_fail)
     failed = {**INTENT_OK, "status": "requires_payment_method"}
     results = await asyncio.gather(
         events.accept_notice(notice("evt_a", "payment_intent.payment_failed", failed)),

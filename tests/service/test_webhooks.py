@@ -150,17 +150,16 @@ def test_a_processing_failure_answers_500_and_the_retry_applies_it(harness: Harn
     payment = harness.checkout(make_order()).json()
     harness.complete(payment, "succeeded")
     body = _paid_event_body_from_held(harness)
-    events = harness.app.state.payment_events
-    original = events._apply
+    from sync_service.services import payment_events
 
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(events, "_apply", broken)
+    monkeypatch.setattr(payment_events, "decide", broken)
     failed = post_webhook(harness, body, sign(body))
     assert failed.status_code == 500
     assert harness.state()["integration_events"] == []  # rolled back: the retry is not a duplicate
-    monkeypatch.setattr(events, "_apply", original)
+    monkeypatch.undo()
     retried = post_webhook(harness, body, sign(body))
     assert retried.status_code == 200 and retried.json()["outcome"] == "applied"
     assert harness.payment(payment["payment_id"])["status"] == "paid"
