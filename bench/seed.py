@@ -18,7 +18,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-FIXTURES = Path("/work/shared/reference/stripe/fixtures3.json")
+# Stripe's own example objects, as shipped with the sandbox (from shared/reference/stripe/).
+FIXTURES = Path(__file__).resolve().parent.parent / "tablepay_sandbox" / "stripe_fixtures.json"
 API_VERSION = "2024-06-20"
 HOST = "127.0.0.1"
 WEBHOOK_PATH = "/webhooks/stripe"

@@ -17,6 +17,7 @@ import os
 import platform
 import pstats
 import secrets
+import statistics
 import socket
 import subprocess
 import sys
@@ -159,6 +160,41 @@ async def run_reference(target: str, args: argparse.Namespace, server: Server, m
     return [await load_phase(target, phase, server, measured.sign(server.port), args) for phase in phases]
 
 
+async def first_delivery_only(target: str, args: argparse.Namespace, server: Server, measured: SignedRequests,
+                              warm: SignedRequests) -> dict[str, Any]:
+    await closed_loop(server.port, warm.sign(server.port), connections=args.connections, time_limit=args.time_limit)
+    return await load_phase(target, "first delivery", server, measured.sign(server.port), args)
+
+
+def extra_rounds(args: argparse.Namespace, secret: str, round_count: int) -> list[dict[str, Any]]:
+    """More first-delivery pairs on fresh databases, the reference first and ours second.
+
+    A shared 2-core VM drifts by +-15 % between runs; the target is judged
+    on the median of the per-round ratios, not on one lucky or unlucky run.
+    """
+    pairs = []
+    for number in range(round_count):
+        measured = batch(f"r{number}", args.events, "kiosk-bench")
+        warm = batch(f"rw{number}", args.warmup, "kiosk-bench")
+        signed_measured, signed_warm = SignedRequests(measured, secret), SignedRequests(warm, secret)
+        with tempfile.TemporaryDirectory(prefix="tablepay-bench-round-") as tmp:
+            work = Path(tmp)
+            (work / "ours").mkdir()
+            (work / "minimal").mkdir()
+            seed_service(work / "ours" / "sync.sqlite", [measured, warm], ["kiosk-bench"])
+            seed_minimal(work / "minimal" / "minimal.sqlite", [measured, warm])
+            row: dict[str, Any] = {"round": number + 2}
+            for target in ("minimal", "ours"):
+                with running_server(target, work / target, secret, work / f"{target}.log") as server:
+                    row[target] = asyncio.run(first_delivery_only(target, args, server, signed_measured,
+                                                                  signed_warm))
+            row["ratio"] = round(row["ours"]["rps"] / row["minimal"]["rps"], 2)
+            print(f"  round {row['round']}: ours {row['ours']['rps']:,.0f} req/s, minimal "
+                  f"{row['minimal']['rps']:,.0f} req/s, ratio {row['ratio']:.2f}", flush=True)
+            pairs.append(row)
+    return pairs
+
+
 # -- reporting ----------------------------------------------------------------------
 def _fmt(value: float) -> str:
     return "n/a" if value != value else f"{value:,.2f}"  # NaN when nothing was measured
@@ -167,7 +203,7 @@ def _fmt(value: float) -> str:
 def report(results: dict[str, Any]) -> None:
     m, p = results["machine"], results["params"]
     print(f"\nTablePay webhook benchmark  {results['started']}")
-    print(f"machine: nproc={m['nproc']}  {m['platform']}  Python {m['python']}  uvicorn {m['uvicorn']} (h11, asyncio)"
+    print(f"machine: nproc={m['nproc']}  {m['platform']}  Python {m['python']}  uvicorn {m['uvicorn']} ({m['http']}, {m['loop']})"
           f"  FastAPI {m['fastapi']}  Starlette {m['starlette']}  stripe {m['stripe']}")
     print(f"load: N={p['events']} events, mean body {p['mean_body_bytes']:,} B, {p['connections']} keep-alive "
           f"connections, closed loop, warm-up {p['warmup']} (not counted)\n")
@@ -202,6 +238,9 @@ def report(results: dict[str, Any]) -> None:
     print(f"  ours / minimal throughput, replay          {r['ours_vs_minimal_replay_rps']:.2f}")
     print(f"  ours / trivial throughput, first delivery  {r['ours_vs_trivial_rps']:.2f}")
     print(f"  ours p99 / minimal p99, first delivery     {r['ours_vs_minimal_p99']:.2f}")
+    rounds = r["rounds"]
+    print(f"  ours / minimal throughput over {len(rounds)} rounds  median {r['median_ratio']:.2f}  "
+          f"(each: {', '.join(f'{x:.2f}' for x in rounds)})")
     print("\nTargets")
     for target in results["targets"]:
         print(f"  [{'PASS' if target['pass'] else 'MISS'}] {target['name']}: {target['measured']}")
@@ -216,11 +255,14 @@ def evaluate(results: dict[str, Any]) -> None:
         "ours_vs_trivial_rps": ours["rps"] / trivial["rps"],
         "ours_vs_minimal_p99": ours["p99_ms"] / minimal["p99_ms"],
     }.items()}  # rounded once, so the table and PASS/MISS agree
+    rounds = [ratios["ours_vs_minimal_rps"], *(pair["ratio"] for pair in results.get("rounds", []))]
+    ratios["rounds"], ratios["median_ratio"] = rounds, round(statistics.median(rounds), 2)
     results["ratios"] = ratios
-    targets = [{"name": "first delivery at least as fast as the minimal handler",
-                "pass": ratios["ours_vs_minimal_rps"] >= 1.0 and ours["errors"] == 0,
-                "measured": f"ours/minimal = {ratios['ours_vs_minimal_rps']:.2f} (needs >= 1.00), "
-                            f"errors {ours['errors']}"}]
+    errors = ours["errors"] + sum(pair["ours"]["errors"] for pair in results.get("rounds", []))
+    targets = [{"name": "first delivery at least as fast as the minimal handler (median of rounds)",
+                "pass": ratios["median_ratio"] >= 1.0 and errors == 0,
+                "measured": f"ours/minimal median = {ratios['median_ratio']:.2f} over {len(rounds)} rounds "
+                            f"(needs >= 1.00), errors {errors}"}]
     for push in results["push"]:
         ok = push["p99_ms"] < PUSH_P99_TARGET_MS and push["missing"] == 0 and push["webhook_errors"] == 0
         name = f"feed push p99 < {PUSH_P99_TARGET_MS:g} ms" + ("" if push["variant"] == "idle" else
@@ -249,11 +291,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--push-interval-ms", type=float, default=10.0)
     parser.add_argument("--time-limit", type=float, default=120.0, help="cap in seconds for any one phase")
     parser.add_argument("--no-load-variant", action="store_true", help="skip push latency under burst load")
-    parser.add_argument("--quick", action="store_true", help="smoke run: N=500, M=50")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="first-delivery comparisons in all; the target uses their median (default 3)")
+    parser.add_argument("--quick", action="store_true", help="smoke run: N=500, M=50, 1 round")
     parser.add_argument("--cprofile", type=Path, help="run ours under cProfile, dump to PATH, print the top")
     args = parser.parse_args(argv)
     if args.quick:
-        args.events, args.push, args.warmup = 500, 50, 100
+        args.events, args.push, args.warmup, args.rounds = 500, 50, 100, 1
     for name in ("events", "push", "connections", "warmup"):
         if getattr(args, name) < 1:
             parser.error(f"--{name} must be at least 1")
@@ -266,7 +310,12 @@ def machine() -> dict[str, Any]:
     import stripe
     import uvicorn
 
-    return {"nproc": os.cpu_count(), "platform": platform.platform(terse=True),
+    from importlib.util import find_spec
+
+    # uvicorn's "auto" picks these when installed (uvicorn[standard]); every target runs on the same choice.
+    http = "httptools" if find_spec("httptools") else "h11"
+    loop = "uvloop" if find_spec("uvloop") else "asyncio"
+    return {"http": http, "loop": loop, "nproc": os.cpu_count(), "platform": platform.platform(terse=True),
             "python": platform.python_version(), "uvicorn": uvicorn.__version__, "fastapi": fastapi.__version__,
             "starlette": starlette.__version__, "stripe": stripe.VERSION}
 
@@ -313,6 +362,9 @@ def main(argv: list[str] | None = None) -> int:
             with running_server(target, work / "minimal", secret, work / f"{target}.log") as server:
                 rows += asyncio.run(run_reference(target, args, server, measured_requests, warm_requests))
         results["webhooks"], results["push"] = rows, pushes
+    if args.rounds > 1:
+        print(f"first delivery, {args.rounds - 1} more rounds (reference first, then ours) ...", flush=True)
+        results["rounds"] = extra_rounds(args, secret, args.rounds - 1)
     evaluate(results)
     report(results)
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)

@@ -79,7 +79,7 @@ class PaymentEvents:
     def _accept_batch(self, notices: Sequence[ProviderNotice]) -> list[Accepted]:
         """Inside the group transaction: dedupe, decide and write a batch of events."""
         seen = self._repo.seen_events([n.event_id for n in notices])
-        view = _BatchView(self._repo, notices)
+        view = _BatchView(self._repo, [n for n in notices if n.event_id not in seen])
         now = utc_now()
         results: list[Accepted] = []
         changes: list[Change] = []

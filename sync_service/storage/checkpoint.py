@@ -21,7 +21,7 @@ BACKSTOP_PAGES = 20_000  # ~80 MB of WAL before the writer checkpoints by itself
 
 
 class BackgroundCheckpointer:
-    def __init__(self, path: Path, *, interval_seconds: float = 1.0) -> None:
+    def __init__(self, path: Path, *, interval_seconds: float = 5.0) -> None:
         self._path = path
         self._interval = interval_seconds
         self._stop = threading.Event()

@@ -85,8 +85,10 @@ def m001_initial(db: sqlite_utils.Database) -> None:
         );
         CREATE INDEX integration_events_by_payment ON integration_events(payment_id);
         -- The ordered feed of state changes that kiosks and the POS sync follow.
+        -- seq without AUTOINCREMENT (which costs a sqlite_sequence write per row):
+        -- feed rows are never deleted, so a seq is never handed out twice.
         CREATE TABLE feed (
-            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            seq INTEGER PRIMARY KEY,
             -- A fresh uuid4 per row, unique by construction: no index, so an insert
             -- does not write a random B-tree page.
             event_id TEXT NOT NULL,

@@ -147,7 +147,8 @@ class Repository:
     def payments_by_id(self, payment_ids: list[str]) -> dict[str, PaymentRecord]:
         if not payment_ids:
             return {}
-        found = self._payments_where(f"payment_id IN ({', '.join('?' * len(payment_ids))})", tuple(payment_ids))
+        # One JSON array parameter keeps the SQL text constant, so the prepared statement is reused.
+        found = self._payments_where("payment_id IN (SELECT value FROM json_each(?))", (json.dumps(payment_ids),))
         return {p.payment_id: p for p in found}
 
     _CHANGEABLE = ("status", "amount_refunded", "paid_at", "failure_reason", "provider_session_id",
@@ -171,8 +172,8 @@ class Repository:
         if not event_ids:
             return set()
         cursor = self.conn.execute(
-            f"SELECT event_id FROM integration_events WHERE event_id IN ({', '.join('?' * len(event_ids))})",
-            event_ids)
+            "SELECT event_id FROM integration_events WHERE event_id IN (SELECT value FROM json_each(?))",
+            (json.dumps(event_ids),))
         return {row[0] for row in cursor}
 
     def record_event(self, event_id: str, provider: str, type_: str, payment_id: str | None,
