@@ -78,3 +78,17 @@ def test_openapi_document_lists_the_api(harness: Harness):
 
 def test_healthz(harness: Harness):
     assert httpx.get(f"{harness.service.url}/healthz").json() == {"status": "ok"}
+
+
+def test_a_retry_after_a_lost_answer_resumes_the_same_session(harness: Harness):
+    order = make_order()
+    first = harness.checkout(order, **{"Idempotency-Key": "key-lost"}).json()
+    with harness.db() as conn:  # the answer never reached the kiosk and was not stored (a crash)
+        conn.execute("DELETE FROM idempotent_requests")
+        conn.execute("UPDATE payments SET checkout_url = NULL")
+    again = harness.checkout(order, **{"Idempotency-Key": "key-lost"})
+    assert again.status_code == 201, again.text
+    assert again.json()["payment_id"] == first["payment_id"]
+    assert again.json()["checkout_url"] == first["checkout_url"]  # Stripe replayed the same session
+    sessions = harness.stripe_http.get("/v1/checkout/sessions", params={"limit": 100}).json()["data"]
+    assert len(sessions) == 1
