@@ -1,0 +1,69 @@
+"""The kiosk's own settings: a small JSON file in its config dir, edited by `tablepay kiosk set-...`.
+
+Secrets (the bearer token) are not here: see pos_app.secrets.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import platformdirs
+
+from tablepay_domain.tips import DEFAULT_TIP_PRESETS
+
+from . import APP_NAME
+from .menu import DEFAULT_MENU
+
+SETTINGS_FILE = "kiosk-settings.json"
+
+
+def default_dir() -> Path:
+    """TABLEPAY_KIOSK_DIR, else the platform's user data dir (~/.local/share/tablepay-kiosk)."""
+    env = os.environ.get("TABLEPAY_KIOSK_DIR")
+    return Path(env) if env else Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+@dataclass
+class KioskSettings:
+    kiosk_id: str = "kiosk-1"
+    waiter: str = ""
+    locale: str = "en_IE"
+    menu_path: str = str(DEFAULT_MENU)
+    tip_presets: list[int] = field(default_factory=lambda: list(DEFAULT_TIP_PRESETS))
+    donation_partner: str = "Red Cross"
+    donation_amounts: list[int] = field(default_factory=lambda: [100, 200, 500])
+    settings_pin: str = "2580"
+    feed_wait_seconds: float = 25.0
+    backoff_initial_seconds: float = 0.5
+    backoff_max_seconds: float = 15.0
+    request_timeout_seconds: float = 10.0
+
+    def validate(self) -> KioskSettings:
+        if any(isinstance(p, bool) or not isinstance(p, int) or not 0 < p <= 100 for p in self.tip_presets):
+            raise ValueError("tip presets must be whole percentages between 1 and 100")
+        if any(isinstance(a, bool) or not isinstance(a, int) or a <= 0 for a in self.donation_amounts):
+            raise ValueError("donation amounts must be positive integers in minor units")
+        if not 0 < self.feed_wait_seconds <= 60:
+            raise ValueError("feed_wait_seconds must be in (0, 60]")
+        return self
+
+
+def load_settings(directory: Path | None = None) -> KioskSettings:
+    path = (directory or default_dir()) / SETTINGS_FILE
+    if not path.exists():
+        return KioskSettings()
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    known = {f.name for f in fields(KioskSettings)}
+    return KioskSettings(**{k: v for k, v in raw.items() if k in known}).validate()
+
+
+def save_settings(settings: KioskSettings, directory: Path | None = None) -> Path:
+    settings.validate()
+    directory = directory or default_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / SETTINGS_FILE
+    path.write_text(json.dumps(asdict(settings), indent=2) + "\n", encoding="utf-8")
+    return path

@@ -1,0 +1,86 @@
+"""Open the kiosk database in WAL mode and apply its migrations."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("tablepay.kiosk")
+
+
+@migrations()
+def m001_initial(db: sqlite_utils.Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE orders (
+            order_id TEXT PRIMARY KEY,
+            table_label TEXT NOT NULL,
+            waiter TEXT NOT NULL DEFAULT '',
+            currency TEXT NOT NULL,
+            note TEXT NOT NULL DEFAULT '',
+            tip_kind TEXT NOT NULL DEFAULT 'none',
+            tip_value INTEGER NOT NULL DEFAULT 0,
+            donation_kind TEXT NOT NULL DEFAULT 'none',
+            donation_value INTEGER NOT NULL DEFAULT 0,
+            -- 'open' until a feed event says paid; nothing else sets 'paid'.
+            status TEXT NOT NULL DEFAULT 'open',
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            paid_at TEXT
+        );
+        CREATE INDEX orders_by_status ON orders(status, updated_at);
+        CREATE TABLE lines (
+            order_id TEXT NOT NULL REFERENCES orders(order_id) ON DELETE CASCADE,
+            sku TEXT NOT NULL,
+            name TEXT NOT NULL,
+            quantity INTEGER NOT NULL CHECK (quantity > 0),
+            unit_amount INTEGER NOT NULL CHECK (unit_amount >= 0),
+            position INTEGER NOT NULL,
+            PRIMARY KEY (order_id, sku)
+        );
+        CREATE TABLE payment_attempts (
+            payment_id TEXT PRIMARY KEY,
+            order_id TEXT NOT NULL REFERENCES orders(order_id),
+            attempt INTEGER NOT NULL,
+            status TEXT NOT NULL,
+            currency TEXT NOT NULL,
+            amount_total INTEGER NOT NULL,
+            tip_amount INTEGER NOT NULL,
+            donation_amount INTEGER NOT NULL,
+            checkout_url TEXT,
+            expires_at INTEGER,
+            paid_at TEXT,
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX attempts_by_order ON payment_attempts(order_id, attempt);
+        -- Feed events already applied, by the service's event id: a repeat is a no-op.
+        CREATE TABLE applied_events (
+            event_id TEXT PRIMARY KEY,
+            seq INTEGER NOT NULL,
+            event TEXT NOT NULL,
+            payment_id TEXT NOT NULL,
+            applied_at TEXT NOT NULL
+        );
+        -- One row: the last feed seq applied, written in the same transaction as the events.
+        CREATE TABLE feed_cursor (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            after INTEGER NOT NULL
+        );
+        INSERT INTO feed_cursor (id, after) VALUES (1, 0);
+        """
+    )
+
+
+def open_db(path: Path) -> sqlite_utils.Database:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, isolation_level=None)
+    db = sqlite_utils.Database(conn)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across app crashes, fast
+    db.execute("PRAGMA foreign_keys=ON")
+    db.execute("PRAGMA busy_timeout=5000")
+    migrations.apply(db)
+    return db

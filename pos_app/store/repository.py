@@ -1,0 +1,241 @@
+"""Every SQL statement of the kiosk. Returns plain dataclasses; one connection, one writer.
+
+Calls are small local statements on a WAL database (well under a millisecond),
+so the GUI thread calls them directly; there is no network I/O here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlite_utils
+
+from tablepay_domain.money import Money
+from tablepay_domain.payment_state import PaymentStatus, advance
+from tablepay_domain.tips import DonationChoice, DonationKind, TipChoice, TipKind, Totals, compute_totals
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+@dataclass(frozen=True)
+class LocalLine:
+    sku: str
+    name: str
+    quantity: int
+    unit_amount: int
+
+    @property
+    def amount(self) -> int:
+        return self.quantity * self.unit_amount
+
+
+@dataclass(frozen=True)
+class Attempt:
+    payment_id: str
+    order_id: str
+    attempt: int
+    status: PaymentStatus
+    currency: str
+    amount_total: int
+    tip_amount: int
+    donation_amount: int
+    checkout_url: str | None
+    expires_at: int | None
+    paid_at: str | None
+
+
+@dataclass(frozen=True)
+class LocalOrder:
+    order_id: str
+    table: str
+    waiter: str
+    currency: str
+    note: str
+    tip: TipChoice
+    donation: DonationChoice
+    status: str  # 'open' or 'paid'
+    created_at: str
+    updated_at: str
+    paid_at: str | None
+    lines: tuple[LocalLine, ...] = ()
+    latest_attempt: Attempt | None = field(default=None)
+
+    @property
+    def is_paid(self) -> bool:
+        return self.status == "paid"
+
+    def totals(self) -> Totals:
+        dishes = Money(sum(line.amount for line in self.lines), self.currency)
+        return compute_totals(dishes, self.tip, self.donation)
+
+
+def _attempt(row: Mapping[str, Any]) -> Attempt:
+    return Attempt(row["payment_id"], row["order_id"], row["attempt"], PaymentStatus(row["status"]),
+                   row["currency"], row["amount_total"], row["tip_amount"], row["donation_amount"],
+                   row["checkout_url"], row["expires_at"], row["paid_at"])
+
+
+class KioskStore:
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self.db = db
+
+    # -- orders ---------------------------------------------------------
+    def create_order(self, order_id: str, table: str, currency: str, waiter: str = "") -> LocalOrder:
+        now = _now()
+        self.db["orders"].insert({"order_id": order_id, "table_label": table, "waiter": waiter,
+                                  "currency": currency, "created_at": now, "updated_at": now})
+        return self.order(order_id)
+
+    def order(self, order_id: str) -> LocalOrder:
+        row = next(self.db.query("SELECT * FROM orders WHERE order_id = ?", [order_id]), None)
+        if row is None:
+            raise KeyError(order_id)
+        lines = tuple(LocalLine(r["sku"], r["name"], r["quantity"], r["unit_amount"]) for r in self.db.query(
+            "SELECT * FROM lines WHERE order_id = ? ORDER BY position", [order_id]))
+        return LocalOrder(
+            row["order_id"], row["table_label"], row["waiter"], row["currency"], row["note"],
+            TipChoice(TipKind(row["tip_kind"]), row["tip_value"]),
+            DonationChoice(DonationKind(row["donation_kind"]), row["donation_value"]),
+            row["status"], row["created_at"], row["updated_at"], row["paid_at"], lines,
+            self.latest_attempt(order_id),
+        )
+
+    def open_order_for_table(self, table: str) -> LocalOrder | None:
+        row = next(self.db.query("SELECT order_id FROM orders WHERE table_label = ? AND status = 'open' "
+                                 "ORDER BY created_at DESC LIMIT 1", [table]), None)
+        return self.order(row["order_id"]) if row else None
+
+    def orders(self, status: str, since: str | None = None) -> list[LocalOrder]:
+        sql = "SELECT order_id FROM orders WHERE status = ?"
+        params: list[Any] = [status]
+        if since is not None:
+            sql += " AND COALESCE(paid_at, updated_at) >= ?"
+            params.append(since)
+        sql += " ORDER BY " + ("paid_at DESC" if status == "paid" else "created_at")
+        return [self.order(row["order_id"]) for row in self.db.query(sql, params)]
+
+    def _touch(self, order_id: str) -> None:
+        self.db.execute("UPDATE orders SET updated_at = ? WHERE order_id = ?", [_now(), order_id])
+
+    def add_line(self, order_id: str, sku: str, name: str, unit_amount: int, quantity: int = 1) -> None:
+        with self.db.atomic():
+            existing = next(self.db.query("SELECT quantity FROM lines WHERE order_id = ? AND sku = ?",
+                                          [order_id, sku]), None)
+            if existing:
+                self.db.execute("UPDATE lines SET quantity = quantity + ? WHERE order_id = ? AND sku = ?",
+                                [quantity, order_id, sku])
+            else:
+                position = next(self.db.query("SELECT COALESCE(MAX(position), 0) + 1 AS p FROM lines "
+                                              "WHERE order_id = ?", [order_id]))["p"]
+                self.db["lines"].insert({"order_id": order_id, "sku": sku, "name": name, "quantity": quantity,
+                                         "unit_amount": unit_amount, "position": position})
+            self._touch(order_id)
+
+    def set_quantity(self, order_id: str, sku: str, quantity: int) -> None:
+        with self.db.atomic():
+            if quantity <= 0:
+                self.db.execute("DELETE FROM lines WHERE order_id = ? AND sku = ?", [order_id, sku])
+            else:
+                self.db.execute("UPDATE lines SET quantity = ? WHERE order_id = ? AND sku = ?",
+                                [quantity, order_id, sku])
+            self._touch(order_id)
+
+    def set_note(self, order_id: str, note: str) -> None:
+        self.db.execute("UPDATE orders SET note = ?, updated_at = ? WHERE order_id = ?", [note, _now(), order_id])
+
+    def set_tip(self, order_id: str, tip: TipChoice) -> None:
+        self.db.execute("UPDATE orders SET tip_kind = ?, tip_value = ?, updated_at = ? WHERE order_id = ?",
+                        [tip.kind.value, tip.value, _now(), order_id])
+
+    def set_donation(self, order_id: str, donation: DonationChoice) -> None:
+        self.db.execute("UPDATE orders SET donation_kind = ?, donation_value = ?, updated_at = ? "
+                        "WHERE order_id = ?", [donation.kind.value, donation.value, _now(), order_id])
+
+    def delete_order(self, order_id: str) -> None:
+        """Only an order that never reached the sync service may be discarded."""
+        with self.db.atomic():
+            if self.latest_attempt(order_id) is not None:
+                raise ValueError("this order has a payment attempt; it cannot be discarded")
+            self.db.execute("DELETE FROM lines WHERE order_id = ?", [order_id])
+            self.db.execute("DELETE FROM orders WHERE order_id = ?", [order_id])
+
+    # -- payment attempts ------------------------------------------------
+    def latest_attempt(self, order_id: str) -> Attempt | None:
+        row = next(self.db.query("SELECT * FROM payment_attempts WHERE order_id = ? ORDER BY attempt DESC LIMIT 1",
+                                 [order_id]), None)
+        return _attempt(row) if row else None
+
+    def attempt(self, payment_id: str) -> Attempt | None:
+        row = next(self.db.query("SELECT * FROM payment_attempts WHERE payment_id = ?", [payment_id]), None)
+        return _attempt(row) if row else None
+
+    def attempt_count(self, order_id: str) -> int:
+        return int(next(self.db.query("SELECT COUNT(*) AS n FROM payment_attempts WHERE order_id = ?",
+                                      [order_id]))["n"])
+
+    def record_attempt(self, payment: Mapping[str, Any]) -> Attempt:
+        """Remember an attempt the service answered with. Its status only moves forward, and a
+        paid status here never marks the order paid: only `apply_events` does that."""
+        with self.db.atomic():
+            self._upsert_attempt(payment)
+        found = self.attempt(str(payment["payment_id"]))
+        assert found is not None
+        return found
+
+    def _upsert_attempt(self, payment: Mapping[str, Any]) -> PaymentStatus:
+        current = self.attempt(str(payment["payment_id"]))
+        observed = PaymentStatus(payment["status"])
+        status = advance(current.status, observed).after if current else observed
+        row = {"payment_id": payment["payment_id"], "order_id": payment["order_id"], "attempt": payment["attempt"],
+               "status": status.value, "currency": payment["currency"], "amount_total": payment["amount_total"],
+               "tip_amount": payment["tip_amount"], "donation_amount": payment["donation_amount"],
+               "paid_at": payment.get("paid_at"), "updated_at": _now()}
+        for key in ("checkout_url", "expires_at"):
+            if key in payment:
+                row[key] = payment[key]
+        if current is None:
+            row.setdefault("checkout_url", None)
+            row.setdefault("expires_at", None)
+            self.db["payment_attempts"].insert(row)
+        else:
+            if row["paid_at"] is None:
+                del row["paid_at"]
+            self.db["payment_attempts"].update(row["payment_id"], row)
+        return status
+
+    # -- the feed ----------------------------------------------------------
+    def cursor(self) -> int:
+        return int(next(self.db.query("SELECT after FROM feed_cursor WHERE id = 1"))["after"])
+
+    def apply_events(self, events: Iterable[Mapping[str, Any]], next_after: int) -> list[str]:
+        """Apply a page of feed events and the new cursor in ONE transaction.
+
+        An event seen before (same event_id) changes nothing; an event for an
+        order this kiosk does not know is recorded and skipped. Returns the ids
+        of the orders that changed. This is the only code that marks an order paid.
+        """
+        changed: list[str] = []
+        now = _now()
+        with self.db.atomic():
+            for event in events:
+                inserted = self.db.execute(
+                    "INSERT OR IGNORE INTO applied_events (event_id, seq, event, payment_id, applied_at) "
+                    "VALUES (?, ?, ?, ?, ?)", [event["event_id"], event["seq"], event["event"],
+                                               event["payment_id"], now]).rowcount
+                if not inserted:
+                    continue
+                order_id = str(event["order_id"])
+                if next(self.db.query("SELECT 1 FROM orders WHERE order_id = ?", [order_id]), None) is None:
+                    continue
+                status = self._upsert_attempt(event)
+                if status.is_paid:
+                    self.db.execute("UPDATE orders SET status = 'paid', paid_at = COALESCE(paid_at, ?), "
+                                    "updated_at = ? WHERE order_id = ?", [event.get("paid_at") or now, now, order_id])
+                changed.append(order_id)
+            self.db.execute("UPDATE feed_cursor SET after = MAX(after, ?) WHERE id = 1", [next_after])
+        return changed

@@ -1,0 +1,12 @@
+"""View models: QObjects holding the kiosk's state and logic, with Signals for the views.
+
+No widgets here, so every rule is testable without a screen. Async slots
+(qasync.asyncSlot) do the network calls; they never start a nested Qt loop.
+"""
+
+from .checkout import CheckoutState, CheckoutViewModel
+from .feed import FeedViewModel
+from .order import OrderViewModel
+from .orders import OrdersViewModel
+
+__all__ = ["CheckoutState", "CheckoutViewModel", "FeedViewModel", "OrderViewModel", "OrdersViewModel"]

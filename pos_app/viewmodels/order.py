@@ -1,0 +1,151 @@
+"""The order being built at a table: lines, note, tip and donation, saved locally on every change."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from tablepay_domain.money import Money
+from tablepay_domain.tips import DonationChoice, DonationKind, TipChoice, TipKind, Totals, round_up_amount
+
+from ..menu import Menu
+from ..money_format import format_money
+from ..settings import KioskSettings
+from ..store import KioskStore, LocalOrder
+
+
+class OrderViewModel(QObject):
+    changed = Signal()
+
+    def __init__(self, store: KioskStore, menu: Menu, settings: KioskSettings,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.store, self.menu, self.settings = store, menu, settings
+        self.order: LocalOrder | None = None
+
+    # -- which order --------------------------------------------------------
+    def open_table(self, table: str) -> LocalOrder:
+        """The table's open order, or a new one."""
+        existing = self.store.open_order_for_table(table)
+        if existing is not None:
+            self.order = existing
+        else:
+            order_id = f"{self.settings.kiosk_id}-{uuid.uuid4().hex[:12]}"
+            self.order = self.store.create_order(order_id, table, self.menu.currency, self.settings.waiter)
+        self.changed.emit()
+        return self.order
+
+    def open_order(self, order_id: str) -> None:
+        self.order = self.store.order(order_id)
+        self.changed.emit()
+
+    def reload(self, order_ids: list[str] | None = None) -> None:
+        if self.order is not None and (order_ids is None or self.order.order_id in order_ids):
+            self.order = self.store.order(self.order.order_id)
+            self.changed.emit()
+
+    def close(self) -> None:
+        """Leave the order; an empty one that never reached the service is discarded."""
+        if self.order is not None and not self.order.lines and self.order.latest_attempt is None:
+            self.store.delete_order(self.order.order_id)
+        self.order = None
+        self.changed.emit()
+
+    def _require(self) -> LocalOrder:
+        if self.order is None:
+            raise RuntimeError("no order is open")
+        return self.order
+
+    @property
+    def editable(self) -> bool:
+        """Dishes and amounts are frozen while a checkout is live or once paid."""
+        order = self.order
+        if order is None or order.is_paid:
+            return False
+        return order.latest_attempt is None or not order.latest_attempt.status.is_live
+
+    def _after_change(self) -> None:
+        self.reload()
+
+    # -- lines ------------------------------------------------------------------
+    def add_item(self, sku: str) -> None:
+        if not self.editable:
+            return
+        item = self.menu.item(sku)
+        self.store.add_line(self._require().order_id, item.sku, item.name, item.unit_amount)
+        self._after_change()
+
+    def set_quantity(self, sku: str, quantity: int) -> None:
+        if not self.editable:
+            return
+        self.store.set_quantity(self._require().order_id, sku, max(0, min(quantity, 999)))
+        self._after_change()
+
+    def increment(self, sku: str) -> None:
+        self.set_quantity(sku, self._quantity(sku) + 1)
+
+    def decrement(self, sku: str) -> None:
+        self.set_quantity(sku, self._quantity(sku) - 1)
+
+    def remove(self, sku: str) -> None:
+        self.set_quantity(sku, 0)
+
+    def _quantity(self, sku: str) -> int:
+        return next((line.quantity for line in self._require().lines if line.sku == sku), 0)
+
+    def set_note(self, note: str) -> None:
+        if self.order is not None and note != self.order.note:
+            self.store.set_note(self.order.order_id, note[:500])
+            self._after_change()
+
+    # -- tip and donation ---------------------------------------------------------
+    def set_tip(self, tip: TipChoice) -> None:
+        if self.editable:
+            self.store.set_tip(self._require().order_id, tip)
+            self._after_change()
+
+    def set_tip_percent(self, percent: int) -> None:
+        self.set_tip(TipChoice(TipKind.PERCENT, percent) if percent else TipChoice())
+
+    def set_tip_custom(self, amount: int) -> None:
+        self.set_tip(TipChoice(TipKind.CUSTOM, amount) if amount else TipChoice())
+
+    def set_donation(self, donation: DonationChoice) -> None:
+        if self.editable:
+            self.store.set_donation(self._require().order_id, donation)
+            self._after_change()
+
+    def set_donation_round_up(self) -> None:
+        self.set_donation(DonationChoice(DonationKind.ROUND_UP))
+
+    def set_donation_fixed(self, amount: int) -> None:
+        self.set_donation(DonationChoice(DonationKind.FIXED, amount) if amount else DonationChoice())
+
+    # -- what the views show ----------------------------------------------------------
+    def totals(self) -> Totals:
+        if self.order is None:
+            zero = Money.zero(self.menu.currency)
+            return Totals(zero, zero, zero)
+        return self.order.totals()
+
+    def round_up_preview(self) -> Money:
+        totals = self.totals()
+        return round_up_amount(totals.dishes + totals.tip)
+
+    def fmt(self, amount: int | Money) -> str:
+        money = amount if isinstance(amount, Money) else Money(amount, self.menu.currency)
+        return format_money(money, self.settings.locale)
+
+    def snapshot(self) -> dict[str, Any]:
+        """The order as POST /v1/checkouts takes it (the service recomputes the total)."""
+        order = self._require()
+        totals = order.totals()
+        return {
+            "order_id": order.order_id, "kiosk_id": self.settings.kiosk_id, "currency": order.currency,
+            "table": order.table, "waiter": order.waiter,
+            "lines": [{"sku": line.sku, "name": line.name, "quantity": line.quantity, "unit_amount": line.unit_amount}
+                      for line in order.lines],
+            "tip_amount": totals.tip.amount, "donation_amount": totals.donation.amount, "note": order.note,
+        }

@@ -1,0 +1,69 @@
+"""The order list: every open order of this kiosk with its payment state, and today's paid ones."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from PySide6.QtCore import QObject, Signal
+
+from tablepay_domain.money import Money
+
+from ..money_format import format_money
+from ..settings import KioskSettings
+from ..store import KioskStore, LocalOrder
+
+# What the waiter reads for each local payment state.
+PAYMENT_LABELS = {
+    None: "Not sent", "open": "Waiting for guest", "pending": "Processing", "authorized": "Authorised",
+    "paid": "Paid", "failed": "Declined", "cancelled": "Cancelled", "expired": "Expired",
+    "partially_refunded": "Partly refunded", "refunded": "Refunded",
+}
+
+
+@dataclass(frozen=True)
+class OrderRow:
+    order_id: str
+    table: str
+    items: int
+    total: str
+    payment: str
+    payment_status: str | None
+    time: str
+
+
+class OrdersViewModel(QObject):
+    changed = Signal()
+
+    def __init__(self, store: KioskStore, settings: KioskSettings, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.store, self.settings = store, settings
+        self.open_rows: list[OrderRow] = []
+        self.paid_rows: list[OrderRow] = []
+
+    def _row(self, order: LocalOrder) -> OrderRow:
+        status = order.latest_attempt.status.value if order.latest_attempt else None
+        if order.is_paid:
+            status = "paid"
+        stamp = order.paid_at if order.is_paid and order.paid_at else order.created_at
+        try:
+            shown = datetime.fromisoformat(stamp).astimezone().strftime("%H:%M")
+        except ValueError:
+            shown = ""
+        total: Money = order.totals().total
+        return OrderRow(order.order_id, order.table, sum(line.quantity for line in order.lines),
+                        format_money(total, self.settings.locale), PAYMENT_LABELS.get(status, status or ""),
+                        status, shown)
+
+    def refresh(self, *_: object) -> None:
+        midnight = datetime.now().astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
+        self.open_rows = [self._row(o) for o in self.store.orders("open") if o.lines]
+        self.paid_rows = [self._row(o) for o in self.store.orders("paid", since=midnight.astimezone(UTC).isoformat())]
+        self.changed.emit()
+
+    def open_tables(self) -> dict[str, int]:
+        """Table label -> number of open orders, for the table picker's badges."""
+        counts: dict[str, int] = {}
+        for row in self.open_rows:
+            counts[row.table] = counts.get(row.table, 0) + 1
+        return counts

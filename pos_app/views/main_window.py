@@ -1,0 +1,143 @@
+"""The kiosk window: header with navigation, the pages, a status bar; the checkout panel over all."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QMainWindow, QStackedWidget, QWidget
+
+from ..viewmodels import CheckoutState, CheckoutViewModel, FeedViewModel, OrdersViewModel, OrderViewModel
+from .checkout_panel import CheckoutPanel
+from .order_page import OrderPage
+from .orders_page import OrdersPage
+from .tables_page import TablesPage
+from .theme import DANGER, PAID, STYLE, WARN, pill_style
+from .widgets import button, label, vbox
+
+CONNECTION_LABELS = {
+    "connecting": ("Connecting…", WARN), "online": ("Online", PAID),
+    "offline": ("Offline: reconnecting", DANGER), "unauthorized": ("Not paired: token refused", DANGER),
+}
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, order_vm: OrderViewModel, orders_vm: OrdersViewModel, checkout_vm: CheckoutViewModel,
+                 feed_vm: FeedViewModel, service_url: str) -> None:
+        super().__init__()
+        self.setWindowTitle("TablePay kiosk")
+        self.setStyleSheet(STYLE)
+        self.resize(1280, 800)
+        self.order_vm, self.orders_vm, self.checkout_vm, self.feed_vm = order_vm, orders_vm, checkout_vm, feed_vm
+
+        self.tables_page = TablesPage(order_vm.menu.tables, orders_vm)
+        self.order_page = OrderPage(order_vm)
+        self.orders_page = OrdersPage(orders_vm)
+        self.pages = QStackedWidget()
+        for page in (self.tables_page, self.order_page, self.orders_page):
+            self.pages.addWidget(page)
+
+        shell = QWidget()
+        column = vbox(spacing=0)
+        column.addWidget(self._header())
+        column.addWidget(self.pages, 1)
+        column.addWidget(self._status_bar(service_url))
+        shell.setLayout(column)
+
+        self.checkout_panel = CheckoutPanel(checkout_vm, order_vm)
+        self.root = QStackedWidget()
+        self.root.addWidget(shell)
+        self.root.addWidget(self.checkout_panel)
+        self.setCentralWidget(self.root)
+
+        self.tables_page.tablePicked.connect(self._on_table_picked)
+        self.orders_page.orderPicked.connect(self._on_order_picked)
+        self.order_page.checkoutRequested.connect(self._on_checkout)
+        self.checkout_panel.closed.connect(self._on_checkout_closed)
+        checkout_vm.stateChanged.connect(self._on_checkout_state)
+        feed_vm.connectionChanged.connect(self._on_connection)
+        feed_vm.ordersChanged.connect(orders_vm.refresh)
+        feed_vm.ordersChanged.connect(order_vm.reload)
+        feed_vm.ordersChanged.connect(checkout_vm.on_orders_changed)
+        order_vm.changed.connect(orders_vm.refresh)
+        self._on_connection(feed_vm.connection.value)
+        orders_vm.refresh()
+        self.show_tables()
+
+    def _header(self) -> QWidget:
+        header = QFrame()
+        header.setObjectName("Header")
+        header.setFixedHeight(76)
+        row = QHBoxLayout(header)
+        row.setContentsMargins(24, 10, 24, 10)
+        row.setSpacing(12)
+        row.addWidget(label("TablePay", "Brand"))
+        self.context = label("", "Context")
+        row.addSpacing(20)
+        row.addWidget(self.context, 1)
+        self.nav_tables, self.nav_order, self.nav_orders = (button("Tables", "NavButton", True),
+                                                            button("Order", "NavButton", True),
+                                                            button("Orders", "NavButton", True))
+        for nav in (self.nav_tables, self.nav_order, self.nav_orders):
+            nav.setMinimumHeight(64)
+            row.addWidget(nav)
+        self.nav_tables.clicked.connect(self.show_tables)
+        self.nav_order.clicked.connect(lambda: self._show(self.order_page) if self.order_vm.order else None)
+        self.nav_orders.clicked.connect(lambda: self._show(self.orders_page))
+        return header
+
+    def _status_bar(self, service_url: str) -> QWidget:
+        bar = QFrame()
+        bar.setObjectName("StatusBar")
+        bar.setFixedHeight(36)
+        row = QHBoxLayout(bar)
+        row.setContentsMargins(24, 0, 24, 0)
+        self.connection_pill = label("")
+        row.addWidget(self.connection_pill)
+        row.addSpacing(12)
+        row.addWidget(label(f"Kiosk {self.order_vm.settings.kiosk_id} · sync service {service_url}"), 1)
+        return bar
+
+    # -- navigation --------------------------------------------------------------
+    def _show(self, page: QWidget) -> None:
+        self.root.setCurrentIndex(0)
+        self.pages.setCurrentWidget(page)
+        self.nav_tables.setChecked(page is self.tables_page)
+        self.nav_order.setChecked(page is self.order_page)
+        self.nav_orders.setChecked(page is self.orders_page)
+        self.nav_order.setEnabled(self.order_vm.order is not None)
+        order = self.order_vm.order
+        self.context.setText(f"Table {order.table}" if order and page is self.order_page else "")
+
+    def show_tables(self) -> None:
+        self.order_vm.close()
+        self._show(self.tables_page)
+
+    def _on_table_picked(self, table: str) -> None:
+        self.order_vm.open_table(table)
+        self._show(self.order_page)
+
+    def _on_order_picked(self, order_id: str) -> None:
+        self.order_vm.open_order(order_id)
+        self._show(self.order_page)
+
+    def _on_checkout(self) -> None:
+        self.checkout_vm.start()
+
+    def _on_checkout_state(self, _: str) -> None:
+        if self.checkout_vm.state is not CheckoutState.IDLE:
+            self.root.setCurrentWidget(self.checkout_panel)
+
+    def _on_checkout_closed(self) -> None:
+        paid = self.checkout_vm.state is CheckoutState.PAID
+        waiting = self.checkout_vm.live
+        self.checkout_vm.back()
+        if paid:
+            self.show_tables()
+        elif waiting:
+            self._show(self.orders_page)
+        else:
+            self._show(self.order_page)
+
+    def _on_connection(self, state: str) -> None:
+        text, colour = CONNECTION_LABELS.get(state, (state, WARN))
+        self.connection_pill.setText(f"●  {text}")
+        self.connection_pill.setStyleSheet(pill_style(colour))

@@ -1,0 +1,73 @@
+"""Every open order of this kiosk with its payment state; paid orders under "Paid today"."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QHBoxLayout, QScrollArea, QVBoxLayout, QWidget
+
+from ..viewmodels import OrdersViewModel
+from ..viewmodels.orders import OrderRow
+from .theme import STATUS_COLOURS, pill_style
+from .widgets import button, card, clear, label, vbox
+
+
+class OrdersPage(QWidget):
+    orderPicked = Signal(str)
+
+    def __init__(self, vm: OrdersViewModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("Page")
+        self.vm = vm
+        root = QHBoxLayout(self)
+        root.setContentsMargins(24, 20, 24, 20)
+        root.setSpacing(20)
+        self.open_box, open_card = self._column("Open orders")
+        self.paid_box, paid_card = self._column("Paid today")
+        root.addWidget(open_card, 3)
+        root.addWidget(paid_card, 2)
+        vm.changed.connect(self._on_changed)
+
+    def _column(self, title: str) -> tuple[QVBoxLayout, QWidget]:
+        column = vbox(spacing=12)
+        column.addWidget(label(title, "Title"))
+        box = vbox(spacing=8)
+        holder = QWidget()
+        holder.setLayout(box)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(holder)
+        column.addWidget(scroll, 1)
+        return box, card(column)
+
+    def _row(self, row: OrderRow, openable: bool) -> QWidget:
+        widget = QWidget()
+        layout = QHBoxLayout(widget)
+        layout.setContentsMargins(0, 4, 0, 4)
+        layout.setSpacing(14)
+        table = label(f"Table {row.table}", "LineName")
+        table.setMinimumWidth(150)
+        layout.addWidget(table)
+        layout.addWidget(label(f"{row.items} items · {row.time}", "LineMeta"), 1)
+        pill = label(row.payment)
+        pill.setStyleSheet(pill_style(STATUS_COLOURS.get(row.payment_status, "#6b7280")))
+        layout.addWidget(pill)
+        total = label(row.total, "LineTotal")
+        total.setMinimumWidth(100)
+        total.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        layout.addWidget(total)
+        if openable:
+            open_button = button("Open", "Chip")
+            open_button.clicked.connect(lambda: self.orderPicked.emit(row.order_id))
+            layout.addWidget(open_button)
+        widget.setProperty("order_id", row.order_id)
+        return widget
+
+    def _on_changed(self) -> None:
+        for box, rows, openable, empty in ((self.open_box, self.vm.open_rows, True, "No open orders."),
+                                           (self.paid_box, self.vm.paid_rows, False, "Nothing paid yet today.")):
+            clear(box)
+            for row in rows:
+                box.addWidget(self._row(row, openable))
+            if not rows:
+                box.addWidget(label(empty, "Empty"))
+            box.addStretch(1)

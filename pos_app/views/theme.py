@@ -1,0 +1,93 @@
+"""Colours, sizes and the style sheet: one place, so every screen shares the same rhythm."""
+
+from __future__ import annotations
+
+INK = "#1c1f26"
+MUTED = "#6b7280"
+BG = "#f3f1ec"
+CARD = "#ffffff"
+LINE = "#e4e0d8"
+ACCENT = "#0f766e"  # teal: primary actions
+ACCENT_DARK = "#0b5d57"
+PAID = "#15803d"
+WARN = "#b45309"
+DANGER = "#b91c1c"
+HEADER = "#1f2a30"
+
+TOUCH = 64  # minimum touch target, px
+GAP = 16
+
+STATUS_COLOURS = {
+    None: MUTED, "open": ACCENT, "pending": WARN, "authorized": WARN, "paid": PAID,
+    "failed": DANGER, "cancelled": MUTED, "expired": WARN, "partially_refunded": WARN, "refunded": MUTED,
+}
+
+STYLE = f"""
+QWidget {{ font-family: "DejaVu Sans", "Noto Sans", sans-serif; font-size: 18px; color: {INK}; }}
+QMainWindow, #Page {{ background: {BG}; }}
+#Header {{ background: {HEADER}; }}
+#Header QLabel {{ color: #f8fafc; }}
+#Brand {{ font-size: 24px; font-weight: 700; letter-spacing: 1px; }}
+#Context {{ font-size: 20px; color: #cbd5e1; }}
+#NavButton {{ background: transparent; color: #e2e8f0; border: 2px solid #3b4a52; border-radius: 12px;
+              padding: 0 22px; min-height: 48px; font-size: 18px; font-weight: 600; }}
+#NavButton:checked {{ background: #334148; border-color: #5eead4; color: #ffffff; }}
+#StatusBar {{ background: {CARD}; border-top: 1px solid {LINE}; }}
+#StatusBar QLabel {{ font-size: 15px; color: {MUTED}; }}
+#Card {{ background: {CARD}; border-radius: 18px; border: 1px solid {LINE}; }}
+#Title {{ font-size: 30px; font-weight: 700; }}
+#Subtitle {{ font-size: 17px; color: {MUTED}; }}
+#SectionLabel {{ font-size: 13px; font-weight: 700; color: {MUTED}; letter-spacing: 1px; }}
+QPushButton {{ min-height: {TOUCH}px; border-radius: 14px; padding: 0 18px; font-size: 19px; font-weight: 600;
+               background: {CARD}; border: 2px solid {LINE}; }}
+QPushButton:pressed {{ background: #e6f4f1; }}
+QPushButton:disabled {{ color: #b8b8b8; background: #f5f5f4; border-color: #ece9e3; }}
+#TableButton {{ min-height: 120px; font-size: 30px; font-weight: 700; border-radius: 20px; text-align: center; }}
+#TableButton[busy="true"] {{ border: 3px solid {ACCENT}; background: #ecfdf9; }}
+#CategoryButton {{ min-height: {TOUCH}px; border-radius: 32px; padding: 0 28px; font-size: 19px; }}
+#CategoryButton:checked {{ background: {INK}; color: white; border-color: {INK}; }}
+#MenuButton {{ min-height: 88px; border-radius: 18px; text-align: left; padding: 10px 16px; font-size: 18px; }}
+#MenuButton:pressed {{ background: #d9f2ed; border-color: {ACCENT}; }}
+#Chip {{ min-height: {TOUCH}px; max-height: {TOUCH}px; border-radius: 14px; padding: 0 10px; font-size: 18px; }}
+#Chip:checked {{ background: {ACCENT}; border-color: {ACCENT}; color: white; }}
+#QtyButton {{ min-width: {TOUCH}px; max-width: {TOUCH}px; padding: 0; font-size: 28px; border-radius: 32px; }}
+#RemoveButton {{ min-width: {TOUCH}px; max-width: {TOUCH}px; padding: 0; font-size: 22px; color: {DANGER};
+                 border: none; background: transparent; }}
+#LineName {{ font-size: 19px; font-weight: 600; }}
+#LineMeta {{ font-size: 15px; color: {MUTED}; }}
+#LineTotal {{ font-size: 19px; font-weight: 600; }}
+#SumLabel {{ font-size: 18px; color: {MUTED}; }}
+#SumValue {{ font-size: 18px; }}
+#TotalLabel {{ font-size: 26px; font-weight: 700; }}
+#TotalValue {{ font-size: 32px; font-weight: 800; }}
+#Primary {{ background: {ACCENT}; color: white; border: none; font-size: 24px; font-weight: 700; min-height: 72px;
+            border-radius: 18px; }}
+#Primary:pressed {{ background: {ACCENT_DARK}; }}
+#Primary:disabled {{ background: #9ca3af; color: #f3f4f6; }}
+#Secondary {{ font-size: 21px; min-height: 72px; border-radius: 18px; }}
+#Danger {{ color: {DANGER}; border-color: #f1c4c4; font-size: 21px; min-height: 72px; border-radius: 18px; }}
+#Empty {{ font-size: 20px; color: {MUTED}; }}
+#Pill {{ border-radius: 14px; padding: 4px 14px; font-size: 15px; font-weight: 700; color: white; }}
+#CheckoutPanel {{ background: {BG}; }}
+#QrCard {{ background: white; border-radius: 28px; border: 1px solid {LINE}; }}
+#BigAmount {{ font-size: 64px; font-weight: 800; }}
+#BigTable {{ font-size: 30px; font-weight: 700; color: {MUTED}; }}
+#Countdown {{ font-size: 26px; font-weight: 600; }}
+#PanelMessage {{ font-size: 24px; }}
+#Headline {{ font-size: 44px; font-weight: 800; }}
+#Overlay {{ background: rgba(15, 23, 42, 150); }}
+#Dialog {{ background: {CARD}; border-radius: 24px; }}
+#PadDisplay {{ font-size: 44px; font-weight: 800; padding: 8px 16px; background: {BG}; border-radius: 14px; }}
+#PadKey {{ min-height: 76px; font-size: 30px; font-weight: 700; border-radius: 16px; }}
+QLineEdit {{ min-height: {TOUCH}px; border: 2px solid {LINE}; border-radius: 14px; padding: 0 14px; font-size: 20px;
+             background: white; }}
+QScrollArea {{ border: none; background: transparent; }}
+QScrollArea > QWidget > QWidget {{ background: transparent; }}
+QScrollBar:vertical {{ width: 10px; background: transparent; }}
+QScrollBar::handle:vertical {{ background: #cfcac0; border-radius: 5px; min-height: 40px; }}
+QScrollBar::add-line, QScrollBar::sub-line {{ height: 0; }}
+"""
+
+
+def pill_style(colour: str) -> str:
+    return f"background: {colour}; color: white; border-radius: 14px; padding: 4px 14px; font-size: 15px; font-weight: 700;"
