@@ -57,11 +57,65 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
     data_dir = _data_dir(args.data_dir) / "demo"
+    terminal = args.terminal or args.once
     try:
-        asyncio.run(run_demo(data_dir, sandbox_port=args.sandbox_port, sync_port=args.sync_port, once=args.once))
+        if terminal:
+            asyncio.run(run_demo(data_dir, sandbox_port=args.sandbox_port, sync_port=args.sync_port, once=args.once))
+        else:
+            import qasync
+            from PySide6.QtWidgets import QApplication
+
+            _app = QApplication.instance() or QApplication(sys.argv)
+            qasync.run(run_demo(data_dir, sandbox_port=args.sandbox_port, sync_port=args.sync_port, kiosk=True))
     except KeyboardInterrupt:
         print("demo stopped")
     return 0
+
+
+def _kiosk_dir(value: str | None) -> Path:
+    from pos_app.settings import default_dir
+
+    return Path(value) if value else default_dir()
+
+
+def cmd_kiosk(args: argparse.Namespace) -> int:
+    import logging
+
+    from pos_app.secrets import Pairing, load_pairing, store_pairing
+    from pos_app.settings import load_settings, save_settings
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    directory = _kiosk_dir(args.data_dir)
+    settings = load_settings(directory)
+    command = args.kiosk_command
+    if command == "pair":
+        where = store_pairing(Pairing(args.url.rstrip("/"), args.token), directory)
+        settings.kiosk_id = args.kiosk_id
+        save_settings(settings, directory)
+        print(f"Kiosk {args.kiosk_id!r} paired with {args.url}; the token is stored in {where}.")
+        return 0
+    if command == "set-tips":
+        settings.tip_presets = args.percent
+    elif command == "set-donation":
+        settings.donation_partner = args.partner
+        if args.amounts:
+            settings.donation_amounts = args.amounts
+    elif command == "set-locale":
+        settings.locale = args.locale
+    if command is not None:
+        try:
+            print(f"saved {save_settings(settings, directory)}")
+        except ValueError as exc:
+            print(f"tablepay kiosk: {exc}", file=sys.stderr)
+            return 2
+        return 0
+    pairing = load_pairing(directory)
+    if pairing is None:
+        print("tablepay kiosk: not paired; run `tablepay kiosk pair URL TOKEN` first", file=sys.stderr)
+        return 2
+    from pos_app.app import run
+
+    return run(directory, settings, pairing, fullscreen=args.fullscreen)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -88,8 +142,26 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--data-dir", help="default: TABLEPAY_DATA_DIR (a demo/ folder inside it)")
     demo.add_argument("--sandbox-port", type=int, default=12111)
     demo.add_argument("--sync-port", type=int, default=8787)
-    demo.add_argument("--once", action="store_true", help="stop after the sample payment is paid")
+    demo.add_argument("--once", action="store_true", help="terminal kiosk: stop after the sample payment is paid")
+    demo.add_argument("--terminal", action="store_true", help="the terminal plays the kiosk instead of the Qt window")
     demo.set_defaults(func=cmd_demo)
+
+    kiosk = commands.add_parser("kiosk", help="run the Qt kiosk, or pair and configure it")
+    kiosk.add_argument("--data-dir", help="default: TABLEPAY_KIOSK_DIR or the platform's user data dir")
+    kiosk.add_argument("--fullscreen", action="store_true", help="kiosk mode: full screen, no window chrome")
+    kiosk_commands = kiosk.add_subparsers(dest="kiosk_command")
+    pair = kiosk_commands.add_parser("pair", help="store the sync service URL and this kiosk's token")
+    pair.add_argument("url")
+    pair.add_argument("token")
+    pair.add_argument("--kiosk-id", default="kiosk-1", help="the id given to `tablepay sync add-kiosk`")
+    tips = kiosk_commands.add_parser("set-tips", help="tip presets in percent, e.g. 10 15 20")
+    tips.add_argument("percent", type=int, nargs="+")
+    donation = kiosk_commands.add_parser("set-donation", help="partner name and fixed amounts in minor units")
+    donation.add_argument("partner")
+    donation.add_argument("amounts", type=int, nargs="*")
+    locale = kiosk_commands.add_parser("set-locale", help="display locale for amounts, e.g. de_DE")
+    locale.add_argument("locale")
+    kiosk.set_defaults(func=cmd_kiosk)
     return parser
 
 

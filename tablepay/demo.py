@@ -69,8 +69,33 @@ async def _terminal_kiosk(service_url: str, token: str, *, once: bool) -> None:
             cursor = page["next_after"]
 
 
+async def _qt_kiosk(data_dir: Path, service_url: str, token: str) -> None:
+    """The real kiosk, paired with this demo's service; returns when its window closes."""
+    from PySide6.QtWidgets import QApplication
+
+    from pos_app.app import build_kiosk
+    from pos_app.secrets import Pairing
+    from pos_app.settings import KioskSettings
+
+    kiosk = build_kiosk(data_dir / "kiosk", KioskSettings(kiosk_id="demo-kiosk", waiter="Demo",
+                                                          donation_partner="Red Cross (demo)"),
+                        Pairing(service_url, token))
+    closed = asyncio.get_running_loop().create_future()
+    app = QApplication.instance()
+    assert app is not None
+    app.lastWindowClosed.connect(lambda: closed.done() or closed.set_result(None))  # type: ignore[attr-defined]
+    kiosk.window.show()  # type: ignore[attr-defined]
+    kiosk.start()
+    print("Kiosk window open: pick a table, add dishes, Checkout, then open the QR's URL and press Pay.")
+    try:
+        await closed
+    finally:
+        await kiosk.aclose()
+
+
 async def run_demo(data_dir: Path, *, host: str = "127.0.0.1", sandbox_port: int = 12111,
-                   sync_port: int = 8787, once: bool = False) -> None:
+                   sync_port: int = 8787, once: bool = False, kiosk: bool = False) -> None:
+    """Terminal kiosk by default here; with kiosk=True (on a qasync loop) the Qt kiosk instead."""
     configure_logging("WARNING")
     sandbox_url, service_url = f"http://{host}:{sandbox_port}", f"http://{host}:{sync_port}"
     secret = _webhook_secret(data_dir)
@@ -91,6 +116,9 @@ async def run_demo(data_dir: Path, *, host: str = "127.0.0.1", sandbox_port: int
     print(f"TablePay demo (offline): Stripe sandbox {sandbox_url}, sync service {service_url} "
           f"(API docs {service_url}/docs). Data in {data_dir}. Ctrl+C stops.")
     try:
+        if kiosk:
+            await _qt_kiosk(data_dir, service_url, token)
+            return
         await _terminal_kiosk(service_url, token, once=once)
         if not once:
             await asyncio.gather(*tasks)
