@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from ..services.checkout import CheckoutService
 from ..services.feed import Feed
 from .auth import kiosk_from_request
-from .schemas import ErrorResponse, FeedPage, OrderSnapshot, Payment
+from .schemas import ErrorResponse, FeedPage, KioskIdentity, OrderSnapshot, Payment
 
 router = APIRouter(prefix="/v1", tags=["kiosk"], responses={401: {"model": ErrorResponse}})
 Kiosk = Annotated[str, Depends(kiosk_from_request)]
@@ -18,6 +18,12 @@ Kiosk = Annotated[str, Depends(kiosk_from_request)]
 
 def _checkouts(request: Request) -> CheckoutService:
     return request.app.state.checkouts  # type: ignore[no-any-return]
+
+
+@router.get("/kiosk", response_model=KioskIdentity)
+async def who_am_i(kiosk_id: Kiosk) -> dict[str, str]:
+    """The kiosk this token belongs to: lets `tablepay kiosk pair` check a token and learn its id."""
+    return {"kiosk_id": kiosk_id}
 
 
 @router.post("/checkouts", status_code=201, response_model=Payment,

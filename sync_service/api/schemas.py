@@ -81,6 +81,10 @@ class FeedPage(BaseModel):
     next_after: int = Field(description="Pass this as `after` in the next poll")
 
 
+class KioskIdentity(BaseModel):
+    kiosk_id: str
+
+
 class ErrorBody(BaseModel):
     code: str
     message: str

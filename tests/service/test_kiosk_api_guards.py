@@ -12,7 +12,7 @@ def test_kiosk_endpoints_need_a_valid_token(harness: Harness, headers):
     with httpx.Client(base_url=harness.service.url, headers=headers) as client:
         calls = [client.post("/v1/checkouts", json=make_order()), client.get("/v1/payments/pay_x"),
                  client.post("/v1/payments/pay_x/refresh"), client.post("/v1/payments/pay_x/cancel"),
-                 client.get("/v1/events")]
+                 client.get("/v1/events"), client.get("/v1/kiosk")]
     for response in calls:
         assert response.status_code == 401, response.text
         assert response.headers["www-authenticate"] == "Bearer"
@@ -92,3 +92,7 @@ def test_a_retry_after_a_lost_answer_resumes_the_same_session(harness: Harness):
     assert again.json()["checkout_url"] == first["checkout_url"]  # Stripe replayed the same session
     sessions = harness.stripe_http.get("/v1/checkout/sessions", params={"limit": 100}).json()["data"]
     assert len(sessions) == 1
+
+
+def test_a_kiosk_learns_its_own_id_from_its_token(harness: Harness):
+    assert harness.kiosk.get("/v1/kiosk").json() == {"kiosk_id": "kiosk-1"}
