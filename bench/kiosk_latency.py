@@ -96,6 +96,9 @@ def main() -> None:
     parser.add_argument("--payments", type=int, default=100)
     parser.add_argument("--cold-runs", type=int, default=5)
     args = parser.parse_args()
+    from sync_service.logs import configure_logging
+
+    configure_logging("WARNING")  # the service's per-webhook lines would bury the figures
     cold = cold_start(args.cold_runs)
     print(f"cold start to first frame (process wall, {len(cold)} runs): p50 {statistics.median(cold):.0f} ms, "
           f"max {max(cold):.0f} ms")
