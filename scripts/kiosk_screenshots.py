@@ -17,6 +17,7 @@ import qasync  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from pos_app.app import build_kiosk  # noqa: E402
+from pos_app.pin import hash_pin  # noqa: E402
 from pos_app.secrets import Pairing  # noqa: E402
 from pos_app.settings import KioskSettings  # noqa: E402
 from tests.support.harness import running_harness  # noqa: E402
@@ -31,10 +32,12 @@ async def until(predicate, timeout: float = 15) -> None:  # type: ignore[no-unty
 
 
 async def shoot(service_url: str, token: str, data_dir: Path, complete) -> None:  # type: ignore[no-untyped-def]
-    kiosk = build_kiosk(data_dir, KioskSettings(kiosk_id="kiosk-1", waiter="Ana"), Pairing(service_url, token))
+    settings = KioskSettings(kiosk_id="kiosk-1", waiter="Ana", settings_pin_hash=hash_pin("2468"))
+    kiosk = build_kiosk(data_dir, settings, Pairing(service_url, token))
     window = kiosk.window
-    window.setFixedSize(1280, 800)  # type: ignore[attr-defined]
     window.show()  # type: ignore[attr-defined]
+    size = window.size()  # type: ignore[attr-defined]
+    assert (size.width(), size.height()) == (1280, 800), f"the window is {size.width()}x{size.height()}, not 1280x800"
     kiosk.start()
     await until(lambda: kiosk.feed_vm.connection.value == "online")  # type: ignore[attr-defined]
     vm, page = kiosk.order_vm, window.order_page  # type: ignore[attr-defined]
@@ -42,7 +45,7 @@ async def shoot(service_url: str, token: str, data_dir: Path, complete) -> None:
     vm.add_item("BURR")  # type: ignore[attr-defined]
     window.show_tables()  # type: ignore[attr-defined]
     window.tables_page.buttons["7"].click()  # type: ignore[attr-defined]
-    for sku in ("MARG", "MARG", "CARB", "LEMO", "LEMO"):
+    for sku in ("MARG", "MARG", "CARB", "LASA", "TIRA", "LEMO", "LEMO"):
         vm.add_item(sku)  # type: ignore[attr-defined]
     page.show_category("Mains")
     page.tip_buttons[15].click()
@@ -61,6 +64,18 @@ async def shoot(service_url: str, token: str, data_dir: Path, complete) -> None:
     window.nav_orders.click()  # type: ignore[attr-defined]
     await asyncio.sleep(0.3)
     window.grab().save(str(OUT / "kiosk-orders.png"))  # type: ignore[attr-defined]
+    window.pin_pad.ask()  # type: ignore[attr-defined]
+    for key in "24":
+        window.pin_pad.press(key)  # type: ignore[attr-defined]
+    await asyncio.sleep(0.2)
+    window.grab().save(str(OUT / "kiosk-pin.png"))  # type: ignore[attr-defined]
+    for key in "68":
+        window.pin_pad.press(key)  # type: ignore[attr-defined]
+    window.pin_pad.submit()  # type: ignore[attr-defined]
+    window.settings_page.test_button.click()  # type: ignore[attr-defined]
+    await until(lambda: "Connected" in window.settings_page.test_result.text())  # type: ignore[attr-defined]
+    await asyncio.sleep(0.2)
+    window.grab().save(str(OUT / "kiosk-settings.png"))  # type: ignore[attr-defined]
     await kiosk.aclose()
 
 

@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QButtonGroup, QFrame, QGridLayout, QHBoxLayout, QPushButton, QScrollArea, QSizePolicy, QWidget
+from PySide6.QtWidgets import (QButtonGroup, QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea,
+                               QSizePolicy, QWidget)
 
 from tablepay_domain.tips import DonationKind, TipKind
 
 from ..viewmodels import OrderViewModel
 from .overlays import NoteEditor, NumberPad
-from .widgets import button, card, clear, hbox, label, vbox
+from .widgets import ElidedLabel, button, card, clear, hbox, label, segmented, vbox
 
 MENU_COLUMNS = 2
+LINE_HEIGHT = 60  # one order line: 56 px buttons plus a little air
+CAPTION_WIDTH = 104
+
+
+def divider() -> QFrame:
+    line = QFrame()
+    line.setObjectName("Divider")
+    return line
 
 
 class OrderPage(QWidget):
@@ -24,30 +33,31 @@ class OrderPage(QWidget):
         self.numpad = NumberPad(self, "Custom tip", vm.fmt)
         self.note_editor = NoteEditor(self)
         root = QHBoxLayout(self)
-        root.setContentsMargins(24, 14, 24, 14)
-        root.setSpacing(20)
-        root.addLayout(self._menu_side(), 1)
-        root.addWidget(self._order_side(), 1)
+        root.setContentsMargins(20, 12, 20, 12)
+        root.setSpacing(16)
+        root.addLayout(self._menu_side(), 5)  # the order gets more room than the menu
+        root.addWidget(self._order_side(), 6)
         vm.changed.connect(self._on_changed)
         self._on_changed()
 
     # -- the menu -------------------------------------------------------------
     def _menu_side(self) -> QWidget:
-        column = vbox(spacing=16)
+        column = vbox(spacing=14)
         tabs = QHBoxLayout()
-        tabs.setSpacing(10)
+        tabs.setSpacing(8)
         self.category_buttons: dict[str, QPushButton] = {}
         group = QButtonGroup(self)
         for category in self.vm.menu.categories:
             tab = button(category, "CategoryButton", checkable=True)
             tab.clicked.connect(lambda _=False, c=category: self.show_category(c))
             group.addButton(tab)
+            tab.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
             tabs.addWidget(tab)
             self.category_buttons[category] = tab
-        tabs.addStretch(1)
         column.addLayout(tabs)
         self.menu_grid = QGridLayout()
         self.menu_grid.setSpacing(14)
+        self.menu_grid.setContentsMargins(0, 0, 0, 0)
         holder = QWidget()
         holder.setLayout(self.menu_grid)
         scroll = QScrollArea()
@@ -79,86 +89,130 @@ class OrderPage(QWidget):
     def _order_side(self) -> QFrame:
         column = vbox(spacing=8)
         self.title = label("", "Title")
-        self.note_button = button("+ Note", "Chip")
-        self.note_button.setFixedWidth(140)
+        self.note_button = button("+ Note", "Segment")
+        self.note_button.setProperty("segment", "only")
+        self.note_button.setFixedWidth(128)
         self.note_button.clicked.connect(self._edit_note)
         column.addLayout(hbox(self.title, self.note_button))
         self.note_label = label("", "LineMeta", wrap=True)
         column.addWidget(self.note_label)
-        self.lines_box = vbox(spacing=6)
+        self.lines_box = vbox(spacing=0)
+        self.lines_box.setContentsMargins(0, 0, 14, 0)  # room for the scroll bar: it never covers a button
         lines_holder = QWidget()
         lines_holder.setLayout(self.lines_box)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setMinimumHeight(120)
-        scroll.setWidget(lines_holder)
-        column.addWidget(scroll, 1)
+        self.lines_scroll = QScrollArea()
+        self.lines_scroll.setWidgetResizable(True)
+        self.lines_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.lines_scroll.setMinimumHeight(LINE_HEIGHT * 2)
+        self.lines_scroll.setWidget(lines_holder)
+        column.addWidget(self.lines_scroll, 1)
+        column.addWidget(divider())
 
-        column.addWidget(label("TIP", "SectionLabel"))
-        tips = QHBoxLayout()
-        tips.setSpacing(8)
-        self.tip_buttons: dict[int, QPushButton] = {}
-        for percent in [0, *self.vm.settings.tip_presets]:
-            chip = button("None" if percent == 0 else f"{percent} %", "Chip", checkable=True)
-            chip.clicked.connect(lambda _=False, p=percent: self.vm.set_tip_percent(p))
-            tips.addWidget(chip)
-            self.tip_buttons[percent] = chip
-        self.custom_tip_button = button("Custom", "Chip", checkable=True)
-        self.custom_tip_button.clicked.connect(self._custom_tip)
-        tips.addWidget(self.custom_tip_button)
-        column.addLayout(tips)
+        self.choices_box = vbox(spacing=8)
+        column.addLayout(self.choices_box)
+        self._build_choices()
+        column.addWidget(divider())
 
-        self.donation_title = label(f"DONATION TO {self.vm.settings.donation_partner.upper()}", "SectionLabel")
-        column.addWidget(self.donation_title)
-        donations = QHBoxLayout()
-        donations.setSpacing(8)
-        self.donation_none = button("None", "Chip", checkable=True)
-        self.donation_none.clicked.connect(lambda: self.vm.set_donation_fixed(0))
-        self.donation_round_up = button("Round up", "Chip", checkable=True)
-        self.donation_round_up.clicked.connect(self.vm.set_donation_round_up)
-        donations.addWidget(self.donation_none)
-        donations.addWidget(self.donation_round_up)
-        self.donation_buttons: dict[int, QPushButton] = {}
-        for amount in self.vm.settings.donation_amounts:
-            chip = button(self.vm.fmt(amount), "Chip", checkable=True)
-            chip.clicked.connect(lambda _=False, a=amount: self.vm.set_donation_fixed(a))
-            donations.addWidget(chip)
-            self.donation_buttons[amount] = chip
-        column.addLayout(donations)
-
-        sums = QGridLayout()
-        sums.setVerticalSpacing(0)
-        self.sum_values: dict[str, QWidget] = {}
-        for row, (key, text) in enumerate([("dishes", "Dishes"), ("tip", "Tip"),
-                                           ("donation", f"Donation · {self.vm.settings.donation_partner}")]):
+        sums = QHBoxLayout()
+        sums.setSpacing(8)
+        self.sum_values: dict[str, QLabel] = {}
+        for key, text in [("dishes", "Dishes"), ("tip", "Tip"),
+                          ("donation", f"Donation · {self.vm.settings.donation_partner}")]:
             name, value = label(text, "SumLabel"), label("", "SumValue")
-            value.setAlignment(Qt.AlignmentFlag.AlignRight)
-            sums.addWidget(name, row, 0)
-            sums.addWidget(value, row, 1)
+            sums.addWidget(name)
+            sums.addWidget(value)
+            sums.addSpacing(18)
             self.sum_values[key] = value
-        self.total_value = label("", "TotalValue")
-        self.total_value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        sums.addWidget(label("Total", "TotalLabel"), 3, 0)
-        sums.addWidget(self.total_value, 3, 1)
+        sums.addStretch(1)
         column.addLayout(sums)
+        pay = QHBoxLayout()
+        pay.setSpacing(20)
+        total_block = vbox(spacing=0)
+        total_block.addWidget(label("TOTAL", "TotalLabel"))
+        self.total_value = label("", "TotalValue")
+        total_block.addWidget(self.total_value)
+        pay.addLayout(total_block)
         self.checkout_button = button("Checkout", "Primary")
+        self.checkout_button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.checkout_button.clicked.connect(self.checkoutRequested.emit)
-        column.addWidget(self.checkout_button)
-        return card(column, margins=18)
+        pay.addWidget(self.checkout_button, 1)
+        column.addLayout(pay)
+        return card(column, margins=16)
+
+    def _caption(self, title: str, sub: str = "") -> QWidget:
+        holder = QWidget()
+        holder.setFixedWidth(CAPTION_WIDTH)
+        box = vbox(spacing=0)
+        box.addStretch(1)
+        box.addWidget(label(title, "RowCaption"))
+        if sub:
+            box.addWidget(ElidedLabel(sub, "RowCaptionSub"))
+        box.addStretch(1)
+        holder.setLayout(box)
+        return holder
+
+    def _build_choices(self) -> None:
+        """Tip and donation as two segmented rows; rebuilt when the settings change."""
+        clear(self.choices_box)
+        settings = self.vm.settings
+        self.tip_buttons: dict[int, QPushButton] = {}
+        tips: list[QPushButton] = []
+        for percent in [0, *settings.tip_presets]:
+            chip = button("No tip" if percent == 0 else f"{percent} %", checkable=True)
+            chip.clicked.connect(lambda _=False, p=percent: self.vm.set_tip_percent(p))
+            tips.append(chip)
+            self.tip_buttons[percent] = chip
+        self.custom_tip_button = button("Custom", checkable=True)
+        self.custom_tip_button.clicked.connect(self._custom_tip)
+        tips.append(self.custom_tip_button)
+        row = QHBoxLayout()
+        row.setSpacing(12)
+        row.addWidget(self._caption("Tip", "on dishes"))
+        row.addLayout(segmented(tips), 1)
+        self.choices_box.addLayout(row)
+
+        self.donation_none = button("None", checkable=True)
+        self.donation_none.clicked.connect(lambda: self.vm.set_donation_fixed(0))
+        self.donation_round_up = button("Round up", checkable=True)
+        self.donation_round_up.clicked.connect(self.vm.set_donation_round_up)
+        self.donation_buttons: dict[int, QPushButton] = {}
+        donations = [self.donation_none, self.donation_round_up]
+        for amount in settings.donation_amounts:
+            chip = button(self.vm.fmt(amount), checkable=True)
+            chip.clicked.connect(lambda _=False, a=amount: self.vm.set_donation_fixed(a))
+            donations.append(chip)
+            self.donation_buttons[amount] = chip
+        row = QHBoxLayout()
+        row.setSpacing(12)
+        self.donation_title = self._caption("Donation", settings.donation_partner)
+        row.addWidget(self.donation_title)
+        row.addLayout(segmented(donations), 1)
+        self.choices_box.addLayout(row)
+
+    def on_settings_changed(self) -> None:
+        self._build_choices()
+        current = next((c for c, b in self.category_buttons.items() if b.isChecked()), None)
+        if current is not None:
+            self.show_category(current)
+        self._on_changed()
 
     def _line_row(self, sku: str, name: str, quantity: int, unit: int, editable: bool) -> QWidget:
-        row = QWidget()
+        row = QFrame()
+        row.setObjectName("LineRow")
+        row.setFixedHeight(LINE_HEIGHT)
         layout = QHBoxLayout(row)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(8)
         text = vbox(spacing=0)
-        text.addWidget(label(name, "LineName"))
-        text.addWidget(label(f"{self.vm.fmt(unit)} each", "LineMeta"))
+        text.addStretch(1)
+        text.addWidget(ElidedLabel(name, "LineName"))
+        text.addWidget(ElidedLabel(f"{self.vm.fmt(unit)} each", "LineMeta"))
+        text.addStretch(1)
         layout.addLayout(text, 1)
         minus, plus, remove = button("−", "QtyButton"), button("+", "QtyButton"), button("✕", "RemoveButton")
-        qty = label(str(quantity), "LineTotal")
-        qty.setFixedWidth(36)
+        remove.setToolTip("Remove this line")
+        qty = label(str(quantity), "LineQty")
+        qty.setFixedWidth(40)
         qty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         minus.clicked.connect(lambda: self.vm.decrement(sku))
         plus.clicked.connect(lambda: self.vm.increment(sku))
@@ -166,10 +220,12 @@ class OrderPage(QWidget):
         for widget in (minus, plus, remove):
             widget.setEnabled(editable)
         total = label(self.vm.fmt(quantity * unit), "LineTotal")
-        total.setFixedWidth(92)
+        total.setFixedWidth(96)
         total.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        for widget in (minus, qty, plus, total, remove):
+        for widget in (minus, qty, plus, total):
             layout.addWidget(widget)
+        layout.addSpacing(8)
+        layout.addWidget(remove)
         row.setProperty("sku", sku)
         self.line_rows[sku] = (minus, plus, remove)
         return row
@@ -206,9 +262,9 @@ class OrderPage(QWidget):
             chip.setChecked(order.donation.kind is DonationKind.FIXED and order.donation.value == amount)
         for chip in (self.donation_none, self.donation_round_up, *self.donation_buttons.values()):
             chip.setEnabled(editable)
-        self.sum_values["dishes"].setText(self.vm.fmt(totals.dishes))  # type: ignore[attr-defined]
-        self.sum_values["tip"].setText(self.vm.fmt(totals.tip))  # type: ignore[attr-defined]
-        self.sum_values["donation"].setText(self.vm.fmt(totals.donation))  # type: ignore[attr-defined]
+        self.sum_values["dishes"].setText(self.vm.fmt(totals.dishes))
+        self.sum_values["tip"].setText(self.vm.fmt(totals.tip))
+        self.sum_values["donation"].setText(self.vm.fmt(totals.donation))
         self.total_value.setText(self.vm.fmt(totals.total))
         live = order.latest_attempt is not None and order.latest_attempt.status.is_live
         self.checkout_button.setText("Show payment QR" if live else "Checkout")

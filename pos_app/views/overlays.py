@@ -47,9 +47,9 @@ class Overlay(QWidget):
 class NumberPad(Overlay):
     """Amounts typed like on a till: 1, 2, 5, 0 gives 12.50 (minor units, no decimal point)."""
 
-    def __init__(self, parent: QWidget, title: str, fmt: Callable[[int], str]) -> None:
+    def __init__(self, parent: QWidget, title: str, fmt: Callable[[int], str], maximum: int = 10_000_00) -> None:
         super().__init__(parent, title, width=460)
-        self._fmt = fmt
+        self._fmt, self.maximum = fmt, maximum
         self._on_done: Callable[[int], None] = lambda amount: None
         self.amount = 0
         self.display = label(fmt(0), "PadDisplay")
@@ -79,7 +79,7 @@ class NumberPad(Overlay):
             self.amount = 0
         elif key == "⌫":
             self.amount //= 10
-        elif self.amount < 10_000_00:  # a tip beyond 100,000.00 is a typo
+        elif self.amount * 10 + int(key) <= self.maximum:  # beyond it is a typo (a tip over 10,000.00)
             self.amount = self.amount * 10 + int(key)
         self.display.setText(self._fmt(self.amount))
 

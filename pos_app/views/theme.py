@@ -14,7 +14,8 @@ WARN = "#b45309"
 DANGER = "#b91c1c"
 HEADER = "#1f2a30"
 
-TOUCH = 64  # minimum touch target, px
+TOUCH = 64  # default touch target, px
+COMPACT = 56  # the smallest touch target anywhere (order lines, segmented rows)
 GAP = 16
 
 STATUS_COLOURS = {
@@ -44,22 +45,48 @@ QPushButton:pressed {{ background: #e6f4f1; }}
 QPushButton:disabled {{ color: #b8b8b8; background: #f5f5f4; border-color: #ece9e3; }}
 #TableButton {{ min-height: 120px; font-size: 30px; font-weight: 700; border-radius: 20px; text-align: center; }}
 #TableButton[busy="true"] {{ border: 3px solid {ACCENT}; background: #ecfdf9; }}
-#CategoryButton {{ min-height: {TOUCH}px; border-radius: 32px; padding: 0 28px; font-size: 19px; }}
+#CategoryButton {{ min-height: {COMPACT}px; max-height: {COMPACT}px; border-radius: 28px; padding: 0 16px;
+                   font-size: 18px; }}
 #CategoryButton:checked {{ background: {INK}; color: white; border-color: {INK}; }}
 #MenuButton {{ min-height: 88px; border-radius: 18px; text-align: left; padding: 10px 16px; font-size: 18px; }}
 #MenuButton:pressed {{ background: #d9f2ed; border-color: {ACCENT}; }}
 #Chip {{ min-height: {TOUCH}px; max-height: {TOUCH}px; border-radius: 14px; padding: 0 10px; font-size: 18px; }}
 #Chip:checked {{ background: {ACCENT}; border-color: {ACCENT}; color: white; }}
-#QtyButton {{ min-width: {TOUCH}px; max-width: {TOUCH}px; padding: 0; font-size: 28px; border-radius: 32px; }}
-#RemoveButton {{ min-width: {TOUCH}px; max-width: {TOUCH}px; padding: 0; font-size: 22px; color: {DANGER};
-                 border: none; background: transparent; }}
-#LineName {{ font-size: 19px; font-weight: 600; }}
-#LineMeta {{ font-size: 15px; color: {MUTED}; }}
-#LineTotal {{ font-size: 19px; font-weight: 600; }}
-#SumLabel {{ font-size: 18px; color: {MUTED}; }}
-#SumValue {{ font-size: 18px; }}
-#TotalLabel {{ font-size: 26px; font-weight: 700; }}
-#TotalValue {{ font-size: 32px; font-weight: 800; }}
+#QtyButton {{ min-width: {COMPACT}px; max-width: {COMPACT}px; min-height: {COMPACT}px; max-height: {COMPACT}px;
+               padding: 0; font-size: 26px; border-radius: 28px; }}
+#RemoveButton {{ min-width: {COMPACT}px; max-width: {COMPACT}px; min-height: {COMPACT}px; max-height: {COMPACT}px;
+                 padding: 0; font-size: 22px; font-weight: 700; color: {DANGER}; border: 2px solid #f3d0d0;
+                 background: #fdf4f4; border-radius: 14px; }}
+#RemoveButton:pressed {{ background: #fbe1e1; }}
+#RemoveButton:disabled {{ color: #d6b8b8; background: #faf7f7; border-color: #f1e6e6; }}
+#LineRow {{ border-bottom: 1px solid #efece6; }}
+#LineName {{ font-size: 18px; font-weight: 600; }}
+#LineMeta {{ font-size: 14px; color: {MUTED}; }}
+#LineQty {{ font-size: 20px; font-weight: 700; }}
+#LineTotal {{ font-size: 18px; font-weight: 600; }}
+#RowCaption {{ font-size: 16px; font-weight: 700; }}
+#RowCaptionSub {{ font-size: 13px; color: {MUTED}; }}
+#Segment {{ min-height: {COMPACT}px; max-height: {COMPACT}px; padding: 0 8px; font-size: 17px; font-weight: 600;
+            border-radius: 0; border: 2px solid {LINE}; border-left-width: 0; background: {CARD}; }}
+#Segment[segment="first"] {{ border-left-width: 2px; border-top-left-radius: 14px; border-bottom-left-radius: 14px; }}
+#Segment[segment="last"] {{ border-top-right-radius: 14px; border-bottom-right-radius: 14px; }}
+#Segment[segment="only"] {{ border-left-width: 2px; border-radius: 14px; }}
+#Segment:checked {{ background: {ACCENT}; border-color: {ACCENT}; color: white; }}
+#Segment:disabled {{ color: #b8b8b8; background: #f5f5f4; }}
+#Segment:checked:disabled {{ background: #7fb3ad; color: #f0f7f6; }}
+#SumLabel {{ font-size: 16px; color: {MUTED}; }}
+#SumValue {{ font-size: 17px; font-weight: 600; }}
+#TotalLabel {{ font-size: 13px; font-weight: 700; color: {MUTED}; letter-spacing: 1px; }}
+#TotalValue {{ font-size: 34px; font-weight: 800; }}
+#Divider {{ background: {LINE}; min-height: 1px; max-height: 1px; }}
+#LogoMark {{ background: {ACCENT}; color: white; border-radius: 10px; font-size: 22px; font-weight: 800; }}
+#PinDots {{ font-size: 40px; letter-spacing: 10px; padding: 8px 16px; background: {BG}; border-radius: 14px; }}
+#PinMessage {{ font-size: 17px; color: {MUTED}; }}
+#PinMessage[error="true"] {{ color: {DANGER}; font-weight: 600; }}
+#Code {{ font-family: "DejaVu Sans Mono", monospace; font-size: 17px; background: {BG}; padding: 10px 14px;
+         border-radius: 10px; }}
+#FieldLabel {{ font-size: 15px; color: {MUTED}; }}
+#FieldValue {{ font-size: 18px; font-weight: 600; }}
 #Primary {{ background: {ACCENT}; color: white; border: none; font-size: 24px; font-weight: 700; min-height: 72px;
             border-radius: 18px; }}
 #Primary:pressed {{ background: {ACCENT_DARK}; }}

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
 import segno
-from PySide6.QtCore import QRect, QSize, Qt
-from PySide6.QtGui import QColor, QPainter, QPaintEvent
+from PySide6.QtCore import QRect, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QLayout, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 
@@ -24,6 +26,89 @@ def button(text: str, name: str = "", checkable: bool = False) -> QPushButton:
     widget.setCursor(Qt.CursorShape.PointingHandCursor)
     widget.setFocusPolicy(Qt.FocusPolicy.NoFocus)
     return widget
+
+
+def segmented(buttons: list[QPushButton]) -> QHBoxLayout:
+    """Buttons joined into one segmented control (rounded ends, shared borders)."""
+    row = QHBoxLayout()
+    row.setSpacing(0)
+    for index, widget in enumerate(buttons):
+        widget.setObjectName("Segment")
+        position = ("only" if len(buttons) == 1 else "first" if index == 0
+                    else "last" if index == len(buttons) - 1 else "middle")
+        widget.setProperty("segment", position)
+        widget.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        row.addWidget(widget, max(1, widget.sizeHint().width()))
+    return row
+
+
+class ElidedLabel(QLabel):
+    """One line that ends in "…" when it does not fit, instead of pushing its neighbours out."""
+
+    def __init__(self, text: str, name: str = "") -> None:
+        super().__init__(text)
+        if name:
+            self.setObjectName(name)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setMinimumWidth(60)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        painter.setPen(self.palette().color(self.foregroundRole()))
+        painter.setFont(self.font())
+        rect = self.contentsRect()
+        text = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, rect.width())
+        painter.drawText(rect, int(self.alignment()) | int(Qt.AlignmentFlag.AlignVCenter), text)
+        painter.end()
+
+
+class BrandLogo(QWidget):
+    """The TablePay mark in the header; a long press (2 s) or 5 quick taps emits `secretGesture`.
+
+    Touch presses reach it as synthesised mouse events, so this works with a finger and a mouse.
+    """
+
+    secretGesture = Signal()
+    LONG_PRESS_MS = 2000
+    TAPS = 5
+    TAP_WINDOW_S = 3.0
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("BrandLogo")
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(12)
+        mark = label("T", "LogoMark")
+        mark.setFixedSize(40, 40)
+        mark.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        row.addWidget(mark)
+        row.addWidget(label("TablePay", "Brand"))
+        self.setMinimumHeight(56)
+        self._hold = QTimer(self)
+        self._hold.setSingleShot(True)
+        self._hold.setInterval(self.LONG_PRESS_MS)
+        self._hold.timeout.connect(self._fire)
+        self._taps: list[float] = []
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            self._hold.start()
+        event.accept()
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if not self._hold.isActive():  # the long press already fired, or not our press
+            return
+        self._hold.stop()
+        now = time.monotonic()
+        self._taps = [t for t in self._taps if now - t < self.TAP_WINDOW_S] + [now]
+        if len(self._taps) >= self.TAPS:
+            self._fire()
+        event.accept()
+
+    def _fire(self) -> None:
+        self._taps = []
+        self.secretGesture.emit()
 
 
 def card(layout: QLayout, margins: int = 24) -> QFrame:
