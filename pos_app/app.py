@@ -29,6 +29,7 @@ class Kiosk:
     orders_vm: object
     checkout_vm: object
     feed_vm: object
+    settings_vm: object
 
     def start(self) -> None:
         """Start the feed worker; needs a running asyncio (qasync) loop."""
@@ -41,7 +42,7 @@ class Kiosk:
 
 
 def build_kiosk(data_dir: Path, settings: KioskSettings, pairing: Pairing, menu: Menu | None = None) -> Kiosk:
-    from .viewmodels import CheckoutViewModel, FeedViewModel, OrdersViewModel, OrderViewModel
+    from .viewmodels import CheckoutViewModel, FeedViewModel, OrdersViewModel, OrderViewModel, SettingsViewModel
     from .views.main_window import MainWindow
 
     store = KioskStore(open_db(data_dir / DB_NAME))
@@ -51,8 +52,9 @@ def build_kiosk(data_dir: Path, settings: KioskSettings, pairing: Pairing, menu:
     orders_vm = OrdersViewModel(store, settings)
     checkout_vm = CheckoutViewModel(store, client, order_vm)
     feed_vm = FeedViewModel(client, store, settings)
-    window = MainWindow(order_vm, orders_vm, checkout_vm, feed_vm, pairing.service_url)
-    return Kiosk(store, client, window, order_vm, orders_vm, checkout_vm, feed_vm)
+    settings_vm = SettingsViewModel(settings, data_dir, client, pairing.service_url)
+    window = MainWindow(order_vm, orders_vm, checkout_vm, feed_vm, settings_vm, pairing.service_url)
+    return Kiosk(store, client, window, order_vm, orders_vm, checkout_vm, feed_vm, settings_vm)
 
 
 def _log_excepthook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
@@ -74,15 +76,21 @@ def run(data_dir: Path, settings: KioskSettings, pairing: Pairing, *, fullscreen
         window = kiosk.window
         closed = asyncio.get_running_loop().create_future()
         app.aboutToQuit.connect(lambda: closed.done() or closed.set_result(None))  # type: ignore[attr-defined]
+        awake = None
         if fullscreen:
+            from .screen import keep_screen_on
+
             window.setWindowFlag(Qt.WindowType.FramelessWindowHint, True)  # type: ignore[attr-defined]
             window.showFullScreen()  # type: ignore[attr-defined]
+            awake = keep_screen_on()
         else:
             window.show()  # type: ignore[attr-defined]
         kiosk.start()
         try:
             await closed
         finally:
+            if awake is not None:
+                awake.release()
             await kiosk.aclose()
 
     try:

@@ -6,18 +6,23 @@ Secrets (the bearer token) are not here: see pos_app.secrets.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import platformdirs
+from babel import Locale, UnknownLocaleError
 
 from tablepay_domain.tips import DEFAULT_TIP_PRESETS
 
 from . import APP_NAME
 from .menu import DEFAULT_MENU
 
+log = logging.getLogger(__name__)
+
 SETTINGS_FILE = "kiosk-settings.json"
+LEGACY_DEFAULT_PIN = "2580"  # the clear-text default of the first kiosk release: never honoured
 
 
 def default_dir() -> Path:
@@ -35,7 +40,7 @@ class KioskSettings:
     tip_presets: list[int] = field(default_factory=lambda: list(DEFAULT_TIP_PRESETS))
     donation_partner: str = "Red Cross"
     donation_amounts: list[int] = field(default_factory=lambda: [100, 200, 500])
-    settings_pin: str = "2580"
+    settings_pin_hash: str = ""  # pos_app.pin.hash_pin(...); empty: no PIN set, settings stay locked
     feed_wait_seconds: float = 25.0
     backoff_initial_seconds: float = 0.5
     backoff_max_seconds: float = 15.0
@@ -46,6 +51,10 @@ class KioskSettings:
             raise ValueError("tip presets must be whole percentages between 1 and 100")
         if any(isinstance(a, bool) or not isinstance(a, int) or a <= 0 for a in self.donation_amounts):
             raise ValueError("donation amounts must be positive integers in minor units")
+        try:
+            Locale.parse(self.locale)
+        except (ValueError, TypeError, UnknownLocaleError):
+            raise ValueError(f"unknown locale {self.locale!r} (use e.g. en_IE, de_DE)") from None
         if not 0 < self.feed_wait_seconds <= 60:
             raise ValueError("feed_wait_seconds must be in (0, 60]")
         return self
@@ -57,7 +66,19 @@ def load_settings(directory: Path | None = None) -> KioskSettings:
         return KioskSettings()
     raw = json.loads(path.read_text(encoding="utf-8"))
     known = {f.name for f in fields(KioskSettings)}
-    return KioskSettings(**{k: v for k, v in raw.items() if k in known}).validate()
+    settings = KioskSettings(**{k: v for k, v in raw.items() if k in known}).validate()
+    if "settings_pin" in raw:  # a clear-text PIN from the first release: hash it (or drop the old default)
+        legacy = str(raw["settings_pin"])
+        from .pin import hash_pin, valid_pin
+
+        if not settings.settings_pin_hash and legacy != LEGACY_DEFAULT_PIN and valid_pin(legacy):
+            settings.settings_pin_hash = hash_pin(legacy)
+            log.warning("the settings PIN was stored in clear text in %s: replaced by its hash", path)
+        else:
+            log.warning("dropped the clear-text settings PIN from %s; set one with "
+                        "`tablepay kiosk set-settings-pin`", path)
+        save_settings(settings, path.parent)
+    return settings
 
 
 def save_settings(settings: KioskSettings, directory: Path | None = None) -> Path:

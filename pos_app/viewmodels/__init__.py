@@ -8,5 +8,7 @@ from .checkout import CheckoutState, CheckoutViewModel
 from .feed import FeedViewModel
 from .order import OrderViewModel
 from .orders import OrdersViewModel
+from .settings import PinResult, SettingsViewModel
 
-__all__ = ["CheckoutState", "CheckoutViewModel", "FeedViewModel", "OrderViewModel", "OrdersViewModel"]
+__all__ = ["CheckoutState", "CheckoutViewModel", "FeedViewModel", "OrderViewModel", "OrdersViewModel", "PinResult",
+           "SettingsViewModel"]

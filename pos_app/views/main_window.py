@@ -5,13 +5,17 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QMainWindow, QStackedWidget, QWidget
 
-from ..viewmodels import CheckoutState, CheckoutViewModel, FeedViewModel, OrdersViewModel, OrderViewModel
+from ..viewmodels import (CheckoutState, CheckoutViewModel, FeedViewModel, OrdersViewModel, OrderViewModel,
+                          SettingsViewModel)
 from .checkout_panel import CheckoutPanel
 from .order_page import OrderPage
 from .orders_page import OrdersPage
+from .settings_page import PinPad, SettingsPage
 from .tables_page import TablesPage
 from .theme import DANGER, PAID, STYLE, WARN, pill_style
-from .widgets import button, label, vbox
+from .widgets import BrandLogo, button, label, vbox
+
+WINDOW_SIZE = (1280, 800)  # the kiosk's touch screen
 
 CONNECTION_LABELS = {
     "connecting": ("Connecting…", WARN), "online": ("Online", PAID),
@@ -21,12 +25,13 @@ CONNECTION_LABELS = {
 
 class MainWindow(QMainWindow):
     def __init__(self, order_vm: OrderViewModel, orders_vm: OrdersViewModel, checkout_vm: CheckoutViewModel,
-                 feed_vm: FeedViewModel, service_url: str) -> None:
+                 feed_vm: FeedViewModel, settings_vm: SettingsViewModel, service_url: str) -> None:
         super().__init__()
         self.setWindowTitle("TablePay kiosk")
         self.setStyleSheet(STYLE)
-        self.resize(1280, 800)
+        self.resize(*WINDOW_SIZE)
         self.order_vm, self.orders_vm, self.checkout_vm, self.feed_vm = order_vm, orders_vm, checkout_vm, feed_vm
+        self.settings_vm = settings_vm
 
         self.tables_page = TablesPage(order_vm.menu.tables, orders_vm)
         self.order_page = OrderPage(order_vm)
@@ -46,7 +51,15 @@ class MainWindow(QMainWindow):
         self.root = QStackedWidget()
         self.root.addWidget(shell)
         self.root.addWidget(self.checkout_panel)
+        self.settings_page = SettingsPage(settings_vm, order_vm)
+        self.root.addWidget(self.settings_page)
         self.setCentralWidget(self.root)
+        self.pin_pad = PinPad(self.root, settings_vm)
+        self.pin_pad.unlocked.connect(self.show_settings)
+        self.logo.secretGesture.connect(self.pin_pad.ask)
+        self.settings_page.closed.connect(self._on_settings_closed)
+        settings_vm.changed.connect(self.order_page.on_settings_changed)
+        settings_vm.changed.connect(orders_vm.refresh)
 
         self.tables_page.tablePicked.connect(self._on_table_picked)
         self.orders_page.orderPicked.connect(self._on_order_picked)
@@ -65,11 +78,12 @@ class MainWindow(QMainWindow):
     def _header(self) -> QWidget:
         header = QFrame()
         header.setObjectName("Header")
-        header.setFixedHeight(76)
+        header.setFixedHeight(68)
         row = QHBoxLayout(header)
-        row.setContentsMargins(24, 10, 24, 10)
+        row.setContentsMargins(24, 6, 24, 6)
         row.setSpacing(12)
-        row.addWidget(label("TablePay", "Brand"))
+        self.logo = BrandLogo()  # long press or 5 taps: the settings PIN pad
+        row.addWidget(self.logo)
         self.context = label("", "Context")
         row.addSpacing(20)
         row.addWidget(self.context, 1)
@@ -77,7 +91,7 @@ class MainWindow(QMainWindow):
                                                             button("Order", "NavButton", True),
                                                             button("Orders", "NavButton", True))
         for nav in (self.nav_tables, self.nav_order, self.nav_orders):
-            nav.setMinimumHeight(64)
+            nav.setFixedHeight(56)
             row.addWidget(nav)
         self.nav_tables.clicked.connect(self.show_tables)
         self.nav_order.clicked.connect(lambda: self._show(self.order_page) if self.order_vm.order else None)
@@ -119,6 +133,15 @@ class MainWindow(QMainWindow):
         self.order_vm.open_order(order_id)
         self._show(self.order_page)
 
+    def show_settings(self) -> None:
+        self.settings_page.open()
+        self.root.setCurrentWidget(self.settings_page)
+
+    def _on_settings_closed(self) -> None:
+        self.root.setCurrentIndex(0)
+        if self.checkout_vm.state is not CheckoutState.IDLE:
+            self.root.setCurrentWidget(self.checkout_panel)
+
     def _on_checkout(self) -> None:
         self.checkout_vm.start()
 
@@ -141,3 +164,4 @@ class MainWindow(QMainWindow):
         text, colour = CONNECTION_LABELS.get(state, (state, WARN))
         self.connection_pill.setText(f"●  {text}")
         self.connection_pill.setStyleSheet(pill_style(colour))
+        self.settings_page.set_connection((text, colour))
