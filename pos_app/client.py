@@ -54,6 +54,11 @@ class SyncClient:
                            str(error.get("message", response.reason_phrase)), body)
         return dict(body)
 
+    async def whoami(self) -> str:
+        """The kiosk id behind this token (GET /v1/kiosk): checks the token at pairing and in settings."""
+        body = await self._request("GET", "/v1/kiosk")
+        return str(body["kiosk_id"])
+
     async def create_checkout(self, order: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
         return await self._request("POST", "/v1/checkouts", json=order, headers={"Idempotency-Key": idempotency_key})
 

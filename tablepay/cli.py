@@ -78,10 +78,82 @@ def _kiosk_dir(value: str | None) -> Path:
     return Path(value) if value else default_dir()
 
 
+def _pair(args: argparse.Namespace, settings, directory: Path) -> int:  # type: ignore[no-untyped-def]
+    """Ask the service who this token belongs to (GET /v1/kiosk), then store the pairing."""
+    import asyncio
+
+    from pos_app.client import ApiError, SyncClient, Unreachable
+    from pos_app.secrets import Pairing, store_pairing
+    from pos_app.settings import save_settings
+
+    url = args.url.rstrip("/")
+
+    async def whoami() -> str:
+        client = SyncClient(url, args.token, timeout=args.timeout)
+        try:
+            return await client.whoami()
+        finally:
+            await client.aclose()
+
+    try:
+        kiosk_id = asyncio.run(whoami())
+    except Unreachable as exc:
+        print(f"tablepay kiosk pair: cannot reach the sync service at {url} ({exc.__cause__ or exc}). "
+              "Is it running (`tablepay sync`), and is the URL right? Nothing was stored.", file=sys.stderr)
+        return 2
+    except ApiError as exc:
+        if exc.status == 401:
+            print(f"tablepay kiosk pair: the sync service at {url} refused this token (401). "
+                  "Issue a new one on the service with `tablepay sync add-kiosk KIOSK_ID`. Nothing was stored.",
+                  file=sys.stderr)
+        else:
+            print(f"tablepay kiosk pair: the sync service at {url} answered {exc.status} ({exc.message}); "
+                  "is this a TablePay sync service? Nothing was stored.", file=sys.stderr)
+        return 2
+    if args.kiosk_id and args.kiosk_id != kiosk_id:
+        print(f"tablepay kiosk pair: this token belongs to kiosk {kiosk_id!r}, not {args.kiosk_id!r}. "
+              "Nothing was stored.", file=sys.stderr)
+        return 2
+    where = store_pairing(Pairing(url, args.token), directory)
+    settings.kiosk_id = kiosk_id
+    save_settings(settings, directory)
+    print(f"Kiosk {kiosk_id!r} paired with {url}; the token is stored in {where}.")
+    return 0
+
+
+def _set_settings_pin(args: argparse.Namespace, settings, directory: Path) -> int:  # type: ignore[no-untyped-def]
+    """Read the PIN without echo (twice) or from stdin, store only its salted scrypt hash."""
+    import getpass
+
+    from pos_app.pin import MAX_DIGITS, MIN_DIGITS, hash_pin, valid_pin
+    from pos_app.settings import save_settings
+
+    if args.remove:
+        settings.settings_pin_hash = ""
+        save_settings(settings, directory)
+        print("Settings PIN removed: the kiosk's settings screen is locked until a new PIN is set.")
+        return 0
+    if sys.stdin.isatty():
+        pin = getpass.getpass(f"New settings PIN ({MIN_DIGITS}-{MAX_DIGITS} digits): ")
+        if getpass.getpass("Again: ") != pin:
+            print("tablepay kiosk set-settings-pin: the two PINs differ; nothing changed.", file=sys.stderr)
+            return 2
+    else:
+        pin = sys.stdin.readline().strip()
+    if not valid_pin(pin):
+        print(f"tablepay kiosk set-settings-pin: the PIN must be {MIN_DIGITS} to {MAX_DIGITS} digits "
+              "(the kiosk's pad has digits only); nothing changed.", file=sys.stderr)
+        return 2
+    settings.settings_pin_hash = hash_pin(pin)
+    path = save_settings(settings, directory)
+    print(f"Settings PIN set (stored as a salted scrypt hash in {path}).")
+    return 0
+
+
 def cmd_kiosk(args: argparse.Namespace) -> int:
     import logging
 
-    from pos_app.secrets import Pairing, load_pairing, store_pairing
+    from pos_app.secrets import load_pairing
     from pos_app.settings import load_settings, save_settings
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -89,11 +161,9 @@ def cmd_kiosk(args: argparse.Namespace) -> int:
     settings = load_settings(directory)
     command = args.kiosk_command
     if command == "pair":
-        where = store_pairing(Pairing(args.url.rstrip("/"), args.token), directory)
-        settings.kiosk_id = args.kiosk_id
-        save_settings(settings, directory)
-        print(f"Kiosk {args.kiosk_id!r} paired with {args.url}; the token is stored in {where}.")
-        return 0
+        return _pair(args, settings, directory)
+    if command == "set-settings-pin":
+        return _set_settings_pin(args, settings, directory)
     if command == "set-tips":
         settings.tip_presets = args.percent
     elif command == "set-donation":
@@ -153,7 +223,13 @@ def build_parser() -> argparse.ArgumentParser:
     pair = kiosk_commands.add_parser("pair", help="store the sync service URL and this kiosk's token")
     pair.add_argument("url")
     pair.add_argument("token")
-    pair.add_argument("--kiosk-id", default="kiosk-1", help="the id given to `tablepay sync add-kiosk`")
+    pair.add_argument("--kiosk-id", help="optional check: the id the token must belong to "
+                      "(by default the service tells it: GET /v1/kiosk)")
+    pair.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the service")
+    pin = kiosk_commands.add_parser("set-settings-pin",
+                                    help="the PIN that opens the kiosk's settings (asked without echo, "
+                                         "or one line on stdin); only a salted hash is stored")
+    pin.add_argument("--remove", action="store_true", help="remove the PIN: settings stay locked")
     tips = kiosk_commands.add_parser("set-tips", help="tip presets in percent, e.g. 10 15 20")
     tips.add_argument("percent", type=int, nargs="+")
     donation = kiosk_commands.add_parser("set-donation", help="partner name and fixed amounts in minor units")
