@@ -137,3 +137,22 @@ def test_checkout_while_the_service_is_unreachable_keeps_the_order(qtbot, kiosk:
     assert "needs the connection" in kiosk.window.checkout_panel.result_message.text()
     assert local_row(tmp_path, order_id)[0] == "open"
     assert [row.order_id for row in kiosk.orders_vm.open_rows] == [order_id]
+
+
+def test_the_order_screen_fits_1280x800_with_five_lines_and_no_clipped_button(qtbot, kiosk: Kiosk):
+    w = kiosk.window
+    assert (w.width(), w.height()) == (1280, 800)  # nobody pinned it
+    click(qtbot, w.tables_page.buttons["2"])
+    for sku in ("MARG", "CARB", "LASA", "TIRA", "LEMO"):
+        kiosk.order_vm.add_item(sku)
+    qtbot.wait(50)
+    page = w.order_page
+    assert not page.lines_scroll.verticalScrollBar().isVisible()
+    viewport = page.lines_scroll.viewport()
+    for minus, plus, remove in page.line_rows.values():
+        for target in (minus, plus, remove):
+            assert target.width() >= 56 and target.height() >= 56
+        top_left = remove.mapTo(viewport, remove.rect().topLeft())
+        assert viewport.rect().contains(top_left) and top_left.x() + remove.width() <= viewport.width()
+    for chip in (*page.tip_buttons.values(), page.donation_round_up, page.checkout_button):
+        assert chip.height() >= 56

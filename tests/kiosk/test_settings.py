@@ -149,3 +149,13 @@ def test_a_clear_text_pin_from_the_first_release_is_hashed_or_dropped(tmp_path):
     (tmp_path / SETTINGS_FILE).write_text(json.dumps({"kiosk_id": "k", "settings_pin": "2580"}))  # the old default
     assert load_settings(tmp_path).settings_pin_hash == ""
     assert "2580" not in (tmp_path / SETTINGS_FILE).read_text()
+
+
+def test_keep_screen_on_says_when_it_cannot(qapp, monkeypatch, caplog):
+    from pos_app.screen import keep_screen_on
+
+    monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
+    awake = keep_screen_on()
+    if not awake.active:  # offscreen CI: no session bus, so the log points at the OS settings
+        assert "cannot keep the screen on" in caplog.text
+    awake.release()
