@@ -51,6 +51,13 @@ def cmd_sync(args: argparse.Namespace) -> int:
     return 0
 
 
+def _has_display() -> bool:
+    """Qt needs a screen; on Linux without X or Wayland it aborts unless told to run offscreen."""
+    if not sys.platform.startswith("linux"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM"))
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     import asyncio
 
@@ -58,6 +65,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     data_dir = _data_dir(args.data_dir) / "demo"
     terminal = args.terminal or args.once
+    if not terminal and not _has_display():
+        print("demo: no display found (DISPLAY / WAYLAND_DISPLAY unset), so the terminal plays the kiosk. "
+              "Run it on a desktop for the Qt kiosk, or set QT_QPA_PLATFORM=offscreen to run it headless.")
+        terminal = True
     try:
         if terminal:
             asyncio.run(run_demo(data_dir, sandbox_port=args.sandbox_port, sync_port=args.sync_port, once=args.once))

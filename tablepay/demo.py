@@ -1,8 +1,11 @@
 """`tablepay demo`: the sandbox and the sync service on loopback, wired together, offline.
 
-Until the Qt kiosk lands, the terminal plays the kiosk: it sends a sample
-order, shows the checkout QR code and URL, and prints every event of the
-feed, so the newcomer sees a payment turn PAID only when the service says so.
+By default the Qt kiosk runs against them (its settings PIN is DEMO_PIN);
+each checkout URL is also printed, because the demo listens on 127.0.0.1 and
+a phone cannot reach it. With --terminal (or on a machine without a display)
+the terminal plays the kiosk: it sends a sample order, shows the checkout QR
+code and URL, and prints every event of the feed, so the newcomer sees a
+payment turn PAID only when the service says so.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from tablepay_domain.money import Money
 from tablepay_sandbox.app import create_app as create_sandbox
 
 DEMO_KEY = "sk_test_tablepay_demo"
+DEMO_PIN = "1234"  # the demo kiosk's settings PIN (long-press the logo); printed at start
 SAMPLE_ORDER = {
     "currency": "EUR", "table": "7", "waiter": "Demo",
     "lines": [{"sku": "MARG", "name": "Pizza margherita", "quantity": 2, "unit_amount": 950},
@@ -74,19 +78,30 @@ async def _qt_kiosk(data_dir: Path, service_url: str, token: str) -> None:
     from PySide6.QtWidgets import QApplication
 
     from pos_app.app import build_kiosk
+    from pos_app.pin import hash_pin
     from pos_app.secrets import Pairing
     from pos_app.settings import KioskSettings
 
     kiosk = build_kiosk(data_dir / "kiosk", KioskSettings(kiosk_id="demo-kiosk", waiter="Demo",
-                                                          donation_partner="Red Cross (demo)"),
+                                                          donation_partner="Red Cross (demo)",
+                                                          settings_pin_hash=hash_pin(DEMO_PIN)),
                         Pairing(service_url, token))
+    checkout_vm = kiosk.checkout_vm
+
+    def print_checkout_url(state: str) -> None:
+        attempt = getattr(checkout_vm, "attempt", None)
+        if state == "waiting" and attempt is not None and attempt.checkout_url:
+            print(f"  checkout for {attempt.payment_id}: open {attempt.checkout_url} and press Pay", flush=True)
+
+    checkout_vm.stateChanged.connect(print_checkout_url)  # type: ignore[attr-defined]
     closed = asyncio.get_running_loop().create_future()
     app = QApplication.instance()
     assert app is not None
     app.lastWindowClosed.connect(lambda: closed.done() or closed.set_result(None))  # type: ignore[attr-defined]
     kiosk.window.show()  # type: ignore[attr-defined]
     kiosk.start()
-    print("Kiosk window open: pick a table, add dishes, Checkout, then open the QR's URL and press Pay.")
+    print("Kiosk window open: pick a table, add dishes, Checkout, then open the printed URL and press Pay.\n"
+          f"Settings: hold the TablePay logo for 2 s, PIN {DEMO_PIN}.", flush=True)
     try:
         await closed
     finally:

@@ -93,3 +93,46 @@ def test_demo_walks_a_payment_to_paid(tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_demo_opens_the_qt_kiosk_offscreen(tmp_path):
+    env = {**os.environ, "TABLEPAY_DATA_DIR": str(tmp_path), "QT_QPA_PLATFORM": "offscreen"}
+    proc = subprocess.Popen([sys.executable, "-m", "tablepay", "demo", "--sandbox-port", str(free_port()),
+                             "--sync-port", str(free_port())], env=env, cwd=ROOT, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        assert proc.stdout is not None
+        seen, deadline = [], time.monotonic() + 60
+        while not any("Settings: hold the TablePay logo" in line for line in seen):
+            line = proc.stdout.readline()
+            assert line or proc.poll() is None, "".join(seen)
+            seen.append(line)
+            assert time.monotonic() < deadline, "".join(seen)
+        assert any("Kiosk window open" in line for line in seen)
+        assert (tmp_path / "demo" / "kiosk").is_dir()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if proc.stdout:
+            proc.stdout.close()
+
+
+def test_demo_without_a_display_lets_the_terminal_play_the_kiosk(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    env["TABLEPAY_DATA_DIR"] = str(tmp_path)
+    proc = subprocess.Popen([sys.executable, "-m", "tablepay", "demo", "--sandbox-port", str(free_port()),
+                             "--sync-port", str(free_port())], env=env, cwd=ROOT, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        assert "no display found" in first and "terminal plays the kiosk" in first
+    finally:
+        proc.kill()
+        proc.wait()
+        if proc.stdout:
+            proc.stdout.close()
