@@ -11,8 +11,12 @@ payment turn PAID only when the service says so.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
+import signal
+import socket
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -46,13 +50,53 @@ def _webhook_secret(data_dir: Path) -> str:
     return path.read_text().strip()
 
 
+class _EmbeddedServer(uvicorn.Server):
+    """A uvicorn server that leaves Ctrl+C to the demo, which stops everything at once.
+
+    uvicorn's own handler would only stop the servers, leaving the kiosk
+    waiting on a long poll to a service that is gone.
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
 def _server(app: object, host: str, port: int) -> uvicorn.Server:
-    return uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False))
+    # A kiosk's long poll must not hold the shutdown for its full 30 s.
+    return _EmbeddedServer(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
+                                          timeout_graceful_shutdown=2))
+
+
+def _stop_on_signals(stop: asyncio.Event) -> None:
+    """Ctrl+C or `kill` ends the demo cleanly, on asyncio's loop and on qasync's alike.
+
+    signal.signal rather than loop.add_signal_handler (which qasync lacks);
+    it also undoes the SIG_IGN a script's background job starts with.
+    """
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: loop.call_soon_threadsafe(stop.set))
+
+
+def _ports_free(host: str, ports: list[int]) -> None:
+    for port in ports:
+        with socket.socket() as probe:
+            # As uvicorn binds: a port only in TIME_WAIT from a previous run is free.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((host, port))
+            except OSError:
+                raise SystemExit(f"demo: port {port} on {host} is in use (another `tablepay demo`, sandbox or "
+                                 "sync service?). Stop it, or pass --sandbox-port / --sync-port.") from None
 
 
 async def _terminal_kiosk(service_url: str, token: str, *, once: bool) -> None:
     headers = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(base_url=service_url, headers=headers, timeout=httpx.Timeout(10, read=40)) as client:
+        cursor = 0
+        while page := (await client.get("/v1/events", params={"after": cursor, "limit": 500})).json()["events"]:
+            cursor = page[-1]["seq"]  # earlier demo runs' events are history, not news
         order = {**SAMPLE_ORDER, "order_id": f"demo-{uuid.uuid4().hex[:8]}", "kiosk_id": "demo-kiosk"}
         response = await client.post("/v1/checkouts", json=order, headers={"Idempotency-Key": order["order_id"]})
         response.raise_for_status()
@@ -61,7 +105,6 @@ async def _terminal_kiosk(service_url: str, token: str, *, once: bool) -> None:
         print(f"\nTable {order['table']}: {amount} (tip and donation included). Guest, scan or open:\n")
         print(segno.make(payment["checkout_url"], error="m").terminal(compact=True) or "", end="")
         print(f"\n  {payment['checkout_url']}\n\nWaiting for the sync service to report the payment ...")
-        cursor = 0
         while True:
             page = (await client.get("/v1/events", params={"after": cursor, "wait": 30})).json()
             for event in page["events"]:
@@ -97,6 +140,7 @@ async def _qt_kiosk(data_dir: Path, service_url: str, token: str) -> None:
     closed = asyncio.get_running_loop().create_future()
     app = QApplication.instance()
     assert app is not None
+    app.setQuitOnLastWindowClosed(False)  # the demo stops its servers first, then the loop ends
     app.lastWindowClosed.connect(lambda: closed.done() or closed.set_result(None))  # type: ignore[attr-defined]
     kiosk.window.show()  # type: ignore[attr-defined]
     kiosk.start()
@@ -105,6 +149,7 @@ async def _qt_kiosk(data_dir: Path, service_url: str, token: str) -> None:
     try:
         await closed
     finally:
+        kiosk.window.close()  # type: ignore[attr-defined]
         await kiosk.aclose()
 
 
@@ -112,6 +157,7 @@ async def run_demo(data_dir: Path, *, host: str = "127.0.0.1", sandbox_port: int
                    sync_port: int = 8787, once: bool = False, kiosk: bool = False) -> None:
     """Terminal kiosk by default here; with kiosk=True (on a qasync loop) the Qt kiosk instead."""
     configure_logging("WARNING")
+    _ports_free(host, [sandbox_port, sync_port])
     sandbox_url, service_url = f"http://{host}:{sandbox_port}", f"http://{host}:{sync_port}"
     secret = _webhook_secret(data_dir)
     sandbox = create_sandbox(data_dir / "sandbox", public_url=sandbox_url,
@@ -130,14 +176,21 @@ async def run_demo(data_dir: Path, *, host: str = "127.0.0.1", sandbox_port: int
         await asyncio.sleep(0.05)
     print(f"TablePay demo (offline): Stripe sandbox {sandbox_url}, sync service {service_url} "
           f"(API docs {service_url}/docs). Data in {data_dir}. Ctrl+C stops.")
+    stop = asyncio.Event()
+    _stop_on_signals(stop)
+    front = asyncio.create_task(_qt_kiosk(data_dir, service_url, token) if kiosk
+                                else _terminal_kiosk(service_url, token, once=once))
+    stopper = asyncio.create_task(stop.wait())
     try:
-        if kiosk:
-            await _qt_kiosk(data_dir, service_url, token)
-            return
-        await _terminal_kiosk(service_url, token, once=once)
-        if not once:
-            await asyncio.gather(*tasks)
+        await asyncio.wait({front, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        if front.done():
+            front.result()  # a kiosk that failed says why
+        else:
+            print("\ndemo stopped", flush=True)
     finally:
+        for task in (front, stopper):
+            task.cancel()
+        await asyncio.gather(front, stopper, return_exceptions=True)
         for server in servers:
             server.should_exit = True
         await asyncio.gather(*tasks, return_exceptions=True)

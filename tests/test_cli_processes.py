@@ -136,3 +136,20 @@ def test_demo_without_a_display_lets_the_terminal_play_the_kiosk(tmp_path):
         proc.wait()
         if proc.stdout:
             proc.stdout.close()
+
+
+def test_ctrl_c_stops_the_demo_at_once_and_cleanly(tmp_path):
+    env = {**os.environ, "TABLEPAY_DATA_DIR": str(tmp_path)}
+    proc = subprocess.Popen([sys.executable, "-m", "tablepay", "demo", "--terminal", "--sandbox-port",
+                             str(free_port()), "--sync-port", str(free_port())], env=env, cwd=ROOT, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    assert proc.stdout is not None
+    deadline = time.monotonic() + 60
+    while "Waiting for the sync service" not in proc.stdout.readline():
+        assert proc.poll() is None and time.monotonic() < deadline
+    proc.send_signal(signal.SIGINT)
+    started = time.monotonic()
+    output, _ = proc.communicate(timeout=20)
+    assert time.monotonic() - started < 10
+    assert "demo stopped" in output and "Traceback" not in output
+    assert proc.returncode == 0

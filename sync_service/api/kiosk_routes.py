@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import asyncio
+from collections.abc import Coroutine
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
@@ -55,6 +57,25 @@ async def cancel_payment(payment_id: str, request: Request, kiosk_id: Kiosk) -> 
     return (await _checkouts(request).cancel(payment_id, kiosk_id)).public()
 
 
+async def _unless_disconnected(request: Request, poll: Coroutine[Any, Any, list[dict[str, Any]]],
+                               ) -> list[dict[str, Any]]:
+    """A long poll ends when its kiosk hangs up, instead of holding on (and holding a shutdown) for `wait`."""
+
+    async def hung_up() -> None:
+        while (await request.receive())["type"] != "http.disconnect":
+            pass
+
+    polling, watching = asyncio.create_task(poll), asyncio.create_task(hung_up())
+    try:
+        await asyncio.wait({polling, watching}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (watching, polling):
+            if not task.done():
+                task.cancel()
+        await asyncio.gather(polling, watching, return_exceptions=True)
+    return [] if polling.cancelled() else polling.result()
+
+
 @router.get("/events", response_model=FeedPage)
 async def events(request: Request, kiosk_id: Kiosk,
                  after: Annotated[int, Query(ge=0, description="Last seq the kiosk has applied")] = 0,
@@ -62,7 +83,7 @@ async def events(request: Request, kiosk_id: Kiosk,
                  limit: Annotated[int, Query(ge=1, le=500)] = 100) -> dict[str, object]:
     """This kiosk's events after `after`: at once if any, else as soon as one arrives (long poll)."""
     feed: Feed = request.app.state.feed
-    rows = await feed.poll(after, wait, kiosk_id=kiosk_id, limit=limit)
+    rows = await _unless_disconnected(request, feed.poll(after, wait, kiosk_id=kiosk_id, limit=limit))
     for row in rows:
         row.pop("kiosk_id", None)
     return {"events": rows, "next_after": rows[-1]["seq"] if rows else after}

@@ -3,6 +3,8 @@
 import threading
 import time
 
+import pytest
+
 from tests.support.harness import Harness, make_order
 
 
@@ -41,3 +43,13 @@ def test_feed_is_resumable_and_per_kiosk(harness: Harness):
     resumed = harness.feed(after=seqs[0])
     assert resumed == all_events[1:]
     assert all("kiosk_id" not in e for e in all_events)
+
+
+def test_a_long_poll_whose_kiosk_hung_up_does_not_hold_the_shutdown(harness: Harness):
+    import httpx
+
+    with pytest.raises(httpx.ReadTimeout):
+        harness.kiosk.get("/v1/events", params={"after": 0, "wait": 60}, timeout=httpx.Timeout(5, read=0.5))
+    started = time.monotonic()
+    harness.service.stop()
+    assert time.monotonic() - started < 5
