@@ -27,6 +27,12 @@ def serve(settings: Settings, host: str, port: int) -> None:
     configure_logging()
     app = create_app(settings, public_url=f"http://{host}:{port}")
     freeze_startup_objects()
+    import structlog
+
+    structlog.get_logger(__name__).info(
+        "sync_service_listening", url=f"http://{host}:{port}", docs=f"http://{host}:{port}/docs",
+        stripe="sandbox " + settings.stripe_api_base if settings.stripe_api_base else "api.stripe.com",
+        data=str(settings.database_path))
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 
 
