@@ -14,6 +14,7 @@ from typing import Any
 import sqlite_utils
 
 from tablepay_domain.money import Money
+from tablepay_domain.order import Line
 from tablepay_domain.payment_state import PaymentStatus, advance
 from tablepay_domain.tips import DonationChoice, DonationKind, TipChoice, TipKind, Totals, compute_totals
 
@@ -22,16 +23,8 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
-@dataclass(frozen=True)
-class LocalLine:
-    sku: str
-    name: str
-    quantity: int
-    unit_amount: int
-
-    @property
-    def amount(self) -> int:
-        return self.quantity * self.unit_amount
+# The kiosk's order lines are the domain's lines: one definition of sku, quantity, price.
+LocalLine = Line
 
 
 @dataclass(frozen=True)
