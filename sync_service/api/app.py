@@ -63,6 +63,7 @@ def create_app(settings: Settings, *, provider: PaymentProvider | None = None,
     )
     outbox = OutboxWorker(repo, {DONATION_TOPIC: DonationTransfers(repo, provider)},
                           max_attempts=settings.outbox_max_attempts)
+    payment_events.on_work_queued = outbox.wake
     reconciler = Reconciler(repo, checkouts, payment_events, after_seconds=settings.reconcile_after_seconds,
                             interval_seconds=settings.reconcile_interval_seconds)
 

@@ -33,6 +33,4 @@ async def stripe_webhook(request: Request) -> JSONResponse:
         log.exception("webhook_processing_failed", event_id=notice.event_id, type=notice.type)
         return JSONResponse({"error": {"code": "processing_failed",
                                        "message": "the event could not be processed; it will be retried"}}, 500)
-    if outcome == "applied":
-        request.app.state.outbox.wake()
     return JSONResponse({"received": True, "outcome": outcome})

@@ -8,7 +8,7 @@ Webhooks that arrive together are applied as one batch (group commit).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import structlog
@@ -30,6 +30,7 @@ class Accepted:
     outcome: str  # applied, unchanged, duplicate, unmatched (a payment we do not know) or ignored
     change: Change | None = None
     payment_id: str | None = None
+    queued_work: bool = False  # outbox rows were written with it
 
 
 class _BatchView:
@@ -63,6 +64,9 @@ class PaymentEvents:
         self._provider = provider
         self._donation_account = donation_account
         self._donation_partner = donation_partner
+        # Called after a commit that queued outbox work, so its worker starts at once
+        # (and is not woken, to find nothing, by every other webhook).
+        self.on_work_queued: Callable[[], None] = lambda: None
 
     async def accept_notice(self, notice: ProviderNotice) -> str:
         """Apply a verified provider event once; the answer comes after the commit."""
@@ -70,6 +74,8 @@ class PaymentEvents:
         change = accepted.change
         if change and change.moved:
             self._notifier.notify(change.after.kiosk_id)
+        if accepted.queued_work:
+            self.on_work_queued()
         log.info("webhook", event_id=notice.event_id, type=notice.type, outcome=accepted.outcome,
                  payment_id=accepted.payment_id,
                  status=f"{change.before.status.value}->{change.after.status.value}" if change and change.moved
@@ -100,7 +106,8 @@ class PaymentEvents:
                 outcome = "unmatched" if obs.status else "ignored"
             else:
                 outcome = "applied" if change and change.moved else "unchanged"
-            results.append(Accepted(outcome, change, payment.payment_id if payment else None))
+            results.append(Accepted(outcome, change, payment.payment_id if payment else None,
+                                    queued_work=bool(change and self._queues_donation(change))))
             event_rows.append((notice.event_id, self._provider, notice.type,
                                payment.payment_id if payment else None, outcome, notice.payload))
         self._write(changes)
@@ -120,11 +127,16 @@ class PaymentEvents:
                                     "applied" if change and change.moved else "unchanged", "")
         if change is None:
             return payment
+        if self._queues_donation(change):
+            self.on_work_queued()
         if change.moved:
             self._notifier.notify(payment.kiosk_id)
             log.info("payment_observed", source=source, payment_id=payment_id,
                      status=f"{payment.status.value}->{change.after.status.value}")
         return change.after
+
+    def _queues_donation(self, change: Change) -> bool:
+        return bool(change.became_paid and change.after.donation_amount > 0 and self._donation_account)
 
     def _write(self, changes: list[Change]) -> None:
         if not changes:
@@ -133,7 +145,7 @@ class PaymentEvents:
         self._repo.append_feed_many([c.after for c in changes if c.moved])
         for change in changes:
             after = change.after
-            if change.became_paid and after.donation_amount > 0 and self._donation_account:
+            if self._queues_donation(change):
                 self._repo.enqueue(DONATION_TOPIC, f"donation:{after.payment_id}", after.payment_id, {
                     "payment_id": after.payment_id, "amount": after.donation_amount,
                     "currency": after.currency, "destination": self._donation_account,
