@@ -60,7 +60,8 @@ class PaymentEvents:
                  donation_account: str | None, donation_partner: str) -> None:
         self._repo = repo
         self._notifier = notifier
-        self._committer: GroupCommitter[ProviderNotice, Accepted] = GroupCommitter(repo, self._accept_batch)
+        self._committer: GroupCommitter[ProviderNotice, Accepted] = GroupCommitter(
+            repo, self._accept_batch, after_commit=self._after_batch)
         self._provider = provider
         self._donation_account = donation_account
         self._donation_partner = donation_partner
@@ -70,17 +71,20 @@ class PaymentEvents:
 
     async def accept_notice(self, notice: ProviderNotice) -> str:
         """Apply a verified provider event once; the answer comes after the commit."""
-        accepted = await self._committer.submit(notice)
-        change = accepted.change
-        if change and change.moved:
-            self._notifier.notify(change.after.kiosk_id)
-        if accepted.queued_work:
+        return (await self._committer.submit(notice)).outcome
+
+    def _after_batch(self, notices: Sequence[ProviderNotice], results: list[Accepted]) -> None:
+        """After the commit: wake the kiosks concerned and the outbox, and log the batch in one line."""
+        kiosks = {a.change.after.kiosk_id for a in results if a.change and a.change.moved}
+        for kiosk_id in kiosks:
+            self._notifier.notify(kiosk_id)
+        if any(a.queued_work for a in results):
             self.on_work_queued()
-        log.info("webhook", event_id=notice.event_id, type=notice.type, outcome=accepted.outcome,
-                 payment_id=accepted.payment_id,
-                 status=f"{change.before.status.value}->{change.after.status.value}" if change and change.moved
-                 else None)
-        return accepted.outcome
+        log.info("webhooks", count=len(notices), events=[
+            {"event_id": n.event_id, "type": n.type, "outcome": a.outcome, "payment_id": a.payment_id,
+             **({"status": f"{a.change.before.status.value}->{a.change.after.status.value}"}
+                if a.change and a.change.moved else {})}
+            for n, a in zip(notices, results, strict=True)])
 
     def _accept_batch(self, notices: Sequence[ProviderNotice]) -> list[Accepted]:
         """Inside the group transaction: dedupe, decide and write a batch of events."""

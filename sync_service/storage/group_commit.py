@@ -22,10 +22,13 @@ Out = TypeVar("Out")
 
 class GroupCommitter(Generic[In, Out]):
     def __init__(self, repo: Repository, process: Callable[[Sequence[In]], list[Out]], *,
+                 after_commit: Callable[[Sequence[In], list[Out]], None] | None = None,
                  max_batch: int = 256) -> None:
-        """`process(items)` runs inside a transaction and returns one result per item, in order."""
+        """`process(items)` runs inside a transaction and returns one result per item, in order;
+        `after_commit(items, results)` runs once per committed batch (notifications, one log line)."""
         self._repo = repo
         self._process = process
+        self._after_commit = after_commit
         self._max_batch = max_batch
         self._waiting: list[tuple[In, asyncio.Future[Out]]] = []
         self._scheduled = False
@@ -54,8 +57,13 @@ class GroupCommitter(Generic[In, Out]):
                 for item, future in batch:
                     self._process_alone(item, future)
             return
+        self._committed([item for item, _ in batch], results)
         for (_, future), result in zip(batch, results, strict=True):
             _settle(future, result)
+
+    def _committed(self, items: Sequence[In], results: list[Out]) -> None:
+        if self._after_commit is not None:
+            self._after_commit(items, results)
 
     def _process_alone(self, item: In, future: asyncio.Future[Out]) -> None:
         try:
@@ -64,6 +72,7 @@ class GroupCommitter(Generic[In, Out]):
         except Exception as exc:  # noqa: BLE001 - handed to that item's caller
             _settle(future, error=exc)
         else:
+            self._committed([item], [result])
             _settle(future, result)
 
 
