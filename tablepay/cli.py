@@ -76,7 +76,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             import qasync
             from PySide6.QtWidgets import QApplication
 
-            _app = QApplication.instance() or QApplication(sys.argv)
+            app = QApplication.instance() or QApplication(sys.argv)  # must outlive the loop  # noqa: F841
             qasync.run(run_demo(data_dir, sandbox_port=args.sandbox_port, sync_port=args.sync_port, kiosk=True))
     except KeyboardInterrupt:
         print("demo stopped")

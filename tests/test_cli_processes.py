@@ -17,6 +17,18 @@ from tests.support.live_server import free_port
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _stop(proc: subprocess.Popen[str]) -> None:
+    """Ctrl+C, as a person would; kill only if that does not end it."""
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    if proc.stdout:
+        proc.stdout.close()
+
+
 @contextmanager
 def process(args: list[str], env: dict[str, str], health_url: str) -> Iterator[subprocess.Popen[str]]:
     proc = subprocess.Popen([sys.executable, "-m", "tablepay", *args], env=env, cwd=ROOT, text=True,
@@ -34,14 +46,7 @@ def process(args: list[str], env: dict[str, str], health_url: str) -> Iterator[s
             time.sleep(0.1)
         yield proc
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if proc.stdout:
-            proc.stdout.close()
+        _stop(proc)
 
 
 def test_sandbox_and_sync_service_processes_take_a_payment(tmp_path):
@@ -111,14 +116,7 @@ def test_demo_opens_the_qt_kiosk_offscreen(tmp_path):
         assert any("Kiosk window open" in line for line in seen)
         assert (tmp_path / "demo" / "kiosk").is_dir()
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if proc.stdout:
-            proc.stdout.close()
+        _stop(proc)
 
 
 def test_demo_without_a_display_lets_the_terminal_play_the_kiosk(tmp_path):

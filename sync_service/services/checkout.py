@@ -134,7 +134,7 @@ class CheckoutService:
             payment = self._resumable_or_new(order, snapshot, idempotency_key)
             if payment.checkout_url is None:
                 payment = await self._open_hosted_checkout(payment, order)
-            response = self._response(payment)
+            response = payment.public()
             if idempotency_key:
                 with self._repo.transaction():
                     self._repo.save_idempotent_response(kiosk_id, idempotency_key, request_hash, 201, response)
@@ -203,10 +203,6 @@ class CheckoutService:
         log.info("checkout_created", payment_id=payment.payment_id, order_id=payment.order_id,
                  attempt=payment.attempt, amount_total=payment.amount_total, currency=payment.currency)
         return updated
-
-    @staticmethod
-    def _response(payment: PaymentRecord) -> dict[str, Any]:
-        return payment.public()
 
     def get(self, payment_id: str, kiosk_id: str | None) -> PaymentRecord:
         payment = self._repo.payment(payment_id)

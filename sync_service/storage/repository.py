@@ -194,13 +194,6 @@ class Repository:
              for event_id, provider, type_, payment_id, outcome, payload in rows],
         )
 
-    def events_for_payment(self, payment_id: str) -> list[dict[str, Any]]:
-        cursor = self.conn.execute(
-            "SELECT event_id, type, outcome, received_at FROM integration_events "
-            "WHERE payment_id = ? ORDER BY received_at", (payment_id,),
-        )
-        return [dict(zip(("event_id", "type", "outcome", "received_at"), row, strict=True)) for row in cursor]
-
     # feed -----------------------------------------------------------------
     _FEED_INSERT = (
         "INSERT INTO feed (event_id, kiosk_id, event, order_id, payment_id, attempt, status, currency, "
