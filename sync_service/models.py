@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
+from tablepay_domain.order import Order
 from tablepay_domain.payment_state import PaymentStatus
 
 
 def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+
+def snapshot_json(order: Order) -> str:
+    """The order as stored: canonical JSON, so equal orders hash alike."""
+    return json.dumps(asdict(order), sort_keys=True, separators=(",", ":"))
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -22,7 +22,7 @@ from pydantic_settings import (
 )
 
 KEYRING_SERVICE = "tablepay"
-SECRET_NAMES = ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET")
+SECRET_NAMES = ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "RKEEPER_USER", "RKEEPER_PASSWORD")
 
 
 def default_data_dir() -> Path:
@@ -80,6 +80,25 @@ class Settings(BaseSettings):
     stripe_timeout_seconds: float = Field(default=10.0, gt=0, le=120, validation_alias=AliasChoices("STRIPE_TIMEOUT", "stripe_timeout_seconds"))
     stripe_max_retries: int = Field(default=2, ge=0, le=5, validation_alias=AliasChoices("STRIPE_MAX_RETRIES", "stripe_max_retries"))
     outbox_max_attempts: int = Field(default=10, ge=1, le=100, validation_alias=AliasChoices("TABLEPAY_OUTBOX_MAX_ATTEMPTS", "outbox_max_attempts"))
+    outbox_backoff_base_seconds: float = Field(default=1.0, gt=0, le=60, validation_alias=AliasChoices("TABLEPAY_OUTBOX_BACKOFF_BASE", "outbox_backoff_base_seconds"))
+    outbox_backoff_cap_seconds: float = Field(default=300.0, gt=0, le=3600, validation_alias=AliasChoices("TABLEPAY_OUTBOX_BACKOFF_CAP", "outbox_backoff_cap_seconds"))
+    # The restaurant's R-Keeper cash server (docs/pos.md). Unset URL = no POS sync.
+    rkeeper_url: str | None = Field(default=None, validation_alias=AliasChoices("RKEEPER_URL", "rkeeper_url"))
+    rkeeper_user: str | None = Field(default=None, validation_alias=AliasChoices("RKEEPER_USER", "rkeeper_user"))
+    rkeeper_password: SecretStr | None = Field(default=None, validation_alias=AliasChoices("RKEEPER_PASSWORD", "rkeeper_password"))
+    rkeeper_ca_bundle: Path | None = Field(default=None, validation_alias=AliasChoices("RKEEPER_CA_BUNDLE", "rkeeper_ca_bundle"))
+    rkeeper_verify_tls: bool = Field(default=True, validation_alias=AliasChoices("RKEEPER_VERIFY_TLS", "rkeeper_verify_tls"))
+    rkeeper_timeout_seconds: float = Field(default=10.0, gt=0, le=120, validation_alias=AliasChoices("RKEEPER_TIMEOUT", "rkeeper_timeout_seconds"))
+    rkeeper_station_code: str | None = Field(default=None, validation_alias=AliasChoices("RKEEPER_STATION_CODE", "rkeeper_station_code"))
+    rkeeper_cashier_code: str | None = Field(default=None, validation_alias=AliasChoices("RKEEPER_CASHIER_CODE", "rkeeper_cashier_code"))
+    rkeeper_waiter_code: str | None = Field(default=None, validation_alias=AliasChoices("RKEEPER_WAITER_CODE", "rkeeper_waiter_code"))
+    rkeeper_order_type_code: str | None = Field(default=None, validation_alias=AliasChoices("RKEEPER_ORDER_TYPE_CODE", "rkeeper_order_type_code"))
+    rkeeper_tables: str = Field(default="", validation_alias=AliasChoices("RKEEPER_TABLES", "rkeeper_tables"))
+    rkeeper_currency_id: str | None = Field(default=None, validation_alias=AliasChoices("RKEEPER_CURRENCY_ID", "rkeeper_currency_id"))
+    rkeeper_tip_mode: Literal["tip_charge", "dish"] = Field(default="tip_charge", validation_alias=AliasChoices("RKEEPER_TIP_MODE", "rkeeper_tip_mode"))
+    rkeeper_tip_charge_code: str | None = Field(default=None, validation_alias=AliasChoices("RKEEPER_TIP_CHARGE_CODE", "rkeeper_tip_charge_code"))
+    rkeeper_tip_dish_code: str | None = Field(default=None, validation_alias=AliasChoices("RKEEPER_TIP_DISH_CODE", "rkeeper_tip_dish_code"))
+    rkeeper_payment_includes_tip: bool = Field(default=False, validation_alias=AliasChoices("RKEEPER_PAYMENT_INCLUDES_TIP", "rkeeper_payment_includes_tip"))
 
     @classmethod
     def settings_customise_sources(
@@ -112,7 +131,7 @@ class Settings(BaseSettings):
             raise ValueError("must be one or more comma-separated secrets starting with whsec_")
         return value
 
-    @field_validator("stripe_api_base", "public_url")
+    @field_validator("stripe_api_base", "public_url", "rkeeper_url")
     @classmethod
     def _url_shape(cls, value: str | None) -> str | None:
         if value in (None, ""):
@@ -129,6 +148,42 @@ class Settings(BaseSettings):
         if not value.startswith("acct_"):
             raise ValueError("must be a Stripe account id starting with acct_")
         return value
+
+    @field_validator("rkeeper_tables")
+    @classmethod
+    def _table_map_shape(cls, value: str) -> str:
+        for pair in filter(None, (p.strip() for p in value.split(","))):
+            label, sep, code = pair.partition("=")
+            if not sep or not label.strip() or not code.strip():
+                raise ValueError(f"{pair!r} is not LABEL=CODE (e.g. 'Bar 1=101, Terrace 1=201')")
+        return value
+
+    @model_validator(mode="after")
+    def _pos_complete(self) -> Settings:
+        if not self.rkeeper_url:
+            return self
+        needed = {"RKEEPER_USER": self.rkeeper_user, "RKEEPER_PASSWORD": self.rkeeper_password,
+                  "RKEEPER_STATION_CODE": self.rkeeper_station_code,
+                  "RKEEPER_CASHIER_CODE": self.rkeeper_cashier_code,
+                  "RKEEPER_CURRENCY_ID": self.rkeeper_currency_id}
+        if self.rkeeper_tip_mode == "tip_charge":
+            needed["RKEEPER_TIP_CHARGE_CODE"] = self.rkeeper_tip_charge_code
+        else:
+            needed["RKEEPER_TIP_DISH_CODE"] = self.rkeeper_tip_dish_code
+        missing = [name for name, value in needed.items() if not value]
+        if missing:
+            raise ValueError(f"RKEEPER_URL is set, so {', '.join(missing)} must be set too")
+        return self
+
+    @property
+    def pos_enabled(self) -> bool:
+        return self.rkeeper_url is not None
+
+    @property
+    def pos_tables(self) -> dict[str, str]:
+        """Kiosk table label -> POS table code; a label not listed is used as the code."""
+        pairs = (p.partition("=") for p in self.rkeeper_tables.split(",") if p.strip())
+        return {label.strip(): code.strip() for label, _, code in pairs}
 
     @property
     def webhook_secrets(self) -> list[str]:
@@ -156,7 +211,9 @@ def load_settings(**overrides: Any) -> Settings:
             loc = str(error["loc"][0]) if error["loc"] else "?"
             field = _FIELD_BY_ALIAS.get(loc, loc)
             env_name = _ENV_NAMES.get(field, loc)
-            if error["type"] == "missing":
+            if not error["loc"]:
+                lines.append(str(error["msg"]).removeprefix("Value error, "))
+            elif error["type"] == "missing":
                 lines.append(f"{env_name} is not set (environment variable, '{field}' in the TABLEPAY_CONFIG file, or keyring service '{KEYRING_SERVICE}')")
             else:
                 lines.append(f"{env_name} is wrong: {error['msg']}")

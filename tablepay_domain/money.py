@@ -95,3 +95,30 @@ class Money:
 
     def __str__(self) -> str:
         return f"{self.to_decimal_string()} {self.currency}"
+
+
+def to_hundredths(amount: int, currency: str) -> int:
+    """An amount in minor units as hundredths of the major unit, the unit R-Keeper counts in.
+
+    Exact or refused: 1 JPY is 100 hundredths; 1.230 KWD is 123 hundredths, but
+    1.235 KWD has no exact value in hundredths and raises ValueError.
+    """
+    digits = minor_units(currency)
+    if digits <= 2:
+        return amount * 10 ** (2 - digits)
+    factor = 10 ** (digits - 2)
+    if amount % factor:
+        raise ValueError(f"{amount} minor units of {normalize_currency(currency)} cannot be written in "
+                         "hundredths without rounding")
+    return amount // factor
+
+
+def from_hundredths(hundredths: int, currency: str) -> int:
+    """The inverse of to_hundredths: hundredths of the major unit as minor units (exact or ValueError)."""
+    digits = minor_units(currency)
+    if digits >= 2:
+        return hundredths * 10 ** (digits - 2)
+    factor = 10 ** (2 - digits)
+    if hundredths % factor:
+        raise ValueError(f"{hundredths} hundredths of {normalize_currency(currency)} is not a whole minor unit")
+    return hundredths // factor

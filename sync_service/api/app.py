@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
@@ -16,17 +17,22 @@ from tablepay_domain.order import Limits
 from .. import __doc__ as service_doc
 from ..providers.base import PaymentProvider
 from ..providers.stripe_gateway import StripeGateway
+from ..pos.config import PosConfig, connection_from
+from ..pos.rkeeper_client import RKeeperClient
 from ..services.checkout import CheckoutError, CheckoutService
 from ..services.donations import DonationTransfers
 from ..services.feed import Feed, FeedNotifier
 from ..services.outbox import OutboxWorker
 from ..services.payment_events import DONATION_TOPIC, PaymentEvents
+from ..services.pos_delivery import PosDelivery
+from ..services.pos_orders import PACKAGE_TOPIC, PAYMENT_TOPIC, TOPICS, PosOrders
 from ..services.reconcile import Reconciler
 from ..settings import Settings
 from ..storage.checkpoint import BackgroundCheckpointer
 from ..storage.db import open_database
+from ..storage.pos_repository import PosRepository
 from ..storage.repository import Repository
-from . import kiosk_routes, pages, webhook_routes
+from . import kiosk_routes, pages, pos_routes, webhook_routes
 
 
 def _error(http_status: int, code: str, message: str, **details: Any) -> JSONResponse:
@@ -39,6 +45,34 @@ def _validation_message(exc: RequestValidationError) -> str:
         where = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
         parts.append(f"{where}: {error.get('msg')}" if where else str(error.get("msg")))
     return "; ".join(parts)
+
+
+@dataclass(frozen=True)
+class Pos:
+    """The POS sync's parts, present when RKEEPER_URL is set."""
+
+    orders: PosOrders
+    client: RKeeperClient
+    config: PosConfig
+
+
+def _wire_pos(settings: Settings, repo: Repository, notifier: FeedNotifier, payment_events: PaymentEvents,
+              checkouts: CheckoutService, outbox: OutboxWorker) -> Pos | None:
+    if not settings.pos_enabled:
+        return None
+    pos_repo = PosRepository(repo)
+    orders = PosOrders(repo, pos_repo, notifier)
+    client = RKeeperClient(connection_from(settings))
+    config = PosConfig.from_settings(settings)
+    delivery = PosDelivery(repo, pos_repo, orders, client, config)
+    outbox.add_handler(PACKAGE_TOPIC, delivery.deliver_package)
+    outbox.add_handler(PAYMENT_TOPIC, delivery.deliver_payment)
+    outbox.on_parked = lambda row, error: orders.parked(row, error) if row["topic"] in TOPICS else None
+    outbox.on_retried = lambda row: orders.retried(row) if row["topic"] in TOPICS else None
+    orders.on_work_queued = outbox.wake
+    payment_events.pos = orders
+    checkouts.pos = orders
+    return Pos(orders, client, config)
 
 
 def create_app(settings: Settings, *, provider: PaymentProvider | None = None,
@@ -62,8 +96,11 @@ def create_app(settings: Settings, *, provider: PaymentProvider | None = None,
         donation_label=f"Donation to {settings.donation_partner}",
     )
     outbox = OutboxWorker(repo, {DONATION_TOPIC: DonationTransfers(repo, provider)},
-                          max_attempts=settings.outbox_max_attempts)
+                          max_attempts=settings.outbox_max_attempts,
+                          backoff_base=settings.outbox_backoff_base_seconds,
+                          backoff_cap=settings.outbox_backoff_cap_seconds)
     payment_events.on_work_queued = outbox.wake
+    pos = _wire_pos(settings, repo, notifier, payment_events, checkouts, outbox)
     reconciler = Reconciler(repo, checkouts, payment_events, after_seconds=settings.reconcile_after_seconds,
                             interval_seconds=settings.reconcile_interval_seconds)
 
@@ -82,6 +119,8 @@ def create_app(settings: Settings, *, provider: PaymentProvider | None = None,
                 with suppress(asyncio.CancelledError):
                     await task
             await provider.aclose()
+            if pos is not None:
+                await pos.client.aclose()
 
     app = FastAPI(title="TablePay sync service", version="0.1.0", description=service_doc or "",
                   lifespan=lifespan)
@@ -93,6 +132,7 @@ def create_app(settings: Settings, *, provider: PaymentProvider | None = None,
     app.state.feed = Feed(repo, notifier)
     app.state.outbox = outbox
     app.state.reconciler = reconciler
+    app.state.pos = pos
 
     @app.exception_handler(CheckoutError)
     async def _checkout_error(request: Request, exc: CheckoutError) -> JSONResponse:
@@ -117,5 +157,6 @@ def create_app(settings: Settings, *, provider: PaymentProvider | None = None,
     # The webhook route first: it is the hot path, matched before any other.
     app.include_router(webhook_routes.router)
     app.include_router(kiosk_routes.router)
+    app.include_router(pos_routes.router)
     app.include_router(pages.router)
     return app

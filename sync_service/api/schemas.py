@@ -74,6 +74,7 @@ class FeedEvent(BaseModel):
     amount_refunded: int
     paid_at: str | None
     created_at: str
+    pos_status: str | None = Field(default=None, description="For `pos.*` events: queued, in_pos, paid or failed")
 
 
 class FeedPage(BaseModel):
@@ -92,3 +93,66 @@ class ErrorBody(BaseModel):
 
 class ErrorResponse(BaseModel):
     error: ErrorBody
+
+
+class SentToPos(BaseModel):
+    order_id: str
+    pos_status: str = Field(description="queued, in_pos, paid or failed")
+    package: int | None = Field(description="The package queued now; null when the POS already has every dish")
+
+
+class PosPackage(BaseModel):
+    package: int
+    line_guid: str
+    lines: list[dict[str, object]]
+    created_at: str
+    delivered_at: str | None
+
+
+class PosTrailStep(BaseModel):
+    at: str
+    step: str
+    detail: str
+
+
+class PosOrderState(BaseModel):
+    order_id: str
+    pos_guid: str
+    status: str
+    visit_id: str | None
+    order_ident: str | None
+    check_num: str | None
+    last_error: str | None
+    updated_at: str
+    packages: list[PosPackage]
+    trail: list[PosTrailStep]
+
+
+class MenuEntry(BaseModel):
+    sku: str = Field(description="The dish's code in the POS")
+    name: str
+    unit_amount: int
+
+
+class MenuCategory(BaseModel):
+    name: str
+    items: list[MenuEntry]
+
+
+class PosMenu(BaseModel):
+    currency: str
+    source: str
+    categories: list[MenuCategory]
+
+
+class DeadLetter(BaseModel):
+    id: int
+    topic: str
+    dedupe_key: str
+    payment_id: str | None
+    ordering_key: str | None
+    payload: dict[str, object]
+    state: str
+    attempts: int
+    last_error: str | None
+    created_at: str

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import time
 import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import asdict
 from typing import Any
 
 import structlog
@@ -22,11 +20,12 @@ import structlog
 from tablepay_domain.order import Limits, Order, validate_order
 from tablepay_domain.payment_state import PaymentStatus
 
-from ..models import PaymentRecord, utc_now
+from ..models import PaymentRecord, snapshot_json, utc_now
 from ..providers.base import CheckoutRequest, Observation, PaymentProvider, ProviderError
 from ..storage.repository import Repository
 from .feed import FeedNotifier
 from .payment_events import PaymentEvents
+from .pos_orders import LinesAlreadySent, OrderClosed, PosOrders, Sent
 
 log = structlog.get_logger(__name__)
 
@@ -63,6 +62,14 @@ class Conflict(CheckoutError):
     status_code, code = 409, "conflict"
 
 
+class DishesAlreadySent(Conflict):
+    code = "lines_already_sent"
+
+
+class PosDisabled(CheckoutError):
+    status_code, code = 503, "pos_disabled"
+
+
 class ProviderUnavailable(CheckoutError):
     status_code, code = 502, "provider_unavailable"
 
@@ -86,10 +93,6 @@ class _OrderLocks:
                 del self._users[order_id], self._locks[order_id]
 
 
-def snapshot_json(order: Order) -> str:
-    return json.dumps(asdict(order), sort_keys=True, separators=(",", ":"))
-
-
 class CheckoutService:
     def __init__(self, repo: Repository, provider: PaymentProvider, events: PaymentEvents,
                  notifier: FeedNotifier, *, limits: Limits, public_url: str, ttl_seconds: int,
@@ -104,6 +107,8 @@ class CheckoutService:
         self._donations_enabled = donations_enabled
         self._donation_label = donation_label
         self._locks = _OrderLocks()
+        # Set when a POS is configured: a checkout first sends the POS what it has not seen.
+        self.pos: PosOrders | None = None
 
     def _valid(self, order: Order, kiosk_id: str) -> Order:
         if order.kiosk_id != kiosk_id:
@@ -131,6 +136,8 @@ class CheckoutService:
                         raise Unprocessable("this Idempotency-Key was already used for a different order",
                                             idempotency_key=idempotency_key)
                     return stored[1], stored[2]
+            if self.pos is not None:
+                self._send_to_pos(order)
             payment = self._resumable_or_new(order, snapshot, idempotency_key)
             if payment.checkout_url is None:
                 payment = await self._open_hosted_checkout(payment, order)
@@ -139,6 +146,24 @@ class CheckoutService:
                 with self._repo.transaction():
                     self._repo.save_idempotent_response(kiosk_id, idempotency_key, request_hash, 201, response)
             return 201, response
+
+    def _send_to_pos(self, order: Order) -> Sent:
+        assert self.pos is not None
+        try:
+            return self.pos.send(order)
+        except LinesAlreadySent as exc:
+            raise DishesAlreadySent(str(exc)) from None
+        except OrderClosed as exc:
+            raise Conflict(str(exc)) from None
+
+    async def send_to_pos(self, order: Order, *, kiosk_id: str) -> dict[str, Any]:
+        """`POST /v1/orders`: queue for the POS the dishes it has not been sent yet."""
+        if self.pos is None:
+            raise PosDisabled("this service has no restaurant POS configured (RKEEPER_URL is empty)")
+        order = self._valid(order, kiosk_id)
+        async with self._locks.hold(order.order_id):
+            sent = self._send_to_pos(order)
+        return {"order_id": sent.order_id, "pos_status": sent.pos_status, "package": sent.package}
 
     def _resumable_or_new(self, order: Order, snapshot: str, idempotency_key: str | None) -> PaymentRecord:
         attempts = self._repo.attempts(order.order_id)

@@ -1,7 +1,9 @@
 """Deliver outbox rows to other parties: at least once, bounded retries with backoff.
 
 Handlers must be idempotent (they are given the same row again after a
-crash); after `max_attempts` failures a row is parked as a dead letter.
+crash); after `max_attempts` failures a row is parked as a dead letter, at
+once when the error says retrying cannot help (`exc.permanent`). Rows that
+share an ordering key (an order) are delivered strictly one after another.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from ..storage.repository import Repository
 log = structlog.get_logger(__name__)
 
 Handler = Callable[[dict[str, Any]], Awaitable[None]]
+Row = dict[str, Any]
 
 
 def backoff_seconds(attempts: int, *, base: float = 1.0, cap: float = 300.0) -> float:
@@ -28,12 +31,30 @@ def backoff_seconds(attempts: int, *, base: float = 1.0, cap: float = 300.0) -> 
 
 class OutboxWorker:
     def __init__(self, repo: Repository, handlers: dict[str, Handler], *, max_attempts: int,
-                 idle_seconds: float = 1.0) -> None:
+                 idle_seconds: float = 1.0, backoff_base: float = 1.0, backoff_cap: float = 300.0) -> None:
         self._repo = repo
         self._handlers = handlers
         self._max_attempts = max_attempts
         self._idle = idle_seconds
+        self._base, self._cap = backoff_base, backoff_cap
         self._wake = asyncio.Event()
+        # Called inside the transaction that parks or revives a row (e.g. to show it to the kiosk).
+        self.on_parked: Callable[[Row, str], None] = lambda row, error: None
+        self.on_retried: Callable[[Row], None] = lambda row: None
+
+    def add_handler(self, topic: str, handler: Handler) -> None:
+        self._handlers[topic] = handler
+
+    def retry(self, row_id: int) -> Row | None:
+        """Put a dead letter back in line (a manager's action); None if there is no such dead letter."""
+        with self._repo.transaction():
+            rows = self._repo.outbox_rows(row_id=row_id, state="dead")
+            if not rows or not self._repo.retry_dead_letter(row_id):
+                return None
+            self.on_retried(rows[0])
+        log.info("outbox_retry", topic=rows[0]["topic"], key=rows[0]["dedupe_key"])
+        self.wake()
+        return self._repo.outbox_rows(row_id=row_id)[0]
 
     def wake(self) -> None:
         self._wake.set()
@@ -49,10 +70,13 @@ class OutboxWorker:
                 await handler(row["payload"])
             except Exception as exc:  # noqa: BLE001 - any failure is retried, then parked
                 attempts = row["attempts"] + 1
-                dead = attempts >= self._max_attempts
+                dead = attempts >= self._max_attempts or bool(getattr(exc, "permanent", False))
+                error = f"{type(exc).__name__}: {exc}"
                 with self._repo.transaction():
-                    self._repo.outbox_failed(row["id"], f"{type(exc).__name__}: {exc}",
-                                             time.time() + backoff_seconds(attempts), dead)
+                    self._repo.outbox_failed(row["id"], error, time.time() + backoff_seconds(
+                        attempts, base=self._base, cap=self._cap), dead)
+                    if dead:
+                        self.on_parked(row, error)
                 log.warning("outbox_failed", topic=row["topic"], key=row["dedupe_key"], attempts=attempts,
                             dead_letter=dead, error=str(exc))
             else:

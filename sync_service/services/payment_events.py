@@ -18,6 +18,7 @@ from ..providers.base import Observation, ProviderNotice
 from ..storage.group_commit import GroupCommitter
 from ..storage.repository import Repository
 from .feed import FeedNotifier
+from .pos_orders import PosOrders
 from .transitions import Change, decide
 
 log = structlog.get_logger(__name__)
@@ -65,6 +66,8 @@ class PaymentEvents:
         self._provider = provider
         self._donation_account = donation_account
         self._donation_partner = donation_partner
+        # Set when a POS is configured: told of every change inside its transaction.
+        self.pos: PosOrders | None = None
         # Called after a commit that queued outbox work, so its worker starts at once
         # (and is not woken, to find nothing, by every other webhook).
         self.on_work_queued: Callable[[], None] = lambda: None
@@ -91,12 +94,12 @@ class PaymentEvents:
         seen = self._repo.seen_events([n.event_id for n in notices])
         view = _BatchView(self._repo, [n for n in notices if n.event_id not in seen])
         now = utc_now()
-        results: list[Accepted] = []
+        results: list[tuple[str, Change | None, str | None]] = []
         changes: list[Change] = []
         event_rows: list[tuple[str, str, str, str | None, str, str]] = []
         for notice in notices:
             if notice.event_id in seen:
-                results.append(Accepted("duplicate"))
+                results.append(("duplicate", None, None))
                 continue
             seen.add(notice.event_id)
             obs = notice.observation
@@ -110,13 +113,13 @@ class PaymentEvents:
                 outcome = "unmatched" if obs.status else "ignored"
             else:
                 outcome = "applied" if change and change.moved else "unchanged"
-            results.append(Accepted(outcome, change, payment.payment_id if payment else None,
-                                    queued_work=bool(change and self._queues_donation(change))))
+            results.append((outcome, change, payment.payment_id if payment else None))
             event_rows.append((notice.event_id, self._provider, notice.type,
                                payment.payment_id if payment else None, outcome, notice.payload))
-        self._write(changes)
+        queued = self._write(changes)
         self._repo.record_events(event_rows)
-        return results
+        return [Accepted(outcome, change, payment_id, queued_work=bool(change and id(change) in queued))
+                for outcome, change, payment_id in results]
 
     def apply_observation(self, payment_id: str, obs: Observation, source: str) -> PaymentRecord:
         """Apply a server-side retrieve (refresh, reconcile, cancel); returns the payment as it now is."""
@@ -126,12 +129,12 @@ class PaymentEvents:
             change = decide(payment, obs, utc_now())
             if change:
                 _check_amount(payment, obs, change)
-            self._write([change] if change else [])
+            queued = self._write([change] if change else [])
             self._repo.record_event(f"{source}:{payment_id}:{utc_now()}", self._provider, source, payment_id,
                                     "applied" if change and change.moved else "unchanged", "")
         if change is None:
             return payment
-        if self._queues_donation(change):
+        if queued:
             self.on_work_queued()
         if change.moved:
             self._notifier.notify(payment.kiosk_id)
@@ -142,9 +145,11 @@ class PaymentEvents:
     def _queues_donation(self, change: Change) -> bool:
         return bool(change.became_paid and change.after.donation_amount > 0 and self._donation_account)
 
-    def _write(self, changes: list[Change]) -> None:
+    def _write(self, changes: list[Change]) -> set[int]:
+        """Write the changes and the work they cause; returns id() of the changes that queued work."""
+        queued: set[int] = set()
         if not changes:
-            return
+            return queued
         self._repo.write_payments([c.after for c in changes])
         self._repo.append_feed_many([c.after for c in changes if c.moved])
         for change in changes:
@@ -155,6 +160,10 @@ class PaymentEvents:
                     "currency": after.currency, "destination": self._donation_account,
                     "partner": self._donation_partner, "order_id": after.order_id,
                 })
+                queued.add(id(change))
+            if self.pos is not None and change.moved and self.pos.follow(after, change.became_paid):
+                queued.add(id(change))
+        return queued
 
 
 def _check_amount(payment: PaymentRecord, obs: Observation, change: Change) -> None:

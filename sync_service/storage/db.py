@@ -136,6 +136,49 @@ def m001_initial(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m002_pos_sync(db: sqlite_utils.Database) -> None:
+    db.executescript(
+        """
+        -- POS state events share the kiosk feed; payment events leave it NULL.
+        ALTER TABLE feed ADD COLUMN pos_status TEXT;
+        -- Rows with the same ordering_key (an order id) are delivered strictly in id order.
+        ALTER TABLE outbox ADD COLUMN ordering_key TEXT;
+        CREATE INDEX outbox_ordering ON outbox(ordering_key, id) WHERE state != 'done';
+        -- Our side of each order in the restaurant's POS.
+        CREATE TABLE pos_orders (
+            order_id TEXT PRIMARY KEY REFERENCES orders(order_id),
+            pos_guid TEXT NOT NULL UNIQUE,
+            status TEXT NOT NULL,
+            visit_id TEXT,
+            order_ident TEXT,
+            check_num TEXT,
+            last_error TEXT,
+            updated_at TEXT NOT NULL
+        );
+        -- What was sent to the kitchen, one row per package (an R-Keeper Session).
+        CREATE TABLE pos_packages (
+            order_id TEXT NOT NULL REFERENCES orders(order_id),
+            package INTEGER NOT NULL,
+            line_guid TEXT NOT NULL UNIQUE,
+            lines TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            delivered_at TEXT,
+            PRIMARY KEY (order_id, package)
+        );
+        -- Every POS step taken, for the manager's order detail.
+        CREATE TABLE pos_trail (
+            id INTEGER PRIMARY KEY,
+            order_id TEXT NOT NULL,
+            at TEXT NOT NULL,
+            step TEXT NOT NULL,
+            detail TEXT NOT NULL
+        );
+        CREATE INDEX pos_trail_by_order ON pos_trail(order_id, id);
+        """
+    )
+
+
 def open_database(path: Path) -> sqlite_utils.Database:
     """A connection in WAL mode with the schema applied.
 

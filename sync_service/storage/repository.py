@@ -197,15 +197,15 @@ class Repository:
     # feed -----------------------------------------------------------------
     _FEED_INSERT = (
         "INSERT INTO feed (event_id, kiosk_id, event, order_id, payment_id, attempt, status, currency, "
-        "amount_total, tip_amount, donation_amount, amount_refunded, paid_at, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        "amount_total, tip_amount, donation_amount, amount_refunded, paid_at, created_at, pos_status) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 
     @staticmethod
     def _feed_row(payment: PaymentRecord) -> tuple[Any, ...]:
         return (str(uuid.uuid4()), payment.kiosk_id, FEED_EVENT[payment.status], payment.order_id,
                 payment.payment_id, payment.attempt, payment.status.value, payment.currency,
                 payment.amount_total, payment.tip_amount, payment.donation_amount,
-                payment.amount_refunded, payment.paid_at, payment.updated_at)
+                payment.amount_refunded, payment.paid_at, payment.updated_at, None)
 
     def append_feed(self, payment: PaymentRecord) -> int:
         cursor = self.conn.execute(self._FEED_INSERT, self._feed_row(payment))
@@ -215,9 +215,15 @@ class Repository:
         """Feed rows in the given order (their seq follows it)."""
         self.conn.executemany(self._FEED_INSERT, [self._feed_row(p) for p in payments])
 
+    def append_pos_feed(self, kiosk_id: str, order_id: str, currency: str, pos_status: str,
+                        payment_id: str = "") -> None:
+        """A POS state change of an order, in the same feed as its payments (event `pos.<status>`)."""
+        self.conn.execute(self._FEED_INSERT, (str(uuid.uuid4()), kiosk_id, f"pos.{pos_status}", order_id, payment_id,
+                                              0, "", currency, 0, 0, 0, 0, None, utc_now(), pos_status))
+
     _FEED_COLUMNS = ("seq", "event_id", "kiosk_id", "event", "order_id", "payment_id", "attempt", "status",
                      "currency", "amount_total", "tip_amount", "donation_amount", "amount_refunded",
-                     "paid_at", "created_at")
+                     "paid_at", "created_at", "pos_status")
 
     def feed_after(self, after: int, limit: int, kiosk_id: str | None = None) -> list[dict[str, Any]]:
         columns = ", ".join(self._FEED_COLUMNS)
@@ -231,17 +237,23 @@ class Repository:
         return [dict(zip(self._FEED_COLUMNS, row, strict=True)) for row in cursor]
 
     # outbox ---------------------------------------------------------------
-    def enqueue(self, topic: str, dedupe_key: str, payment_id: str | None, payload: dict[str, Any]) -> None:
-        self.conn.execute(
-            "INSERT OR IGNORE INTO outbox (topic, dedupe_key, payment_id, payload, next_attempt_at, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (topic, dedupe_key, payment_id, json.dumps(payload), time.time(), utc_now()),
+    def enqueue(self, topic: str, dedupe_key: str, payment_id: str | None, payload: dict[str, Any],
+                ordering_key: str | None = None) -> bool:
+        """Queue work once per dedupe_key; rows sharing an ordering_key are delivered in order."""
+        cursor = self.conn.execute(
+            "INSERT OR IGNORE INTO outbox (topic, dedupe_key, payment_id, payload, next_attempt_at, created_at, "
+            "ordering_key) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (topic, dedupe_key, payment_id, json.dumps(payload), time.time(), utc_now(), ordering_key),
         )
+        return cursor.rowcount > 0
 
     def due_outbox(self, now: float, limit: int) -> list[dict[str, Any]]:
+        """Rows due now, skipping any whose ordering_key has an earlier row not yet done."""
         cursor = self.conn.execute(
-            "SELECT id, topic, dedupe_key, payment_id, payload, attempts FROM outbox "
-            "WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?", (now, limit),
+            "SELECT id, topic, dedupe_key, payment_id, payload, attempts FROM outbox AS o "
+            "WHERE state = 'pending' AND next_attempt_at <= ? AND (ordering_key IS NULL OR NOT EXISTS ("
+            "  SELECT 1 FROM outbox AS e WHERE e.ordering_key = o.ordering_key AND e.id < o.id "
+            "  AND e.state != 'done')) ORDER BY id LIMIT ?", (now, limit),
         )
         names = ("id", "topic", "dedupe_key", "payment_id", "payload", "attempts")
         return [{**dict(zip(names, row, strict=True)), "payload": json.loads(row[4])} for row in cursor]
@@ -255,13 +267,27 @@ class Repository:
             (error[:2000], next_attempt_at, "dead" if dead else "pending", row_id),
         )
 
-    def outbox_rows(self, topic: str | None = None) -> list[dict[str, Any]]:
+    _OUTBOX_COLUMNS = ("id", "topic", "dedupe_key", "payment_id", "ordering_key", "payload", "state", "attempts",
+                       "last_error", "created_at")
+
+    def outbox_rows(self, topic: str | None = None, *, state: str | None = None,
+                    row_id: int | None = None) -> list[dict[str, Any]]:
+        where = [(clause, value) for clause, value in
+                 (("topic = ?", topic), ("state = ?", state), ("id = ?", row_id)) if value is not None]
+        sql = (f"SELECT {', '.join(self._OUTBOX_COLUMNS)} FROM outbox"
+               + (" WHERE " + " AND ".join(c for c, _ in where) if where else "") + " ORDER BY id")
+        rows = [dict(zip(self._OUTBOX_COLUMNS, row, strict=True))
+                for row in self.conn.execute(sql, tuple(v for _, v in where))]
+        for row in rows:
+            row["payload"] = json.loads(row["payload"])
+        return rows
+
+    def retry_dead_letter(self, row_id: int) -> bool:
+        """Put a parked row back in line, due now, with a fresh attempt count."""
         cursor = self.conn.execute(
-            "SELECT id, topic, dedupe_key, payment_id, state, attempts, last_error FROM outbox "
-            + ("WHERE topic = ? " if topic else "") + "ORDER BY id", (topic,) if topic else (),
-        )
-        names = ("id", "topic", "dedupe_key", "payment_id", "state", "attempts", "last_error")
-        return [dict(zip(names, row, strict=True)) for row in cursor]
+            "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ? WHERE id = ? AND state = 'dead'",
+            (time.time(), row_id))
+        return cursor.rowcount > 0
 
     # donations --------------------------------------------------------------
     def record_transfer(self, payment_id: str, transfer_id: str, partner: str, destination: str,

@@ -1,6 +1,13 @@
 import pytest
 
-from tablepay_domain.money import MINOR_UNITS, Money, UnknownCurrency, normalize_currency
+from tablepay_domain.money import (
+    MINOR_UNITS,
+    Money,
+    UnknownCurrency,
+    from_hundredths,
+    normalize_currency,
+    to_hundredths,
+)
 
 
 def test_minor_units_follow_iso_4217():
@@ -34,3 +41,17 @@ def test_money_refuses_floats_and_mixing():
                                                            (333, 15, 50), (0, 20, 0), (2599, 15, 390)])
 def test_percent_rounds_half_up(base, percent, expected):
     assert Money(base, "EUR").percent(percent).amount == expected
+
+
+@pytest.mark.parametrize(("amount", "currency", "hundredths"), [
+    (1234, "EUR", 1234), (500, "JPY", 50000), (1230, "KWD", 123), (0, "BHD", 0)])
+def test_hundredths_round_trip_exactly(amount: int, currency: str, hundredths: int) -> None:
+    assert to_hundredths(amount, currency) == hundredths
+    assert from_hundredths(hundredths, currency) == amount
+
+
+def test_hundredths_refuse_to_round() -> None:
+    with pytest.raises(ValueError, match="without rounding"):
+        to_hundredths(1235, "KWD")
+    with pytest.raises(ValueError, match="not a whole minor unit"):
+        from_hundredths(150, "JPY")

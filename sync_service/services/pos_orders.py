@@ -1,0 +1,172 @@
+"""What the POS must be told, queued in the same transaction as the change that causes it.
+
+No POS I/O here: `PosOrders` writes packages, outbox rows, the POS status,
+its feed events and the trail; services/pos_delivery.py carries the outbox
+rows to the POS.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+import structlog
+
+from tablepay_domain.order import Order
+from tablepay_domain.payment_state import PaymentStatus
+
+from ..models import PaymentRecord, snapshot_json
+from ..storage.pos_repository import PosRepository
+from ..storage.repository import Repository
+from .feed import FeedNotifier
+
+log = structlog.get_logger(__name__)
+
+PACKAGE_TOPIC = "pos.package"
+PAYMENT_TOPIC = "pos.payment"
+TOPICS = (PACKAGE_TOPIC, PAYMENT_TOPIC)
+
+
+class PosStatus(str, Enum):
+    QUEUED = "queued"    # something waits to be sent
+    IN_POS = "in_pos"    # every package is in the POS
+    PAID = "paid"        # paid and closed in the POS
+    FAILED = "failed"    # a step is parked as a dead letter; a manager must look
+
+
+class LinesAlreadySent(Exception):
+    """The kiosk's order has fewer of a dish than the kitchen already got."""
+
+
+class OrderClosed(Exception):
+    """The order is paid; nothing more can be sent to the POS for it."""
+
+
+@dataclass(frozen=True)
+class Sent:
+    order_id: str
+    pos_status: str
+    package: int | None  # the package queued now, None when nothing was new
+
+
+def new_line_guid() -> str:
+    return "{" + str(uuid.uuid4()).upper() + "}"
+
+
+def _quantities(lines: list[dict[str, Any]]) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for line in lines:
+        totals[line["sku"]] = totals.get(line["sku"], 0) + int(line["quantity"])
+    return totals
+
+
+class PosOrders:
+    def __init__(self, repo: Repository, pos_repo: PosRepository, notifier: FeedNotifier) -> None:
+        self._repo, self._pos, self._notifier = repo, pos_repo, notifier
+        self.on_work_queued: Callable[[], None] = lambda: None
+
+    def send(self, order: Order) -> Sent:
+        """Queue the dishes the POS has not been sent yet as one new package."""
+        with self._repo.transaction():
+            sent = self._queue_new_lines(order)
+        if sent.package is not None:
+            self._notifier.notify(order.kiosk_id)
+            self.on_work_queued()
+        return sent
+
+    def _queue_new_lines(self, order: Order) -> Sent:
+        if any(p.status.is_paid for p in self._repo.attempts(order.order_id)):
+            raise OrderClosed(f"order {order.order_id} is already paid; nothing more can go to the kitchen")
+        self._repo.upsert_order(order, snapshot_json(order))
+        packages = self._pos.packages(order.order_id)
+        already = _quantities([line for p in packages for line in p["lines"]])
+        wanted = _quantities([{"sku": line.sku, "quantity": line.quantity} for line in order.lines])
+        for sku, count in already.items():
+            if wanted.get(sku, 0) < count:
+                name = next(line["name"] for p in packages for line in p["lines"] if line["sku"] == sku)
+                raise LinesAlreadySent(f"{count} x {name} already went to the kitchen; the order cannot have fewer. "
+                                       "Void dishes at the restaurant's POS.")
+        new_lines: list[dict[str, Any]] = []
+        for line in order.lines:
+            extra = wanted[line.sku] - already.get(line.sku, 0)
+            if extra > 0 and all(n["sku"] != line.sku for n in new_lines):
+                new_lines.append({"sku": line.sku, "name": line.name, "quantity": extra,
+                                  "unit_amount": line.unit_amount, "currency": order.currency})
+        pos_order = self._pos.pos_order(order.order_id)
+        if not new_lines:
+            return Sent(order.order_id, pos_order["status"] if pos_order else PosStatus.QUEUED.value, None)
+        if pos_order is None:
+            self._pos.add_pos_order(order.order_id, new_line_guid(), PosStatus.QUEUED.value)
+        number = len(packages) + 1
+        self._pos.add_package(order.order_id, number, new_line_guid(), new_lines)
+        self._repo.enqueue(PACKAGE_TOPIC, f"pos:{order.order_id}:package:{number}", None,
+                           {"order_id": order.order_id, "package": number}, ordering_key=order.order_id)
+        self._pos.add_trail(order.order_id, "queued", f"package {number}: " + ", ".join(
+            f"{line['quantity']} x {line['name']}" for line in new_lines))
+        self._set_status(order.order_id, order.kiosk_id, order.currency, PosStatus.QUEUED)
+        return Sent(order.order_id, PosStatus.QUEUED.value, number)
+
+    def _set_status(self, order_id: str, kiosk_id: str, currency: str, status: PosStatus,
+                    payment_id: str = "", **changes: Any) -> None:
+        current = self._pos.pos_order(order_id)
+        if current is None:
+            return
+        self._pos.update_pos_order(order_id, status=status.value, **changes)
+        if current["status"] != status.value:
+            self._repo.append_pos_feed(kiosk_id, order_id, currency, status.value, payment_id)
+
+    # inside PaymentEvents' transaction ------------------------------------------
+    def follow(self, payment: PaymentRecord, became_paid: bool) -> bool:
+        """React to a payment change; True when outbox work was queued."""
+        if self._pos.pos_order(payment.order_id) is None:
+            return False
+        if became_paid:
+            queued = self._repo.enqueue(PAYMENT_TOPIC, f"pos:{payment.order_id}:payment:{payment.payment_id}",
+                                        payment.payment_id, {"order_id": payment.order_id,
+                                                             "payment_id": payment.payment_id},
+                                        ordering_key=payment.order_id)
+            self._pos.add_trail(payment.order_id, "payment_queued", f"{payment.payment_id} paid; queued for the POS")
+            return queued
+        if payment.status in (PaymentStatus.REFUNDED, PaymentStatus.PARTIALLY_REFUNDED):
+            # Refunds are an operator action at the POS: record it, leave the closed POS order alone.
+            self._pos.add_trail(payment.order_id, "refund_noted",
+                                f"{payment.payment_id} refunded {payment.amount_refunded} (minor units) at the "
+                                "provider; the POS order is not changed: book the return at the POS")
+        return False
+
+    # outbox outcomes (inside the worker's transaction) ----------------------------
+    def delivered(self, order_id: str, step: str, detail: str, status: PosStatus | None = None,
+                  payment_id: str = "", **changes: Any) -> None:
+        self._pos.add_trail(order_id, step, detail)
+        if status is not None:
+            kiosk_id, currency = self._order_identity(order_id)
+            self._set_status(order_id, kiosk_id, currency, status, payment_id, last_error=None, **changes)
+        elif changes:
+            self._pos.update_pos_order(order_id, **changes)
+
+    def parked(self, row: dict[str, Any], error: str) -> None:
+        order_id = row["payload"]["order_id"]
+        self._pos.add_trail(order_id, "dead_letter", f"{row['topic']} parked: {error}")
+        kiosk_id, currency = self._order_identity(order_id)
+        self._set_status(order_id, kiosk_id, currency, PosStatus.FAILED, last_error=error)
+
+    def retried(self, row: dict[str, Any]) -> None:
+        order_id = row["payload"]["order_id"]
+        self._pos.add_trail(order_id, "retry", f"{row['topic']} put back in line by hand")
+        kiosk_id, currency = self._order_identity(order_id)
+        self._set_status(order_id, kiosk_id, currency, PosStatus.QUEUED)
+
+    def _order_identity(self, order_id: str) -> tuple[str, str]:
+        return self._pos.order_identity(order_id)
+
+    def notify(self, order_id: str) -> None:
+        self._notifier.notify(self._order_identity(order_id)[0])
+
+    def status(self, order_id: str) -> dict[str, Any] | None:
+        found = self._pos.pos_order(order_id)
+        if found is None:
+            return None
+        return {**found, "packages": self._pos.packages(order_id), "trail": self._pos.trail(order_id)}
