@@ -12,6 +12,7 @@ from types import TracebackType
 
 from .client import SyncClient
 from .menu import Menu, load_menu
+from .menu_source import MenuChoice, choose_menu
 from .secrets import Pairing
 from .settings import KioskSettings
 from .store import KioskStore, open_db
@@ -30,6 +31,8 @@ class Kiosk:
     checkout_vm: object
     feed_vm: object
     settings_vm: object
+    kitchen_vm: object
+    menu_choice: MenuChoice
 
     def start(self) -> None:
         """Start the feed worker; needs a running asyncio (qasync) loop."""
@@ -42,19 +45,40 @@ class Kiosk:
 
 
 def build_kiosk(data_dir: Path, settings: KioskSettings, pairing: Pairing, menu: Menu | None = None) -> Kiosk:
-    from .viewmodels import CheckoutViewModel, FeedViewModel, OrdersViewModel, OrderViewModel, SettingsViewModel
+    """The kiosk with the menu file (or `menu`), without asking the service for anything."""
+    store, client = _open(data_dir, settings, pairing)
+    chosen = menu or load_menu(Path(settings.menu_path))
+    return _compose(store, client, data_dir, settings, pairing, MenuChoice(chosen, "file", "Menu: file"))
+
+
+async def start_kiosk(data_dir: Path, settings: KioskSettings, pairing: Pairing) -> Kiosk:
+    """The kiosk as `tablepay kiosk` starts it: with `menu_source = "pos"` the menu comes from the
+    POS (GET /v1/menu), or from the last saved POS menu, or from the file (pos_app.menu_source)."""
+    store, client = _open(data_dir, settings, pairing)
+    choice = await choose_menu(settings, client, store, load_menu(Path(settings.menu_path)))
+    return _compose(store, client, data_dir, settings, pairing, choice)
+
+
+def _open(data_dir: Path, settings: KioskSettings, pairing: Pairing) -> tuple[KioskStore, SyncClient]:
+    store = KioskStore(open_db(data_dir / DB_NAME))
+    return store, SyncClient(pairing.service_url, pairing.token, timeout=settings.request_timeout_seconds)
+
+
+def _compose(store: KioskStore, client: SyncClient, data_dir: Path, settings: KioskSettings, pairing: Pairing,
+             choice: MenuChoice) -> Kiosk:
+    from .viewmodels import (CheckoutViewModel, FeedViewModel, KitchenViewModel, OrdersViewModel, OrderViewModel,
+                             SettingsViewModel)
     from .views.main_window import MainWindow
 
-    store = KioskStore(open_db(data_dir / DB_NAME))
-    client = SyncClient(pairing.service_url, pairing.token, timeout=settings.request_timeout_seconds)
-    menu = menu or load_menu(Path(settings.menu_path))
-    order_vm = OrderViewModel(store, menu, settings)
+    order_vm = OrderViewModel(store, choice.menu, settings)
     orders_vm = OrdersViewModel(store, settings)
     checkout_vm = CheckoutViewModel(store, client, order_vm)
+    kitchen_vm = KitchenViewModel(store, client, order_vm)
     feed_vm = FeedViewModel(client, store, settings)
     settings_vm = SettingsViewModel(settings, data_dir, client, pairing.service_url)
-    window = MainWindow(order_vm, orders_vm, checkout_vm, feed_vm, settings_vm, pairing.service_url)
-    return Kiosk(store, client, window, order_vm, orders_vm, checkout_vm, feed_vm, settings_vm)
+    window = MainWindow(order_vm, orders_vm, checkout_vm, feed_vm, settings_vm, pairing.service_url,
+                        kitchen_vm=kitchen_vm, menu_note=(choice.note, choice.degraded))
+    return Kiosk(store, client, window, order_vm, orders_vm, checkout_vm, feed_vm, settings_vm, kitchen_vm, choice)
 
 
 def _log_excepthook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
@@ -72,7 +96,7 @@ def run(data_dir: Path, settings: KioskSettings, pairing: Pairing, *, fullscreen
     sys.excepthook = _log_excepthook
 
     async def main() -> None:
-        kiosk = build_kiosk(data_dir, settings, pairing)
+        kiosk = await start_kiosk(data_dir, settings, pairing)
         window = kiosk.window
         closed = asyncio.get_running_loop().create_future()
         app.aboutToQuit.connect(lambda: closed.done() or closed.set_result(None))  # type: ignore[attr-defined]

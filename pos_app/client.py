@@ -68,6 +68,21 @@ class SyncClient:
     async def cancel(self, payment_id: str) -> dict[str, Any]:
         return await self._request("POST", f"/v1/payments/{payment_id}/cancel")
 
+    async def send_order(self, order: dict[str, Any]) -> dict[str, Any]:
+        """Send to the kitchen (POST /v1/orders): the service queues for the POS the dishes it has not
+        had yet. 202 {order_id, pos_status, package}; package is None when nothing was new.
+        Refusals: 409 lines_already_sent / conflict, 422 invalid_order, 503 pos_disabled."""
+        return await self._request("POST", "/v1/orders", json=order)
+
+    async def pos_state(self, order_id: str) -> dict[str, Any]:
+        """Where an order stands in the POS: status, packages and trail (404 when never sent)."""
+        return await self._request("GET", f"/v1/orders/{order_id}/pos")
+
+    async def pos_menu(self, currency: str) -> dict[str, Any]:
+        """The menu as the POS sells it now, in the shape of resources/menu.json without tables.
+        Refusals: 502 pos_unavailable, 503 pos_disabled."""
+        return await self._request("GET", "/v1/menu", params={"currency": currency})
+
     async def events(self, after: int, wait: float) -> dict[str, Any]:
         """One long poll; the read timeout leaves the server its `wait` plus a margin."""
         timeout = httpx.Timeout(self._timeout, read=wait + self._timeout)

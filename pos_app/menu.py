@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tablepay_domain.money import normalize_currency
 
@@ -38,7 +40,12 @@ class Menu:
 
 def load_menu(path: Path = DEFAULT_MENU) -> Menu:
     """Read and check a menu file; prices are integers in minor units."""
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    return menu_from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+def menu_from_dict(data: Mapping[str, Any], tables: Sequence[str] | None = None) -> Menu:
+    """Check a menu in the file's shape (also GET /v1/menu's); `tables` overrides the data's table plan
+    (the POS menu has none: the kiosk keeps the file's)."""
     items: list[MenuItem] = []
     categories: list[str] = []
     for category in data["categories"]:
@@ -51,5 +58,6 @@ def load_menu(path: Path = DEFAULT_MENU) -> Menu:
     skus = [item.sku for item in items]
     if len(set(skus)) != len(skus):
         raise ValueError("menu: every sku must be unique")
-    tables = tuple(str(t) for t in data.get("tables", [str(n) for n in range(1, 13)]))
-    return Menu(normalize_currency(data["currency"]), tables, tuple(categories), tuple(items))
+    if tables is None:
+        tables = [str(t) for t in data.get("tables", [str(n) for n in range(1, 13)])]
+    return Menu(normalize_currency(data["currency"]), tuple(str(t) for t in tables), tuple(categories), tuple(items))

@@ -22,6 +22,7 @@ from .menu import DEFAULT_MENU
 log = logging.getLogger(__name__)
 
 SETTINGS_FILE = "kiosk-settings.json"
+MENU_SOURCES = ("file", "pos")
 LEGACY_DEFAULT_PIN = "2580"  # the clear-text default of the first kiosk release: never honoured
 
 
@@ -37,6 +38,7 @@ class KioskSettings:
     waiter: str = ""
     locale: str = "en_IE"
     menu_path: str = str(DEFAULT_MENU)
+    menu_source: str = "file"  # "pos": dishes and prices from the restaurant's POS (GET /v1/menu), cached
     tip_presets: list[int] = field(default_factory=lambda: list(DEFAULT_TIP_PRESETS))
     donation_partner: str = "Red Cross"
     donation_amounts: list[int] = field(default_factory=lambda: [100, 200, 500])
@@ -55,6 +57,8 @@ class KioskSettings:
             Locale.parse(self.locale)
         except (ValueError, TypeError, UnknownLocaleError):
             raise ValueError(f"unknown locale {self.locale!r} (use e.g. en_IE, de_DE)") from None
+        if self.menu_source not in MENU_SOURCES:
+            raise ValueError(f"menu_source must be one of {', '.join(MENU_SOURCES)}, not {self.menu_source!r}")
         if not 0 < self.feed_wait_seconds <= 60:
             raise ValueError("feed_wait_seconds must be in (0, 60]")
         return self

@@ -183,6 +183,8 @@ def cmd_kiosk(args: argparse.Namespace) -> int:
             settings.donation_amounts = args.amounts
     elif command == "set-locale":
         settings.locale = args.locale
+    elif command == "set-menu-source":
+        settings.menu_source = args.source
     if command is not None:
         try:
             print(f"saved {save_settings(settings, directory)}")
@@ -248,6 +250,10 @@ def build_parser() -> argparse.ArgumentParser:
     donation.add_argument("amounts", type=int, nargs="*")
     locale = kiosk_commands.add_parser("set-locale", help="display locale for amounts, e.g. de_DE")
     locale.add_argument("locale")
+    menu_source = kiosk_commands.add_parser("set-menu-source",
+                                            help="where dishes and prices come from: the menu file (default) or "
+                                                 "the restaurant's POS through the sync service (cached)")
+    menu_source.add_argument("source", choices=["file", "pos"])
     kiosk.set_defaults(func=cmd_kiosk)
     return parser
 

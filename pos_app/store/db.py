@@ -74,6 +74,25 @@ def m001_initial(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m002_pos(db: sqlite_utils.Database) -> None:
+    db.executescript(
+        """
+        -- Where the order stands in the restaurant's POS (queued, in_pos, paid, failed); NULL: never sent.
+        -- pos.* feed events set it; a send-to-kitchen answer only fills it while it is still NULL.
+        ALTER TABLE orders ADD COLUMN pos_status TEXT;
+        -- How many of the dish the kitchen already got: the waiter cannot go below it.
+        ALTER TABLE lines ADD COLUMN sent_quantity INTEGER NOT NULL DEFAULT 0 CHECK (sent_quantity >= 0);
+        -- The last menu read from the POS, per currency, for when the POS cannot be reached.
+        CREATE TABLE pos_menu_cache (
+            currency TEXT PRIMARY KEY,
+            body TEXT NOT NULL,
+            fetched_at TEXT NOT NULL
+        );
+        """
+    )
+
+
 def open_db(path: Path) -> sqlite_utils.Database:
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, isolation_level=None)

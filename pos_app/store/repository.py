@@ -6,6 +6,7 @@ so the GUI thread calls them directly; there is no network I/O here.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,6 +26,13 @@ def _now() -> str:
 
 # The kiosk's order lines are the domain's lines: one definition of sku, quantity, price.
 LocalLine = Line
+
+# What the service's POS status can be (pos.* feed events, POST /v1/orders answers).
+POS_STATUSES = ("queued", "in_pos", "paid", "failed")
+
+
+class AlreadySent(ValueError):
+    """The kitchen already got more of this dish than the change would leave."""
 
 
 @dataclass(frozen=True)
@@ -57,10 +65,21 @@ class LocalOrder:
     paid_at: str | None
     lines: tuple[LocalLine, ...] = ()
     latest_attempt: Attempt | None = field(default=None)
+    pos_status: str | None = None  # None: never sent to the POS
+    sent: Mapping[str, int] = field(default_factory=dict)  # sku -> how many the kitchen got
 
     @property
     def is_paid(self) -> bool:
         return self.status == "paid"
+
+    def sent_quantity(self, sku: str) -> int:
+        return self.sent.get(sku, 0)
+
+    @property
+    def unsent(self) -> dict[str, int]:
+        """sku -> how many of the dish the kitchen has not had yet."""
+        return {line.sku: line.quantity - self.sent_quantity(line.sku) for line in self.lines
+                if line.quantity > self.sent_quantity(line.sku)}
 
     def totals(self) -> Totals:
         dishes = Money(sum(line.amount for line in self.lines), self.currency)
@@ -88,14 +107,15 @@ class KioskStore:
         row = next(self.db.query("SELECT * FROM orders WHERE order_id = ?", [order_id]), None)
         if row is None:
             raise KeyError(order_id)
-        lines = tuple(LocalLine(r["sku"], r["name"], r["quantity"], r["unit_amount"]) for r in self.db.query(
-            "SELECT * FROM lines WHERE order_id = ? ORDER BY position", [order_id]))
+        rows = list(self.db.query("SELECT * FROM lines WHERE order_id = ? ORDER BY position", [order_id]))
+        lines = tuple(LocalLine(r["sku"], r["name"], r["quantity"], r["unit_amount"]) for r in rows)
         return LocalOrder(
             row["order_id"], row["table_label"], row["waiter"], row["currency"], row["note"],
             TipChoice(TipKind(row["tip_kind"]), row["tip_value"]),
             DonationChoice(DonationKind(row["donation_kind"]), row["donation_value"]),
             row["status"], row["created_at"], row["updated_at"], row["paid_at"], lines,
-            self.latest_attempt(order_id),
+            self.latest_attempt(order_id), row["pos_status"],
+            {r["sku"]: r["sent_quantity"] for r in rows if r["sent_quantity"]},
         )
 
     def open_order_for_table(self, table: str) -> LocalOrder | None:
@@ -130,7 +150,12 @@ class KioskStore:
             self._touch(order_id)
 
     def set_quantity(self, order_id: str, sku: str, quantity: int) -> None:
+        """Raises AlreadySent when the kitchen got more of the dish than `quantity`."""
         with self.db.atomic():
+            sent = next(self.db.query("SELECT sent_quantity FROM lines WHERE order_id = ? AND sku = ?",
+                                      [order_id, sku]), {"sent_quantity": 0})["sent_quantity"]
+            if quantity < sent:
+                raise AlreadySent(f"{sent} already went to the kitchen")
             if quantity <= 0:
                 self.db.execute("DELETE FROM lines WHERE order_id = ? AND sku = ?", [order_id, sku])
             else:
@@ -148,6 +173,34 @@ class KioskStore:
     def set_donation(self, order_id: str, donation: DonationChoice) -> None:
         self.db.execute("UPDATE orders SET donation_kind = ?, donation_value = ?, updated_at = ? "
                         "WHERE order_id = ?", [donation.kind.value, donation.value, _now(), order_id])
+
+    # -- the kitchen (restaurant POS) -------------------------------------------
+    def mark_sent(self, order_id: str, quantities: Mapping[str, int]) -> None:
+        """The kitchen got these quantities (what a send-to-kitchen or checkout carried).
+
+        Sent counts only grow, and an order line never holds fewer than the kitchen got.
+        """
+        with self.db.atomic():
+            for sku, quantity in quantities.items():
+                self.db.execute("UPDATE lines SET sent_quantity = MAX(sent_quantity, ?), quantity = MAX(quantity, ?) "
+                                "WHERE order_id = ? AND sku = ?", [quantity, quantity, order_id, sku])
+            self._touch(order_id)
+
+    def note_pos_status(self, order_id: str, status: str) -> None:
+        """A send-to-kitchen answer's status, kept only while the feed has said nothing yet:
+        the answer can arrive after newer pos.* events, and the feed is in order."""
+        if status in POS_STATUSES:
+            self.db.execute("UPDATE orders SET pos_status = ?, updated_at = ? WHERE order_id = ? "
+                            "AND pos_status IS NULL", [status, _now(), order_id])
+
+    def save_pos_menu(self, currency: str, body: Mapping[str, Any]) -> None:
+        self.db.execute("INSERT OR REPLACE INTO pos_menu_cache (currency, body, fetched_at) VALUES (?, ?, ?)",
+                        [currency, json.dumps(body), _now()])
+
+    def cached_pos_menu(self, currency: str) -> tuple[dict[str, Any], str] | None:
+        """The last POS menu saved for this currency and when it was read, or None."""
+        row = next(self.db.query("SELECT body, fetched_at FROM pos_menu_cache WHERE currency = ?", [currency]), None)
+        return (json.loads(row["body"]), row["fetched_at"]) if row else None
 
     def delete_order(self, order_id: str) -> None:
         """Only an order that never reached the sync service may be discarded."""
@@ -225,6 +278,10 @@ class KioskStore:
                 order_id = str(event["order_id"])
                 if next(self.db.query("SELECT 1 FROM orders WHERE order_id = ?", [order_id]), None) is None:
                     continue
+                if str(event["event"]).startswith("pos."):
+                    self._apply_pos_event(order_id, event, now)
+                    changed.append(order_id)
+                    continue
                 status = self._upsert_attempt(event)
                 if status.is_paid:
                     self.db.execute("UPDATE orders SET status = 'paid', paid_at = COALESCE(paid_at, ?), "
@@ -232,3 +289,12 @@ class KioskStore:
                 changed.append(order_id)
             self.db.execute("UPDATE feed_cursor SET after = MAX(after, ?) WHERE id = 1", [next_after])
         return changed
+
+    def _apply_pos_event(self, order_id: str, event: Mapping[str, Any], now: str) -> None:
+        status = str(event.get("pos_status") or str(event["event"]).removeprefix("pos."))
+        self.db.execute("UPDATE orders SET pos_status = ?, updated_at = ? WHERE order_id = ?", [status, now, order_id])
+        # A checkout sends the POS every dish first. While its attempt is live (or paid) the
+        # order is frozen, so the lines now are what the kitchen got.
+        attempt = self.latest_attempt(order_id)
+        if attempt is not None and (attempt.status.is_live or attempt.status.is_paid):
+            self.db.execute("UPDATE lines SET sent_quantity = quantity WHERE order_id = ?", [order_id])

@@ -6,9 +6,10 @@ No widgets here, so every rule is testable without a screen. Async slots
 
 from .checkout import CheckoutState, CheckoutViewModel
 from .feed import FeedViewModel
+from .kitchen import POS_LABELS, KitchenViewModel, Tone
 from .order import OrderViewModel
 from .orders import OrdersViewModel
 from .settings import PinResult, SettingsViewModel
 
-__all__ = ["CheckoutState", "CheckoutViewModel", "FeedViewModel", "OrderViewModel", "OrdersViewModel", "PinResult",
-           "SettingsViewModel"]
+__all__ = ["POS_LABELS", "CheckoutState", "CheckoutViewModel", "FeedViewModel", "KitchenViewModel", "OrderViewModel",
+           "OrdersViewModel", "PinResult", "SettingsViewModel", "Tone"]

@@ -126,6 +126,9 @@ class CheckoutViewModel(QObject):
             await self._on_refused(exc)
             return
         self.store.record_attempt(payment)
+        if self.store.order(order.order_id).pos_status is not None:
+            # A service with a POS sends the kitchen every new dish before it opens a checkout.
+            self.store.mark_sent(order.order_id, {line.sku: line.quantity for line in order.lines})
         self._from_store()
 
     async def _on_refused(self, exc: ApiError) -> None:

@@ -13,17 +13,19 @@ from tablepay_domain.tips import DonationChoice, DonationKind, TipChoice, TipKin
 from ..menu import Menu
 from ..money_format import format_money
 from ..settings import KioskSettings
-from ..store import KioskStore, LocalOrder
+from ..store import AlreadySent, KioskStore, LocalOrder
 
 
 class OrderViewModel(QObject):
     changed = Signal()
+    notice = Signal(str)  # a change refused, in words for the waiter
 
     def __init__(self, store: KioskStore, menu: Menu, settings: KioskSettings,
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.store, self.menu, self.settings = store, menu, settings
         self.order: LocalOrder | None = None
+        self.busy = False  # a send to the kitchen is on its way: the lines wait for its answer
 
     # -- which order --------------------------------------------------------
     def open_table(self, table: str) -> LocalOrder:
@@ -62,9 +64,13 @@ class OrderViewModel(QObject):
     def editable(self) -> bool:
         """Dishes and amounts are frozen while a checkout is live or once paid."""
         order = self.order
-        if order is None or order.is_paid:
+        if order is None or order.is_paid or self.busy:
             return False
         return order.latest_attempt is None or not order.latest_attempt.status.is_live
+
+    def set_busy(self, busy: bool) -> None:
+        self.busy = busy
+        self.reload()
 
     def _after_change(self) -> None:
         self.reload()
@@ -80,7 +86,17 @@ class OrderViewModel(QObject):
     def set_quantity(self, sku: str, quantity: int) -> None:
         if not self.editable:
             return
-        self.store.set_quantity(self._require().order_id, sku, max(0, min(quantity, 999)))
+        order = self._require()
+        sent = order.sent_quantity(sku)
+        if quantity < sent:
+            name = next((line.name for line in order.lines if line.sku == sku), sku)
+            self.notice.emit(f"{sent} × {name} already went to the kitchen: the order cannot have fewer. "
+                             "Void dishes at the restaurant's POS.")
+            return
+        try:
+            self.store.set_quantity(order.order_id, sku, max(0, min(quantity, 999)))
+        except AlreadySent:  # the kitchen's count moved on since this order was read
+            self.notice.emit("Those dishes already went to the kitchen: the order cannot have fewer.")
         self._after_change()
 
     def increment(self, sku: str) -> None:
@@ -139,7 +155,7 @@ class OrderViewModel(QObject):
         return format_money(money, self.settings.locale)
 
     def snapshot(self) -> dict[str, Any]:
-        """The order as POST /v1/checkouts takes it (the service recomputes the total)."""
+        """The order as POST /v1/checkouts and /v1/orders take it (the service recomputes the total)."""
         order = self._require()
         totals = order.totals()
         return {

@@ -12,6 +12,7 @@ from tablepay_domain.money import Money
 from ..money_format import format_money
 from ..settings import KioskSettings
 from ..store import KioskStore, LocalOrder
+from .kitchen import POS_LABELS
 
 # What the waiter reads for each local payment state.
 PAYMENT_LABELS = {
@@ -30,6 +31,8 @@ class OrderRow:
     payment: str
     payment_status: str | None
     time: str
+    pos: str = ""  # the POS badge ("" when never sent to the kitchen)
+    pos_status: str | None = None
 
 
 class OrdersViewModel(QObject):
@@ -53,7 +56,7 @@ class OrdersViewModel(QObject):
         total: Money = order.totals().total
         return OrderRow(order.order_id, order.table, sum(line.quantity for line in order.lines),
                         format_money(total, self.settings.locale), PAYMENT_LABELS.get(status, status or ""),
-                        status, shown)
+                        status, shown, POS_LABELS.get(order.pos_status, order.pos_status or ""), order.pos_status)
 
     def refresh(self, *_: object) -> None:
         midnight = datetime.now().astimezone().replace(hour=0, minute=0, second=0, microsecond=0)

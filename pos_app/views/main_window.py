@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QMainWindow, QStackedWidget, QWidget
 
-from ..viewmodels import (CheckoutState, CheckoutViewModel, FeedViewModel, OrdersViewModel, OrderViewModel,
-                          SettingsViewModel)
+from ..viewmodels import (CheckoutState, CheckoutViewModel, FeedViewModel, KitchenViewModel, OrdersViewModel,
+                          OrderViewModel, SettingsViewModel)
 from .checkout_panel import CheckoutPanel
 from .order_page import OrderPage
 from .orders_page import OrdersPage
@@ -24,16 +24,17 @@ CONNECTION_LABELS = {
 
 class MainWindow(QMainWindow):
     def __init__(self, order_vm: OrderViewModel, orders_vm: OrdersViewModel, checkout_vm: CheckoutViewModel,
-                 feed_vm: FeedViewModel, settings_vm: SettingsViewModel, service_url: str) -> None:
+                 feed_vm: FeedViewModel, settings_vm: SettingsViewModel, service_url: str, *,
+                 kitchen_vm: KitchenViewModel, menu_note: tuple[str, bool] = ("", False)) -> None:
         super().__init__()
         self.setWindowTitle("TablePay kiosk")
         self.setStyleSheet(STYLE)
         self.resize(*WINDOW_SIZE)
         self.order_vm, self.orders_vm, self.checkout_vm, self.feed_vm = order_vm, orders_vm, checkout_vm, feed_vm
-        self.settings_vm = settings_vm
+        self.settings_vm, self.kitchen_vm = settings_vm, kitchen_vm
 
         self.tables_page = TablesPage(order_vm.menu.tables, orders_vm)
-        self.order_page = OrderPage(order_vm)
+        self.order_page = OrderPage(order_vm, kitchen_vm)
         self.orders_page = OrdersPage(orders_vm)
         self.pages = QStackedWidget()
         for page in (self.tables_page, self.order_page, self.orders_page):
@@ -43,7 +44,7 @@ class MainWindow(QMainWindow):
         column = vbox(spacing=0)
         column.addWidget(self._header())
         column.addWidget(self.pages, 1)
-        column.addWidget(self._status_bar(service_url))
+        column.addWidget(self._status_bar(service_url, menu_note))
         shell.setLayout(column)
 
         self.checkout_panel = CheckoutPanel(checkout_vm, order_vm)
@@ -67,7 +68,7 @@ class MainWindow(QMainWindow):
         checkout_vm.stateChanged.connect(self._on_checkout_state)
         feed_vm.connectionChanged.connect(self._on_connection)
         feed_vm.ordersChanged.connect(orders_vm.refresh)
-        feed_vm.ordersChanged.connect(order_vm.reload)
+        feed_vm.ordersChanged.connect(order_vm.reload)  # also redraws the POS badge (kitchen_vm follows order_vm)
         feed_vm.ordersChanged.connect(checkout_vm.on_orders_changed)
         order_vm.changed.connect(orders_vm.refresh)
         self._on_connection(feed_vm.connection.value)
@@ -97,7 +98,7 @@ class MainWindow(QMainWindow):
         self.nav_orders.clicked.connect(lambda: self._show(self.orders_page))
         return header
 
-    def _status_bar(self, service_url: str) -> QWidget:
+    def _status_bar(self, service_url: str, menu_note: tuple[str, bool]) -> QWidget:
         bar = QFrame()
         bar.setObjectName("StatusBar")
         bar.setFixedHeight(36)
@@ -107,6 +108,11 @@ class MainWindow(QMainWindow):
         row.addWidget(self.connection_pill)
         row.addSpacing(12)
         row.addWidget(label(f"Kiosk {self.order_vm.settings.kiosk_id} · sync service {service_url}"), 1)
+        text, degraded = menu_note
+        self.menu_note = label(text)
+        if degraded:  # asked for the POS menu, showing a saved one or the file: say it plainly
+            self.menu_note.setStyleSheet(f"color: {WARN}; font-weight: 700;")
+        row.addWidget(self.menu_note)
         return bar
 
     # -- navigation --------------------------------------------------------------

@@ -8,8 +8,9 @@ from PySide6.QtWidgets import (QButtonGroup, QFrame, QGridLayout, QHBoxLayout, Q
 
 from tablepay_domain.tips import DonationKind, TipKind
 
-from ..viewmodels import OrderViewModel
+from ..viewmodels import KitchenViewModel, OrderViewModel
 from .overlays import NoteEditor, NumberPad
+from .theme import POS_COLOURS, TONE_COLOURS, pill_style
 from .widgets import ElidedLabel, button, card, clear, hbox, label, segmented, vbox
 
 MENU_COLUMNS = 2
@@ -26,10 +27,10 @@ def divider() -> QFrame:
 class OrderPage(QWidget):
     checkoutRequested = Signal()
 
-    def __init__(self, vm: OrderViewModel, parent: QWidget | None = None) -> None:
+    def __init__(self, vm: OrderViewModel, kitchen: KitchenViewModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("Page")
-        self.vm = vm
+        self.vm, self.kitchen = vm, kitchen
         self.numpad = NumberPad(self, "Custom tip", vm.fmt)
         self.note_editor = NoteEditor(self)
         root = QHBoxLayout(self)
@@ -38,6 +39,7 @@ class OrderPage(QWidget):
         root.addLayout(self._menu_side(), 5)  # the order gets more room than the menu
         root.addWidget(self._order_side(), 6)
         vm.changed.connect(self._on_changed)
+        kitchen.changed.connect(self._on_kitchen)
         self._on_changed()
 
     # -- the menu -------------------------------------------------------------
@@ -93,7 +95,14 @@ class OrderPage(QWidget):
         self.note_button.setProperty("segment", "only")
         self.note_button.setFixedWidth(128)
         self.note_button.clicked.connect(self._edit_note)
-        column.addLayout(hbox(self.title, self.note_button))
+        self.pos_badge = label("")
+        self.pos_badge.setFixedHeight(32)
+        title_row = hbox(self.title, self.pos_badge)
+        title_row.addStretch(1)
+        title_row.addWidget(self.note_button)
+        column.addLayout(title_row)
+        self.kitchen_message = label("", "KitchenMessage", wrap=True)
+        column.addWidget(self.kitchen_message)
         self.note_label = label("", "LineMeta", wrap=True)
         column.addWidget(self.note_label)
         self.lines_box = vbox(spacing=0)
@@ -132,6 +141,10 @@ class OrderPage(QWidget):
         self.total_value = label("", "TotalValue")
         total_block.addWidget(self.total_value)
         pay.addLayout(total_block)
+        self.kitchen_button = button("Send to kitchen", "Kitchen")
+        self.kitchen_button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.kitchen_button.clicked.connect(self.kitchen.send)
+        pay.addWidget(self.kitchen_button, 1)
         self.checkout_button = button("Checkout", "Primary")
         self.checkout_button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.checkout_button.clicked.connect(self.checkoutRequested.emit)
@@ -196,7 +209,7 @@ class OrderPage(QWidget):
             self.show_category(current)
         self._on_changed()
 
-    def _line_row(self, sku: str, name: str, quantity: int, unit: int, editable: bool) -> QWidget:
+    def _line_row(self, sku: str, name: str, quantity: int, unit: int, sent: int, editable: bool) -> QWidget:
         row = QFrame()
         row.setObjectName("LineRow")
         row.setFixedHeight(LINE_HEIGHT)
@@ -206,7 +219,8 @@ class OrderPage(QWidget):
         text = vbox(spacing=0)
         text.addStretch(1)
         text.addWidget(ElidedLabel(name, "LineName"))
-        text.addWidget(ElidedLabel(f"{self.vm.fmt(unit)} each", "LineMeta"))
+        meta = f"{self.vm.fmt(unit)} each" + (f" · {sent} sent to kitchen" if sent else "")
+        text.addWidget(ElidedLabel(meta, "LineMeta"))
         text.addStretch(1)
         layout.addLayout(text, 1)
         minus, plus, remove = button("−", "QtyButton"), button("+", "QtyButton"), button("✕", "RemoveButton")
@@ -219,6 +233,11 @@ class OrderPage(QWidget):
         remove.clicked.connect(lambda: self.vm.remove(sku))
         for widget in (minus, plus, remove):
             widget.setEnabled(editable)
+        # The kitchen already has `sent` of this dish: the order cannot go below it.
+        minus.setEnabled(editable and quantity > sent)
+        remove.setEnabled(editable and not sent)
+        if sent:
+            remove.setToolTip("Already sent to the kitchen: void it at the restaurant's POS")
         total = label(self.vm.fmt(quantity * unit), "LineTotal")
         total.setFixedWidth(96)
         total.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -240,7 +259,8 @@ class OrderPage(QWidget):
             return
         self.title.setText(f"Table {order.table}")
         for line in order.lines:
-            self.lines_box.addWidget(self._line_row(line.sku, line.name, line.quantity, line.unit_amount, editable))
+            self.lines_box.addWidget(self._line_row(line.sku, line.name, line.quantity, line.unit_amount,
+                                                    order.sent_quantity(line.sku), editable))
         if not order.lines:
             self.lines_box.addWidget(label("Tap a dish to add it.", "Empty"))
         self.lines_box.addStretch(1)
@@ -269,6 +289,19 @@ class OrderPage(QWidget):
         live = order.latest_attempt is not None and order.latest_attempt.status.is_live
         self.checkout_button.setText("Show payment QR" if live else "Checkout")
         self.checkout_button.setEnabled(bool(order.lines) and not order.is_paid)
+        self._on_kitchen()
+
+    def _on_kitchen(self) -> None:
+        """The Send-to-kitchen button, the POS badge and the last outcome."""
+        self.kitchen_button.setText(self.kitchen.button_text)
+        self.kitchen_button.setEnabled(self.kitchen.can_send)
+        badge = self.kitchen.pos_label
+        self.pos_badge.setText(badge)
+        self.pos_badge.setStyleSheet(pill_style(POS_COLOURS.get(self.kitchen.pos_status, POS_COLOURS[None])))
+        self.pos_badge.setVisible(bool(badge))
+        self.kitchen_message.setText(self.kitchen.message)
+        self.kitchen_message.setStyleSheet(f"color: {TONE_COLOURS[self.kitchen.tone.value]};")
+        self.kitchen_message.setVisible(bool(self.kitchen.message))
 
     def _custom_tip(self) -> None:
         order = self.vm.order

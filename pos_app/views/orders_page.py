@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from ..viewmodels import OrdersViewModel
 from ..viewmodels.orders import OrderRow
-from .theme import STATUS_COLOURS, pill_style
+from .theme import POS_COLOURS, STATUS_COLOURS, pill_style
 from .widgets import button, card, clear, label, vbox
 
 
@@ -25,6 +25,7 @@ class OrdersPage(QWidget):
         self.paid_box, paid_card = self._column("Paid today")
         root.addWidget(open_card, 1)
         root.addWidget(paid_card, 1)
+        self.pos_badges: dict[str, QLabel] = {}  # order id -> its POS badge, for open orders sent to the kitchen
         vm.changed.connect(self._on_changed)
 
     def _column(self, title: str) -> tuple[QVBoxLayout, QWidget]:
@@ -50,6 +51,12 @@ class OrdersPage(QWidget):
         layout.addWidget(table)
         items = f"{row.items} item" + ("" if row.items == 1 else "s")
         layout.addWidget(label(f"{items} · {row.time}", "LineMeta"), 1)
+        if row.pos:
+            kitchen = label(row.pos)
+            kitchen.setStyleSheet(pill_style(POS_COLOURS.get(row.pos_status, POS_COLOURS[None])))
+            kitchen.setFixedHeight(32)
+            layout.addWidget(kitchen)
+            self.pos_badges[row.order_id] = kitchen
         pill = label(row.payment)
         pill.setStyleSheet(pill_style(STATUS_COLOURS.get(row.payment_status, "#6b7280")))
         pill.setFixedHeight(32)
@@ -66,6 +73,7 @@ class OrdersPage(QWidget):
         return widget
 
     def _on_changed(self) -> None:
+        self.pos_badges = {}
         for box, rows, openable, empty in ((self.open_box, self.vm.open_rows, True, "No open orders."),
                                            (self.paid_box, self.vm.paid_rows, False, "Nothing paid yet today.")):
             clear(box)

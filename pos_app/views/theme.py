@@ -23,6 +23,11 @@ STATUS_COLOURS = {
     "failed": DANGER, "cancelled": MUTED, "expired": WARN, "partially_refunded": WARN, "refunded": MUTED,
 }
 
+# The order's state in the restaurant POS (None: never sent to the kitchen).
+POS_COLOURS = {None: MUTED, "queued": WARN, "in_pos": ACCENT, "paid": PAID, "failed": DANGER}
+# The send-to-kitchen outcome line (viewmodels.Tone values).
+TONE_COLOURS = {"none": MUTED, "busy": MUTED, "ok": PAID, "warn": WARN, "error": DANGER}
+
 STYLE = f"""
 QWidget {{ font-family: "DejaVu Sans", "Noto Sans", sans-serif; font-size: 18px; color: {INK}; }}
 QMainWindow, #Page {{ background: {BG}; }}
@@ -92,6 +97,11 @@ QPushButton:disabled {{ color: #b8b8b8; background: #f5f5f4; border-color: #ece9
 #Primary:pressed {{ background: {ACCENT_DARK}; }}
 #Primary:disabled {{ background: #9ca3af; color: #f3f4f6; }}
 #Secondary {{ font-size: 21px; min-height: 72px; border-radius: 18px; }}
+#Kitchen {{ font-size: 20px; font-weight: 700; min-height: 72px; border-radius: 18px; color: {ACCENT_DARK};
+            border: 3px solid {ACCENT}; background: #ecfdf9; padding: 0 14px; }}
+#Kitchen:pressed {{ background: #d9f2ed; }}
+#Kitchen:disabled {{ color: #9ca3af; border-color: #d1d5db; background: #f5f5f4; }}
+#KitchenMessage {{ font-size: 16px; font-weight: 600; }}
 #Danger {{ color: {DANGER}; border-color: #f1c4c4; font-size: 21px; min-height: 72px; border-radius: 18px; }}
 #Empty {{ font-size: 20px; color: {MUTED}; }}
 #Pill {{ border-radius: 14px; padding: 4px 14px; font-size: 15px; font-weight: 700; color: white; }}

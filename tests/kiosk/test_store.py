@@ -23,7 +23,7 @@ def event(seq: int, status: str, name: str, order_id: str = "o1", payment_id: st
 def test_wal_and_migrations(tmp_path, store):
     assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     again = open_db(tmp_path / "kiosk.sqlite")  # re-opening applies nothing twice
-    assert [m["name"] for m in again["_sqlite_migrations"].rows] == ["m001_initial"]
+    assert [m["name"] for m in again["_sqlite_migrations"].rows] == ["m001_initial", "m002_pos"]
 
 
 def test_event_applied_twice_is_harmless(store):
@@ -73,6 +73,69 @@ def test_lines_quantities_and_removal(store):
     store.add_line("o1", "B", "B", 250)
     store.set_quantity("o1", "B", 0)
     assert [(line.sku, line.quantity) for line in store.order("o1").lines] == [("A", 2)]
+
+
+def pos_event(seq: int, pos_status: str, order_id: str = "o1", payment_id: str = "") -> dict:
+    return {**event(seq, "", f"pos.{pos_status}", order_id, payment_id), "attempt": 0, "amount_total": 0,
+            "pos_status": pos_status}
+
+
+def test_pos_events_set_the_pos_status_with_the_cursor_and_payments_still_work(store):
+    store.create_order("o1", "7", "EUR")
+    store.add_line("o1", "MARG", "Pizza", 1000)
+    assert store.order("o1").pos_status is None
+    page = [pos_event(1, "queued"), event(2, "open", "payment.created"), pos_event(3, "in_pos")]
+    assert store.apply_events(page, 3) == ["o1", "o1", "o1"]
+    order = store.order("o1")
+    assert order.pos_status == "in_pos" and store.cursor() == 3
+    assert order.latest_attempt.status.value == "open" and not order.is_paid
+    store.apply_events([event(4, "paid", "payment.succeeded"), pos_event(5, "paid", payment_id="p1")], 5)
+    assert store.order("o1").is_paid and store.order("o1").pos_status == "paid"
+    assert store.apply_events([pos_event(5, "paid", payment_id="p1")], 5) == []  # a repeat changes nothing
+
+
+def test_a_pos_event_during_a_live_checkout_marks_every_dish_sent(store):
+    store.create_order("o1", "7", "EUR")
+    store.add_line("o1", "MARG", "Pizza", 1000, quantity=2)
+    store.apply_events([pos_event(1, "queued")], 1)  # no live attempt: the kiosk cannot tell what went
+    assert store.order("o1").sent == {}
+    store.apply_events([event(2, "open", "payment.created"), pos_event(3, "in_pos")], 3)
+    assert store.order("o1").sent == {"MARG": 2}
+
+
+def test_sent_quantities_only_grow_and_the_order_cannot_go_below_them(store):
+    from pos_app.store import AlreadySent
+
+    store.create_order("o1", "7", "EUR")
+    store.add_line("o1", "MARG", "Pizza", 1000, quantity=3)
+    store.add_line("o1", "LEMO", "Lemonade", 350)
+    store.mark_sent("o1", {"MARG": 2, "LEMO": 1})
+    store.mark_sent("o1", {"MARG": 1})
+    order = store.order("o1")
+    assert order.sent == {"MARG": 2, "LEMO": 1} and order.unsent == {"MARG": 1}
+    store.set_quantity("o1", "MARG", 2)
+    with pytest.raises(AlreadySent):
+        store.set_quantity("o1", "MARG", 1)
+    with pytest.raises(AlreadySent):
+        store.set_quantity("o1", "LEMO", 0)
+    assert [(line.sku, line.quantity) for line in store.order("o1").lines] == [("MARG", 2), ("LEMO", 1)]
+
+
+def test_a_send_answer_fills_the_pos_status_only_until_the_feed_speaks(store):
+    store.create_order("o1", "7", "EUR")
+    store.note_pos_status("o1", "queued")
+    assert store.order("o1").pos_status == "queued"
+    store.apply_events([pos_event(1, "in_pos")], 1)
+    store.note_pos_status("o1", "queued")  # a late answer: the feed already said more
+    assert store.order("o1").pos_status == "in_pos"
+
+
+def test_pos_menu_cache_per_currency(tmp_path, store):
+    assert store.cached_pos_menu("EUR") is None
+    store.save_pos_menu("EUR", {"currency": "EUR", "categories": []})
+    body, fetched_at = KioskStore(open_db(tmp_path / "kiosk.sqlite")).cached_pos_menu("EUR")
+    assert body == {"currency": "EUR", "categories": []} and fetched_at
+    assert store.cached_pos_menu("GBP") is None
 
 
 def test_views_hold_no_sql_and_no_http():
