@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import qasync
 
-from pos_app.app import Kiosk, build_kiosk
+from pos_app.app import Kiosk, start_kiosk
 from pos_app.secrets import Pairing
 from pos_app.settings import KioskSettings
 from sync_service.api.app import create_app
@@ -43,16 +44,31 @@ def kiosk_settings(**changes: object) -> KioskSettings:
     return KioskSettings(**values)  # type: ignore[arg-type]
 
 
-@pytest.fixture
-def kiosk(qtbot, qasync_loop, harness: Harness, tmp_path: Path) -> Iterator[Kiosk]:
-    built = build_kiosk(tmp_path / "kiosk", kiosk_settings(), Pairing(harness.service.url, harness.token))
+@contextmanager
+def running_kiosk(qtbot, loop: asyncio.AbstractEventLoop, harness: Harness, directory: Path,
+                  settings: KioskSettings | None = None, *, online: bool = True) -> Iterator[Kiosk]:
+    """A kiosk started as `tablepay kiosk` starts it (start_kiosk: the menu source is honoured)."""
+    starting = loop.create_task(start_kiosk(directory, settings or kiosk_settings(),
+                                            Pairing(harness.service.url, harness.token)))
+    qtbot.waitUntil(starting.done, timeout=15_000)
+    built = starting.result()
     qtbot.addWidget(built.window)
     built.window.show()  # type: ignore[attr-defined]
     built.start()
-    qtbot.waitUntil(lambda: built.feed_vm.connection.value == "online", timeout=10_000)  # type: ignore[attr-defined]
-    yield built
-    task = qasync_loop.create_task(built.aclose())
-    qtbot.waitUntil(task.done, timeout=10_000)
+    if online:
+        qtbot.waitUntil(lambda: built.feed_vm.connection.value == "online", timeout=10_000)  # type: ignore[attr-defined]
+    try:
+        yield built
+    finally:
+        closing = loop.create_task(built.aclose())
+        qtbot.waitUntil(closing.done, timeout=10_000)
+        built.window.close()  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def kiosk(qtbot, qasync_loop, harness: Harness, tmp_path: Path) -> Iterator[Kiosk]:
+    with running_kiosk(qtbot, qasync_loop, harness, tmp_path / "kiosk") as built:
+        yield built
 
 
 def restart_service(harness: Harness) -> LiveServer:

@@ -156,3 +156,11 @@ def test_the_order_screen_fits_1280x800_with_five_lines_and_no_clipped_button(qt
         assert viewport.rect().contains(top_left) and top_left.x() + remove.width() <= viewport.width()
     for chip in (*page.tip_buttons.values(), page.donation_round_up, page.checkout_button):
         assert chip.height() >= 56
+
+
+def test_send_to_kitchen_without_a_pos_says_it_is_not_set_up(qtbot, kiosk: Kiosk, harness: Harness):
+    order_id = take_order(qtbot, kiosk)
+    page = kiosk.window.order_page
+    click(qtbot, page.kitchen_button)
+    qtbot.waitUntil(lambda: "no restaurant POS set up" in page.kitchen_message.text(), timeout=LONG)
+    assert kiosk.store.order(order_id).sent == {} and not page.pos_badge.isVisible()

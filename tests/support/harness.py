@@ -22,6 +22,15 @@ from .live_server import LiveServer, free_port
 WEBHOOK_SECRET = "whsec_test_tablepay_0123456789"
 SECRET_KEY = "sk_test_tablepay"
 DONATION_ACCOUNT = "acct_1RedCross000001"
+RKEEPER_PATH = "/rk7api/v0/xmlinterface.xml"  # where `tablepay sandbox` serves its R-Keeper simulator
+
+
+def pos_settings(sandbox_url: str, path: str = RKEEPER_PATH) -> dict[str, Any]:
+    """RKEEPER_* settings for the sandbox's R-Keeper simulator (its seeded station, cashier, currency...)."""
+    return dict(rkeeper_url=sandbox_url + path, rkeeper_user="tablepay", rkeeper_password="tablepay",
+                rkeeper_station_code="3", rkeeper_cashier_code="5", rkeeper_currency_id="1030240",
+                rkeeper_tip_charge_code="7", rkeeper_tip_dish_code="9001",
+                rkeeper_tables="Bar 1=101,Bar 2=102,Terrace 1=201,Terrace 2=202")
 
 
 def make_order(order_id: str | None = None, kiosk_id: str = "kiosk-1", **changes: Any) -> dict[str, Any]:
@@ -79,6 +88,11 @@ class Harness:
         assert response.status_code == 200, response.text
         return list(response.json()["events"])
 
+    def pos_state(self, order_id: str) -> dict[str, Any]:
+        response = self.kiosk.get(f"/v1/orders/{order_id}/pos")
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
     def sandbox_mode(self, mode: str) -> None:
         response = self.stripe_http.post("/_sandbox/delivery", json={"mode": mode})
         assert response.status_code == 200, response.text
@@ -94,7 +108,10 @@ class Harness:
 
 
 @contextmanager
-def running_harness(tmp_path: Path, **overrides: Any) -> Iterator[Harness]:
+def running_harness(tmp_path: Path, *, pos: bool = False, pos_path: str = RKEEPER_PATH,
+                    **overrides: Any) -> Iterator[Harness]:
+    """`pos=True`: the service has a POS, the sandbox's R-Keeper simulator at `pos_path` (overrides win,
+    e.g. `rkeeper_url`)."""
     sandbox_port, service_port = free_port(), free_port()
     sandbox_app = create_sandbox(
         tmp_path / "sandbox", public_url=f"http://127.0.0.1:{sandbox_port}",
@@ -106,6 +123,8 @@ def running_harness(tmp_path: Path, **overrides: Any) -> Iterator[Harness]:
         public_url=f"http://127.0.0.1:{service_port}", donation_account=DONATION_ACCOUNT,
         donation_partner="Red Cross", reconcile_interval_seconds=3600, stripe_max_retries=0,
     )
+    if pos:
+        values.update(pos_settings(f"http://127.0.0.1:{sandbox_port}", pos_path))
     values.update(overrides)
     settings = Settings(**values)
     service_app = create_app(settings)

@@ -1,0 +1,139 @@
+"""Send to kitchen from the real widgets, against a real sync service with a POS configured.
+
+The POS here never answers (a closed port), so every package stays queued: the outbox retries
+in the background with a long backoff and never gives up during a test, which keeps the POS
+status deterministic. Tests that need the POS to answer run against the sandbox's simulator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pos_app.app import Kiosk
+from tests.support.harness import RKEEPER_PATH, Harness, running_harness
+from tests.support.live_server import free_port
+
+from .conftest import running_kiosk
+from .test_kiosk_flows import LONG, click
+
+# A POS on a port nobody listens on: deliveries fail as "unavailable" (retried, never parked).
+QUEUED_FOREVER = dict(outbox_max_attempts=100, outbox_backoff_base_seconds=60, outbox_backoff_cap_seconds=3600)
+
+
+@pytest.fixture
+def harness(tmp_path: Path) -> Iterator[Harness]:
+    with running_harness(tmp_path, pos=True, rkeeper_url=f"http://127.0.0.1:{free_port()}{RKEEPER_PATH}",
+                         **QUEUED_FOREVER) as running:
+        yield running
+
+
+def order_pizzas(qtbot, kiosk: Kiosk, table: str = "5") -> str:
+    w = kiosk.window
+    click(qtbot, w.tables_page.buttons[table])
+    w.order_page.show_category("Mains")
+    click(qtbot, w.order_page.menu_buttons["MARG"])
+    click(qtbot, w.order_page.menu_buttons["MARG"])
+    w.order_page.show_category("Drinks")
+    click(qtbot, w.order_page.menu_buttons["LEMO"])
+    return kiosk.order_vm.order.order_id
+
+
+def send(qtbot, kiosk: Kiosk, expected: str) -> None:
+    page = kiosk.window.order_page
+    assert page.kitchen_button.isEnabled()
+    click(qtbot, page.kitchen_button)
+    qtbot.waitUntil(lambda: expected in page.kitchen_message.text(), timeout=LONG)
+    assert not kiosk.kitchen_vm.sending and page.kitchen_button.isEnabled()
+
+
+def packages(harness: Harness, order_id: str) -> list[list[tuple[str, int]]]:
+    return [[(line["sku"], line["quantity"]) for line in package["lines"]]
+            for package in harness.pos_state(order_id)["packages"]]
+
+
+def test_send_to_kitchen_then_only_the_new_dish_goes(qtbot, kiosk: Kiosk, harness: Harness):
+    order_id = order_pizzas(qtbot, kiosk)
+    page = kiosk.window.order_page
+    assert page.kitchen_button.height() >= 64 and not page.pos_badge.isVisible()
+    send(qtbot, kiosk, "Sent to kitchen (package 1)")
+    assert packages(harness, order_id) == [[("MARG", 2), ("LEMO", 1)]]
+    qtbot.waitUntil(lambda: page.pos_badge.text() == "Kitchen: queued", timeout=LONG)
+    assert page.pos_badge.isVisible()
+
+    page.show_category("Desserts")
+    click(qtbot, page.menu_buttons["TIRA"])
+    assert page.kitchen_button.text() == "Send to kitchen · 1 new"
+    send(qtbot, kiosk, "Sent to kitchen (package 2)")
+    assert packages(harness, order_id) == [[("MARG", 2), ("LEMO", 1)], [("TIRA", 1)]]
+    send(qtbot, kiosk, "Nothing new to send")
+    assert len(packages(harness, order_id)) == 2
+    assert kiosk.store.order(order_id).sent == {"MARG": 2, "LEMO": 1, "TIRA": 1}
+
+
+def test_the_waiter_cannot_take_back_what_the_kitchen_got(qtbot, kiosk: Kiosk, harness: Harness):
+    order_id = order_pizzas(qtbot, kiosk)
+    send(qtbot, kiosk, "package 1")
+    page = kiosk.window.order_page
+    minus, plus, remove = page.line_rows["MARG"]
+    assert not minus.isEnabled() and not remove.isEnabled() and plus.isEnabled()
+    click(qtbot, plus)
+    minus, plus, remove = page.line_rows["MARG"]
+    assert minus.isEnabled() and not remove.isEnabled()
+    click(qtbot, minus)  # back to the two the kitchen has: fine
+    kiosk.order_vm.remove("MARG")  # what a stale screen would ask for: refused and said
+    assert "2 × Pizza margherita already went to the kitchen" in page.kitchen_message.text()
+    assert [(line.sku, line.quantity) for line in kiosk.store.order(order_id).lines] == [("MARG", 2), ("LEMO", 1)]
+
+
+def test_the_services_refusal_is_shown_when_the_kitchen_got_more(qtbot, kiosk: Kiosk, harness: Harness):
+    order_id = order_pizzas(qtbot, kiosk)
+    snapshot = kiosk.order_vm.snapshot()
+    more = [{**line, "quantity": 3} if line["sku"] == "MARG" else line for line in snapshot["lines"]]
+    assert harness.kiosk.post("/v1/orders", json={**snapshot, "lines": more}).status_code == 202  # e.g. a lost screen
+    send(qtbot, kiosk, "Not sent: 3 x Pizza margherita already went to the kitchen")
+    assert "Void dishes at the restaurant's POS" in kiosk.window.order_page.kitchen_message.text()
+    assert packages(harness, order_id) == [[("MARG", 3), ("LEMO", 1)]]
+
+
+def test_offline_send_says_so_and_keeps_the_order(qtbot, kiosk: Kiosk, harness: Harness):
+    order_id = order_pizzas(qtbot, kiosk)
+    harness.service.stop()
+    send(qtbot, kiosk, "No connection to the sync service: nothing went to the kitchen")
+    order = kiosk.store.order(order_id)
+    assert [(line.sku, line.quantity) for line in order.lines] == [("MARG", 2), ("LEMO", 1)]
+    assert order.sent == {} and order.pos_status is None
+    assert kiosk.window.order_page.line_rows["MARG"][2].isEnabled()  # nothing sent: still removable
+
+
+def test_the_orders_list_shows_the_pos_badge(qtbot, kiosk: Kiosk, harness: Harness):
+    order_id = order_pizzas(qtbot, kiosk)
+    send(qtbot, kiosk, "package 1")
+    click(qtbot, kiosk.window.nav_orders)
+    badges = kiosk.window.orders_page.pos_badges
+    qtbot.waitUntil(lambda: order_id in badges and badges[order_id].text() == "Kitchen: queued", timeout=LONG)
+
+
+def test_a_checkout_sends_the_dishes_first_and_the_kiosk_knows_it(qtbot, kiosk: Kiosk, harness: Harness):
+    order_id = order_pizzas(qtbot, kiosk)
+    click(qtbot, kiosk.window.order_page.checkout_button)
+    qtbot.waitUntil(lambda: kiosk.checkout_vm.state.value == "waiting", timeout=LONG)
+    assert packages(harness, order_id) == [[("MARG", 2), ("LEMO", 1)]]
+    qtbot.waitUntil(lambda: kiosk.store.order(order_id).sent == {"MARG": 2, "LEMO": 1}, timeout=LONG)
+    assert kiosk.store.order(order_id).pos_status == "queued"
+
+
+def test_a_pos_that_refuses_the_order_shows_pos_problem_from_the_feed(qtbot, qasync_loop, tmp_path):
+    # A URL the sandbox does not serve: 404 is a protocol error, parked at once (pos.failed in the feed).
+    with running_harness(tmp_path, pos=True, pos_path="/nowhere") as harness:
+        with running_kiosk(qtbot, qasync_loop, harness, tmp_path / "kiosk") as kiosk:
+            order_id = order_pizzas(qtbot, kiosk)
+            send(qtbot, kiosk, "Sent to kitchen (package 1)")
+            page = kiosk.window.order_page
+            qtbot.waitUntil(lambda: page.pos_badge.text() == "POS problem", timeout=LONG)
+            assert kiosk.store.order(order_id).pos_status == "failed"
+            assert [e["event"] for e in harness.feed()] == ["pos.queued", "pos.failed"]
+            click(qtbot, kiosk.window.nav_orders)
+            assert kiosk.window.orders_page.pos_badges[order_id].text() == "POS problem"
