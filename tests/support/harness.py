@@ -24,6 +24,18 @@ SECRET_KEY = "sk_test_tablepay"
 DONATION_ACCOUNT = "acct_1RedCross000001"
 
 
+def pos_settings(sandbox_url: str, **changes: Any) -> dict[str, Any]:
+    """Settings that point the service at the sandbox's R-Keeper simulator (its seeded codes)."""
+    values: dict[str, Any] = dict(
+        rkeeper_url=sandbox_url, rkeeper_user="tablepay", rkeeper_password="tablepay",
+        rkeeper_station_code="3", rkeeper_cashier_code="5", rkeeper_waiter_code="5", rkeeper_currency_id="1030240",
+        rkeeper_tip_charge_code="7", rkeeper_tip_dish_code="9001",
+        rkeeper_tables="Bar 1=101,Bar 2=102,Terrace 1=201,Terrace 2=202", rkeeper_timeout_seconds=5,
+        outbox_backoff_base_seconds=0.05, outbox_backoff_cap_seconds=0.5)
+    values.update(changes)
+    return values
+
+
 def make_order(order_id: str | None = None, kiosk_id: str = "kiosk-1", **changes: Any) -> dict[str, Any]:
     order = {
         "order_id": order_id or f"ord-{uuid.uuid4().hex[:10]}", "kiosk_id": kiosk_id, "currency": "EUR",
@@ -94,7 +106,8 @@ class Harness:
 
 
 @contextmanager
-def running_harness(tmp_path: Path, **overrides: Any) -> Iterator[Harness]:
+def running_harness(tmp_path: Path, *, pos: bool = False, **overrides: Any) -> Iterator[Harness]:
+    """`pos=True` also syncs orders to the sandbox's R-Keeper simulator (override any RKEEPER_* setting)."""
     sandbox_port, service_port = free_port(), free_port()
     sandbox_app = create_sandbox(
         tmp_path / "sandbox", public_url=f"http://127.0.0.1:{sandbox_port}",
@@ -106,6 +119,8 @@ def running_harness(tmp_path: Path, **overrides: Any) -> Iterator[Harness]:
         public_url=f"http://127.0.0.1:{service_port}", donation_account=DONATION_ACCOUNT,
         donation_partner="Red Cross", reconcile_interval_seconds=3600, stripe_max_retries=0,
     )
+    if pos:
+        values.update(pos_settings(f"http://127.0.0.1:{sandbox_port}"))
     values.update(overrides)
     settings = Settings(**values)
     service_app = create_app(settings)
