@@ -154,6 +154,19 @@ def test_applied_then_connection_dropped_never_duplicates(tmp_path: Path, comman
         assert h.stripe_http.get("/_sandbox/rkeeper/faults").json().get("drop_next", 0) == 0  # the fault fired
 
 
+def test_pos_answering_after_our_timeout_never_duplicates(tmp_path: Path) -> None:
+    # Each of the next calls is applied, then answered only after the client gave up on it.
+    with running_harness(tmp_path, pos=True, rkeeper_timeout_seconds=0.3) as h:
+        faults(h, delay_next=8, delay_seconds=0.6)
+        order = restaurant_order()
+        send(h, order)
+        pay(h, order)
+        wait_pos(h, order["order_id"], "paid", timeout=30)
+        remote = sim_order(h, order["order_id"])
+        assert len(remote["sessions"]) == 1 and len(dishes_in(remote)) == 2 and len(remote["payments"]) == 1
+        assert h.stripe_http.get("/_sandbox/rkeeper/faults").json()["delay_next"] == 0
+
+
 def test_locked_order_waits_for_the_terminal_to_let_go(tmp_path: Path) -> None:
     with running_harness(tmp_path, pos=True) as h:
         order = restaurant_order()
