@@ -256,7 +256,10 @@ def test_create_save_twice_pay_close_then_the_visit_is_closed(sandbox: Sandbox) 
 def test_tip_as_an_open_price_dish(sandbox: Sandbox) -> None:
     ok(create(sandbox))
     refused(save(sandbox, '<Dish code="9001" quantity="1000"/>'), "Bad Query Parameters")
-    ok(save(sandbox, ONE_TIRA + '<Dish code="9001" quantity="1000" price="150"/>'))
+    license_info = ('<LicenseInfo anchor="6:{D1C8B2A0-0000-4000-8000-000000000001}#1/17" licenseToken="t">'
+                    '<LicenseInstance guid="{D1C8B2A0-0000-4000-8000-000000000002}" seqNumber="0"/></LicenseInfo>')
+    ok(query(sandbox, cmd("SaveOrder", f'{license_info}<Order guid="{GUID}"/><Session>{ONE_TIRA}'
+                                       '<Dish code="9001" quantity="1000" price="150"/></Session>')))
     assert get_order(sandbox).get("unpaidSum") == "840"
     ok(pay(sandbox, 840))
     assert get_order(sandbox).get("paid") == "1"
