@@ -416,3 +416,14 @@ def test_get_order_list_lastversion_answers_no_changes(sandbox: Sandbox) -> None
     ok(save(sandbox, ONE_TIRA))
     changed = ok(query(sandbox, cmd("GetOrderList", lastversion=version)))
     assert int(changed.get("lastversion") or 0) > int(version) and changed.find("Visit") is not None
+
+
+def test_every_option_and_control_is_documented() -> None:
+    from dataclasses import fields
+
+    documented = (Path(__file__).resolve().parents[2] / "docs" / "sandbox.md").read_text("utf-8")
+    for option in fields(RKeeperOptions):
+        assert f"`{option.name}`" in documented, f"RKeeperOptions.{option.name} is not in docs/sandbox.md"
+    for control in ("/_sandbox/rkeeper/faults", "/_sandbox/rkeeper/orders", "/_sandbox/rkeeper/calls",
+                    "RKEEPER_USER", "RKEEPER_PASSWORD"):
+        assert control in documented
