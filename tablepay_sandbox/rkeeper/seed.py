@@ -66,3 +66,15 @@ def reference_data(menu_path: Path = MENU_JSON) -> dict[str, list[Item]]:
 
 def _ref(spec: dict[str, Any]) -> dict[str, Any]:
     return {"ident": spec["Ident"], "code": spec["Code"], "name": spec["Name"]}
+
+
+def client_settings(url: str) -> dict[str, Any]:
+    """The sync service's RKEEPER_* settings (by field name) that fit this simulator's reference data."""
+    from .options import DEFAULT_PASSWORD, DEFAULT_USER
+
+    labels = ",".join(f"{label}={code}" for code, label in TABLES.items() if code != label)
+    return dict(rkeeper_url=url, rkeeper_user=DEFAULT_USER, rkeeper_password=DEFAULT_PASSWORD,
+                rkeeper_station_code=STATION["Code"], rkeeper_cashier_code=EMPLOYEE["Code"],
+                rkeeper_waiter_code=EMPLOYEE["Code"], rkeeper_currency_id=str(ONLINE_CURRENCY["Ident"]),
+                rkeeper_tip_charge_code=TIP_CHARGE["Code"], rkeeper_tip_dish_code=TIP_DISH["Code"],
+                rkeeper_tables=labels)

@@ -16,6 +16,7 @@ from sync_service.api.app import create_app
 from sync_service.api.auth import issue_kiosk_token
 from sync_service.settings import Settings
 from tablepay_sandbox.app import create_app as create_sandbox
+from tablepay_sandbox.rkeeper.seed import client_settings
 
 from .live_server import LiveServer, free_port
 
@@ -26,12 +27,8 @@ DONATION_ACCOUNT = "acct_1RedCross000001"
 
 def pos_settings(sandbox_url: str, **changes: Any) -> dict[str, Any]:
     """Settings that point the service at the sandbox's R-Keeper simulator (its seeded codes)."""
-    values: dict[str, Any] = dict(
-        rkeeper_url=sandbox_url, rkeeper_user="tablepay", rkeeper_password="tablepay",
-        rkeeper_station_code="3", rkeeper_cashier_code="5", rkeeper_waiter_code="5", rkeeper_currency_id="1030240",
-        rkeeper_tip_charge_code="7", rkeeper_tip_dish_code="9001",
-        rkeeper_tables="Bar 1=101,Bar 2=102,Terrace 1=201,Terrace 2=202", rkeeper_timeout_seconds=5,
-        outbox_backoff_base_seconds=0.05, outbox_backoff_cap_seconds=0.5)
+    values: dict[str, Any] = {**client_settings(sandbox_url), "rkeeper_timeout_seconds": 5,
+                              "outbox_backoff_base_seconds": 0.05, "outbox_backoff_cap_seconds": 0.5}
     values.update(changes)
     return values
 
