@@ -205,7 +205,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tablepay", description="TablePay pay-at-table point of sale")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    sandbox = commands.add_parser("sandbox", help="run the local Stripe-compatible sandbox")
+    sandbox = commands.add_parser(
+        "sandbox", help="run the local Stripe-compatible sandbox (with the R-Keeper 7 XML simulator)",
+        epilog="The R-Keeper simulator's Basic auth comes from RKEEPER_USER / RKEEPER_PASSWORD "
+               "(default tablepay / tablepay, for the local sandbox only).")
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--port", type=int, default=12111)
     sandbox.add_argument("--data-dir", help="default: TABLEPAY_DATA_DIR")

@@ -29,13 +29,14 @@ from sync_service.logs import configure_logging
 from sync_service.settings import Settings
 from tablepay_domain.money import Money
 from tablepay_sandbox.app import create_app as create_sandbox
+from tablepay_sandbox.rkeeper.seed import client_settings
 
 DEMO_KEY = "sk_test_tablepay_demo"
 DEMO_PIN = "1234"  # the demo kiosk's settings PIN (long-press the logo); printed at start
 SAMPLE_ORDER = {
     "currency": "EUR", "table": "7", "waiter": "Demo",
     "lines": [{"sku": "MARG", "name": "Pizza margherita", "quantity": 2, "unit_amount": 950},
-              {"sku": "LEMON", "name": "Lemonade", "quantity": 2, "unit_amount": 350}],
+              {"sku": "LEMO", "name": "Lemonade", "quantity": 2, "unit_amount": 350}],
     "tip_amount": 260, "donation_amount": 100,
 }
 
@@ -108,7 +109,8 @@ async def _terminal_kiosk(service_url: str, token: str, *, once: bool) -> None:
         while True:
             page = (await client.get("/v1/events", params={"after": cursor, "wait": 30})).json()
             for event in page["events"]:
-                print(f"  feed #{event['seq']}: {event['event']} ({event['status']}) order {event['order_id']}")
+                state = event.get("pos_status") or event["status"]
+                print(f"  feed #{event['seq']}: {event['event']} ({state}) order {event['order_id']}")
                 if event["payment_id"] == payment["payment_id"] and event["status"] == "paid":
                     print(f"\n  PAID: {amount} for table {order['table']}.\n")
                     if once:
@@ -165,7 +167,8 @@ async def run_demo(data_dir: Path, *, host: str = "127.0.0.1", sandbox_port: int
     settings = Settings(stripe_secret_key=DEMO_KEY, stripe_webhook_secret=secret, stripe_api_base=sandbox_url,
                         data_dir=data_dir / "sync", public_url=service_url,
                         donation_account="acct_demo_redcross", donation_partner="Red Cross (demo)",
-                        reconcile_interval_seconds=10, reconcile_after_seconds=20)
+                        reconcile_interval_seconds=10, reconcile_after_seconds=20,
+                        outbox_backoff_cap_seconds=30, **client_settings(sandbox_url))
     service = create_app(settings, public_url=service_url)
     token = issue_kiosk_token(service.state.repo, "demo-kiosk")
     servers = [_server(sandbox, host, sandbox_port), _server(service, host, sync_port)]

@@ -21,6 +21,8 @@ from starlette.routing import Route
 from . import api_checkout, api_events, api_payments, checkout_page, control
 from .errors import StripeError
 from .idempotency import StripeEnvelope
+from .rkeeper.options import DEFAULT_PASSWORD, DEFAULT_USER, RKeeperOptions
+from .rkeeper.routes import Simulator, make_routes
 from .runtime import Options, Runtime
 from .sandbox import Sandbox
 from .store import Obj, Store
@@ -73,16 +75,25 @@ async def _unrecognized(request: Request) -> Response:
 
 
 def create_app(data_dir: Path, *, public_url: str, webhook_url: str | None = None,
-               webhook_secret: str | None = None, options: Options | None = None) -> Starlette:
-    """Build the sandbox. `options` tunes retries and timers (tests shorten them)."""
+               webhook_secret: str | None = None, options: Options | None = None,
+               rkeeper_user: str = DEFAULT_USER, rkeeper_password: str = DEFAULT_PASSWORD,
+               rkeeper_options: RKeeperOptions | None = None) -> Starlette:
+    """Build the sandbox. `options` tunes retries and timers (tests shorten them).
+
+    Besides Stripe it serves an R-Keeper 7 XML-interface simulator at
+    `POST /rk7api/v0/xmlinterface.xml` (Basic auth `rkeeper_user`/`rkeeper_password`;
+    `rkeeper_options` for the behaviour no source confirms). See docs/sandbox.md.
+    """
     rt = Runtime(data_dir=Path(data_dir), public_url=public_url.rstrip("/"), options=options or Options(),
                  webhook_url=webhook_url, webhook_secret=webhook_secret,
                  webhook_secret_given=webhook_secret is not None)
+    rkeeper = Simulator(Path(data_dir), rkeeper_user, rkeeper_password, rkeeper_options or RKeeperOptions())
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         store = Store(rt.data_dir / DB_NAME)
         rt.start(Sandbox(store, rt.public_url))
+        rkeeper.start()
         _register_startup_endpoint(rt)
         worker = DeliveryWorker(rt)
         app.state.worker = worker
@@ -92,10 +103,13 @@ def create_app(data_dir: Path, *, public_url: str, webhook_url: str | None = Non
         finally:
             await worker.stop()
             store.close()
+            rkeeper.stop()
 
     routes = [*api_checkout.routes, *api_payments.routes, *api_events.routes, *checkout_page.routes,
-              *control.routes, Route("/v1/{path:path}", _unrecognized, methods=["GET", "POST", "DELETE"])]
+              *control.routes, *make_routes(rkeeper),
+              Route("/v1/{path:path}", _unrecognized, methods=["GET", "POST", "DELETE"])]
     app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(StripeEnvelope, runtime=rt)],
                     exception_handlers={StripeError: _stripe_error, Exception: _server_error})
     app.state.runtime = rt
+    app.state.rkeeper = rkeeper
     return app

@@ -49,6 +49,19 @@ def process(args: list[str], env: dict[str, str], health_url: str) -> Iterator[s
         _stop(proc)
 
 
+def test_sandbox_process_takes_the_rkeeper_login_from_the_environment(tmp_path):
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "TABLEPAY_DATA_DIR": str(tmp_path), "RKEEPER_USER": "cashier", "RKEEPER_PASSWORD": "s3cret"}
+    body = '<RK7Query><RK7CMD CMD="GetSystemInfo"/></RK7Query>'
+    with process(["sandbox", "--port", str(port)], env, f"{url}/healthz"):
+        xml = f"{url}/rk7api/v0/xmlinterface.xml"
+        assert httpx.post(xml, content=body, auth=("tablepay", "tablepay"), timeout=10).status_code == 401
+        answer = httpx.post(xml, content=body, auth=("cashier", "s3cret"), timeout=10)
+        assert answer.status_code == 200 and 'Status="Ok"' in answer.text
+    assert (tmp_path / "rkeeper.sqlite").exists()
+
+
 def test_sandbox_and_sync_service_processes_take_a_payment(tmp_path):
     sandbox_port, sync_port = free_port(), free_port()
     sandbox_url, sync_url = f"http://127.0.0.1:{sandbox_port}", f"http://127.0.0.1:{sync_port}"

@@ -93,8 +93,10 @@ class OutboxWorker:
                 log.exception("outbox_worker_error")
                 tried = 0
             if not tried:
+                due = self._repo.next_outbox_due()
+                pause = self._idle if due is None else min(self._idle, max(0.0, due - time.time()))
                 try:
-                    await asyncio.wait_for(self._wake.wait(), self._idle)
+                    await asyncio.wait_for(self._wake.wait(), pause)
                 except TimeoutError:
                     pass
                 self._wake.clear()

@@ -100,7 +100,6 @@ class PosOrders:
             return Sent(order.order_id, pos_order["status"] if pos_order else PosStatus.QUEUED.value, None)
         if pos_order is None:
             self._pos.add_pos_order(order.order_id, new_line_guid(), PosStatus.QUEUED.value)
-            # _set_status below sees "queued" already and stays quiet: announce the first package here.
             self._repo.append_pos_feed(order.kiosk_id, order.order_id, order.currency, PosStatus.QUEUED.value)
         number = len(packages) + 1
         self._pos.add_package(order.order_id, number, new_line_guid(), new_lines)

@@ -247,16 +247,23 @@ class Repository:
         )
         return cursor.rowcount > 0
 
+    # Pending, and no earlier row of the same ordering key is still pending or parked.
+    _UNBLOCKED = ("state = 'pending' AND (ordering_key IS NULL OR NOT EXISTS (SELECT 1 FROM outbox AS e "
+                  "WHERE e.ordering_key = o.ordering_key AND e.id < o.id AND e.state != 'done'))")
+
     def due_outbox(self, now: float, limit: int) -> list[dict[str, Any]]:
         """Rows due now, skipping any whose ordering_key has an earlier row not yet done."""
         cursor = self.conn.execute(
             "SELECT id, topic, dedupe_key, payment_id, payload, attempts FROM outbox AS o "
-            "WHERE state = 'pending' AND next_attempt_at <= ? AND (ordering_key IS NULL OR NOT EXISTS ("
-            "  SELECT 1 FROM outbox AS e WHERE e.ordering_key = o.ordering_key AND e.id < o.id "
-            "  AND e.state != 'done')) ORDER BY id LIMIT ?", (now, limit),
+            f"WHERE {self._UNBLOCKED} AND next_attempt_at <= ? ORDER BY id LIMIT ?", (now, limit),
         )
         names = ("id", "topic", "dedupe_key", "payment_id", "payload", "attempts")
         return [{**dict(zip(names, row, strict=True)), "payload": json.loads(row[4])} for row in cursor]
+
+    def next_outbox_due(self) -> float | None:
+        """When the earliest row that is not held back by its ordering key falls due."""
+        row = self.conn.execute(f"SELECT min(next_attempt_at) FROM outbox AS o WHERE {self._UNBLOCKED}").fetchone()
+        return row[0] if row else None
 
     def outbox_done(self, row_id: int) -> None:
         self.conn.execute("UPDATE outbox SET state = 'done', done_at = ? WHERE id = ?", (utc_now(), row_id))

@@ -7,13 +7,14 @@ status deterministic. Tests that need the POS to answer run against the sandbox'
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from pos_app.app import Kiosk
-from tests.support.harness import RKEEPER_PATH, Harness, running_harness
+from tests.support.harness import Harness, running_harness
 from tests.support.live_server import free_port
 
 from .conftest import running_kiosk
@@ -25,7 +26,7 @@ QUEUED_FOREVER = dict(outbox_max_attempts=100, outbox_backoff_base_seconds=60, o
 
 @pytest.fixture
 def harness(tmp_path: Path) -> Iterator[Harness]:
-    with running_harness(tmp_path, pos=True, rkeeper_url=f"http://127.0.0.1:{free_port()}{RKEEPER_PATH}",
+    with running_harness(tmp_path, pos=True, rkeeper_url=f"http://127.0.0.1:{free_port()}",
                          **QUEUED_FOREVER) as running:
         yield running
 
@@ -126,8 +127,8 @@ def test_a_checkout_sends_the_dishes_first_and_the_kiosk_knows_it(qtbot, kiosk: 
 
 
 def test_a_pos_that_refuses_the_order_shows_pos_problem_from_the_feed(qtbot, qasync_loop, tmp_path):
-    # A URL the sandbox does not serve: 404 is a protocol error, parked at once (pos.failed in the feed).
-    with running_harness(tmp_path, pos=True, pos_path="/nowhere") as harness:
+    # The simulator refuses a wrong password: retrying cannot help, so the package is parked at once.
+    with running_harness(tmp_path, pos=True, rkeeper_password="wrong") as harness:
         with running_kiosk(qtbot, qasync_loop, harness, tmp_path / "kiosk") as kiosk:
             order_id = order_pizzas(qtbot, kiosk)
             send(qtbot, kiosk, "Sent to kitchen (package 1)")
@@ -137,3 +138,37 @@ def test_a_pos_that_refuses_the_order_shows_pos_problem_from_the_feed(qtbot, qas
             assert [e["event"] for e in harness.feed()] == ["pos.queued", "pos.failed"]
             click(qtbot, kiosk.window.nav_orders)
             assert kiosk.window.orders_page.pos_badges[order_id].text() == "POS problem"
+
+
+def sim_dishes(harness: Harness, order_id: str) -> list[list[tuple[str, int]]]:
+    """The dishes of each session (package) of the order in the R-Keeper simulator; quantities in units."""
+    response = harness.stripe_http.get("/_sandbox/rkeeper/orders")
+    assert response.status_code == 200, response.text
+    [remote] = [o for o in response.json() if json.dumps(o).find(order_id) >= 0]
+    return [[(d["code"], int(d["quantity"]) // 1000) for d in session["dishes"]] for session in remote["sessions"]]
+
+
+def test_with_the_simulator_the_badge_follows_the_pos_from_queued_to_paid(qtbot, qasync_loop, tmp_path):
+    with running_harness(tmp_path, pos=True) as harness:
+        with running_kiosk(qtbot, qasync_loop, harness, tmp_path / "kiosk") as kiosk:
+            order_id = order_pizzas(qtbot, kiosk, table="Bar 1")
+            page = kiosk.window.order_page
+            send(qtbot, kiosk, "Sent to kitchen (package 1)")
+            qtbot.waitUntil(lambda: page.pos_badge.text() == "In POS", timeout=LONG)
+            assert sim_dishes(harness, order_id) == [[("MARG", 2), ("LEMO", 1)]]
+
+            page.show_category("Desserts")
+            click(qtbot, page.menu_buttons["TIRA"])
+            send(qtbot, kiosk, "Sent to kitchen (package 2)")
+            qtbot.waitUntil(lambda: len(sim_dishes(harness, order_id)) == 2, timeout=LONG)
+            assert sim_dishes(harness, order_id)[1] == [("TIRA", 1)]  # only the new dish
+            qtbot.waitUntil(lambda: page.pos_badge.text() == "In POS", timeout=LONG)
+
+            click(qtbot, page.checkout_button)
+            qtbot.waitUntil(lambda: kiosk.checkout_vm.state.value == "waiting", timeout=LONG)
+            harness.complete({"checkout_url": kiosk.checkout_vm.attempt.checkout_url}, "succeeded")
+            qtbot.waitUntil(lambda: kiosk.store.order(order_id).pos_status == "paid", timeout=LONG)
+            click(qtbot, kiosk.window.checkout_panel.done_button)
+            assert [row.pos for row in kiosk.orders_vm.paid_rows] == ["Paid in POS"]
+            pos_events = [e["event"] for e in harness.feed() if e["event"].startswith("pos.")]
+            assert pos_events == ["pos.queued", "pos.in_pos", "pos.queued", "pos.in_pos", "pos.paid"]

@@ -106,7 +106,7 @@ def test_menu_source_file_asks_nothing(tmp_path):
 
 
 def test_a_pos_that_cannot_answer_falls_back_to_the_file_and_says_so(qtbot, qasync_loop, tmp_path):
-    with running_harness(tmp_path, pos=True, pos_path="/nowhere") as harness:  # GET /v1/menu answers 502
+    with running_harness(tmp_path, pos=True, rkeeper_password="wrong") as harness:  # GET /v1/menu answers 502
         with running_kiosk(qtbot, qasync_loop, harness, tmp_path / "kiosk", kiosk_settings(menu_source="pos")) as kiosk:
             note = kiosk.window.menu_note.text()
             assert note == "Menu: file (POS not answering, no saved POS menu)"
@@ -131,3 +131,26 @@ def test_offline_the_kiosk_builds_the_grid_from_the_saved_pos_menu(qtbot, qasync
             tile.click()
             assert [(line.sku, line.unit_amount) for line in kiosk.order_vm.order.lines] == [("SPEC", 1750)]
             assert json.loads(json.dumps(kiosk.store.cached_pos_menu("EUR")[0])) == POS_MENU
+
+
+def test_the_grid_comes_from_the_pos_and_from_its_saved_copy_when_the_service_is_away(qtbot, qasync_loop, tmp_path):
+    # A menu file that differs from the POS: only its currency and tables may show.
+    own = tmp_path / "menu.json"
+    own.write_text(json.dumps({"currency": "EUR", "tables": ["Patio A", "Patio B"], "categories": [
+        {"name": "Old", "items": [{"sku": "OLD", "name": "Yesterday's dish", "unit_amount": 100}]}]}))
+    settings = kiosk_settings(menu_source="pos", menu_path=str(own))
+    pos = load_menu()  # the simulator seeds its menu from resources/menu.json
+    with running_harness(tmp_path, pos=True) as harness:
+        with running_kiosk(qtbot, qasync_loop, harness, tmp_path / "kiosk", settings) as kiosk:
+            window = kiosk.window
+            assert window.menu_note.text() == "Menu: POS"
+            assert list(window.order_page.category_buttons) == list(pos.categories)
+            assert list(window.tables_page.buttons) == ["Patio A", "Patio B"]
+            window.order_page.show_category("Mains")
+            assert window.order_page.menu_buttons["STEA"].text() == "Sirloin steak\n€24.50"
+            assert "9001" not in {item.sku for item in kiosk.order_vm.menu.items}  # the POS's tip dish
+        harness.service.stop()
+        with running_kiosk(qtbot, qasync_loop, harness, tmp_path / "kiosk", settings, online=False) as kiosk:
+            assert kiosk.window.menu_note.text().startswith("Menu: POS as saved ")
+            assert "(sync service unreachable)" in kiosk.window.menu_note.text()
+            assert kiosk.order_vm.menu.items == pos.items

@@ -18,6 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from tablepay_sandbox.app import create_app
+from tablepay_sandbox.rkeeper.options import RKeeperOptions
 from tablepay_sandbox.runtime import Options
 from tests.support.live_server import LiveServer, free_port
 
@@ -73,10 +74,11 @@ def start_sandbox(tmp_path: Path) -> Iterator[SandboxFactory]:
     port = free_port()
 
     def start(*, webhook_url: str | None = None, webhook_secret: str | None = None,
-              options: Options = FAST, data_dir: Path | None = None) -> Sandbox:
+              options: Options = FAST, data_dir: Path | None = None,
+              rkeeper_options: RKeeperOptions | None = None) -> Sandbox:
         data = data_dir or tmp_path / "sandbox-data"
         app = create_app(data, public_url=f"http://127.0.0.1:{port}", webhook_url=webhook_url,
-                         webhook_secret=webhook_secret, options=options)
+                         webhook_secret=webhook_secret, options=options, rkeeper_options=rkeeper_options)
         server = LiveServer(app, port=port).start()
         servers.append(server)
         started.append(Sandbox(server, data, app.state.runtime.webhook_secret))

@@ -16,21 +16,21 @@ from sync_service.api.app import create_app
 from sync_service.api.auth import issue_kiosk_token
 from sync_service.settings import Settings
 from tablepay_sandbox.app import create_app as create_sandbox
+from tablepay_sandbox.rkeeper.seed import client_settings
 
 from .live_server import LiveServer, free_port
 
 WEBHOOK_SECRET = "whsec_test_tablepay_0123456789"
 SECRET_KEY = "sk_test_tablepay"
 DONATION_ACCOUNT = "acct_1RedCross000001"
-RKEEPER_PATH = "/rk7api/v0/xmlinterface.xml"  # where `tablepay sandbox` serves its R-Keeper simulator
 
 
-def pos_settings(sandbox_url: str, path: str = RKEEPER_PATH) -> dict[str, Any]:
-    """RKEEPER_* settings for the sandbox's R-Keeper simulator (its seeded station, cashier, currency...)."""
-    return dict(rkeeper_url=sandbox_url + path, rkeeper_user="tablepay", rkeeper_password="tablepay",
-                rkeeper_station_code="3", rkeeper_cashier_code="5", rkeeper_currency_id="1030240",
-                rkeeper_tip_charge_code="7", rkeeper_tip_dish_code="9001",
-                rkeeper_tables="Bar 1=101,Bar 2=102,Terrace 1=201,Terrace 2=202")
+def pos_settings(sandbox_url: str, **changes: Any) -> dict[str, Any]:
+    """Settings that point the service at the sandbox's R-Keeper simulator (its seeded codes)."""
+    values: dict[str, Any] = {**client_settings(sandbox_url), "rkeeper_timeout_seconds": 5,
+                              "outbox_backoff_base_seconds": 0.05, "outbox_backoff_cap_seconds": 0.5}
+    values.update(changes)
+    return values
 
 
 def make_order(order_id: str | None = None, kiosk_id: str = "kiosk-1", **changes: Any) -> dict[str, Any]:
@@ -108,10 +108,8 @@ class Harness:
 
 
 @contextmanager
-def running_harness(tmp_path: Path, *, pos: bool = False, pos_path: str = RKEEPER_PATH,
-                    **overrides: Any) -> Iterator[Harness]:
-    """`pos=True`: the service has a POS, the sandbox's R-Keeper simulator at `pos_path` (overrides win,
-    e.g. `rkeeper_url`)."""
+def running_harness(tmp_path: Path, *, pos: bool = False, **overrides: Any) -> Iterator[Harness]:
+    """`pos=True` also syncs orders to the sandbox's R-Keeper simulator (override any RKEEPER_* setting)."""
     sandbox_port, service_port = free_port(), free_port()
     sandbox_app = create_sandbox(
         tmp_path / "sandbox", public_url=f"http://127.0.0.1:{sandbox_port}",
@@ -124,7 +122,7 @@ def running_harness(tmp_path: Path, *, pos: bool = False, pos_path: str = RKEEPE
         donation_partner="Red Cross", reconcile_interval_seconds=3600, stripe_max_retries=0,
     )
     if pos:
-        values.update(pos_settings(f"http://127.0.0.1:{sandbox_port}", pos_path))
+        values.update(pos_settings(f"http://127.0.0.1:{sandbox_port}"))
     values.update(overrides)
     settings = Settings(**values)
     service_app = create_app(settings)

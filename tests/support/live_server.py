@@ -35,10 +35,12 @@ class LiveServer:
     the same address (a restart, as a crash would cause).
     """
 
-    def __init__(self, app: object, port: int | None = None) -> None:
+    def __init__(self, app: object, port: int | None = None, *, tls: tuple[str, str] | None = None) -> None:
+        """`tls` = (certificate chain PEM path, private key PEM path) to serve HTTPS."""
         self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on",
+                                ssl_certfile=tls[0] if tls else None, ssl_keyfile=tls[1] if tls else None)
         self._server = _Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)
 
