@@ -43,6 +43,8 @@ async def shoot(service_url: str, token: str, data_dir: Path, complete) -> None:
     vm, page = kiosk.order_vm, window.order_page  # type: ignore[attr-defined]
     window.tables_page.buttons["3"].click()  # type: ignore[attr-defined]
     vm.add_item("BURR")  # type: ignore[attr-defined]
+    vm.add_item("OLIV")  # type: ignore[attr-defined]
+    await kiosk.kitchen_vm.send_now()  # type: ignore[attr-defined]
     window.show_tables()  # type: ignore[attr-defined]
     window.tables_page.buttons["7"].click()  # type: ignore[attr-defined]
     for sku in ("MARG", "MARG", "CARB", "LASA", "TIRA", "LEMO", "LEMO"):
@@ -52,6 +54,12 @@ async def shoot(service_url: str, token: str, data_dir: Path, complete) -> None:
     page.donation_round_up.click()
     await asyncio.sleep(0.3)
     window.grab().save(str(OUT / "kiosk-order.png"))  # type: ignore[attr-defined]
+    page.kitchen_button.click()
+    await until(lambda: page.pos_badge.text() == "In POS")  # the simulator took package 1
+    vm.add_item("GELA")  # type: ignore[attr-defined]
+    page.show_category("Desserts")
+    await asyncio.sleep(0.3)
+    window.grab().save(str(OUT / "kiosk-send-to-kitchen.png"))  # type: ignore[attr-defined]
     page.checkout_button.click()
     await until(lambda: kiosk.checkout_vm.state.value == "waiting")  # type: ignore[attr-defined]
     await asyncio.sleep(0.3)
@@ -82,7 +90,7 @@ async def shoot(service_url: str, token: str, data_dir: Path, complete) -> None:
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     _app = QApplication.instance() or QApplication(sys.argv)
-    with tempfile.TemporaryDirectory() as tmp, running_harness(Path(tmp)) as harness:
+    with tempfile.TemporaryDirectory() as tmp, running_harness(Path(tmp), pos=True) as harness:
         qasync.run(shoot(harness.service.url, harness.token, Path(tmp) / "kiosk",
                          lambda payment: harness.complete(payment, "succeeded")))
     print(f"saved {', '.join(p.name for p in sorted(OUT.glob('kiosk-*.png')))} in {OUT}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from enum import Enum
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from qasync import asyncSlot
 
 from ..client import ApiError, SyncClient, Unreachable
@@ -53,6 +53,8 @@ def refusal(exc: ApiError) -> str:
 
 class KitchenViewModel(QObject):
     changed = Signal()
+    # A success fades after a while (the badge keeps the state); refusals stay until the next action.
+    OK_MESSAGE_MS = 8000
 
     def __init__(self, store: KioskStore, client: SyncClient, order_vm: OrderViewModel,
                  parent: QObject | None = None) -> None:
@@ -61,12 +63,20 @@ class KitchenViewModel(QObject):
         self.sending = False
         self.message, self.tone = "", Tone.NONE
         self._order_id: str | None = None
+        self._fade = QTimer(self)
+        self._fade.setSingleShot(True)
+        self._fade.timeout.connect(self._clear_ok)
         order_vm.changed.connect(self._on_order_changed)
         order_vm.notice.connect(lambda text: self._say(text, Tone.WARN))
 
     def _say(self, message: str, tone: Tone) -> None:
         self.message, self.tone = message, tone
+        self._fade.stop()
         self.changed.emit()
+
+    def _clear_ok(self) -> None:
+        if self.tone is Tone.OK:
+            self._say("", Tone.NONE)
 
     def _on_order_changed(self) -> None:
         order = self.order_vm.order
@@ -145,5 +155,8 @@ class KitchenViewModel(QObject):
     def _done(self, message: str, tone: Tone) -> None:
         self.sending = False
         self.message, self.tone = message, tone
+        self._fade.stop()
+        if tone is Tone.OK:
+            self._fade.start(self.OK_MESSAGE_MS)
         self.order_vm.set_busy(False)  # reloads the order: sent counts and POS badge
         self.changed.emit()

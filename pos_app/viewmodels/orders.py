@@ -16,7 +16,7 @@ from .kitchen import POS_LABELS
 
 # What the waiter reads for each local payment state.
 PAYMENT_LABELS = {
-    None: "Not sent", "open": "Waiting for guest", "pending": "Processing", "authorized": "Authorised",
+    None: "No checkout yet", "open": "Waiting for guest", "pending": "Processing", "authorized": "Authorised",
     "paid": "Paid", "failed": "Declined", "cancelled": "Cancelled", "expired": "Expired",
     "partially_refunded": "Partly refunded", "refunded": "Refunded",
 }

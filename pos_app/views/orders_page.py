@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWi
 from ..viewmodels import OrdersViewModel
 from ..viewmodels.orders import OrderRow
 from .theme import POS_COLOURS, STATUS_COLOURS, pill_style
-from .widgets import button, card, clear, label, vbox
+from .widgets import ElidedLabel, button, card, clear, label, vbox
 
 
 class OrdersPage(QWidget):
@@ -46,21 +46,24 @@ class OrdersPage(QWidget):
         layout = QHBoxLayout(widget)
         layout.setContentsMargins(0, 4, 0, 4)
         layout.setSpacing(14)
-        table = label(f"Table {row.table}", "LineName")
-        table.setMinimumWidth(110)
-        layout.addWidget(table)
+        # Table and items stacked, payment and POS pills stacked: a row fits half the screen with both pills.
+        text = vbox(spacing=0)
+        text.addWidget(ElidedLabel(f"Table {row.table}", "LineName"))
         items = f"{row.items} item" + ("" if row.items == 1 else "s")
-        layout.addWidget(label(f"{items} · {row.time}", "LineMeta"), 1)
+        text.addWidget(ElidedLabel(f"{items} · {row.time}", "LineMeta"))
+        layout.addLayout(text, 1)
+        pills = vbox(spacing=4)
+        pill = label(row.payment)
+        pill.setStyleSheet(pill_style(STATUS_COLOURS.get(row.payment_status, "#6b7280")))
+        pill.setFixedHeight(30)
+        pills.addWidget(pill, 0, Qt.AlignmentFlag.AlignRight)
         if row.pos:
             kitchen = label(row.pos)
             kitchen.setStyleSheet(pill_style(POS_COLOURS.get(row.pos_status, POS_COLOURS[None])))
-            kitchen.setFixedHeight(32)
-            layout.addWidget(kitchen)
+            kitchen.setFixedHeight(30)
+            pills.addWidget(kitchen, 0, Qt.AlignmentFlag.AlignRight)
             self.pos_badges[row.order_id] = kitchen
-        pill = label(row.payment)
-        pill.setStyleSheet(pill_style(STATUS_COLOURS.get(row.payment_status, "#6b7280")))
-        pill.setFixedHeight(32)
-        layout.addWidget(pill)
+        layout.addLayout(pills)
         total = label(row.total, "LineTotal")
         total.setMinimumWidth(100)
         total.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)

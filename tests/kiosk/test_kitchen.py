@@ -74,6 +74,18 @@ def test_send_to_kitchen_then_only_the_new_dish_goes(qtbot, kiosk: Kiosk, harnes
     assert kiosk.store.order(order_id).sent == {"MARG": 2, "LEMO": 1, "TIRA": 1}
 
 
+def test_a_success_fades_but_a_refusal_stays(qtbot, kiosk: Kiosk, harness: Harness, monkeypatch):
+    monkeypatch.setattr(kiosk.kitchen_vm, "OK_MESSAGE_MS", 200)
+    order_pizzas(qtbot, kiosk)
+    page = kiosk.window.order_page
+    send(qtbot, kiosk, "package 1")
+    qtbot.waitUntil(lambda: not page.kitchen_message.isVisible(), timeout=LONG)
+    assert page.pos_badge.text() == "Kitchen: queued"  # the state stays on the badge
+    kiosk.order_vm.decrement("MARG")
+    qtbot.wait(400)
+    assert "already went to the kitchen" in page.kitchen_message.text() and page.kitchen_message.isVisible()
+
+
 def test_the_waiter_cannot_take_back_what_the_kitchen_got(qtbot, kiosk: Kiosk, harness: Harness):
     order_id = order_pizzas(qtbot, kiosk)
     send(qtbot, kiosk, "package 1")
