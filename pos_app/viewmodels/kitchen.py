@@ -139,7 +139,10 @@ class KitchenViewModel(QObject):
             return
         except ApiError as exc:
             log.warning("send to kitchen refused: %s %s %s", exc.status, exc.code, exc.message)
-            self._done(refusal(exc), Tone.ERROR)
+            message = refusal(exc)
+            if exc.code == "lines_already_sent" and await self._catch_up(order.order_id):
+                message += " The order now shows what the kitchen has."
+            self._done(message, Tone.ERROR)
             return
         except BaseException:
             self._done("", Tone.NONE)
@@ -151,6 +154,20 @@ class KitchenViewModel(QObject):
             self._done("Nothing new to send: the kitchen has every dish.", Tone.OK)
         else:
             self._done(f"Sent to kitchen (package {package})", Tone.OK)
+
+    async def _catch_up(self, order_id: str) -> bool:
+        """The kitchen got more than this kiosk knew (another screen, a lost answer): take the service's
+        packages as the truth, so the lines show it. False when the service cannot say now."""
+        try:
+            state = await self.client.pos_state(order_id)
+        except (Unreachable, ApiError):
+            return False
+        got: dict[str, int] = {}
+        for package in state.get("packages", []):
+            for line in package.get("lines", []):
+                got[str(line["sku"])] = got.get(str(line["sku"]), 0) + int(line["quantity"])
+        self.store.mark_sent(order_id, got)
+        return True
 
     def _done(self, message: str, tone: Tone) -> None:
         self.sending = False

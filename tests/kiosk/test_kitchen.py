@@ -107,8 +107,13 @@ def test_the_services_refusal_is_shown_when_the_kitchen_got_more(qtbot, kiosk: K
     more = [{**line, "quantity": 3} if line["sku"] == "MARG" else line for line in snapshot["lines"]]
     assert harness.kiosk.post("/v1/orders", json={**snapshot, "lines": more}).status_code == 202  # e.g. a lost screen
     send(qtbot, kiosk, "Not sent: 3 x Pizza margherita already went to the kitchen")
-    assert "Void dishes at the restaurant's POS" in kiosk.window.order_page.kitchen_message.text()
+    page = kiosk.window.order_page
+    assert "Void dishes at the restaurant's POS" in page.kitchen_message.text()
+    assert "The order now shows what the kitchen has." in page.kitchen_message.text()
     assert packages(harness, order_id) == [[("MARG", 3), ("LEMO", 1)]]
+    order = kiosk.store.order(order_id)  # the kiosk caught up with the service's packages
+    assert order.sent == {"MARG": 3, "LEMO": 1} and [(l.sku, l.quantity) for l in order.lines] == [("MARG", 3), ("LEMO", 1)]
+    send(qtbot, kiosk, "Nothing new to send")
 
 
 def test_offline_send_says_so_and_keeps_the_order(qtbot, kiosk: Kiosk, harness: Harness):
