@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import qasync
+import shiboken6
 
 from pos_app.app import Kiosk, start_kiosk
 from pos_app.secrets import Pairing
@@ -62,7 +63,8 @@ def running_kiosk(qtbot, loop: asyncio.AbstractEventLoop, harness: Harness, dire
     finally:
         closing = loop.create_task(built.aclose())
         qtbot.waitUntil(closing.done, timeout=10_000)
-        built.window.close()  # type: ignore[attr-defined]
+        if shiboken6.isValid(built.window):  # at test teardown pytest-qt may have closed and deleted it already
+            built.window.close()  # type: ignore[attr-defined]
 
 
 @pytest.fixture
