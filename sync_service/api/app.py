@@ -157,8 +157,10 @@ def create_app(settings: Settings, *, provider: PaymentProvider | None = None,
         repo.conn.execute("SELECT 1").fetchone()
         return {"status": "ok"}
 
-    # The webhook route first: it is the hot path, matched before any other.
+    # The webhook route first: it is the hot path, matched before any other; the fast path
+    # middleware serves it without routing or dependency injection.
     app.include_router(webhook_routes.router)
+    app.add_middleware(webhook_routes.WebhookFastPath, provider=provider, events=payment_events)
     app.include_router(kiosk_routes.router)
     app.include_router(pos_routes.router)
     app.include_router(pages.router)

@@ -7,10 +7,10 @@ only conversion here is the lower-case currency code.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
+import orjson
 import stripe
 
 from tablepay_domain.payment_state import PaymentStatus, refund_status
@@ -187,12 +187,12 @@ class StripeGateway:
         else:
             raise InvalidWebhook(f"signature verification failed: {error}")
         try:
-            event = json.loads(payload)
+            event = orjson.loads(body)
             event_id, event_type = str(event["id"]), str(event["type"])
             obj = event["data"]["object"]
             if not isinstance(obj, dict) or not event_id.startswith("evt_"):
                 raise TypeError("data.object is not an object")
-        except (ValueError, KeyError, TypeError) as exc:
+        except (orjson.JSONDecodeError, ValueError, KeyError, TypeError) as exc:
             raise InvalidWebhook(f"malformed event: {exc}") from exc
         return ProviderNotice(event_id=event_id, type=event_type,
                               observation=observation_from_event(event_type, obj), payload=payload)
