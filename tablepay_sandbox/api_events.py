@@ -170,6 +170,15 @@ async def retrieve_transfer(request: Request) -> JSONResponse:
     return ok(rt.sandbox.expand(transfer, expand_paths(p)))
 
 
+async def create_transfer_reversal(request: Request) -> JSONResponse:
+    rt, p = runtime(request), await params(request)
+    reject_unknown(p, {"amount", "metadata", "description", "refund_application_fee", "expand"})
+    transfer = rt.sandbox.store.require(request.path_params["id"], "transfer", param="id")
+    amount = as_int(p, "amount", minimum=1)
+    reversal = rt.payments.reverse_transfer(transfer, amount, as_metadata(p), ctx(request))
+    return ok(rt.sandbox.expand(reversal, expand_paths(p)))
+
+
 async def list_transfers(request: Request) -> JSONResponse:
     rt, p = runtime(request), await params(request)
     return list_page(rt, "transfer", "/v1/transfers", p,
@@ -187,4 +196,5 @@ routes = [
     Route("/v1/transfers", create_transfer, methods=["POST"]),
     Route("/v1/transfers", list_transfers, methods=["GET"]),
     Route("/v1/transfers/{id}", retrieve_transfer, methods=["GET"]),
+    Route("/v1/transfers/{id}/reversals", create_transfer_reversal, methods=["POST"]),
 ]

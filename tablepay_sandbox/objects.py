@@ -209,6 +209,13 @@ def transfer(*, amount: int, currency: str, destination: str, source_transaction
     )
 
 
+def transfer_reversal(*, transfer_obj: Obj, amount: int, metadata: dict[str, str]) -> Obj:
+    return fill(template("transfer_reversal"), id=new_id("trr_1"), amount=amount,
+                balance_transaction=new_id("txn_1"), created=now(), currency=transfer_obj["currency"],
+                destination_payment_refund=new_id("pyr_1"), metadata=metadata, source_refund=None,
+                transfer=transfer_obj["id"])
+
+
 def event(*, type_: str, data_object: Obj, api_version: str, request_id: str | None,
           idempotency_key: str | None, pending_webhooks: int,
           previous_attributes: Obj | None = None) -> Obj:

@@ -256,3 +256,20 @@ class Payments:
         self.store.insert(transfer)
         self.sb.emit("transfer.created", transfer, ctx)
         return transfer
+
+    def reverse_transfer(self, transfer: Obj, amount: int | None, metadata: dict[str, str], ctx: Ctx) -> Obj:
+        """Take back (part of) a transfer from the connected account, as POST /v1/transfers/{id}/reversals."""
+        remaining = transfer["amount"] - transfer["amount_reversed"]
+        amount = remaining if amount is None else amount
+        if amount > remaining:
+            raise invalid_request(f"Transfer {transfer['id']} has {remaining} left to reverse, less than the "
+                                  f"requested {amount}.", param="amount")
+        reversal = objects.transfer_reversal(transfer_obj=transfer, amount=amount, metadata=metadata)
+        self.store.insert(reversal)
+        transfer["amount_reversed"] += amount
+        transfer["reversed"] = transfer["amount_reversed"] >= transfer["amount"]
+        transfer["reversals"]["data"].insert(0, reversal)
+        transfer["reversals"]["total_count"] = len(transfer["reversals"]["data"])
+        self.store.save(transfer)
+        self.sb.emit("transfer.reversed", transfer, ctx)
+        return reversal

@@ -20,10 +20,10 @@ from ..providers.stripe_gateway import StripeGateway
 from ..pos.config import PosConfig, connection_from
 from ..pos.rkeeper_client import RKeeperClient
 from ..services.checkout import CheckoutError, CheckoutService
-from ..services.donations import DonationTransfers
+from ..services.donations import DonationReversals, DonationTransfers
 from ..services.feed import Feed, FeedNotifier
 from ..services.outbox import OutboxWorker
-from ..services.payment_events import DONATION_TOPIC, PaymentEvents
+from ..services.payment_events import DONATION_REVERSAL_TOPIC, DONATION_TOPIC, PaymentEvents
 from ..services.pos_delivery import PosDelivery
 from ..services.pos_orders import PACKAGE_TOPIC, PAYMENT_TOPIC, TOPICS, PosOrders
 from ..services.reconcile import Reconciler
@@ -97,7 +97,8 @@ def create_app(settings: Settings, *, provider: PaymentProvider | None = None,
         donations_enabled=settings.donation_account is not None,
         donation_label=f"Donation to {settings.donation_partner}",
     )
-    outbox = OutboxWorker(repo, {DONATION_TOPIC: DonationTransfers(repo, provider)},
+    outbox = OutboxWorker(repo, {DONATION_TOPIC: DonationTransfers(repo, provider),
+                                 DONATION_REVERSAL_TOPIC: DonationReversals(repo, provider)},
                           max_attempts=settings.outbox_max_attempts,
                           backoff_base=settings.outbox_backoff_base_seconds,
                           backoff_cap=settings.outbox_backoff_cap_seconds)

@@ -104,3 +104,12 @@ class PaymentProvider(Protocol):
                      metadata: Mapping[str, str]) -> RefundResult:
         """Refund part or all of a paid payment; the state follows from the provider's events."""
         ...
+
+    async def transfer_reversed(self, transfer_id: str) -> int:
+        """How much of a transfer has been taken back so far."""
+        ...
+
+    async def reverse_transfer(self, transfer_id: str, *, amount: int, idempotency_key: str,
+                               metadata: Mapping[str, str]) -> str:
+        """Take back part of a transfer from the connected account; returns the reversal's id."""
+        ...

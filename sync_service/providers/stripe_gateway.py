@@ -219,3 +219,14 @@ class StripeGateway:
         refund = await self._call(lambda: self._client.v1.refunds.create_async(
             params, {"idempotency_key": idempotency_key}))  # type: ignore[arg-type]
         return RefundResult(refund_id=str(refund.id), amount=int(refund.amount), status=str(refund.status))
+
+    async def transfer_reversed(self, transfer_id: str) -> int:
+        transfer = await self._call(lambda: self._client.v1.transfers.retrieve_async(transfer_id))
+        return int(transfer.amount_reversed or 0)
+
+    async def reverse_transfer(self, transfer_id: str, *, amount: int, idempotency_key: str,
+                               metadata: Mapping[str, str]) -> str:
+        reversal = await self._call(lambda: self._client.v1.transfers.reversals.create_async(
+            transfer_id, {"amount": amount, "metadata": dict(metadata)},
+            {"idempotency_key": idempotency_key}))  # type: ignore[arg-type]
+        return str(reversal.id)

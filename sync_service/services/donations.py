@@ -1,4 +1,10 @@
-"""Route a paid donation to the partner charity with a provider transfer."""
+"""Route a paid donation to the partner charity with a provider transfer, and take it back on a refund.
+
+A refund comes off the restaurant's share (dishes and tip) first; only the
+part that reaches into the donation reverses the partner's transfer, by
+exactly that part. Otherwise the restaurant would pay the charity's share
+of a refunded payment out of its own pocket.
+"""
 
 from __future__ import annotations
 
@@ -32,3 +38,29 @@ class DonationTransfers:
         with self._repo.transaction():
             self._repo.record_transfer(payment_id, transfer_id, job["partner"], job["destination"],
                                        job["amount"], job["currency"])
+
+
+def donation_refunded(amount_total: int, donation_amount: int, amount_refunded: int) -> int:
+    """How much of the donation a refund of `amount_refunded` covers (the restaurant's share goes first)."""
+    return min(donation_amount, max(0, amount_refunded - (amount_total - donation_amount)))
+
+
+class DonationReversals:
+    """Outbox handler for `donation.reversal`: bring the transfer's reversed total up to the target, once."""
+
+    def __init__(self, repo: Repository, provider: PaymentProvider) -> None:
+        self._repo = repo
+        self._provider = provider
+
+    async def __call__(self, job: dict[str, Any]) -> None:
+        payment_id, target = job["payment_id"], int(job["reversed_total"])
+        transfers = self._repo.transfers_for(payment_id)
+        if not transfers:
+            raise LookupError(f"payment {payment_id} has no donation transfer to reverse yet")
+        transfer_id = transfers[0]["transfer_id"]
+        already = await self._provider.transfer_reversed(transfer_id)
+        if already < target:
+            await self._provider.reverse_transfer(
+                transfer_id, amount=target - already,
+                idempotency_key=f"tablepay-donation-reversal-{payment_id}-{target}",
+                metadata={"payment_id": payment_id})

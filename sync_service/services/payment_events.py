@@ -17,6 +17,7 @@ from ..models import PaymentRecord, utc_now
 from ..providers.base import Observation, ProviderNotice
 from ..storage.group_commit import GroupCommitter
 from ..storage.repository import Repository
+from .donations import donation_refunded
 from .feed import FeedNotifier
 from .pos_orders import PosOrders
 from .transitions import Change, decide
@@ -24,6 +25,7 @@ from .transitions import Change, decide
 log = structlog.get_logger(__name__)
 
 DONATION_TOPIC = "donation.transfer"
+DONATION_REVERSAL_TOPIC = "donation.reversal"
 
 
 @dataclass(frozen=True)
@@ -145,6 +147,14 @@ class PaymentEvents:
     def _queues_donation(self, change: Change) -> bool:
         return bool(change.became_paid and change.after.donation_amount > 0 and self._donation_account)
 
+    def _queues_reversal(self, change: Change) -> bool:
+        """A refund that newly reaches into a transferred donation."""
+        before, after = change.before, change.after
+        if not (self._donation_account and after.donation_amount and after.amount_refunded > before.amount_refunded):
+            return False
+        return donation_refunded(after.amount_total, after.donation_amount, after.amount_refunded) > \
+            donation_refunded(before.amount_total, before.donation_amount, before.amount_refunded)
+
     def _write(self, changes: list[Change]) -> set[int]:
         """Write the changes and the work they cause; returns id() of the changes that queued work."""
         queued: set[int] = set()
@@ -159,7 +169,13 @@ class PaymentEvents:
                     "payment_id": after.payment_id, "amount": after.donation_amount,
                     "currency": after.currency, "destination": self._donation_account,
                     "partner": self._donation_partner, "order_id": after.order_id,
-                })
+                }, ordering_key=f"donation:{after.payment_id}")
+                queued.add(id(change))
+            if self._queues_reversal(change):
+                target = donation_refunded(after.amount_total, after.donation_amount, after.amount_refunded)
+                self._repo.enqueue(DONATION_REVERSAL_TOPIC, f"donation-reversal:{after.payment_id}:{target}",
+                                   after.payment_id, {"payment_id": after.payment_id, "reversed_total": target},
+                                   ordering_key=f"donation:{after.payment_id}")
                 queued.add(id(change))
             if self.pos is not None and change.moved and self.pos.follow(after, change.became_paid):
                 queued.add(id(change))

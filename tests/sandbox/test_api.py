@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 
@@ -14,7 +15,7 @@ from stripe._encode import _api_encode  # the SDK's own encoder, so our raw requ
 
 from tablepay_sandbox import forms
 
-from .conftest import API_KEY, Sandbox, session_params
+from .conftest import API_KEY, FIXTURES, Sandbox, session_params
 
 
 def test_form_decoding_matches_stripes_nesting() -> None:
@@ -182,6 +183,25 @@ def test_transfer_with_source_transaction(client: stripe.StripeClient, sandbox: 
     with pytest.raises(stripe.InvalidRequestError) as missing:
         client.v1.transfers.create({"amount": 300, "currency": "eur"})
     assert missing.value.param == "destination"
+
+
+def test_transfer_reversals_take_back_at_most_the_transfer(client: stripe.StripeClient, sandbox: Sandbox) -> None:
+    charge = _paid_charge(client, sandbox)
+    transfer = client.v1.transfers.create({"amount": 300, "currency": "eur", "destination": "acct_1Partner",
+                                           "source_transaction": charge.id})
+    first = client.v1.transfers.reversals.create(transfer.id, {"amount": 100, "metadata": {"why": "refund"}},
+                                                 {"idempotency_key": "rev-1"})
+    again = client.v1.transfers.reversals.create(transfer.id, {"amount": 100, "metadata": {"why": "refund"}},
+                                                 {"idempotency_key": "rev-1"})
+    assert (first.object, first.amount, first.transfer, again.id) == ("transfer_reversal", 100, transfer.id, first.id)
+    assert set(first.to_dict()) == set(json.loads(FIXTURES.read_text())["resources"]["transfer_reversal"])
+    with pytest.raises(stripe.InvalidRequestError) as too_much:
+        client.v1.transfers.reversals.create(transfer.id, {"amount": 201})
+    assert too_much.value.param == "amount"
+    rest = client.v1.transfers.reversals.create(transfer.id)
+    seen = client.v1.transfers.retrieve(transfer.id)
+    assert (rest.amount, seen.amount_reversed, seen.reversed) == (200, 300, True)
+    assert sandbox.event_types(type="transfer.*") == ["transfer.created", "transfer.reversed", "transfer.reversed"]
 
 
 def test_events_filters(client: stripe.StripeClient, sandbox: Sandbox) -> None:

@@ -111,3 +111,31 @@ def test_lookup_shows_the_services_view_with_the_pos_status(tmp_path: Path) -> N
                 break
             time.sleep(0.05)
         assert (seen["status"], seen["pos_status"], seen["amount_total"]) == ("paid", "paid", 950 + 280)
+
+
+def _transfer(h: Harness) -> dict[str, Any]:
+    deadline = time.monotonic() + 10
+    while not (transfers := h.stripe_http.get("/v1/transfers").json()["data"]):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    [transfer] = transfers
+    return dict(transfer)
+
+
+def test_refunds_come_off_the_restaurants_share_first_then_reverse_the_donation(tmp_path: Path) -> None:
+    with running_harness(tmp_path) as h:
+        payment = paid(h, donation_amount=200)
+        total = payment["amount_total"]
+        transfer = _transfer(h)
+        assert transfer["amount"] == 200
+        assert refund(h, payment["payment_id"], total - 250, key="most").status_code == 202
+        h.wait_status(payment["payment_id"], "partially_refunded")
+        time.sleep(0.3)  # nothing to reverse yet: the restaurant's share still covers it
+        assert h.stripe_http.get(f"/v1/transfers/{transfer['id']}").json()["amount_reversed"] == 0
+        assert refund(h, payment["payment_id"], 250, key="rest").status_code == 202
+        h.wait_status(payment["payment_id"], "refunded")
+        deadline = time.monotonic() + 10
+        while (seen := h.stripe_http.get(f"/v1/transfers/{transfer['id']}").json())["amount_reversed"] < 200:
+            assert time.monotonic() < deadline, seen
+            time.sleep(0.05)
+        assert (seen["amount_reversed"], seen["reversed"], len(seen["reversals"]["data"])) == (200, True, 1)
