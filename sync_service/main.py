@@ -43,3 +43,23 @@ def add_kiosk(settings: Settings, kiosk_id: str, *, manager: bool = False) -> st
     from .storage.repository import Repository
 
     return issue_kiosk_token(Repository(open_database(settings.database_path)), kiosk_id, manager=manager)
+
+
+def run_backfill(settings: Settings, since_seconds: int) -> str:
+    """Apply the provider's events of the last `since_seconds` that this service never saw."""
+    import asyncio
+
+    from .api.app import create_app
+    from .services.backfill import backfill
+
+    app = create_app(settings, background=False)
+
+    async def run() -> str:
+        try:
+            return str(await backfill(app.state.provider, app.state.payment_events, since_seconds))
+        finally:
+            await app.state.provider.aclose()
+            if app.state.pos is not None:
+                await app.state.pos.client.aclose()
+
+    return asyncio.run(run())

@@ -46,6 +46,17 @@ def cmd_sync(args: argparse.Namespace) -> int:
         print(f"Kiosk {args.kiosk_id!r} paired{scope}. Its token (shown only now, store it on the kiosk):")
         print(token)
         return 0
+    if args.sync_command == "backfill":
+        from sync_service.main import run_backfill
+        from sync_service.services.backfill import parse_duration
+
+        try:
+            seconds = parse_duration(args.since)
+        except ValueError as exc:
+            print(f"tablepay sync backfill: --since: {exc}", file=sys.stderr)
+            return 2
+        print(f"Backfill of the last {args.since}: {run_backfill(settings, seconds)}")
+        return 0
     from sync_service.main import serve
 
     serve(settings, args.host, args.port)
@@ -225,6 +236,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_kiosk.add_argument("kiosk_id")
     add_kiosk.add_argument("--manager", action="store_true",
                            help="the token may also refund payments (manager mode on this kiosk)")
+    backfill = sync_commands.add_parser(
+        "backfill", help="apply provider events never seen (after an outage longer than webhook retries)")
+    backfill.add_argument("--since", required=True, help="how far back, e.g. 6h, 2d (at most 30d)")
     sync.set_defaults(func=cmd_sync)
 
     demo = commands.add_parser("demo", help="run sandbox + sync service wired together, offline, and walk a payment")

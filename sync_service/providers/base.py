@@ -113,3 +113,7 @@ class PaymentProvider(Protocol):
                                metadata: Mapping[str, str]) -> str:
         """Take back part of a transfer from the connected account; returns the reversal's id."""
         ...
+
+    async def events_since(self, created_gte: int) -> list[ProviderNotice]:
+        """Every event the provider still holds from `created_gte` (Unix time) on, oldest first."""
+        ...

@@ -230,3 +230,22 @@ class StripeGateway:
             transfer_id, {"amount": amount, "metadata": dict(metadata)},
             {"idempotency_key": idempotency_key}))  # type: ignore[arg-type]
         return str(reversal.id)
+
+    async def events_since(self, created_gte: int) -> list[ProviderNotice]:
+        """The Events API (Stripe keeps 30 days), newest first in pages of 100; returned oldest first."""
+        notices: list[ProviderNotice] = []
+        params: dict[str, Any] = {"created": {"gte": created_gte}, "limit": 100}
+        while True:
+            page = await self._call(lambda: self._client.v1.events.list_async(params))  # type: ignore[arg-type]
+            for event in page.data:
+                raw = event.to_dict()
+                obj = raw.get("data", {}).get("object")
+                if isinstance(obj, dict):
+                    notices.append(ProviderNotice(event_id=str(raw["id"]), type=str(raw["type"]),
+                                                  observation=observation_from_event(str(raw["type"]), obj),
+                                                  payload=orjson.dumps(raw).decode()))
+            if not page.has_more or not page.data:
+                break
+            params = {**params, "starting_after": page.data[-1].id}
+        notices.reverse()
+        return notices
