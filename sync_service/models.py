@@ -47,6 +47,8 @@ class PaymentRecord:
     created_at: str
     updated_at: str
     paid_at: str | None
+    # Set when a person must act, e.g. "double_payment: ..." when the order was already paid by another attempt.
+    attention: str | None = None
 
     def public(self) -> dict[str, object]:
         """What a kiosk may see of this attempt."""
@@ -67,4 +69,5 @@ class PaymentRecord:
             "failure_reason": self.failure_reason,
             "created_at": self.created_at,
             "updated_at": self.updated_at,
+            "attention": self.attention,
         }

@@ -90,7 +90,8 @@ async def lookup_payments(lookup: LookupIn, request: Request, kiosk_id: Kiosk) -
     pos = PosRepository(repo).statuses(sorted({p.order_id for p in found}))
     return {"payments": [{"payment_id": p.payment_id, "order_id": p.order_id, "status": p.status.value,
                           "amount_total": p.amount_total, "amount_refunded": p.amount_refunded,
-                          "pos_status": pos.get(p.order_id), "updated_at": p.updated_at} for p in found]}
+                          "pos_status": pos.get(p.order_id), "updated_at": p.updated_at,
+                          "attention": p.attention} for p in found]}
 
 
 async def _unless_disconnected(request: Request, poll: Coroutine[Any, Any, list[dict[str, Any]]],

@@ -59,6 +59,8 @@ class Payment(BaseModel):
     failure_reason: str | None
     created_at: str
     updated_at: str
+    attention: str | None = Field(default=None, description="Set when a person must act, e.g. "
+                                  "'double_payment: ...' when another attempt already paid the order")
 
 
 class FeedEvent(BaseModel):
@@ -191,6 +193,7 @@ class PaymentState(BaseModel):
     amount_refunded: int
     pos_status: str | None = Field(description="The order's POS status; null when it never went to a POS")
     updated_at: str
+    attention: str | None = Field(default=None, description="Set when a person must act (double_payment: ...)")
 
 
 class LookupOut(BaseModel):

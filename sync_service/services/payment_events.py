@@ -9,7 +9,7 @@ Webhooks that arrive together are applied as one batch (group commit).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import structlog
 
@@ -98,6 +98,7 @@ class PaymentEvents:
         now = utc_now()
         results: list[tuple[str, Change | None, str | None]] = []
         changes: list[Change] = []
+        paid_in_batch: dict[str, set[str]] = {}
         event_rows: list[tuple[str, str, str, str | None, str, str]] = []
         for notice in notices:
             if notice.event_id in seen:
@@ -107,6 +108,8 @@ class PaymentEvents:
             obs = notice.observation
             payment = view.find(obs)
             change = decide(payment, obs, now) if payment else None
+            if change:
+                change = self._flag_double_payment(change, paid_in_batch)
             if payment and change:
                 _check_amount(payment, obs, change)
                 view.by_id[change.after.payment_id] = change.after
@@ -130,6 +133,7 @@ class PaymentEvents:
             assert payment is not None, payment_id
             change = decide(payment, obs, utc_now())
             if change:
+                change = self._flag_double_payment(change, {})
                 _check_amount(payment, obs, change)
             queued = self._write([change] if change else [])
             self._repo.record_event(f"{source}:{payment_id}:{utc_now()}", self._provider, source, payment_id,
@@ -146,6 +150,22 @@ class PaymentEvents:
 
     def _queues_donation(self, change: Change) -> bool:
         return bool(change.became_paid and change.after.donation_amount > 0 and self._donation_account)
+
+    def _flag_double_payment(self, change: Change, paid_in_batch: dict[str, set[str]]) -> Change:
+        """An order paid by a second attempt keeps both payments (the money was taken) and flags the later one."""
+        if not change.became_paid:
+            return change
+        after = change.after
+        if after.order_id not in paid_in_batch:
+            paid_in_batch[after.order_id] = self._repo.paid_attempts([after.order_id]).get(after.order_id, set())
+        others = paid_in_batch[after.order_id] - {after.payment_id}
+        paid_in_batch[after.order_id].add(after.payment_id)
+        if not others:
+            return change
+        log.warning("double_payment", payment_id=after.payment_id, order_id=after.order_id, other=sorted(others))
+        note = (f"double_payment: order {after.order_id} was already paid by {', '.join(sorted(others))}; "
+                "refund one of them")
+        return replace(change, after=replace(after, attention=note))
 
     def _queues_reversal(self, change: Change) -> bool:
         """A refund that newly reaches into a transferred donation."""

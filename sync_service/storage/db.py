@@ -204,6 +204,12 @@ def m003_refunds_and_scopes(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m004_attention(db: sqlite_utils.Database) -> None:
+    # A payment a person must look at (an order paid twice: refund one).
+    db.execute("ALTER TABLE payments ADD COLUMN attention TEXT")
+
+
 def open_database(path: Path) -> sqlite_utils.Database:
     """A connection in WAL mode with the schema applied.
 

@@ -156,15 +156,26 @@ class Repository:
         found = self._payments_where("payment_id IN (SELECT value FROM json_each(?))", (json.dumps(payment_ids),))
         return {p.payment_id: p for p in found}
 
+    def paid_attempts(self, order_ids: list[str]) -> dict[str, set[str]]:
+        """Order id -> ids of its attempts that took money (paid, or refunded since)."""
+        cursor = self.conn.execute(
+            "SELECT order_id, payment_id FROM payments WHERE order_id IN (SELECT value FROM json_each(?)) "
+            "AND status IN ('paid', 'partially_refunded', 'refunded')", (json.dumps(order_ids),))
+        found: dict[str, set[str]] = {}
+        for order_id, payment_id in cursor:
+            found.setdefault(order_id, set()).add(payment_id)
+        return found
+
     _CHANGEABLE = ("status", "amount_refunded", "paid_at", "failure_reason", "provider_session_id",
-                   "provider_payment_intent", "provider_charge", "updated_at")
+                   "provider_payment_intent", "provider_charge", "updated_at", "attention")
 
     def write_payments(self, records: list[PaymentRecord]) -> None:
         """Store the new state of payments (the columns a provider observation can change)."""
         self.conn.executemany(
             f"UPDATE payments SET {', '.join(f'{c} = ?' for c in self._CHANGEABLE)} WHERE payment_id = ?",
             [(r.status.value, r.amount_refunded, r.paid_at, r.failure_reason, r.provider_session_id,
-              r.provider_payment_intent, r.provider_charge, r.updated_at, r.payment_id) for r in records],
+              r.provider_payment_intent, r.provider_charge, r.updated_at, r.attention, r.payment_id)
+             for r in records],
         )
 
     # provider events -----------------------------------------------------

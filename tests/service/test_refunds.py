@@ -139,3 +139,33 @@ def test_refunds_come_off_the_restaurants_share_first_then_reverse_the_donation(
             assert time.monotonic() < deadline, seen
             time.sleep(0.05)
         assert (seen["amount_reversed"], seen["reversed"], len(seen["reversals"]["data"])) == (200, True, 1)
+
+
+def test_an_order_paid_twice_keeps_both_payments_and_flags_the_later_for_refund(tmp_path: Path) -> None:
+    from sync_service.providers.base import Observation
+    from tablepay_domain.payment_state import PaymentStatus
+
+    with running_harness(tmp_path) as h:
+        order = make_order()
+        h.sandbox_mode("hold")  # the guest pays attempt 1, but its webhooks are late
+        first = h.checkout(order).json()
+        h.complete(first, "succeeded")
+        # Meanwhile attempt 1 is seen as expired (a stale event applied first), so the waiter opens attempt 2.
+        events = h.app.state.payment_events
+
+        async def expire() -> None:
+            events.apply_observation(first["payment_id"], Observation(status=PaymentStatus.EXPIRED), "test")
+
+        h.service.run(expire())
+        second = h.checkout(order).json()
+        assert second["attempt"] == 2
+        h.complete(second, "succeeded")
+        h.stripe_http.post("/_sandbox/delivery", json={"mode": "deliver"})
+        h.stripe_http.post("/_sandbox/deliveries/release")
+        h.wait_status(second["payment_id"], "paid")
+        late = h.wait_status(first["payment_id"], "paid")  # the money was taken: a late success wins
+        flagged = [p for p in (late, h.payment(second["payment_id"])) if p["attention"]]
+        assert len(flagged) == 1 and flagged[0]["attention"].startswith("double_payment:")
+        seen = h.kiosk.post("/v1/payments/lookup", json={"payment_ids": [first["payment_id"],
+                                                                          second["payment_id"]]}).json()
+        assert sum(1 for p in seen["payments"] if p["attention"]) == 1
