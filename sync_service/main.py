@@ -36,10 +36,10 @@ def serve(settings: Settings, host: str, port: int) -> None:
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 
 
-def add_kiosk(settings: Settings, kiosk_id: str) -> str:
-    """Issue (or replace) the bearer token of a kiosk; only its hash is stored."""
+def add_kiosk(settings: Settings, kiosk_id: str, *, manager: bool = False) -> str:
+    """Issue (or replace) the bearer token of a kiosk; only its hash is stored. `manager`: it may refund."""
     from .api.auth import issue_kiosk_token
     from .storage.db import open_database
     from .storage.repository import Repository
 
-    return issue_kiosk_token(Repository(open_database(settings.database_path)), kiosk_id)
+    return issue_kiosk_token(Repository(open_database(settings.database_path)), kiosk_id, manager=manager)

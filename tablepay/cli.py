@@ -41,8 +41,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
     if args.sync_command == "add-kiosk":
         from sync_service.main import add_kiosk
 
-        token = add_kiosk(settings, args.kiosk_id)
-        print(f"Kiosk {args.kiosk_id!r} paired. Its token (shown only now, store it on the kiosk):")
+        token = add_kiosk(settings, args.kiosk_id, manager=args.manager)
+        scope = " with manager rights (refunds)" if args.manager else ""
+        print(f"Kiosk {args.kiosk_id!r} paired{scope}. Its token (shown only now, store it on the kiosk):")
         print(token)
         return 0
     from sync_service.main import serve
@@ -229,6 +230,8 @@ def build_parser() -> argparse.ArgumentParser:
     sync_commands = sync.add_subparsers(dest="sync_command")
     add_kiosk = sync_commands.add_parser("add-kiosk", help="pair a kiosk: prints its new bearer token once")
     add_kiosk.add_argument("kiosk_id")
+    add_kiosk.add_argument("--manager", action="store_true",
+                           help="the token may also refund payments (manager mode on this kiosk)")
     sync.set_defaults(func=cmd_sync)
 
     demo = commands.add_parser("demo", help="run sandbox + sync service wired together, offline, and walk a payment")

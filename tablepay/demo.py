@@ -172,7 +172,7 @@ async def run_demo(data_dir: Path, *, host: str = "127.0.0.1", sandbox_port: int
                         reconcile_interval_seconds=10, reconcile_after_seconds=20,
                         outbox_backoff_cap_seconds=30, **client_settings(sandbox_url))
     service = create_app(settings, public_url=service_url)
-    token = issue_kiosk_token(service.state.repo, "demo-kiosk")
+    token = issue_kiosk_token(service.state.repo, "demo-kiosk", manager=True)
     servers = [_server(sandbox, host, sandbox_port), _server(service, host, sync_port)]
     tasks = [asyncio.create_task(server.serve()) for server in servers]
     while not all(server.started for server in servers):

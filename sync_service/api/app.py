@@ -27,10 +27,12 @@ from ..services.payment_events import DONATION_TOPIC, PaymentEvents
 from ..services.pos_delivery import PosDelivery
 from ..services.pos_orders import PACKAGE_TOPIC, PAYMENT_TOPIC, TOPICS, PosOrders
 from ..services.reconcile import Reconciler
+from ..services.refunds import RefundService
 from ..settings import Settings
 from ..storage.checkpoint import BackgroundCheckpointer
 from ..storage.db import open_database
 from ..storage.pos_repository import PosRepository
+from ..storage.refund_repository import RefundRepository
 from ..storage.repository import Repository
 from . import kiosk_routes, pages, pos_routes, webhook_routes
 
@@ -133,6 +135,7 @@ def create_app(settings: Settings, *, provider: PaymentProvider | None = None,
     app.state.outbox = outbox
     app.state.reconciler = reconciler
     app.state.pos = pos
+    app.state.refunds = RefundService(repo, RefundRepository(repo), provider)
 
     @app.exception_handler(CheckoutError)
     async def _checkout_error(request: Request, exc: CheckoutError) -> JSONResponse:

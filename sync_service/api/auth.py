@@ -21,9 +21,13 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_kiosk_token(repo: Repository, kiosk_id: str) -> str:
+MANAGER_SCOPE = "manager"
+
+
+def issue_kiosk_token(repo: Repository, kiosk_id: str, *, manager: bool = False) -> str:
+    """A new token for the kiosk (replacing its old one); `manager` also lets it refund."""
     token = new_token()
-    repo.add_kiosk(kiosk_id, token_hash(token))
+    repo.add_kiosk(kiosk_id, token_hash(token), "kiosk manager" if manager else "kiosk")
     return token
 
 
@@ -37,4 +41,14 @@ def kiosk_from_request(request: Request) -> str:
         raise HTTPException(401, "a valid kiosk token is required (Authorization: Bearer ...); "
                                  "pair the kiosk with `tablepay sync add-kiosk`",
                             headers={"WWW-Authenticate": "Bearer"})
+    return kiosk_id
+
+
+def manager_from_request(request: Request) -> str:
+    """FastAPI dependency: a kiosk whose token carries the manager scope, or 401/403."""
+    kiosk_id = kiosk_from_request(request)
+    repo: Repository = request.app.state.repo
+    if MANAGER_SCOPE not in repo.kiosk_scopes(kiosk_id):
+        raise HTTPException(403, "this needs a manager token: pair the kiosk with "
+                                 f"`tablepay sync add-kiosk {kiosk_id} --manager`")
     return kiosk_id

@@ -11,11 +11,24 @@ from fastapi.responses import JSONResponse
 
 from ..services.checkout import CheckoutService
 from ..services.feed import Feed
-from .auth import kiosk_from_request
-from .schemas import ErrorResponse, FeedPage, KioskIdentity, OrderSnapshot, Payment
+from ..services.refunds import RefundService
+from ..storage.pos_repository import PosRepository
+from .auth import kiosk_from_request, manager_from_request
+from .schemas import (
+    ErrorResponse,
+    FeedPage,
+    KioskIdentity,
+    LookupIn,
+    LookupOut,
+    OrderSnapshot,
+    Payment,
+    RefundIn,
+    RefundOut,
+)
 
 router = APIRouter(prefix="/v1", tags=["kiosk"], responses={401: {"model": ErrorResponse}})
 Kiosk = Annotated[str, Depends(kiosk_from_request)]
+Manager = Annotated[str, Depends(manager_from_request)]
 
 
 def _checkouts(request: Request) -> CheckoutService:
@@ -55,6 +68,29 @@ async def refresh_payment(payment_id: str, request: Request, kiosk_id: Kiosk) ->
 async def cancel_payment(payment_id: str, request: Request, kiosk_id: Kiosk) -> dict[str, object]:
     """Expire the hosted checkout so it can no longer be paid; the attempt becomes cancelled."""
     return (await _checkouts(request).cancel(payment_id, kiosk_id)).public()
+
+
+@router.post("/payments/{payment_id}/refunds", status_code=202, response_model=RefundOut,
+             responses={403: {"model": ErrorResponse}, 404: {"model": ErrorResponse},
+                        409: {"model": ErrorResponse}, 422: {"model": ErrorResponse}, 502: {"model": ErrorResponse}})
+async def refund_payment(payment_id: str, refund: RefundIn, request: Request, kiosk_id: Manager,
+                         idempotency_key: Annotated[str | None, Header(max_length=255)] = None) -> JSONResponse:
+    """Refund part or all of what is left (manager token). The payment's state follows the provider's events."""
+    refunds: RefundService = request.app.state.refunds
+    status, body = await refunds.refund(payment_id, kiosk_id=kiosk_id, amount=refund.amount, reason=refund.reason,
+                                        idempotency_key=idempotency_key)
+    return JSONResponse(body, status_code=status)
+
+
+@router.post("/payments/lookup", response_model=LookupOut)
+async def lookup_payments(lookup: LookupIn, request: Request, kiosk_id: Kiosk) -> dict[str, object]:
+    """The service's view of this kiosk's payments (and their orders' POS status), for reconciliation."""
+    repo = request.app.state.repo
+    found = [p for p in repo.payments_by_id(lookup.payment_ids).values() if p.kiosk_id == kiosk_id]
+    pos = PosRepository(repo).statuses(sorted({p.order_id for p in found}))
+    return {"payments": [{"payment_id": p.payment_id, "order_id": p.order_id, "status": p.status.value,
+                          "amount_total": p.amount_total, "amount_refunded": p.amount_refunded,
+                          "pos_status": pos.get(p.order_id), "updated_at": p.updated_at} for p in found]}
 
 
 async def _unless_disconnected(request: Request, poll: Coroutine[Any, Any, list[dict[str, Any]]],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from tablepay_domain.order import Line, Order
@@ -75,6 +77,8 @@ class FeedEvent(BaseModel):
     paid_at: str | None
     created_at: str
     pos_status: str | None = Field(default=None, description="For `pos.*` events: queued, in_pos, paid or failed")
+    provider_reference: str | None = Field(default=None, description="Payment events: the provider's payment "
+                                           "intent id, or its checkout session id before there is one")
 
 
 class FeedPage(BaseModel):
@@ -156,3 +160,38 @@ class DeadLetter(BaseModel):
     attempts: int
     last_error: str | None
     created_at: str
+
+
+class RefundIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    amount: int = Field(description="Minor units; at most what is left to refund")
+    reason: Literal["requested_by_customer", "duplicate", "fraudulent"] | None = None
+
+
+class RefundOut(BaseModel):
+    refund_id: str
+    payment_id: str
+    amount: int
+    currency: str
+    status: str = Field(description="The provider's refund status (pending, succeeded, ...); the payment's own "
+                                    "state follows from the provider's events")
+    left_to_refund: int
+
+
+class LookupIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    payment_ids: list[str] = Field(max_length=500)
+
+
+class PaymentState(BaseModel):
+    payment_id: str
+    order_id: str
+    status: str
+    amount_total: int
+    amount_refunded: int
+    pos_status: str | None = Field(description="The order's POS status; null when it never went to a POS")
+    updated_at: str
+
+
+class LookupOut(BaseModel):
+    payments: list[PaymentState]

@@ -51,6 +51,13 @@ class Observation:
 
 
 @dataclass(frozen=True)
+class RefundResult:
+    refund_id: str
+    amount: int
+    status: str  # the provider's word: pending, succeeded, failed, ...
+
+
+@dataclass(frozen=True)
 class ProviderNotice:
     event_id: str
     type: str
@@ -92,3 +99,8 @@ class PaymentProvider(Protocol):
                                 payment_intent: str, idempotency_key: str,
                                 metadata: Mapping[str, str]) -> str:
         """Move a donation to the partner's account; returns the transfer id."""
+
+    async def refund(self, *, payment_intent: str, amount: int, idempotency_key: str, reason: str | None,
+                     metadata: Mapping[str, str]) -> RefundResult:
+        """Refund part or all of a paid payment; the state follows from the provider's events."""
+        ...

@@ -22,6 +22,7 @@ from .base import (
     Observation,
     ProviderError,
     ProviderNotice,
+    RefundResult,
 )
 
 T = TypeVar("T")
@@ -209,3 +210,12 @@ class StripeGateway:
         transfer = await self._call(lambda: self._client.v1.transfers.create_async(
             params, {"idempotency_key": idempotency_key}))  # type: ignore[arg-type]
         return str(transfer.id)
+
+    async def refund(self, *, payment_intent: str, amount: int, idempotency_key: str, reason: str | None,
+                     metadata: Mapping[str, str]) -> RefundResult:
+        params: dict[str, Any] = {"payment_intent": payment_intent, "amount": amount, "metadata": dict(metadata)}
+        if reason:
+            params["reason"] = reason
+        refund = await self._call(lambda: self._client.v1.refunds.create_async(
+            params, {"idempotency_key": idempotency_key}))  # type: ignore[arg-type]
+        return RefundResult(refund_id=str(refund.id), amount=int(refund.amount), status=str(refund.status))

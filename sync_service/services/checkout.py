@@ -74,23 +74,23 @@ class ProviderUnavailable(CheckoutError):
     status_code, code = 502, "provider_unavailable"
 
 
-class _OrderLocks:
-    """One asyncio lock per order, dropped when nobody holds or waits for it."""
+class KeyedLocks:
+    """One asyncio lock per key (an order, a payment), dropped when nobody holds or waits for it."""
 
     def __init__(self) -> None:
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._users: defaultdict[str, int] = defaultdict(int)
 
     @asynccontextmanager
-    async def hold(self, order_id: str) -> AsyncIterator[None]:
-        self._users[order_id] += 1
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        self._users[key] += 1
         try:
-            async with self._locks[order_id]:
+            async with self._locks[key]:
                 yield
         finally:
-            self._users[order_id] -= 1
-            if not self._users[order_id]:
-                del self._users[order_id], self._locks[order_id]
+            self._users[key] -= 1
+            if not self._users[key]:
+                del self._users[key], self._locks[key]
 
 
 class CheckoutService:
@@ -106,7 +106,7 @@ class CheckoutService:
         self._ttl = ttl_seconds
         self._donations_enabled = donations_enabled
         self._donation_label = donation_label
-        self._locks = _OrderLocks()
+        self._locks = KeyedLocks()
         # Set when a POS is configured: a checkout first sends the POS what it has not seen.
         self.pos: PosOrders | None = None
 

@@ -179,6 +179,31 @@ def m002_pos_sync(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m003_refunds_and_scopes(db: sqlite_utils.Database) -> None:
+    db.executescript(
+        """
+        -- Space-separated: 'kiosk', plus 'manager' for tokens that may refund.
+        ALTER TABLE kiosks ADD COLUMN scopes TEXT NOT NULL DEFAULT 'kiosk';
+        -- The provider's reference of the payment (payment intent, else session) on payment events.
+        ALTER TABLE feed ADD COLUMN provider_reference TEXT;
+        -- Refunds asked of the provider; the payment's state follows from its events.
+        CREATE TABLE refunds (
+            refund_id TEXT PRIMARY KEY,
+            payment_id TEXT NOT NULL REFERENCES payments(payment_id),
+            amount INTEGER NOT NULL CHECK (amount > 0),
+            currency TEXT NOT NULL,
+            status TEXT NOT NULL,
+            reason TEXT,
+            idempotency_key TEXT NOT NULL UNIQUE,
+            kiosk_id TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX refunds_by_payment ON refunds(payment_id);
+        """
+    )
+
+
 def open_database(path: Path) -> sqlite_utils.Database:
     """A connection in WAL mode with the schema applied.
 

@@ -46,6 +46,12 @@ class PosRepository:
         self.conn.execute(f"UPDATE pos_orders SET {assignments}, updated_at = ? WHERE order_id = ?",
                           (*changes.values(), utc_now(), order_id))
 
+    def statuses(self, order_ids: list[str]) -> dict[str, str]:
+        """Order id -> POS status, for the orders that went to a POS."""
+        cursor = self.conn.execute("SELECT order_id, status FROM pos_orders WHERE order_id IN "
+                                   "(SELECT value FROM json_each(?))", (json.dumps(order_ids),))
+        return dict(cursor.fetchall())
+
     def packages(self, order_id: str) -> list[dict[str, Any]]:
         cursor = self.conn.execute(
             f"SELECT {', '.join(_PACKAGE_COLUMNS)} FROM pos_packages WHERE order_id = ? ORDER BY package",

@@ -50,13 +50,18 @@ class Repository:
         self.conn.execute("COMMIT")
 
     # kiosks -------------------------------------------------------------
-    def add_kiosk(self, kiosk_id: str, token_hash: str) -> None:
+    def add_kiosk(self, kiosk_id: str, token_hash: str, scopes: str = "kiosk") -> None:
         with self.transaction():
             self.conn.execute(
-                "INSERT INTO kiosks (kiosk_id, token_hash, created_at) VALUES (?, ?, ?) "
-                "ON CONFLICT(kiosk_id) DO UPDATE SET token_hash = excluded.token_hash, revoked_at = NULL",
-                (kiosk_id, token_hash, utc_now()),
+                "INSERT INTO kiosks (kiosk_id, token_hash, created_at, scopes) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(kiosk_id) DO UPDATE SET token_hash = excluded.token_hash, revoked_at = NULL, "
+                "scopes = excluded.scopes",
+                (kiosk_id, token_hash, utc_now(), scopes),
             )
+
+    def kiosk_scopes(self, kiosk_id: str) -> set[str]:
+        row = self.conn.execute("SELECT scopes FROM kiosks WHERE kiosk_id = ?", (kiosk_id,)).fetchone()
+        return set(row[0].split()) if row else set()
 
     def kiosk_for_token_hash(self, token_hash: str) -> str | None:
         row = self.conn.execute(
@@ -197,15 +202,16 @@ class Repository:
     # feed -----------------------------------------------------------------
     _FEED_INSERT = (
         "INSERT INTO feed (event_id, kiosk_id, event, order_id, payment_id, attempt, status, currency, "
-        "amount_total, tip_amount, donation_amount, amount_refunded, paid_at, created_at, pos_status) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        "amount_total, tip_amount, donation_amount, amount_refunded, paid_at, created_at, pos_status, "
+        "provider_reference) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 
     @staticmethod
     def _feed_row(payment: PaymentRecord) -> tuple[Any, ...]:
         return (str(uuid.uuid4()), payment.kiosk_id, FEED_EVENT[payment.status], payment.order_id,
                 payment.payment_id, payment.attempt, payment.status.value, payment.currency,
                 payment.amount_total, payment.tip_amount, payment.donation_amount,
-                payment.amount_refunded, payment.paid_at, payment.updated_at, None)
+                payment.amount_refunded, payment.paid_at, payment.updated_at, None,
+                payment.provider_payment_intent or payment.provider_session_id)
 
     def append_feed(self, payment: PaymentRecord) -> int:
         cursor = self.conn.execute(self._FEED_INSERT, self._feed_row(payment))
@@ -219,11 +225,11 @@ class Repository:
                         payment_id: str = "") -> None:
         """A POS state change of an order, in the same feed as its payments (event `pos.<status>`)."""
         self.conn.execute(self._FEED_INSERT, (str(uuid.uuid4()), kiosk_id, f"pos.{pos_status}", order_id, payment_id,
-                                              0, "", currency, 0, 0, 0, 0, None, utc_now(), pos_status))
+                                              0, "", currency, 0, 0, 0, 0, None, utc_now(), pos_status, None))
 
     _FEED_COLUMNS = ("seq", "event_id", "kiosk_id", "event", "order_id", "payment_id", "attempt", "status",
                      "currency", "amount_total", "tip_amount", "donation_amount", "amount_refunded",
-                     "paid_at", "created_at", "pos_status")
+                     "paid_at", "created_at", "pos_status", "provider_reference")
 
     def feed_after(self, after: int, limit: int, kiosk_id: str | None = None) -> list[dict[str, Any]]:
         columns = ", ".join(self._FEED_COLUMNS)

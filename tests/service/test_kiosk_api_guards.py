@@ -46,7 +46,7 @@ def test_an_order_of_another_kiosk_is_refused(harness: Harness):
 def test_a_kiosk_cannot_see_another_kiosks_payment(harness: Harness):
     payment = harness.checkout(make_order()).json()
     with harness.db() as conn:
-        conn.execute("INSERT INTO kiosks VALUES ('kiosk-2', ?, '2026-01-01', NULL)", (token_hash("tpk_other"),))
+        conn.execute("INSERT INTO kiosks (kiosk_id, token_hash, created_at) VALUES ('kiosk-2', ?, '2026-01-01')", (token_hash("tpk_other"),))
     response = httpx.get(f"{harness.service.url}/v1/payments/{payment['payment_id']}",
                          headers={"Authorization": "Bearer tpk_other"})
     assert response.status_code == 404

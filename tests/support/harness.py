@@ -126,7 +126,7 @@ def running_harness(tmp_path: Path, *, pos: bool = False, **overrides: Any) -> I
     values.update(overrides)
     settings = Settings(**values)
     service_app = create_app(settings)
-    token = issue_kiosk_token(service_app.state.repo, "kiosk-1")
+    token = issue_kiosk_token(service_app.state.repo, "kiosk-1", manager=True)
     with LiveServer(sandbox_app, sandbox_port) as sandbox, LiveServer(service_app, service_port) as service:
         service.app = service_app  # type: ignore[attr-defined]
         harness = Harness(sandbox, service, settings, token)

@@ -1,0 +1,113 @@
+"""Refunds through the service and the sandbox: checked first, made once, reflected from events."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from sync_service.api.auth import issue_kiosk_token
+from tests.support.harness import Harness, make_order, running_harness
+
+
+def paid(h: Harness, **order: Any) -> dict[str, Any]:
+    response = h.checkout(make_order(**order))
+    assert response.status_code == 201, response.text
+    payment = response.json()
+    h.complete(payment, "succeeded")
+    return h.wait_status(payment["payment_id"], "paid")
+
+
+def refund(h: Harness, payment_id: str, amount: int, key: str | None = None) -> Any:
+    headers = {"Idempotency-Key": key} if key else {}
+    return h.kiosk.post(f"/v1/payments/{payment_id}/refunds", json={"amount": amount,
+                                                                    "reason": "requested_by_customer"},
+                        headers=headers)
+
+
+def sandbox_refunds(h: Harness) -> list[dict[str, Any]]:
+    return list(h.stripe_http.get("/v1/refunds", params={"limit": 100}).json()["data"])
+
+
+def test_partial_refunds_then_the_rest_end_refunded_from_the_providers_events(tmp_path: Path) -> None:
+    with running_harness(tmp_path) as h:
+        payment = paid(h)
+        total = payment["amount_total"]
+        first = refund(h, payment["payment_id"], 500, key="r-1")
+        assert first.status_code == 202, first.text
+        assert first.json()["left_to_refund"] == total - 500
+        h.wait_status(payment["payment_id"], "partially_refunded")
+        second = refund(h, payment["payment_id"], 700, key="r-2")
+        assert second.status_code == 202, second.text
+        rest = refund(h, payment["payment_id"], total - 1200, key="r-3")
+        assert rest.status_code == 202, rest.text
+        final = h.wait_status(payment["payment_id"], "refunded")
+        assert final["amount_refunded"] == total
+        assert sorted(r["amount"] for r in sandbox_refunds(h)) == sorted([500, 700, total - 1200])
+        events = [(e["event"], e["amount_refunded"]) for e in h.feed() if e["payment_id"] == payment["payment_id"]]
+        assert events[-1] == ("payment.refunded", total)
+        assert ("payment.partially_refunded", 500) in events
+
+
+def test_a_refund_over_what_is_left_is_refused_before_the_provider(tmp_path: Path) -> None:
+    with running_harness(tmp_path) as h:
+        payment = paid(h)
+        assert refund(h, payment["payment_id"], 1000).status_code == 202
+        too_much = refund(h, payment["payment_id"], payment["amount_total"] - 999)
+        assert too_much.status_code == 422
+        error = too_much.json()["error"]
+        assert error["code"] == "refund_too_large"
+        assert error["message"] == f"Only {(payment['amount_total'] - 1000) / 100:.2f} EUR is left to refund on this payment."
+        for amount in (0, -5):
+            assert refund(h, payment["payment_id"], amount).json()["error"]["code"] == "invalid_refund"
+        assert len(sandbox_refunds(h)) == 1
+
+
+def test_the_same_idempotency_key_is_one_refund(tmp_path: Path) -> None:
+    with running_harness(tmp_path) as h:
+        payment = paid(h)
+        answers = [refund(h, payment["payment_id"], 300, key="same") for _ in range(3)]
+        assert {a.status_code for a in answers} == {202}
+        assert len({a.json()["refund_id"] for a in answers}) == 1
+        assert len(sandbox_refunds(h)) == 1
+        other = h.kiosk.post(f"/v1/payments/{payment['payment_id']}/refunds", json={"amount": 301},
+                             headers={"Idempotency-Key": "same"})
+        assert other.status_code == 422
+
+
+def test_zero_decimal_currency_refunds_exactly(tmp_path: Path) -> None:
+    with running_harness(tmp_path) as h:
+        lines = [{"sku": "RAMEN", "name": "Ramen", "quantity": 2, "unit_amount": 1200}]
+        payment = paid(h, currency="JPY", lines=lines, tip_amount=0, donation_amount=0)
+        assert payment["amount_total"] == 2400
+        assert refund(h, payment["payment_id"], 2400).status_code == 202
+        assert h.wait_status(payment["payment_id"], "refunded")["amount_refunded"] == 2400
+        assert [(r["amount"], r["currency"]) for r in sandbox_refunds(h)] == [(2400, "jpy")]
+
+
+def test_only_a_manager_token_refunds_and_only_paid_payments(tmp_path: Path) -> None:
+    with running_harness(tmp_path) as h:
+        payment = paid(h)
+        plain = issue_kiosk_token(h.app.state.repo, "kiosk-1")  # replaces the manager token
+        response = h.kiosk.post(f"/v1/payments/{payment['payment_id']}/refunds", json={"amount": 100},
+                                headers={"Authorization": f"Bearer {plain}"})
+        assert response.status_code == 403 and "--manager" in response.json()["error"]["message"]
+        h.kiosk.headers["Authorization"] = "Bearer " + issue_kiosk_token(h.app.state.repo, "kiosk-1", manager=True)
+        opened = h.checkout(make_order()).json()
+        response = refund(h, opened["payment_id"], 100)
+        assert response.status_code == 409 and response.json()["error"]["code"] == "not_refundable"
+        assert h.kiosk.post("/v1/payments/pay_nope/refunds", json={"amount": 1}).status_code == 404
+
+
+def test_lookup_shows_the_services_view_with_the_pos_status(tmp_path: Path) -> None:
+    with running_harness(tmp_path, pos=True) as h:
+        lines = [{"sku": "MARG", "name": "Pizza", "quantity": 1, "unit_amount": 950}]
+        payment = paid(h, lines=lines)
+        deadline = time.monotonic() + 10
+        while True:
+            [seen] = h.kiosk.post("/v1/payments/lookup", json={"payment_ids": [payment["payment_id"], "pay_x"]}
+                                  ).json()["payments"]
+            if seen["pos_status"] == "paid" or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        assert (seen["status"], seen["pos_status"], seen["amount_total"]) == ("paid", "paid", 950 + 280)
