@@ -110,6 +110,7 @@ def m003_manager(db: sqlite_utils.Database) -> None:
         CREATE INDEX attempts_by_status ON payment_attempts(status, created_at);
         CREATE INDEX attempts_by_paid ON payment_attempts(paid_at);
         CREATE INDEX attempts_by_total ON payment_attempts(amount_total);
+        CREATE INDEX attempts_by_reference ON payment_attempts(provider_reference);
         CREATE INDEX orders_by_waiter ON orders(waiter);
         CREATE INDEX orders_by_table ON orders(table_label);
         -- An attempt's event history (what the feed said, and when the service said it).
