@@ -91,8 +91,8 @@ class RefundViewModel(QObject):
             return f"At most {fmt(self.left)} can be refunded{already}."
         return ""
 
-    @asyncSlot()
-    async def submit(self) -> None:
+    def submit(self) -> None:
+        """Checked here at once (nothing is sent when the amount is wrong), then sent."""
         if self.state is RefundState.SENDING or self.payment is None:
             return
         problem = self.problem()
@@ -100,7 +100,12 @@ class RefundViewModel(QObject):
             self.state, self.message = RefundState.REFUSED, problem
             self.changed.emit()
             return
+        self._send()
+
+    @asyncSlot()
+    async def _send(self) -> None:
         payment, amount = self.payment, self.amount
+        assert payment is not None
         key = self._pending.setdefault((payment.payment_id, amount), f"refund-{uuid.uuid4()}")
         self.state, self.message = RefundState.SENDING, "Sending the refund…"
         self.changed.emit()
