@@ -112,16 +112,14 @@ class ManagerStore:
         sql = f"{_SELECT}{where} ORDER BY {order} LIMIT ? OFFSET ?"
         return [HistoryRow(**row) for row in self.db.query(sql, [*params, limit, offset])]
 
-    def history_rows(self, f: HistoryFilter, sort: str = "time", descending: bool = True,
-                     chunk: int = 5000) -> Iterator[HistoryRow]:
-        """Every row of the filter, in order, read in chunks (for the CSV export)."""
-        offset = 0
-        while True:
-            page = self.history_page(f, sort, descending, offset, chunk)
-            yield from page
-            if len(page) < chunk:
-                return
-            offset += chunk
+    def history_rows(self, f: HistoryFilter, sort: str = "time", descending: bool = True) -> Iterator[HistoryRow]:
+        """Every row of the filter, in order, streamed from one query (for the CSV export): SQLite
+        hands rows over as they are read, so memory stays flat and the sort runs once."""
+        direction = "DESC" if descending else "ASC"
+        where, params = _where(f)
+        sql = f"{_SELECT}{where} ORDER BY {SORT_SQL[sort]} {direction}, a.payment_id {direction}"
+        for row in self.db.query(sql, params):
+            yield HistoryRow(**row)
 
     def payment(self, payment_id: str) -> HistoryRow | None:
         row = next(self.db.query(f"{_SELECT} WHERE a.payment_id = ?", [payment_id]), None)

@@ -99,7 +99,7 @@ class HistoryModel(QAbstractTableModel):
     def text(self, row: HistoryRow, key: str) -> str:
         m = self.manager
         if key == "time":
-            return m.local_time(row.created_at)
+            return m.local_time(row.created_at, "%d %b %H:%M")
         if key == "state":
             label = PAYMENT_LABELS.get(row.status, row.status)
             if row.amount_refunded and row.status == "partially_refunded":

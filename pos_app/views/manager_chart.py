@@ -19,7 +19,7 @@ class DayChart(QWidget):
         self.hours: list[tuple[int, int]] = []  # (hour, amount) in business-day order
         self.tips: list[tuple[str, int]] = []
         self.fmt: Callable[[int], str] = str
-        self.setMinimumHeight(260)
+        self.setMinimumHeight(220)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
     def set_data(self, hours: list[tuple[int, int]], tips: list[tuple[str, int]], fmt: Callable[[int], str]) -> None:

@@ -90,7 +90,8 @@ class RefundOverlay(Overlay):
     """The amount on a till-style pad (minor units), checked locally, then sent once."""
 
     def __init__(self, parent: QWidget, vm: RefundViewModel) -> None:
-        super().__init__(parent, "Refund", width=560)
+        super().__init__(parent, "Refund", width=600)
+        self.body.setSpacing(10)
         self.vm = vm
         self.info = label("", "Subtitle", wrap=True)
         self.body.addWidget(self.info)
@@ -102,6 +103,7 @@ class RefundOverlay(Overlay):
         self.keys: dict[str, QWidget] = {}
         for index, key in enumerate(["1", "2", "3", "4", "5", "6", "7", "8", "9", "C", "0", "⌫"]):
             key_button = button(key, "PadKey")
+            key_button.setStyleSheet("min-height: 60px; max-height: 60px;")  # the dialog fits 800 px
             key_button.clicked.connect(lambda _=False, k=key: self.press(k))
             grid.addWidget(key_button, index // 3, index % 3)
             self.keys[key] = key_button
@@ -140,8 +142,8 @@ class RefundOverlay(Overlay):
         else:
             fmt = lambda amount: vm.manager.fmt(amount, p.currency)  # noqa: E731
             self.info.setText(f"Order {p.order_id} · Table {p.table} · paid {fmt(p.amount_total)}"
-                              + (f" · already refunded {fmt(p.amount_refunded)}" if p.amount_refunded else "")
-                              + f"\nLeft to refund: {fmt(vm.left)}")
+                              + (f", already refunded {fmt(p.amount_refunded)}" if p.amount_refunded else "")
+                              + f" · left {fmt(vm.left)}")
             self.display.setText(fmt(vm.amount))
         problem = vm.problem() if vm.state is RefundState.EDITING and p is not None else ""
         text = vm.message or problem

@@ -76,7 +76,7 @@ class HistoryTab(QWidget):
         header.setSortIndicator(0, Qt.SortOrder.DescendingOrder)  # before sorting is on: no second query
         self.view.setSortingEnabled(True)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        for column, width in enumerate((150, 70, 90, 150, 150, 100, 90, 100, 100, 200, 110)):
+        for column, width in enumerate((140, 70, 90, 130, 190, 100, 90, 100, 100, 130, 110)):
             self.view.setColumnWidth(column, width)
         header.setStretchLastSection(True)
         self.view.doubleClicked.connect(lambda index: self.detailRequested.emit(self._row(index).order_id))

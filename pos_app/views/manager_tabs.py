@@ -10,7 +10,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QGridLayout, QHBoxL
 
 from tablepay_domain.day_totals import parse_day_start
 
-from ..viewmodels import ManagerViewModel, ReconcileViewModel
+from ..viewmodels import PAYMENT_LABELS, ManagerViewModel, ReconcileViewModel
 from .manager_chart import DayChart
 from .widgets import button, card, hbox, label, vbox
 
@@ -51,13 +51,12 @@ class TotalsTab(QWidget):
                  ("tips", "TIPS"), ("donations", "DONATIONS"), ("refunds", "REFUNDS"), ("attention", "NEED A LOOK"))
         for column, (key, title) in enumerate(names):
             figures.addWidget(label(title, "SectionLabel"), 0, column)
-            value = label("", "TotalValue")
+            value = label("", "Figure")
             self.values[key] = value
             figures.addWidget(value, 1, column)
         root.addWidget(card(figures, margins=16))
         lists = QHBoxLayout()
-        self.tips_list, self.partners_list, self.attention_list = (label("", wrap=True), label("", wrap=True),
-                                                                   label("", wrap=True))
+        self.tips_list, self.partners_list, self.attention_list = label(""), label(""), label("")
         for title, widget in (("TIPS PER WAITER", self.tips_list), ("DONATIONS PER PARTNER (not revenue)",
                                                                      self.partners_list),
                               ("OPEN OR FAILED, ORDER NOT PAID", self.attention_list)):
@@ -87,9 +86,11 @@ class TotalsTab(QWidget):
         self.tips_list.setText("\n".join(f"{w}: {fmt(a)}" for w, a in sorted(totals.tips_by_waiter.items())) or "—")
         self.partners_list.setText("\n".join(f"{p}: {fmt(a)}" for p, a in sorted(totals.donations_by_partner.items()))
                                    or "—")
-        self.attention_list.setText("\n".join(f"{p.order_id} · {p.status} · {fmt(p.amount_total)}"
-                                              for p in totals.attention[:6])
-                                    + (f"\n… and {len(totals.attention) - 6} more" if len(totals.attention) > 6 else "")
+        shown = 4
+        self.attention_list.setText("\n".join(f"{p.order_id} · {PAYMENT_LABELS.get(p.status.value, p.status.value)} · "
+                                              f"{fmt(p.amount_total)}" for p in totals.attention[:shown])
+                                    + (f"\n… and {len(totals.attention) - shown} more (History: filter by state)"
+                                       if len(totals.attention) > shown else "")
                                     or "Nothing")
         start = parse_day_start(m.settings.business_day_starts_at).hour
         hours = sorted(totals.takings_by_hour.items(), key=lambda item: (item[0] - start) % 24)
