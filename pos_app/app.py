@@ -15,10 +15,11 @@ from .menu import Menu, load_menu
 from .menu_source import MenuChoice, choose_menu
 from .secrets import Pairing
 from .settings import KioskSettings
-from .store import KioskStore, open_db
+from .store import KioskStore, ManagerStore, open_db
 
 log = logging.getLogger(__name__)
 DB_NAME = "kiosk.sqlite"
+EXPORT_DIR = "exports"  # CSV exports of manager mode, inside the kiosk's data dir
 
 
 @dataclass
@@ -33,6 +34,10 @@ class Kiosk:
     settings_vm: object
     kitchen_vm: object
     menu_choice: MenuChoice
+    manager_vm: object = None
+    history_model: object = None
+    refund_vm: object = None
+    reconcile_vm: object = None
 
     def start(self) -> None:
         """Start the feed worker; needs a running asyncio (qasync) loop."""
@@ -66,8 +71,8 @@ def _open(data_dir: Path, settings: KioskSettings, pairing: Pairing) -> tuple[Ki
 
 def _compose(store: KioskStore, client: SyncClient, data_dir: Path, settings: KioskSettings, pairing: Pairing,
              choice: MenuChoice) -> Kiosk:
-    from .viewmodels import (CheckoutViewModel, FeedViewModel, KitchenViewModel, OrdersViewModel, OrderViewModel,
-                             SettingsViewModel)
+    from .viewmodels import (CheckoutViewModel, FeedViewModel, HistoryModel, KitchenViewModel, ManagerViewModel,
+                             OrdersViewModel, OrderViewModel, ReconcileViewModel, RefundViewModel, SettingsViewModel)
     from .views.main_window import MainWindow
 
     order_vm = OrderViewModel(store, choice.menu, settings)
@@ -76,9 +81,15 @@ def _compose(store: KioskStore, client: SyncClient, data_dir: Path, settings: Ki
     kitchen_vm = KitchenViewModel(store, client, order_vm)
     feed_vm = FeedViewModel(client, store, settings)
     settings_vm = SettingsViewModel(settings, data_dir, client, pairing.service_url)
+    manager_vm = ManagerViewModel(store, ManagerStore(store.db), client, settings, data_dir / EXPORT_DIR)
+    history_model = HistoryModel(manager_vm)
+    refund_vm = RefundViewModel(manager_vm, client)
+    reconcile_vm = ReconcileViewModel(manager_vm.data, client, lambda: feed_vm.worker.poll_once(wait=0))
     window = MainWindow(order_vm, orders_vm, checkout_vm, feed_vm, settings_vm, pairing.service_url,
-                        kitchen_vm=kitchen_vm, menu_note=(choice.note, choice.degraded))
-    return Kiosk(store, client, window, order_vm, orders_vm, checkout_vm, feed_vm, settings_vm, kitchen_vm, choice)
+                        kitchen_vm=kitchen_vm, menu_note=(choice.note, choice.degraded),
+                        manager=(manager_vm, history_model, refund_vm, reconcile_vm))
+    return Kiosk(store, client, window, order_vm, orders_vm, checkout_vm, feed_vm, settings_vm, kitchen_vm, choice,
+                 manager_vm, history_model, refund_vm, reconcile_vm)
 
 
 def _log_excepthook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:

@@ -68,6 +68,24 @@ class SyncClient:
     async def cancel(self, payment_id: str) -> dict[str, Any]:
         return await self._request("POST", f"/v1/payments/{payment_id}/cancel")
 
+    async def refresh(self, payment_id: str) -> dict[str, Any]:
+        """Ask the service to re-read the payment from the provider (POST /v1/payments/{id}/refresh)."""
+        return await self._request("POST", f"/v1/payments/{payment_id}/refresh")
+
+    async def refund(self, payment_id: str, amount: int, idempotency_key: str,
+                     reason: str = "requested_by_customer") -> dict[str, Any]:
+        """Ask for a refund (manager scope). 202 {refund_id, payment_id, amount, currency, status}.
+        Refusals: 403 forbidden, 409 not_refundable, 422 refund_too_large / invalid_refund,
+        502 provider_unavailable. The payment's state changes only through the feed."""
+        return await self._request("POST", f"/v1/payments/{payment_id}/refunds",
+                                   json={"amount": amount, "reason": reason},
+                                   headers={"Idempotency-Key": idempotency_key})
+
+    async def lookup(self, payment_ids: list[str]) -> list[dict[str, Any]]:
+        """The service's view of up to 500 payments (POST /v1/payments/lookup): status, amounts, pos_status."""
+        body = await self._request("POST", "/v1/payments/lookup", json={"payment_ids": payment_ids})
+        return list(body.get("payments", []))
+
     async def send_order(self, order: dict[str, Any]) -> dict[str, Any]:
         """Send to the kitchen (POST /v1/orders): the service queues for the POS the dishes it has not
         had yet. 202 {order_id, pos_status, package}; package is None when nothing was new.

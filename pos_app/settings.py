@@ -14,6 +14,7 @@ from pathlib import Path
 import platformdirs
 from babel import Locale, UnknownLocaleError
 
+from tablepay_domain.day_totals import parse_day_start
 from tablepay_domain.tips import DEFAULT_TIP_PRESETS
 
 from . import APP_NAME
@@ -43,6 +44,8 @@ class KioskSettings:
     donation_partner: str = "Red Cross"
     donation_amounts: list[int] = field(default_factory=lambda: [100, 200, 500])
     settings_pin_hash: str = ""  # pos_app.pin.hash_pin(...); empty: no PIN set, settings stay locked
+    manager_pin_hash: str = ""  # the same kind of hash, for manager mode (`tablepay kiosk set-manager-pin`)
+    business_day_starts_at: str = "04:00"  # local time: a late shift counts to the day it started
     feed_wait_seconds: float = 25.0
     backoff_initial_seconds: float = 0.5
     backoff_max_seconds: float = 15.0
@@ -59,6 +62,11 @@ class KioskSettings:
             raise ValueError(f"unknown locale {self.locale!r} (use e.g. en_IE, de_DE)") from None
         if self.menu_source not in MENU_SOURCES:
             raise ValueError(f"menu_source must be one of {', '.join(MENU_SOURCES)}, not {self.menu_source!r}")
+        try:
+            parse_day_start(self.business_day_starts_at)
+        except ValueError:
+            raise ValueError(f"business_day_starts_at must be HH:MM (e.g. 04:00), "
+                             f"not {self.business_day_starts_at!r}") from None
         if not 0 < self.feed_wait_seconds <= 60:
             raise ValueError("feed_wait_seconds must be in (0, 60]")
         return self

@@ -144,32 +144,39 @@ def _pair(args: argparse.Namespace, settings, directory: Path) -> int:  # type: 
     return 0
 
 
-def _set_settings_pin(args: argparse.Namespace, settings, directory: Path) -> int:  # type: ignore[no-untyped-def]
+PIN_KINDS = {  # subcommand -> (settings field, what it opens, what happens without it)
+    "set-settings-pin": ("settings_pin_hash", "Settings PIN", "the kiosk's settings screen is locked"),
+    "set-manager-pin": ("manager_pin_hash", "Manager PIN", "manager mode is locked"),
+}
+
+
+def _set_pin(args: argparse.Namespace, settings, directory: Path) -> int:  # type: ignore[no-untyped-def]
     """Read the PIN without echo (twice) or from stdin, store only its salted scrypt hash."""
     import getpass
 
     from pos_app.pin import MAX_DIGITS, MIN_DIGITS, hash_pin, valid_pin
     from pos_app.settings import save_settings
 
+    field, name, locked = PIN_KINDS[args.kiosk_command]
     if args.remove:
-        settings.settings_pin_hash = ""
+        setattr(settings, field, "")
         save_settings(settings, directory)
-        print("Settings PIN removed: the kiosk's settings screen is locked until a new PIN is set.")
+        print(f"{name} removed: {locked} until a new PIN is set.")
         return 0
     if sys.stdin.isatty():
-        pin = getpass.getpass(f"New settings PIN ({MIN_DIGITS}-{MAX_DIGITS} digits): ")
+        pin = getpass.getpass(f"New {name[0].lower()}{name[1:]} ({MIN_DIGITS}-{MAX_DIGITS} digits): ")
         if getpass.getpass("Again: ") != pin:
-            print("tablepay kiosk set-settings-pin: the two PINs differ; nothing changed.", file=sys.stderr)
+            print(f"tablepay kiosk {args.kiosk_command}: the two PINs differ; nothing changed.", file=sys.stderr)
             return 2
     else:
         pin = sys.stdin.readline().strip()
     if not valid_pin(pin):
-        print(f"tablepay kiosk set-settings-pin: the PIN must be {MIN_DIGITS} to {MAX_DIGITS} digits "
+        print(f"tablepay kiosk {args.kiosk_command}: the PIN must be {MIN_DIGITS} to {MAX_DIGITS} digits "
               "(the kiosk's pad has digits only); nothing changed.", file=sys.stderr)
         return 2
-    settings.settings_pin_hash = hash_pin(pin)
+    setattr(settings, field, hash_pin(pin))
     path = save_settings(settings, directory)
-    print(f"Settings PIN set (stored as a salted scrypt hash in {path}).")
+    print(f"{name} set (stored as a salted scrypt hash in {path}).")
     return 0
 
 
@@ -185,8 +192,8 @@ def cmd_kiosk(args: argparse.Namespace) -> int:
     command = args.kiosk_command
     if command == "pair":
         return _pair(args, settings, directory)
-    if command == "set-settings-pin":
-        return _set_settings_pin(args, settings, directory)
+    if command in PIN_KINDS:
+        return _set_pin(args, settings, directory)
     if command == "set-tips":
         settings.tip_presets = args.percent
     elif command == "set-donation":
@@ -263,6 +270,11 @@ def build_parser() -> argparse.ArgumentParser:
                                     help="the PIN that opens the kiosk's settings (asked without echo, "
                                          "or one line on stdin); only a salted hash is stored")
     pin.add_argument("--remove", action="store_true", help="remove the PIN: settings stay locked")
+    manager_pin = kiosk_commands.add_parser("set-manager-pin",
+                                            help="the PIN that opens manager mode (history, totals, refunds); "
+                                                 "asked without echo, or one line on stdin; only a salted hash "
+                                                 "is stored")
+    manager_pin.add_argument("--remove", action="store_true", help="remove the PIN: manager mode stays locked")
     tips = kiosk_commands.add_parser("set-tips", help="tip presets in percent, e.g. 10 15 20")
     tips.add_argument("percent", type=int, nargs="+")
     donation = kiosk_commands.add_parser("set-donation", help="partner name and fixed amounts in minor units")

@@ -32,7 +32,7 @@ from tablepay_sandbox.app import create_app as create_sandbox
 from tablepay_sandbox.rkeeper.seed import client_settings
 
 DEMO_KEY = "sk_test_tablepay_demo"
-DEMO_PIN = "1234"  # the demo kiosk's settings PIN (long-press the logo); printed at start
+DEMO_PIN = "1234"  # the demo kiosk's settings and manager PIN (long-press the logo; Manager); printed at start
 SAMPLE_ORDER = {
     "currency": "EUR", "table": "7", "waiter": "Demo",
     "lines": [{"sku": "MARG", "name": "Pizza margherita", "quantity": 2, "unit_amount": 950},
@@ -129,7 +129,8 @@ async def _qt_kiosk(data_dir: Path, service_url: str, token: str) -> None:
 
     kiosk = build_kiosk(data_dir / "kiosk", KioskSettings(kiosk_id="demo-kiosk", waiter="Demo",
                                                           donation_partner="Red Cross (demo)",
-                                                          settings_pin_hash=hash_pin(DEMO_PIN)),
+                                                          settings_pin_hash=hash_pin(DEMO_PIN),
+                                                          manager_pin_hash=hash_pin(DEMO_PIN)),
                         Pairing(service_url, token))
     checkout_vm = kiosk.checkout_vm
 
@@ -147,7 +148,8 @@ async def _qt_kiosk(data_dir: Path, service_url: str, token: str) -> None:
     kiosk.window.show()  # type: ignore[attr-defined]
     kiosk.start()
     print("Kiosk window open: pick a table, add dishes, Checkout, then open the printed URL and press Pay.\n"
-          f"Settings: hold the TablePay logo for 2 s, PIN {DEMO_PIN}.", flush=True)
+          f"Settings: hold the TablePay logo for 2 s, PIN {DEMO_PIN}. "
+          f"Manager mode (history, totals, refunds): the Manager button, the same PIN {DEMO_PIN}.", flush=True)
     try:
         await closed
     finally:

@@ -93,6 +93,43 @@ def m002_pos(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m003_manager(db: sqlite_utils.Database) -> None:
+    db.executescript(
+        """
+        -- What manager mode shows of an attempt: the dish part, what was refunded, Stripe's reference.
+        ALTER TABLE payment_attempts ADD COLUMN dish_subtotal INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE payment_attempts ADD COLUMN amount_refunded INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE payment_attempts ADD COLUMN provider_reference TEXT;
+        ALTER TABLE payment_attempts ADD COLUMN donation_partner TEXT;
+        ALTER TABLE payment_attempts ADD COLUMN created_at TEXT NOT NULL DEFAULT '';
+        UPDATE payment_attempts SET dish_subtotal = amount_total - tip_amount - donation_amount,
+                                    created_at = COALESCE(paid_at, updated_at);
+        -- The history sorts and filters on these; the common ones are backed by an index.
+        CREATE INDEX attempts_by_created ON payment_attempts(created_at);
+        CREATE INDEX attempts_by_status ON payment_attempts(status, created_at);
+        CREATE INDEX attempts_by_paid ON payment_attempts(paid_at);
+        CREATE INDEX attempts_by_total ON payment_attempts(amount_total);
+        CREATE INDEX attempts_by_reference ON payment_attempts(provider_reference);
+        CREATE INDEX orders_by_waiter ON orders(waiter);
+        CREATE INDEX orders_by_table ON orders(table_label);
+        -- An attempt's event history (what the feed said, and when the service said it).
+        ALTER TABLE applied_events ADD COLUMN order_id TEXT;
+        ALTER TABLE applied_events ADD COLUMN status TEXT;
+        ALTER TABLE applied_events ADD COLUMN amount_refunded INTEGER;
+        ALTER TABLE applied_events ADD COLUMN occurred_at TEXT;
+        CREATE INDEX events_by_payment ON applied_events(payment_id, seq);
+        -- Wrong manager PINs in a row and the lock (Unix time): a restart must not reset them.
+        CREATE TABLE manager_pin_state (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            wrong INTEGER NOT NULL DEFAULT 0,
+            locked_until REAL NOT NULL DEFAULT 0
+        );
+        INSERT INTO manager_pin_state (id) VALUES (1);
+        """
+    )
+
+
 def open_db(path: Path) -> sqlite_utils.Database:
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, isolation_level=None)

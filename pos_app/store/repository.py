@@ -48,6 +48,8 @@ class Attempt:
     checkout_url: str | None
     expires_at: int | None
     paid_at: str | None
+    amount_refunded: int = 0
+    provider_reference: str | None = None
 
 
 @dataclass(frozen=True)
@@ -89,7 +91,8 @@ class LocalOrder:
 def _attempt(row: Mapping[str, Any]) -> Attempt:
     return Attempt(row["payment_id"], row["order_id"], row["attempt"], PaymentStatus(row["status"]),
                    row["currency"], row["amount_total"], row["tip_amount"], row["donation_amount"],
-                   row["checkout_url"], row["expires_at"], row["paid_at"])
+                   row["checkout_url"], row["expires_at"], row["paid_at"], row["amount_refunded"],
+                   row["provider_reference"])
 
 
 class KioskStore:
@@ -224,33 +227,42 @@ class KioskStore:
         return int(next(self.db.query("SELECT COUNT(*) AS n FROM payment_attempts WHERE order_id = ?",
                                       [order_id]))["n"])
 
-    def record_attempt(self, payment: Mapping[str, Any]) -> Attempt:
+    def record_attempt(self, payment: Mapping[str, Any], donation_partner: str | None = None) -> Attempt:
         """Remember an attempt the service answered with. Its status only moves forward, and a
-        paid status here never marks the order paid: only `apply_events` does that."""
+        paid status here never marks the order paid: only `apply_events` does that.
+        `donation_partner`: who the donation goes to (the kiosk's setting when it opened the checkout)."""
         with self.db.atomic():
-            self._upsert_attempt(payment)
+            self._upsert_attempt(payment, donation_partner)
         found = self.attempt(str(payment["payment_id"]))
         assert found is not None
         return found
 
-    def _upsert_attempt(self, payment: Mapping[str, Any]) -> PaymentStatus:
+    def _upsert_attempt(self, payment: Mapping[str, Any], donation_partner: str | None = None) -> PaymentStatus:
         current = self.attempt(str(payment["payment_id"]))
         observed = PaymentStatus(payment["status"])
         status = advance(current.status, observed).after if current else observed
         row = {"payment_id": payment["payment_id"], "order_id": payment["order_id"], "attempt": payment["attempt"],
                "status": status.value, "currency": payment["currency"], "amount_total": payment["amount_total"],
                "tip_amount": payment["tip_amount"], "donation_amount": payment["donation_amount"],
-               "paid_at": payment.get("paid_at"), "updated_at": _now()}
-        for key in ("checkout_url", "expires_at"):
-            if key in payment:
+               "paid_at": payment.get("paid_at"), "updated_at": _now(),
+               "dish_subtotal": payment["amount_total"] - payment["tip_amount"] - payment["donation_amount"]}
+        for key in ("checkout_url", "expires_at", "provider_reference"):
+            if payment.get(key) is not None:  # a feed event without it must not erase what we know
                 row[key] = payment[key]
+        if payment.get("amount_refunded") is not None:
+            # Refund events may come out of order: the largest refunded sum is the newest.
+            row["amount_refunded"] = max(int(payment["amount_refunded"]), current.amount_refunded if current else 0)
         if current is None:
             row.setdefault("checkout_url", None)
             row.setdefault("expires_at", None)
+            row["created_at"] = payment.get("created_at") or row["updated_at"]
+            row["donation_partner"] = donation_partner
             self.db["payment_attempts"].insert(row)
         else:
             if row["paid_at"] is None:
                 del row["paid_at"]
+            if donation_partner is not None:
+                row["donation_partner"] = donation_partner
             self.db["payment_attempts"].update(row["payment_id"], row)
         return status
 
@@ -270,9 +282,10 @@ class KioskStore:
         with self.db.atomic():
             for event in events:
                 inserted = self.db.execute(
-                    "INSERT OR IGNORE INTO applied_events (event_id, seq, event, payment_id, applied_at) "
-                    "VALUES (?, ?, ?, ?, ?)", [event["event_id"], event["seq"], event["event"],
-                                               event["payment_id"], now]).rowcount
+                    "INSERT OR IGNORE INTO applied_events (event_id, seq, event, payment_id, applied_at, order_id, "
+                    "status, amount_refunded, occurred_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [event["event_id"], event["seq"], event["event"], event["payment_id"], now, event.get("order_id"),
+                     event.get("status"), event.get("amount_refunded"), event.get("created_at")]).rowcount
                 if not inserted:
                     continue
                 order_id = str(event["order_id"])

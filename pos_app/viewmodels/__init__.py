@@ -6,10 +6,16 @@ No widgets here, so every rule is testable without a screen. Async slots
 
 from .checkout import CheckoutState, CheckoutViewModel
 from .feed import FeedViewModel
+from .history import COLUMNS, ROW_ROLE, HistoryModel
 from .kitchen import POS_LABELS, KitchenViewModel, Tone
+from .manager import ManagerViewModel, OrderDetail
 from .order import OrderViewModel
-from .orders import OrdersViewModel
+from .orders import PAYMENT_LABELS, OrdersViewModel
+from .reconcile import Mismatch, ReconcileViewModel
+from .refund import RefundState, RefundViewModel
 from .settings import PinResult, SettingsViewModel
 
-__all__ = ["POS_LABELS", "CheckoutState", "CheckoutViewModel", "FeedViewModel", "KitchenViewModel", "OrderViewModel",
-           "OrdersViewModel", "PinResult", "SettingsViewModel", "Tone"]
+__all__ = ["COLUMNS", "PAYMENT_LABELS", "POS_LABELS", "ROW_ROLE", "CheckoutState", "CheckoutViewModel", "FeedViewModel",
+           "HistoryModel", "KitchenViewModel", "ManagerViewModel", "Mismatch", "OrderDetail", "OrderViewModel",
+           "OrdersViewModel", "PinResult", "ReconcileViewModel", "RefundState", "RefundViewModel", "SettingsViewModel",
+           "Tone"]

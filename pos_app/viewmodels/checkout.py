@@ -125,7 +125,7 @@ class CheckoutViewModel(QObject):
         except ApiError as exc:
             await self._on_refused(exc)
             return
-        self.store.record_attempt(payment)
+        self.store.record_attempt(payment, donation_partner=self.order_vm.settings.donation_partner)
         if self.store.order(order.order_id).pos_status is not None:
             # A service with a POS sends the kitchen every new dish before it opens a checkout.
             self.store.mark_sent(order.order_id, {line.sku: line.quantity for line in order.lines})

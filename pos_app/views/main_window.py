@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QMainWindow, QStackedWidget, QWidget
 
-from ..viewmodels import (CheckoutState, CheckoutViewModel, FeedViewModel, KitchenViewModel, OrdersViewModel,
-                          OrderViewModel, SettingsViewModel)
+from ..viewmodels import (CheckoutState, CheckoutViewModel, FeedViewModel, HistoryModel, KitchenViewModel,
+                          ManagerViewModel, OrdersViewModel, OrderViewModel, ReconcileViewModel, RefundViewModel,
+                          SettingsViewModel)
 from .checkout_panel import CheckoutPanel
+from .manager_page import ManagerPage
 from .order_page import OrderPage
 from .orders_page import OrdersPage
 from .settings_page import PinPad, SettingsPage
@@ -25,7 +27,8 @@ CONNECTION_LABELS = {
 class MainWindow(QMainWindow):
     def __init__(self, order_vm: OrderViewModel, orders_vm: OrdersViewModel, checkout_vm: CheckoutViewModel,
                  feed_vm: FeedViewModel, settings_vm: SettingsViewModel, service_url: str, *,
-                 kitchen_vm: KitchenViewModel, menu_note: tuple[str, bool] = ("", False)) -> None:
+                 kitchen_vm: KitchenViewModel, menu_note: tuple[str, bool] = ("", False),
+                 manager: tuple[ManagerViewModel, HistoryModel, RefundViewModel, ReconcileViewModel]) -> None:
         super().__init__()
         self.setWindowTitle("TablePay kiosk")
         self.setStyleSheet(STYLE)
@@ -58,6 +61,15 @@ class MainWindow(QMainWindow):
         self.pin_pad.unlocked.connect(self.show_settings)
         self.logo.secretGesture.connect(self.pin_pad.ask)
         self.settings_page.closed.connect(self._on_settings_closed)
+        # Manager mode: its own PIN (lock stored locally), then the manager page over everything.
+        self.manager_vm, self.history_model = manager[0], manager[1]
+        self.manager_page = ManagerPage(*manager)
+        self.root.addWidget(self.manager_page)
+        self.manager_pin_pad = PinPad(self.root, self.manager_vm)
+        self.manager_pin_pad.unlocked.connect(self.show_manager)
+        self.nav_manager.clicked.connect(self.manager_pin_pad.ask)
+        self.manager_page.closed.connect(self._on_settings_closed)
+        feed_vm.ordersChanged.connect(self._on_orders_changed_for_manager)
         settings_vm.changed.connect(self.order_page.on_settings_changed)
         settings_vm.changed.connect(orders_vm.refresh)
 
@@ -90,7 +102,8 @@ class MainWindow(QMainWindow):
         self.nav_tables, self.nav_order, self.nav_orders = (button("Tables", "NavButton", True),
                                                             button("Order", "NavButton", True),
                                                             button("Orders", "NavButton", True))
-        for nav in (self.nav_tables, self.nav_order, self.nav_orders):
+        self.nav_manager = button("Manager", "NavButton")
+        for nav in (self.nav_tables, self.nav_order, self.nav_orders, self.nav_manager):
             nav.setFixedHeight(56)
             row.addWidget(nav)
         self.nav_tables.clicked.connect(self.show_tables)
@@ -141,6 +154,16 @@ class MainWindow(QMainWindow):
     def show_settings(self) -> None:
         self.settings_page.open()
         self.root.setCurrentWidget(self.settings_page)
+
+    def show_manager(self) -> None:
+        self.manager_page.open()
+        self.root.setCurrentWidget(self.manager_page)
+
+    def _on_orders_changed_for_manager(self, _: list[str]) -> None:
+        if self.root.currentWidget() is self.manager_page:  # else it reloads when it opens
+            self.history_model.refresh()
+            if self.manager_page.tabs.currentWidget() is self.manager_page.totals:
+                self.manager_page.totals.show_day(self.manager_page.totals.day)
 
     def _on_settings_closed(self) -> None:
         self.root.setCurrentIndex(0)

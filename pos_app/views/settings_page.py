@@ -9,7 +9,7 @@ from tablepay_domain.money import Money
 
 from ..money_format import format_money
 from ..pin import MAX_DIGITS
-from ..viewmodels import OrderViewModel, PinResult, SettingsViewModel
+from ..viewmodels import ManagerViewModel, OrderViewModel, PinResult, SettingsViewModel
 from ..viewmodels.settings import LOCALES, MAX_DONATION_AMOUNTS, MAX_TIP_PRESETS, SET_PIN_COMMAND
 from .overlays import NumberPad, Overlay
 from .theme import DANGER, PAID, WARN, pill_style
@@ -21,9 +21,13 @@ class PinPad(Overlay):
 
     unlocked = Signal()
 
-    def __init__(self, parent: QWidget, vm: SettingsViewModel) -> None:
-        super().__init__(parent, "Settings", width=440)
+    def __init__(self, parent: QWidget, vm: SettingsViewModel | ManagerViewModel) -> None:
+        # The manager's gate has the same shape (has_pin, check_pin, locked_for) and its own words.
+        super().__init__(parent, getattr(vm, "title", "Settings"), width=440)
         self.vm = vm
+        self.prompt = getattr(vm, "prompt", "Enter the settings PIN")
+        self.no_pin_text = getattr(vm, "no_pin_text", "No settings PIN is set on this kiosk yet. To set one, "
+                                                      "run this on the kiosk's machine:")
         self.digits = ""
         self.message = label("", "PinMessage", wrap=True)
         self.dots = label("", "PinDots")
@@ -31,7 +35,7 @@ class PinPad(Overlay):
         self.dots.setMinimumHeight(72)
         self.body.addWidget(self.message)
         self.body.addWidget(self.dots)
-        self.command = label(SET_PIN_COMMAND, "Code")
+        self.command = label(getattr(vm, "command", SET_PIN_COMMAND), "Code")
         self.command.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
         self.body.addWidget(self.command)
         self.grid_holder = QWidget()
@@ -58,10 +62,12 @@ class PinPad(Overlay):
         self.ok_button.setVisible(has_pin)
         self.command.setVisible(not has_pin)
         self.cancel_button.setText("Cancel" if has_pin else "Close")
-        if has_pin:
-            self._say("Enter the settings PIN")
+        if has_pin and self.vm.locked_for() > 0:
+            self._say(f"Too many wrong PINs. Try again in {self.vm.locked_for():.0f} s.", error=True)
+        elif has_pin:
+            self._say(self.prompt)
         else:
-            self._say("No settings PIN is set on this kiosk yet. To set one, run this on the kiosk's machine:")
+            self._say(self.no_pin_text)
         self._render()
         self.open()
 

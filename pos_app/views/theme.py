@@ -118,6 +118,11 @@ QPushButton:disabled {{ color: #b8b8b8; background: #f5f5f4; border-color: #ece9
 #PadKey {{ min-height: 76px; font-size: 30px; font-weight: 700; border-radius: 16px; }}
 QLineEdit {{ min-height: {TOUCH}px; border: 2px solid {LINE}; border-radius: 14px; padding: 0 14px; font-size: 20px;
              background: white; }}
+#Figure {{ font-size: 28px; font-weight: 800; }}
+QCheckBox {{ min-height: {COMPACT}px; spacing: 10px; }}
+QCheckBox::indicator {{ width: 28px; height: 28px; }}
+QTableView {{ font-size: 17px; gridline-color: {LINE}; }}
+QHeaderView::section {{ font-size: 15px; font-weight: 700; padding: 6px; }}
 QScrollArea {{ border: none; background: transparent; }}
 QScrollArea > QWidget > QWidget {{ background: transparent; }}
 QScrollBar:vertical {{ width: 10px; background: transparent; }}

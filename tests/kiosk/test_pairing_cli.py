@@ -67,3 +67,14 @@ def test_set_settings_pin_stores_only_a_salted_hash(tmp_path, monkeypatch, capsy
     assert "4 to 8 digits" in capsys.readouterr().err
     assert main(["kiosk", "--data-dir", str(directory), "set-settings-pin", "--remove"]) == 0
     assert load_settings(directory).settings_pin_hash == ""
+
+
+def test_set_manager_pin_is_separate_from_the_settings_pin(tmp_path, monkeypatch):
+    directory = tmp_path / "k"
+    monkeypatch.setattr("sys.stdin", io.StringIO("97531\n"))
+    assert main(["kiosk", "--data-dir", str(directory), "set-manager-pin"]) == 0
+    settings = load_settings(directory)
+    assert verify_pin("97531", settings.manager_pin_hash) and settings.settings_pin_hash == ""
+    assert "97531" not in (directory / SETTINGS_FILE).read_text()
+    assert main(["kiosk", "--data-dir", str(directory), "set-manager-pin", "--remove"]) == 0
+    assert load_settings(directory).manager_pin_hash == ""

@@ -23,7 +23,7 @@ def event(seq: int, status: str, name: str, order_id: str = "o1", payment_id: st
 def test_wal_and_migrations(tmp_path, store):
     assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     again = open_db(tmp_path / "kiosk.sqlite")  # re-opening applies nothing twice
-    assert [m["name"] for m in again["_sqlite_migrations"].rows] == ["m001_initial", "m002_pos"]
+    assert [m["name"] for m in again["_sqlite_migrations"].rows] == ["m001_initial", "m002_pos", "m003_manager"]
 
 
 def test_event_applied_twice_is_harmless(store):

@@ -1,0 +1,181 @@
+"""Manager mode behind its own PIN: the gate, an order's detail with its POS trail, day totals, exports.
+
+The PIN is checked like the settings PIN (salted scrypt, pos_app.pin), but its wrong-try count and
+lock live in the local store, so restarting the kiosk does not give a guesser five more tries.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, tzinfo
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+from qasync import asyncSlot
+
+from tablepay_domain.day_totals import DayTotals, business_day_bounds, business_day_of, day_totals
+from tablepay_domain.money import Money
+
+from ..client import ApiError, SyncClient, Unreachable
+from ..export import write_history_csv, write_totals_csv
+from ..money_format import format_money
+from ..pin import verify_pin
+from ..settings import KioskSettings
+from ..store import EventRow, HistoryFilter, HistoryRow, KioskStore, LocalOrder, ManagerStore
+from .settings import PinResult
+
+log = logging.getLogger(__name__)
+
+SET_MANAGER_PIN_COMMAND = "tablepay kiosk set-manager-pin"
+
+
+def utc_iso(moment: datetime) -> str:
+    """A bound in the store's format (UTC, milliseconds), so text comparison is time order."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
+@dataclass(frozen=True)
+class AttemptDetail:
+    payment: HistoryRow
+    events: list[EventRow]
+
+
+@dataclass(frozen=True)
+class OrderDetail:
+    order: LocalOrder
+    attempts: list[AttemptDetail]
+
+
+class ManagerViewModel(QObject):
+    posTrail = Signal(str, object, str)  # order_id, {status, packages, trail} or None, message when None
+
+    MAX_WRONG = 5
+    LOCKOUT_SECONDS = 60.0
+
+    def __init__(self, store: KioskStore, manager_store: ManagerStore, client: SyncClient,
+                 settings: KioskSettings, export_dir: Path, *, clock: Callable[[], float] = time.time,
+                 tz: tzinfo | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.store, self.data, self.client, self.settings = store, manager_store, client, settings
+        self.export_dir = export_dir
+        self._clock = clock  # wall clock: the lock is stored and must mean the same after a restart
+        self.tz = tz or datetime.now().astimezone().tzinfo
+
+    # -- the PIN ----------------------------------------------------------------
+    title, prompt, command = "Manager", "Enter the manager PIN", SET_MANAGER_PIN_COMMAND
+    no_pin_text = "No manager PIN is set on this kiosk yet. To set one, run this on the kiosk's machine:"
+
+    @property
+    def has_pin(self) -> bool:
+        return bool(self.settings.manager_pin_hash)
+
+    def locked_for(self) -> float:
+        return max(0.0, self.data.pin_state()[1] - self._clock())
+
+    def check_pin(self, pin: str) -> PinResult:
+        if not self.has_pin:
+            return PinResult.NO_PIN
+        if self.locked_for() > 0:
+            return PinResult.LOCKED
+        wrong, _ = self.data.pin_state()
+        if verify_pin(pin, self.settings.manager_pin_hash):
+            self.data.set_pin_state(0, 0.0)
+            return PinResult.OK
+        wrong += 1
+        log.warning("wrong manager PIN (%d in a row)", wrong)
+        if wrong >= self.MAX_WRONG:
+            self.data.set_pin_state(0, self._clock() + self.LOCKOUT_SECONDS)
+            return PinResult.LOCKED
+        self.data.set_pin_state(wrong, 0.0)
+        return PinResult.WRONG
+
+    # -- formatting ---------------------------------------------------------------
+    def fmt(self, amount: int, currency: str) -> str:
+        return format_money(Money(amount, currency), self.settings.locale)
+
+    def local_time(self, stamp: str | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
+        if not stamp:
+            return ""
+        try:
+            return datetime.fromisoformat(stamp).astimezone(self.tz).strftime(pattern)
+        except ValueError:
+            return stamp
+
+    # -- filters ---------------------------------------------------------------------
+    def day_filter(self, first: date, last: date, **others: Any) -> HistoryFilter:
+        """Attempts created from the start of business day `first` to the end of `last`."""
+        since, _ = business_day_bounds(first, self.settings.business_day_starts_at, self.tz)
+        _, until = business_day_bounds(last, self.settings.business_day_starts_at, self.tz)
+        return HistoryFilter(since=utc_iso(since), until=utc_iso(until), **others)
+
+    def make_filter(self, first: date | None = None, last: date | None = None, status: str | None = None,
+                    waiter: str | None = None, table: str | None = None, search: str = "") -> HistoryFilter:
+        """The history filter the screen asks for (dates are business days; None: no bound)."""
+        f = HistoryFilter(status=status or None, waiter=waiter, table=table, order_search=search)
+        if first is not None and last is not None:
+            dated = self.day_filter(first, last)
+            f = HistoryFilter(dated.since, dated.until, f.status, f.waiter, f.table, f.order_search)
+        return f
+
+    def waiters(self) -> list[str]:
+        return self.data.waiters()
+
+    def tables(self) -> list[str]:
+        return self.data.tables()
+
+    def today(self) -> date:
+        return business_day_of(datetime.fromtimestamp(self._clock(), UTC), self.settings.business_day_starts_at,
+                               self.tz)
+
+    # -- detail ------------------------------------------------------------------------
+    def detail(self, order_id: str) -> OrderDetail:
+        return OrderDetail(self.store.order(order_id),
+                           [AttemptDetail(p, self.data.events_of(p.payment_id)) for p in self.data.attempts_of(order_id)])
+
+    @asyncSlot(str)
+    async def load_pos_trail(self, order_id: str) -> None:
+        """GET /v1/orders/{id}/pos; the answer (or why there is none) comes out as posTrail."""
+        try:
+            body: dict[str, Any] | None = await self.client.pos_state(order_id)
+            message = ""
+        except Unreachable:
+            body, message = None, "The sync service is unreachable: the POS trail cannot be shown now."
+        except ApiError as exc:
+            body = None
+            message = ("This order never went to the restaurant's POS." if exc.status == 404 else
+                       "This sync service has no restaurant POS set up." if exc.code == "pos_disabled" else
+                       f"The service answered {exc.status} ({exc.message}).")
+        self.posTrail.emit(order_id, body, message)
+
+    # -- day totals --------------------------------------------------------------------
+    def totals(self, day: date) -> DayTotals:
+        since, until = business_day_bounds(day, self.settings.business_day_starts_at, self.tz)
+        payments = self.data.day_payments(utc_iso(since), utc_iso(until))
+        currency = payments[0].currency if payments else self._currency()
+        return day_totals(payments, currency, self.tz)
+
+    def _currency(self) -> str:
+        row = next(self.store.db.query("SELECT currency FROM orders ORDER BY created_at DESC LIMIT 1"), None)
+        return str(row["currency"]) if row else "EUR"
+
+    # -- exports ---------------------------------------------------------------------------
+    def _export_path(self, stem: str) -> Path:
+        self.export_dir.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.fromtimestamp(self._clock()).strftime("%Y%m%d-%H%M%S")
+        return self.export_dir / f"{stem}-{stamp}.csv"
+
+    def export_history(self, f: HistoryFilter, sort: str = "time", descending: bool = True,
+                       bom: bool = False) -> tuple[Path, int]:
+        path = self._export_path("payments")
+        count = write_history_csv(path, self.data.history_rows(f, sort, descending), bom=bom, tz=self.tz)
+        log.info("exported %d payments to %s", count, path)
+        return path, count
+
+    def export_totals(self, day: date, bom: bool = False) -> Path:
+        path = self._export_path(f"day-{day.isoformat()}")
+        write_totals_csv(path, day, self.totals(day), bom=bom)
+        return path

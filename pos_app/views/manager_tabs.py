@@ -1,0 +1,150 @@
+"""Manager mode's day totals (figures and chart) and reconciliation tabs."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QGridLayout, QHBoxLayout, QHeaderView, QTableWidget,
+                               QTableWidgetItem, QWidget)
+
+from tablepay_domain.day_totals import parse_day_start
+
+from ..viewmodels import PAYMENT_LABELS, ManagerViewModel, ReconcileViewModel
+from .manager_chart import DayChart
+from .widgets import button, card, hbox, label, vbox
+
+
+class TotalsTab(QWidget):
+    def __init__(self, manager: ManagerViewModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.manager = manager
+        self.day = manager.today()
+        root = vbox(spacing=12)
+        top = QHBoxLayout()
+        self.prev_button, self.next_button, self.today_button = button("◀"), button("▶"), button("Today")
+        for widget in (self.prev_button, self.next_button):
+            widget.setFixedWidth(72)
+        self.day_label = label("", "Title")
+        self.prev_button.clicked.connect(lambda: self.show_day(self.day - timedelta(days=1)))
+        self.next_button.clicked.connect(lambda: self.show_day(self.day + timedelta(days=1)))
+        self.today_button.clicked.connect(lambda: self.show_day(self.manager.today()))
+        self.bom = QCheckBox("BOM for Excel")
+        self.export_button = button("Export day CSV")
+        self.export_button.clicked.connect(self._export)
+        top.addWidget(self.prev_button)
+        top.addWidget(self.day_label, 1)
+        top.addWidget(self.next_button)
+        top.addWidget(self.today_button)
+        top.addSpacing(16)
+        top.addWidget(self.bom)
+        top.addWidget(self.export_button)
+        root.addLayout(top)
+        self.export_message = label("", "LineMeta")
+        root.addWidget(self.export_message)
+
+        figures = QGridLayout()
+        figures.setHorizontalSpacing(28)
+        figures.setVerticalSpacing(4)
+        self.values: dict[str, QWidget] = {}
+        names = (("paid_orders", "PAID ORDERS"), ("gross", "GROSS TAKEN"), ("revenue", "REVENUE (DISHES)"),
+                 ("tips", "TIPS"), ("donations", "DONATIONS"), ("refunds", "REFUNDS"), ("attention", "NEED A LOOK"))
+        for column, (key, title) in enumerate(names):
+            figures.addWidget(label(title, "SectionLabel"), 0, column)
+            value = label("", "Figure")
+            self.values[key] = value
+            figures.addWidget(value, 1, column)
+        root.addWidget(card(figures, margins=16))
+        lists = QHBoxLayout()
+        self.tips_list, self.partners_list, self.attention_list = label(""), label(""), label("")
+        for title, widget in (("TIPS PER WAITER", self.tips_list), ("DONATIONS PER PARTNER (not revenue)",
+                                                                     self.partners_list),
+                              ("OPEN OR FAILED, ORDER NOT PAID", self.attention_list)):
+            box = vbox(spacing=4)
+            box.addWidget(label(title, "SectionLabel"))
+            box.addWidget(widget)
+            box.addStretch(1)
+            lists.addWidget(card(box, margins=14), 1)
+        root.addLayout(lists)
+        self.chart = DayChart()
+        chart_box = vbox()
+        chart_box.addWidget(self.chart)
+        root.addWidget(card(chart_box, margins=12), 1)
+        self.setLayout(root)
+
+    def show_day(self, day: date) -> None:
+        self.day = day
+        m = self.manager
+        totals = m.totals(day)
+        fmt = lambda amount: m.fmt(amount, totals.currency)  # noqa: E731
+        self.day_label.setText(f"{day.strftime('%a %d %b %Y')} · from {m.settings.business_day_starts_at}")
+        for key, value in (("paid_orders", str(totals.paid_orders)), ("gross", fmt(totals.gross)),
+                           ("revenue", fmt(totals.revenue)), ("tips", fmt(totals.tips)),
+                           ("donations", fmt(totals.donations)), ("refunds", fmt(totals.refunds)),
+                           ("attention", str(len(totals.attention)))):
+            self.values[key].setText(value)  # type: ignore[attr-defined]
+        self.tips_list.setText("\n".join(f"{w}: {fmt(a)}" for w, a in sorted(totals.tips_by_waiter.items())) or "—")
+        self.partners_list.setText("\n".join(f"{p}: {fmt(a)}" for p, a in sorted(totals.donations_by_partner.items()))
+                                   or "—")
+        shown = 4
+        self.attention_list.setText("\n".join(f"{p.order_id} · {PAYMENT_LABELS.get(p.status.value, p.status.value)} · "
+                                              f"{fmt(p.amount_total)}" for p in totals.attention[:shown])
+                                    + (f"\n… and {len(totals.attention) - shown} more (History: filter by state)"
+                                       if len(totals.attention) > shown else "")
+                                    or "Nothing")
+        start = parse_day_start(m.settings.business_day_starts_at).hour
+        hours = sorted(totals.takings_by_hour.items(), key=lambda item: (item[0] - start) % 24)
+        if hours:  # every hour from the first to the last sale, so gaps show as gaps
+            first, last = (hours[0][0] - start) % 24, (hours[-1][0] - start) % 24
+            hours = [((start + h) % 24, totals.takings_by_hour.get((start + h) % 24, 0)) for h in range(first, last + 1)]
+        self.chart.set_data(hours, sorted(totals.tips_by_waiter.items(), key=lambda item: -item[1]), fmt)
+
+    def _export(self) -> None:
+        path = self.manager.export_totals(self.day, bom=self.bom.isChecked())
+        self.export_message.setText(f"Saved {path}")
+
+
+class ReconcileTab(QWidget):
+    HEADERS = ("Order", "Table", "Kiosk", "Service", "POS", "Why", "")
+
+    def __init__(self, vm: ReconcileViewModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.vm = vm
+        root = vbox(spacing=12)
+        self.check_button, self.refresh_all_button = button("Check now", "Primary"), button("Refresh all", "Secondary")
+        self.check_button.clicked.connect(vm.check)
+        self.refresh_all_button.clicked.connect(vm.refresh_all)
+        self.message = label("Compares this kiosk's payments of the last days with the sync service and the POS.",
+                             "Subtitle", wrap=True)
+        root.addLayout(hbox(self.check_button, self.refresh_all_button))
+        root.addWidget(self.message)
+        self.table = QTableWidget(0, len(self.HEADERS))
+        self.table.setHorizontalHeaderLabels(self.HEADERS)
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(64)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.horizontalHeader().setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
+        root.addWidget(self.table, 1)
+        self.setLayout(root)
+        self.refresh_buttons: dict[str, QWidget] = {}
+        vm.changed.connect(self._render)
+
+    def _render(self) -> None:
+        self.message.setText(self.vm.message)
+        self.check_button.setEnabled(not self.vm.busy)
+        self.refresh_all_button.setEnabled(not self.vm.busy and bool(self.vm.rows))
+        self.table.setRowCount(len(self.vm.rows))
+        self.refresh_buttons = {}
+        for index, row in enumerate(self.vm.rows):
+            for column, text in enumerate((row.order_id, row.table, row.kiosk_status, row.service_status or "unknown",
+                                           row.pos_status or "—", row.reason)):
+                item = QTableWidgetItem(text)
+                item.setFlags(Qt.ItemFlag.ItemIsEnabled)
+                self.table.setItem(index, column, item)
+            refresh = button("Refresh")
+            refresh.setEnabled(not self.vm.busy)
+            refresh.clicked.connect(lambda _=False, pid=row.payment_id: self.vm.refresh(pid))
+            self.table.setCellWidget(index, 6, refresh)
+            self.refresh_buttons[row.payment_id] = refresh
+        self.table.resizeColumnsToContents()
+        self.table.horizontalHeader().setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)

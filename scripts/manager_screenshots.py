@@ -1,0 +1,68 @@
+"""Offscreen screenshots of manager mode on a seeded store: docs/screenshots/manager-*.png.
+
+    QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/manager_screenshots.py
+
+No service is needed to show the history, the totals and the refund dialog (the kiosk reads its
+own SQLite); the status bar therefore says "Connecting…".
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from bench.manager_seed import seed_payments  # noqa: E402
+from pos_app.app import build_kiosk  # noqa: E402
+from pos_app.secrets import Pairing  # noqa: E402
+from pos_app.settings import KioskSettings  # noqa: E402
+
+OUT = ROOT / "docs" / "screenshots"
+
+
+def main() -> int:
+    app = QApplication.instance() or QApplication(sys.argv)
+    data_dir = Path(tempfile.mkdtemp(prefix="tablepay-manager-shots-"))
+    kiosk = build_kiosk(data_dir, KioskSettings(kiosk_id="kiosk-1", waiter="Ana"), Pairing("http://127.0.0.1:9", "t"))
+    now = datetime.now(UTC)
+    seed_payments(kiosk.store.db, 640, now - timedelta(hours=640 * 7 / 60), every=timedelta(minutes=7))
+    window = kiosk.window
+    window.resize(1280, 800)  # type: ignore[attr-defined]
+    window.show()  # type: ignore[attr-defined]
+    window.show_manager()  # type: ignore[attr-defined]
+    page = window.manager_page  # type: ignore[attr-defined]
+    page.history.view.selectRow(2)
+    for _ in range(5):
+        app.processEvents()
+    OUT.mkdir(parents=True, exist_ok=True)
+    window.grab().save(str(OUT / "manager-history.png"))  # type: ignore[attr-defined]
+    page.show_tab(1)
+    for _ in range(5):
+        app.processEvents()
+    window.grab().save(str(OUT / "manager-totals.png"))  # type: ignore[attr-defined]
+    page.show_tab(0)
+    row = next(i for i, r in enumerate(kiosk.history_model.rows) if r.status == "partially_refunded")  # type: ignore[attr-defined]
+    page.history.view.selectRow(row)
+    page.refund.ask(kiosk.history_model.rows[row].payment_id)  # type: ignore[attr-defined]
+    for key in "C9999":  # 99.99, more than is left: the dialog refuses it before anything is sent
+        page.refund.press(key)
+    for _ in range(5):
+        app.processEvents()
+    assert (window.width(), window.height()) == (1280, 800), window.size()  # type: ignore[attr-defined]
+    window.grab().save(str(OUT / "manager-refund.png"))  # type: ignore[attr-defined]
+    print("wrote", *(OUT / f"manager-{n}.png" for n in ("history", "totals", "refund")))
+    kiosk.store.db.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
