@@ -44,6 +44,8 @@ def compare(local: HistoryRow, remote: dict[str, Any] | None) -> str:
     if remote is None:
         return "The sync service does not know this payment."
     status, pos = str(remote.get("status")), remote.get("pos_status")
+    if str(remote.get("attention") or "").startswith("double_payment"):
+        return "This order was paid twice: refund this payment."
     if status != local.status:
         return f"The kiosk has it as {local.status}, the service as {status}."
     if int(remote.get("amount_refunded") or 0) != local.amount_refunded:

@@ -212,3 +212,20 @@ def test_a_bad_business_day_start_is_refused(start):
 
     with pytest.raises(ValueError, match="business_day_starts_at"):
         kiosk_settings(business_day_starts_at=start).validate()
+
+
+def test_reconciliation_reasons_name_what_disagrees() -> None:
+    from pos_app.store.manager import HistoryRow
+    from pos_app.viewmodels.reconcile import compare
+
+    row = HistoryRow(payment_id="pay_1", order_id="o-1", attempt=2, created_at="2026-11-23T12:00:00+00:00",
+                     paid_at="2026-11-23T12:01:00+00:00", table="7", waiter="Ana", status="paid", currency="EUR",
+                     dish_subtotal=1000, tip_amount=100, donation_amount=0, amount_total=1100, amount_refunded=0,
+                     provider_reference="pi_1", pos_status="paid", donation_partner=None, order_status="paid")
+    agreeing = {"status": "paid", "amount_refunded": 0, "pos_status": "paid", "attention": None}
+    assert compare(row, agreeing) == ""
+    assert compare(row, None) == "The sync service does not know this payment."
+    assert compare(row, {**agreeing, "status": "refunded"}) == "The kiosk has it as paid, the service as refunded."
+    assert compare(row, {**agreeing, "pos_status": "failed"}) == "Paid, but the POS has it as failed."
+    assert compare(row, {**agreeing, "attention": "double_payment: order o-1 was already paid by pay_0"}) == \
+        "This order was paid twice: refund this payment."
