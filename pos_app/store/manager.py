@@ -7,7 +7,9 @@ history is read a page at a time, so 100,000 payments never sit in memory at onc
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -97,6 +99,20 @@ def _where(f: HistoryFilter) -> tuple[str, list[Any]]:
 class ManagerStore:
     def __init__(self, db: sqlite_utils.Database) -> None:
         self.db = db
+
+    def file_path(self) -> str:
+        return str(self.db.conn.execute("PRAGMA database_list").fetchone()[2])
+
+    @staticmethod
+    @contextmanager
+    def read_only(path: str) -> Iterator[ManagerStore]:
+        """The store at `path` on a read connection of its own, opened in the thread that uses it
+        (a long export runs off the GUI thread)."""
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            yield ManagerStore(sqlite_utils.Database(conn))
+        finally:
+            conn.close()
 
     # -- history ---------------------------------------------------------------
     def history_count(self, f: HistoryFilter) -> int:

@@ -6,7 +6,9 @@ lock live in the local store, so restarting the kiosk does not give a guesser fi
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -51,6 +53,7 @@ class OrderDetail:
 
 
 class ManagerViewModel(QObject):
+    exportDone = Signal(str)  # what to tell the manager when a background export ends
     posTrail = Signal(str, object, str)  # order_id, {status, packages, trail} or None, message when None
 
     MAX_WRONG = 5
@@ -174,6 +177,28 @@ class ManagerViewModel(QObject):
         count = write_history_csv(path, self.data.history_rows(f, sort, descending), bom=bom, tz=self.tz)
         log.info("exported %d payments to %s", count, path)
         return path, count
+
+    def start_history_export(self, f: HistoryFilter, sort: str = "time", descending: bool = True,
+                             bom: bool = False) -> asyncio.Task[None]:
+        """Export on a worker thread with its own read connection, so the screen stays live (100,000
+        rows take seconds); `exportDone` says where the file went."""
+        path, db_path = self._export_path("payments"), self.data.file_path()
+
+        def work() -> int:
+            with ManagerStore.read_only(db_path) as reader:
+                return write_history_csv(path, reader.history_rows(f, sort, descending), bom=bom, tz=self.tz)
+
+        async def run() -> None:
+            try:
+                count = await asyncio.to_thread(work)
+            except (OSError, sqlite3.Error) as exc:
+                log.exception("export failed")
+                self.exportDone.emit(f"Export failed: {exc}")
+                return
+            log.info("exported %d payments to %s", count, path)
+            self.exportDone.emit(f"Saved {count:,} payments to {path}")
+
+        return asyncio.get_running_loop().create_task(run(), name="history-export")
 
     def export_totals(self, day: date, bom: bool = False) -> Path:
         path = self._export_path(f"day-{day.isoformat()}")

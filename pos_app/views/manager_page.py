@@ -56,6 +56,7 @@ class HistoryTab(QWidget):
         self.detail_button.clicked.connect(self._detail)
         self.refund_button.clicked.connect(self._refund)
         self.export_button.clicked.connect(self._export)
+        self.manager.exportDone.connect(self._exported)
         actions.addWidget(self.count, 1)
         for widget in (self.detail_button, self.refund_button, self.bom, self.export_button):
             actions.addWidget(widget)
@@ -147,9 +148,14 @@ class HistoryTab(QWidget):
             self.refundRequested.emit(row.payment_id)
 
     def _export(self) -> None:
-        path, count = self.manager.export_history(self.current_filter(), self.model.sort_key, self.model.descending,
-                                                  bom=self.bom.isChecked())
-        self.export_message.setText(f"Saved {count:,} payments to {path}")
+        self.export_button.setEnabled(False)
+        self.export_message.setText("Exporting ...")
+        self.manager.start_history_export(self.current_filter(), self.model.sort_key, self.model.descending,
+                                          bom=self.bom.isChecked())
+
+    def _exported(self, message: str) -> None:
+        self.export_button.setEnabled(True)
+        self.export_message.setText(message)
 
 
 class ManagerPage(QWidget):

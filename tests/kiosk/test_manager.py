@@ -134,7 +134,10 @@ def test_csv_export_of_the_filtered_history_matches_the_database(qtbot, kiosk: K
     tab = kiosk.window.manager_page.history
     tab.waiter.setCurrentIndex(tab.waiter.findData("Ana"))
     tab.bom.setChecked(True)
-    click(qtbot, tab.export_button)
+    with qtbot.waitSignal(kiosk.window.manager_page.manager.exportDone, timeout=10_000):
+        click(qtbot, tab.export_button)
+        assert not tab.export_button.isEnabled()  # the export runs on a worker thread; the screen stays live
+    assert tab.export_button.isEnabled()
     path = next((tmp_path / "kiosk" / "exports").glob("payments-*.csv"))
     raw = path.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf") and "Saved 30 payments" in tab.export_message.text()
