@@ -115,7 +115,7 @@ async def _unless_disconnected(request: Request, poll: Coroutine[Any, Any, list[
 
 @router.get("/events", response_model=FeedPage)
 async def events(request: Request, kiosk_id: Kiosk,
-                 after: Annotated[int, Query(ge=0, description="Last seq the kiosk has applied")] = 0,
+                 after: Annotated[int, Query(ge=0, le=2**63 - 1, description="Last seq the kiosk has applied")] = 0,
                  wait: Annotated[float, Query(ge=0, le=60, description="Seconds to hold the request open")] = 0,
                  limit: Annotated[int, Query(ge=1, le=500)] = 100) -> dict[str, object]:
     """This kiosk's events after `after`: at once if any, else as soon as one arrives (long poll)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import Path as FastPath
 from fastapi.responses import JSONResponse
 
 from tablepay_domain.money import UnknownCurrency, normalize_currency
@@ -15,6 +16,8 @@ from ..services.outbox import OutboxWorker
 from ..services.pos_menu import menu_from_pos
 from .auth import kiosk_from_request
 from .schemas import DeadLetter, ErrorResponse, OrderSnapshot, PosMenu, PosOrderState, SentToPos
+
+MAX_ROW_ID = 2**63 - 1  # SQLite's INTEGER
 
 router = APIRouter(prefix="/v1", tags=["pos"], responses={401: {"model": ErrorResponse}})
 Kiosk = Annotated[str, Depends(kiosk_from_request)]
@@ -69,7 +72,8 @@ async def dead_letters(request: Request, kiosk_id: Kiosk) -> list[dict[str, Any]
 
 
 @router.post("/outbox/{row_id}/retry", response_model=DeadLetter, responses={404: {"model": ErrorResponse}})
-async def retry_dead_letter(row_id: int, request: Request, kiosk_id: Kiosk) -> dict[str, Any]:
+async def retry_dead_letter(row_id: Annotated[int, FastPath(ge=1, le=MAX_ROW_ID)], request: Request,
+                            kiosk_id: Kiosk) -> dict[str, Any]:
     """Put a dead letter back in line; the worker tries it again at once."""
     outbox: OutboxWorker = request.app.state.outbox
     row = outbox.retry(row_id)
