@@ -83,8 +83,9 @@ class Money:
         return Money(self.amount * factor, self.currency)
 
     def percent(self, percent: int) -> Money:
-        """`percent` % of this amount, rounded half-up to the minor unit (integers only)."""
-        return Money((self.amount * percent * 2 + 100) // 200, self.currency)
+        """`percent` % of this amount, rounded half-up to the smallest chargeable step (integers only)."""
+        step = charge_step(self.currency)
+        return Money((self.amount * percent * 2 + 100 * step) // (200 * step) * step, self.currency)
 
     def to_decimal_string(self) -> str:
         """'12.50' for 1250 EUR, '1500' for 1500 JPY, '1.250' for 1250 KWD."""
@@ -95,6 +96,15 @@ class Money:
 
     def __str__(self) -> str:
         return f"{self.to_decimal_string()} {self.currency}"
+
+
+def charge_step(currency: str) -> int:
+    """The smallest amount a card payment can move, in minor units.
+
+    Stripe charges three-decimal currencies (KWD, BHD, JOD, OMR, TND) only in
+    multiples of 10 minor units (0.010), so prices, tips and donations keep to it.
+    """
+    return 10 if minor_units(currency) == 3 else 1
 
 
 def to_hundredths(amount: int, currency: str) -> int:

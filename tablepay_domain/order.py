@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .money import Money, UnknownCurrency, normalize_currency
+from .money import Money, UnknownCurrency, charge_step, normalize_currency
 
 
 class InvalidOrder(ValueError):
@@ -96,6 +96,13 @@ def validate_order(order: Order, limits: Limits = Limits()) -> Order:
         problems.append(f"tip must not be negative, got {order.tip_amount}")
     if not _is_int(order.donation_amount) or order.donation_amount < 0:
         problems.append(f"donation must not be negative, got {order.donation_amount}")
+    if not problems and (step := charge_step(currency)) > 1:
+        amounts = [(f"line {n} ({line.name or line.sku}) price", line.unit_amount)
+                   for n, line in enumerate(order.lines, start=1)]
+        for label, amount in [*amounts, ("tip", order.tip_amount), ("donation", order.donation_amount)]:
+            if amount % step:
+                problems.append(f"{label} {Money(amount, currency)} is not a multiple of "
+                                f"{Money(step, currency)}, the smallest amount a card can pay in {currency}")
     if not problems:
         total = order.amount_total
         if total <= 0:

@@ -13,7 +13,7 @@ from tablepay_domain.money import MINOR_UNITS
 from . import objects
 from .errors import invalid_request
 from .forms import Params, as_int, as_list, as_metadata, as_str, reject_unknown
-from .money_format import below_minimum
+from .money_format import below_minimum, format_amount
 from .runtime import ctx, eq_filters, expand_paths, list_page, ok, params, runtime
 from .sandbox import paginate_params
 from .store import Obj
@@ -62,6 +62,11 @@ def _line_items(p: Params) -> list[Obj]:
                                   param=f"{where}[price_data][product_data][name]", code="parameter_missing")
         quantity = as_int(line, "quantity", required=True, minimum=1)
         assert unit_amount is not None and quantity is not None
+        if MINOR_UNITS[currency.upper()] == 3 and unit_amount % 10:
+            # Stripe: three-decimal currencies are charged in multiples of 10 minor units.
+            raise invalid_request(f"Invalid amount: {currency} amounts must be a multiple of 10 "
+                                  f"({format_amount(unit_amount, currency)} is not).",
+                                  param=f"{where}[price_data][unit_amount]")
         items.append(objects.line_item(currency=currency, name=str(product["name"]), unit_amount=unit_amount,
                                        quantity=quantity, metadata=as_metadata(product, "metadata")))
     currencies = {item["currency"] for item in items}

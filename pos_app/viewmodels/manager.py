@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -188,9 +189,23 @@ class ManagerViewModel(QObject):
             with ManagerStore.read_only(db_path) as reader:
                 return write_history_csv(path, reader.history_rows(f, sort, descending), bom=bom, tz=self.tz)
 
-        async def run() -> None:
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[int] = loop.create_future()
+
+        def in_thread() -> None:
+            # A plain daemon thread: qasync's default executor uses QThreads, which Qt warns about
+            # if the app quits while one is still alive.
             try:
-                count = await asyncio.to_thread(work)
+                result = work()
+            except BaseException as exc:  # noqa: BLE001 - handed to the awaiting coroutine
+                loop.call_soon_threadsafe(lambda: done.done() or done.set_exception(exc))
+            else:
+                loop.call_soon_threadsafe(lambda: done.done() or done.set_result(result))
+
+        async def run() -> None:
+            threading.Thread(target=in_thread, name="history-export", daemon=True).start()
+            try:
+                count = await done
             except (OSError, sqlite3.Error) as exc:
                 log.exception("export failed")
                 self.exportDone.emit(f"Export failed: {exc}")
@@ -198,7 +213,7 @@ class ManagerViewModel(QObject):
             log.info("exported %d payments to %s", count, path)
             self.exportDone.emit(f"Saved {count:,} payments to {path}")
 
-        return asyncio.get_running_loop().create_task(run(), name="history-export")
+        return loop.create_task(run(), name="history-export")
 
     def export_totals(self, day: date, bom: bool = False) -> Path:
         path = self._export_path(f"day-{day.isoformat()}")

@@ -55,3 +55,12 @@ def test_hundredths_refuse_to_round() -> None:
         to_hundredths(1235, "KWD")
     with pytest.raises(ValueError, match="not a whole minor unit"):
         from_hundredths(150, "JPY")
+
+
+def test_three_decimal_currencies_are_charged_in_steps_of_ten() -> None:
+    from tablepay_domain.money import charge_step
+
+    assert [charge_step(c) for c in ("KWD", "BHD", "EUR", "JPY")] == [10, 10, 1, 1]
+    assert Money(12_345, "KWD").percent(15).amount == 1_850  # 1.85175 KWD -> 1.850 (half-up to 0.010)
+    assert Money(12_345, "EUR").percent(15).amount == 1_852  # 18.5175 EUR -> 18.52
+    assert Money(999, "JPY").percent(10).amount == 100

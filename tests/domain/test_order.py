@@ -33,3 +33,15 @@ def test_totals_are_computed_and_revenue_is_dishes_only():
 def test_invalid_orders_are_refused_with_a_clear_message(changes, message):
     with pytest.raises(InvalidOrder, match=message):
         validate_order(order(**changes), Limits(max_total=1_000_000))
+
+
+def test_three_decimal_amounts_must_be_chargeable() -> None:
+    from tablepay_domain.order import InvalidOrder, Line, Order, validate_order
+
+    lines = (Line(sku="TEA", name="Tea", quantity=2, unit_amount=1_235),)
+    with pytest.raises(InvalidOrder, match=r"line 1 \(Tea\) price 1.235 KWD is not a multiple of 0.010 KWD"):
+        validate_order(Order(order_id="o", kiosk_id="k", currency="KWD", table="1", waiter="", lines=lines))
+    fine = (Line(sku="TEA", name="Tea", quantity=2, unit_amount=1_230),)
+    order = validate_order(Order(order_id="o", kiosk_id="k", currency="kwd", table="1", waiter="", lines=fine,
+                                 tip_amount=370))
+    assert (order.currency, order.amount_total) == ("KWD", 2_830)

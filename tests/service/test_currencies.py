@@ -1,0 +1,68 @@
+"""ISO 4217 minor units end to end: zero-, two- and three-decimal currencies through Stripe and the POS, exactly."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tablepay_domain.money import to_hundredths
+from tests.support.harness import Harness, make_order, running_harness
+
+CASES = [  # currency, price of one pizza, tip: all in minor units
+    ("JPY", 1_200, 180),
+    ("EUR", 950, 143),
+    ("KWD", 2_350, 350),
+    ("BHD", 1_990, 0),
+]
+
+
+@pytest.fixture(scope="module")
+def h(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    with running_harness(tmp_path_factory.mktemp("currencies"), pos=True) as harness:
+        yield harness
+
+
+def _pos_payment(h: Harness, order_id: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 10
+    while True:
+        found = [o for o in h.stripe_http.get("/_sandbox/rkeeper/orders").json() if order_id in str(o)]
+        if found and found[0]["payments"]:
+            return dict(found[0]["payments"][0])
+        assert time.monotonic() < deadline, found
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize(("currency", "price", "tip"), CASES)
+def test_amounts_round_trip_exactly(h: Harness, currency: str, price: int, tip: int) -> None:
+    lines = [{"sku": "MARG", "name": "Pizza", "quantity": 3, "unit_amount": price}]
+    order = make_order(currency=currency, lines=lines, tip_amount=tip, donation_amount=0)
+    response = h.checkout(order)
+    assert response.status_code == 201, response.text
+    payment = response.json()
+    assert payment["amount_total"] == 3 * price + tip  # the hosted checkout charges exactly this
+    session = h.stripe_http.get(f"/v1/checkout/sessions/{h.session_id(payment)}").json()
+    assert (session["amount_total"], session["currency"]) == (3 * price + tip, currency.lower())
+    h.complete(payment, "succeeded")
+    h.wait_status(payment["payment_id"], "paid")
+    booked = _pos_payment(h, order["order_id"])  # R-Keeper counts in hundredths of the major unit
+    assert int(booked["amount"]) == to_hundredths(3 * price, currency)
+    assert int(booked.get("tipAmount") or 0) == to_hundredths(tip, currency)
+    refund = h.kiosk.post(f"/v1/payments/{payment['payment_id']}/refunds", json={"amount": 3 * price + tip})
+    assert refund.status_code == 202, refund.text
+    assert h.wait_status(payment["payment_id"], "refunded")["amount_refunded"] == 3 * price + tip
+
+
+def test_an_amount_a_card_cannot_pay_is_refused_before_stripe(h: Harness) -> None:
+    lines = [{"sku": "MARG", "name": "Pizza", "quantity": 1, "unit_amount": 2_355}]
+    response = h.checkout(make_order(currency="KWD", lines=lines, tip_amount=0))
+    assert response.status_code == 422
+    assert "2.355 KWD is not a multiple of 0.010 KWD" in response.json()["error"]["message"]
+    # And the sandbox, like Stripe, refuses it too.
+    refused = h.stripe_http.post("/v1/checkout/sessions", data={
+        "mode": "payment", "success_url": "http://127.0.0.1/s", "line_items[0][quantity]": "1",
+        "line_items[0][price_data][currency]": "kwd", "line_items[0][price_data][unit_amount]": "2355",
+        "line_items[0][price_data][product_data][name]": "Pizza"})
+    assert refused.status_code == 400 and "multiple of 10" in refused.json()["error"]["message"]
