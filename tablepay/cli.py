@@ -197,6 +197,10 @@ def cmd_kiosk(args: argparse.Namespace) -> int:
     if pairing is None:
         print("tablepay kiosk: not paired; run `tablepay kiosk pair URL TOKEN` first", file=sys.stderr)
         return 2
+    if args.smoke_test:
+        from pos_app.smoke import run_smoke_test
+
+        return run_smoke_test(directory, settings, pairing, Path(args.smoke_test))
     from pos_app.app import run
 
     return run(directory, settings, pairing, fullscreen=args.fullscreen)
@@ -238,6 +242,8 @@ def build_parser() -> argparse.ArgumentParser:
     kiosk = commands.add_parser("kiosk", help="run the Qt kiosk, or pair and configure it")
     kiosk.add_argument("--data-dir", help="default: TABLEPAY_KIOSK_DIR or the platform's user data dir")
     kiosk.add_argument("--fullscreen", action="store_true", help="kiosk mode: full screen, no window chrome")
+    kiosk.add_argument("--smoke-test", metavar="PNG", help="start, open the order screen, save a screenshot "
+                       "there, print a JSON report and quit (0 = it worked); what the bundle's CI check runs")
     kiosk_commands = kiosk.add_subparsers(dest="kiosk_command")
     pair = kiosk_commands.add_parser("pair", help="store the sync service URL and this kiosk's token")
     pair.add_argument("url")
