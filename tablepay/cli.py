@@ -37,6 +37,12 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
+    if args.sync_command == "check-config":
+        from sync_service.checks import main as check_config
+
+        return check_config()
+    if args.sync_command == "backup":
+        return _backup(args)
     settings = _sync_settings()
     if args.sync_command == "add-kiosk":
         from sync_service.main import add_kiosk
@@ -49,6 +55,20 @@ def cmd_sync(args: argparse.Namespace) -> int:
     from sync_service.main import serve
 
     serve(settings, args.host, args.port)
+    return 0
+
+
+def _backup(args: argparse.Namespace) -> int:
+    import sqlite3
+
+    from sync_service.backup import BackupError, backup_database, summary
+
+    source = (Path(args.data_dir) if args.data_dir else _sync_settings().data_dir) / "sync.sqlite"
+    try:
+        print(f"backed up {source} to {summary(backup_database(source, Path(args.path)))}")
+    except (BackupError, OSError, sqlite3.Error) as exc:
+        print(f"tablepay sync backup: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -229,6 +249,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_kiosk.add_argument("kiosk_id")
     add_kiosk.add_argument("--manager", action="store_true",
                            help="the token may also refund payments (manager mode on this kiosk)")
+    sync_commands.add_parser("check-config", help="check the settings and that Stripe (or the sandbox) and the "
+                             "POS answer; prints OK/WARN/FAIL per check, exit 1 if any failed")
+    backup = sync_commands.add_parser("backup", help="copy the service's SQLite store while it runs (online "
+                                      "backup API); PATH is a new file or a directory")
+    backup.add_argument("path")
+    backup.add_argument("--data-dir", help="the service's data dir (default: TABLEPAY_DATA_DIR / the settings)")
     sync.set_defaults(func=cmd_sync)
 
     demo = commands.add_parser("demo", help="run sandbox + sync service wired together, offline, and walk a payment")
