@@ -37,6 +37,12 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
+    if args.sync_command == "check-config":
+        from sync_service.checks import main as check_config
+
+        return check_config()
+    if args.sync_command == "backup":
+        return _backup(args)
     settings = _sync_settings()
     if args.sync_command == "add-kiosk":
         from sync_service.main import add_kiosk
@@ -60,6 +66,20 @@ def cmd_sync(args: argparse.Namespace) -> int:
     from sync_service.main import serve
 
     serve(settings, args.host, args.port)
+    return 0
+
+
+def _backup(args: argparse.Namespace) -> int:
+    import sqlite3
+
+    from sync_service.backup import BackupError, backup_database, summary
+
+    source = (Path(args.data_dir) if args.data_dir else _sync_settings().data_dir) / "sync.sqlite"
+    try:
+        print(f"backed up {source} to {summary(backup_database(source, Path(args.path)))}")
+    except (BackupError, OSError, sqlite3.Error) as exc:
+        print(f"tablepay sync backup: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -215,6 +235,10 @@ def cmd_kiosk(args: argparse.Namespace) -> int:
     if pairing is None:
         print("tablepay kiosk: not paired; run `tablepay kiosk pair URL TOKEN` first", file=sys.stderr)
         return 2
+    if args.smoke_test:
+        from pos_app.smoke import run_smoke_test
+
+        return run_smoke_test(directory, settings, pairing, Path(args.smoke_test))
     from pos_app.app import run
 
     return run(directory, settings, pairing, fullscreen=args.fullscreen)
@@ -246,6 +270,12 @@ def build_parser() -> argparse.ArgumentParser:
     backfill = sync_commands.add_parser(
         "backfill", help="apply provider events never seen (after an outage longer than webhook retries)")
     backfill.add_argument("--since", required=True, help="how far back, e.g. 6h, 2d (at most 30d)")
+    sync_commands.add_parser("check-config", help="check the settings and that Stripe (or the sandbox) and the "
+                             "POS answer; prints OK/WARN/FAIL per check, exit 1 if any failed")
+    backup = sync_commands.add_parser("backup", help="copy the service's SQLite store while it runs (online "
+                                      "backup API); PATH is a new file or a directory")
+    backup.add_argument("path")
+    backup.add_argument("--data-dir", help="the service's data dir (default: TABLEPAY_DATA_DIR / the settings)")
     sync.set_defaults(func=cmd_sync)
 
     demo = commands.add_parser("demo", help="run sandbox + sync service wired together, offline, and walk a payment")
@@ -259,6 +289,8 @@ def build_parser() -> argparse.ArgumentParser:
     kiosk = commands.add_parser("kiosk", help="run the Qt kiosk, or pair and configure it")
     kiosk.add_argument("--data-dir", help="default: TABLEPAY_KIOSK_DIR or the platform's user data dir")
     kiosk.add_argument("--fullscreen", action="store_true", help="kiosk mode: full screen, no window chrome")
+    kiosk.add_argument("--smoke-test", metavar="PNG", help="start, open the order screen, save a screenshot "
+                       "there, print a JSON report and quit (0 = it worked); what the bundle's CI check runs")
     kiosk_commands = kiosk.add_subparsers(dest="kiosk_command")
     pair = kiosk_commands.add_parser("pair", help="store the sync service URL and this kiosk's token")
     pair.add_argument("url")

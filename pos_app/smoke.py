@@ -1,0 +1,114 @@
+"""`tablepay kiosk --smoke-test`: start the kiosk as it starts for real, open the order screen, take a
+screenshot, print what it found, quit.
+
+This is what the frozen bundle runs (scripts/build, tests/test_bundle.py) to prove that Qt, its
+platform plugin, the menu file, QR codes, keyring and httpx all made it into the bundle. It needs no
+running sync service: an unreachable one is fine, the kiosk then shows "Offline".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+from .app import Kiosk, start_kiosk
+from .secrets import Pairing
+from .settings import KioskSettings
+
+log = logging.getLogger(__name__)
+SETTLED = ("online", "offline", "unauthorized")  # the feed worker reached (or failed to reach) the service
+
+
+def seconds_since_process_start() -> float | None:
+    """Wall time since this process was started (Linux /proc), so a cold start includes the bootloader."""
+    try:
+        ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        return round(uptime - ticks / os.sysconf("SC_CLK_TCK"), 2)
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+class SmokeFailure(RuntimeError):
+    pass
+
+
+async def _until(predicate, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
+    try:
+        async with asyncio.timeout(timeout):
+            while not predicate():
+                await asyncio.sleep(0.05)
+    except TimeoutError:
+        raise SmokeFailure(f"timed out after {timeout:.0f} s waiting for {what}") from None
+
+
+def _distinct_colours(path: Path) -> int:
+    from PySide6.QtGui import QImage
+
+    image = QImage(str(path))
+    if image.isNull():
+        return 0
+    step_x, step_y = max(1, image.width() // 64), max(1, image.height() // 64)
+    return len({image.pixel(x, y) for x in range(0, image.width(), step_x) for y in range(0, image.height(), step_y)})
+
+
+async def _exercise(kiosk: Kiosk, screenshot: Path) -> dict[str, object]:
+    window = kiosk.window
+    window.show()  # type: ignore[attr-defined]
+    kiosk.start()
+    tables = window.tables_page.buttons  # type: ignore[attr-defined]
+    tables[next(iter(tables))].click()
+    menu = kiosk.order_vm.menu  # type: ignore[attr-defined]
+    kiosk.order_vm.add_item(menu.items[0].sku)  # type: ignore[attr-defined]
+    await _until(lambda: window.pages.currentWidget() is window.order_page, 5, "the order screen")  # type: ignore[attr-defined]
+    shown_after = seconds_since_process_start()
+    await _until(lambda: kiosk.feed_vm.connection.value in SETTLED, 15, "the feed's first answer")  # type: ignore[attr-defined]
+    await asyncio.sleep(0.2)  # let the status pill repaint
+    screenshot.parent.mkdir(parents=True, exist_ok=True)
+    if not window.grab().save(str(screenshot)):  # type: ignore[attr-defined]
+        raise SmokeFailure(f"could not save the screenshot to {screenshot}")
+    colours = _distinct_colours(screenshot)
+    if colours < 8:  # a blank or single-colour grab means nothing was drawn
+        raise SmokeFailure(f"the screenshot {screenshot} looks blank ({colours} colours)")
+    connection = kiosk.feed_vm.connection  # type: ignore[attr-defined]
+    return {"order_screen": True, "order_screen_after_seconds": shown_after, "lines": len(kiosk.order_vm.order.lines),  # type: ignore[attr-defined]
+            "connection": connection.value, "screenshot": str(screenshot), "screenshot_colours": colours}
+
+
+def run_smoke_test(data_dir: Path, settings: KioskSettings, pairing: Pairing, screenshot: Path) -> int:
+    """Run the kiosk through its start-up and the order screen; prints one JSON report; 0 when it worked."""
+    import keyring
+    import qasync
+    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtWidgets import QApplication
+
+    began = time.monotonic()
+    app = QApplication.instance() or QApplication(sys.argv)  # noqa: F841 - must outlive the loop
+    report: dict[str, object] = {
+        "frozen": bool(getattr(sys, "frozen", False)), "qt_platform": QGuiApplication.platformName(),
+        "keyring_backend": f"{type(keyring.get_keyring()).__module__}.{type(keyring.get_keyring()).__name__}",
+        "data_dir": str(data_dir), "service_url": pairing.service_url, "menu": settings.menu_path,
+    }
+
+    async def main() -> None:
+        kiosk = await start_kiosk(data_dir, settings, pairing)
+        try:
+            report.update(await _exercise(kiosk, screenshot))
+        finally:
+            await kiosk.aclose()
+            kiosk.window.close()  # type: ignore[attr-defined]
+
+    try:
+        qasync.run(main())
+    except Exception as exc:  # noqa: BLE001 - the report says what broke, the exit code says that it did
+        report.update(ok=False, error=f"{type(exc).__name__}: {exc}")
+        print(json.dumps(report), flush=True)
+        return 1
+    report.update(ok=True, run_seconds=round(time.monotonic() - began, 2))
+    print(json.dumps(report), flush=True)
+    return 0

@@ -1,0 +1,168 @@
+"""`tablepay sync check-config`: are the settings right, and can the service reach what it needs?
+
+Each check says OK, WARN (works, but probably not what you want in production), FAIL (the service
+will not work) or SKIP, what it found, and how to fix it. Reachability is checked the cheapest way
+that still proves the credentials: Stripe lists one event with the secret key (the sandbox answers the
+same), the POS answers GetSystemInfo with the configured login. Nothing is written anywhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from .pos import rkeeper_xml as rx
+from .pos.config import connection_from
+from .pos.rkeeper_client import RKeeperClient
+from .settings import ConfigError, Settings, load_settings
+
+STRIPE_API = "https://api.stripe.com"
+WEBHOOK_PATH = "/webhooks/stripe"
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    status: str  # OK, WARN, FAIL, SKIP
+    detail: str
+    fix: str = ""
+
+
+def check_settings() -> tuple[Settings | None, Check]:
+    config = os.environ.get("TABLEPAY_CONFIG")
+    where = f"the environment and {config} (TABLEPAY_CONFIG)" if config else "the environment (no TABLEPAY_CONFIG)"
+    if config and not Path(config).is_file():
+        return None, Check("settings", "FAIL", f"TABLEPAY_CONFIG names {config}, which is not a readable file",
+                           "fix the path, or unset TABLEPAY_CONFIG to use environment variables only")
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        return None, Check("settings", "FAIL", str(exc).replace("\n  ", "\n    "),
+                           "set each named setting (docs/configuration.md; resources/tablepay-sync.example.toml)")
+    return settings, Check("settings", "OK", f"loaded from {where}")
+
+
+def check_data_dir(settings: Settings) -> Check:
+    folder = settings.data_dir
+    probe = folder if folder.exists() else folder.parent
+    if folder.exists() and not folder.is_dir():
+        return Check("data dir", "FAIL", f"{folder} exists but is not a directory", "set TABLEPAY_DATA_DIR to a directory")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        return Check("data dir", "FAIL", f"{probe} is not writable by this user",
+                     f"create it for the service's user (e.g. install -d -o tablepay -g tablepay {folder}), "
+                     "or set TABLEPAY_DATA_DIR; run this check as that user")
+    db = settings.database_path
+    found = f"{db.name}: {db.stat().st_size / 2**20:.1f} MB" if db.exists() else f"{db.name} is created at first start"
+    return Check("data dir", "OK", f"{folder} is writable ({found})")
+
+
+def _stripe_error(response: httpx.Response) -> str:
+    try:
+        return str(response.json()["error"]["message"])
+    except (ValueError, KeyError, TypeError):
+        return response.text[:200]
+
+
+async def check_stripe(settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> list[Check]:
+    base = settings.stripe_api_base or STRIPE_API
+    key = settings.stripe_secret_key.get_secret_value()
+    mode = "LIVE mode: real cards are charged" if "_live_" in key else "test mode"
+    target = "the sandbox" if settings.stripe_api_base else "Stripe"
+    async with httpx.AsyncClient(base_url=base, timeout=settings.stripe_timeout_seconds, transport=transport,
+                                 headers={"Authorization": f"Bearer {key}"}) as http:
+        try:
+            response = await http.get("/v1/events", params={"limit": 1})
+        except httpx.HTTPError as exc:
+            fix = ("start it (`tablepay sandbox`) or fix STRIPE_API_BASE" if settings.stripe_api_base else
+                   "check the machine's Internet access, DNS, firewall and proxy (HTTPS to api.stripe.com)")
+            return [Check("Stripe", "FAIL", f"cannot reach {target} at {base}: {type(exc).__name__}: {exc}", fix)]
+        if response.status_code == 401:
+            return [Check("Stripe", "FAIL", f"{target} at {base} refused STRIPE_SECRET_KEY (HTTP 401: "
+                          f"{_stripe_error(response)})",
+                          "copy the secret key from the Stripe Dashboard, Developers > API keys (sk_test_... in "
+                          "test mode); the sandbox takes any sk_test_ key")]
+        if response.status_code == 403:
+            return [Check("Stripe", "FAIL", f"STRIPE_SECRET_KEY may not read events (HTTP 403: "
+                          f"{_stripe_error(response)})",
+                          "a restricted key needs write access to Checkout Sessions, Refunds and Transfers and "
+                          "read access to Events and PaymentIntents")]
+        if response.status_code != 200:
+            return [Check("Stripe", "FAIL", f"{target} at {base} answered HTTP {response.status_code}: "
+                          f"{_stripe_error(response)}", "retry later; check https://status.stripe.com")]
+        checks = [Check("Stripe", "OK", f"{target} at {base} accepted STRIPE_SECRET_KEY ({mode})")]
+        checks.append(await _check_webhook_endpoint(settings, http))
+    return checks
+
+
+async def _check_webhook_endpoint(settings: Settings, http: httpx.AsyncClient) -> Check:
+    if not settings.public_url:
+        return Check("webhooks", "WARN", "TABLEPAY_PUBLIC_URL is not set: guests are sent back to the service's "
+                     "own address, which a phone cannot reach, and Stripe cannot deliver webhooks there",
+                     "set TABLEPAY_PUBLIC_URL to the HTTPS address of the reverse proxy (docs/operations.md)")
+    wanted = f"{settings.public_url}{WEBHOOK_PATH}"
+    try:
+        response = await http.get("/v1/webhook_endpoints", params={"limit": 100})
+    except httpx.HTTPError as exc:
+        return Check("webhooks", "WARN", f"could not list webhook endpoints: {type(exc).__name__}: {exc}")
+    if response.status_code != 200:
+        return Check("webhooks", "WARN", f"could not list webhook endpoints (HTTP {response.status_code}: "
+                     f"{_stripe_error(response)})", "check by hand in the Stripe Dashboard, Developers > Webhooks")
+    urls = {endpoint.get("url"): endpoint.get("status") for endpoint in response.json().get("data", [])}
+    if urls.get(wanted) == "enabled":
+        return Check("webhooks", "OK", f"an enabled webhook endpoint sends events to {wanted}")
+    return Check("webhooks", "WARN", f"no enabled webhook endpoint sends events to {wanted}",
+                 f"add one in the Stripe Dashboard (Developers > Webhooks, URL {wanted}) and put its signing "
+                 "secret in STRIPE_WEBHOOK_SECRET; during setup `stripe listen --forward-to "
+                 f"localhost:8787{WEBHOOK_PATH}` works without one")
+
+
+async def check_pos(settings: Settings) -> Check:
+    if not settings.pos_enabled:
+        return Check("POS", "SKIP", "RKEEPER_URL is not set: orders are not sent to a restaurant POS")
+    client = RKeeperClient(connection_from(settings))
+    try:
+        info = await client.system_info()
+    except rx.PosAuthError as exc:
+        return Check("POS", "FAIL", str(exc), "fix RKEEPER_USER / RKEEPER_PASSWORD (docs/pos.md)")
+    except rx.PosUnavailable as exc:
+        return Check("POS", "FAIL", str(exc),
+                     "check RKEEPER_URL (https://host:port, the cash server's HTTP Data Port), that the cash "
+                     "server runs and the firewall lets this machine in; a self-signed certificate needs "
+                     "RKEEPER_CA_BUNDLE")
+    except (rx.PosError, OSError) as exc:  # e.g. an unreadable RKEEPER_CA_BUNDLE
+        return Check("POS", "FAIL", f"{type(exc).__name__}: {exc}", "see docs/pos.md")
+    finally:
+        await client.aclose()
+    summary = ", ".join(f"{key}={info[key]}" for key in ("RestCode", "ShiftDate") if key in info)
+    return Check("POS", "OK", f"R-Keeper at {settings.rkeeper_url} answered GetSystemInfo as "
+                 f"{settings.rkeeper_user} ({summary or 'no details'})")
+
+
+async def run_checks(settings: Settings) -> list[Check]:
+    stripe_checks, pos_check = await asyncio.gather(check_stripe(settings), check_pos(settings))
+    return [check_data_dir(settings), *stripe_checks, pos_check]
+
+
+def render(checks: list[Check]) -> str:
+    lines = []
+    for check in checks:
+        lines.append(f"{check.status:<5} {check.name:<9} {check.detail}")
+        if check.fix and check.status in ("FAIL", "WARN"):
+            lines.append(f"{'':<15} fix: {check.fix}")
+    failed = sum(check.status == "FAIL" for check in checks)
+    lines.append(f"{failed} check(s) failed." if failed else "All checks passed.")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    """Print every check; 1 if any failed (a settings error stops before the network checks)."""
+    settings, first = check_settings()
+    checks = [first]
+    if settings is not None:
+        checks += asyncio.run(run_checks(settings))
+    print(render(checks))
+    return 1 if any(check.status == "FAIL" for check in checks) else 0

@@ -1,0 +1,92 @@
+"""The guest's side in a real browser: the QR code's URL opened in headless Chromium at phone size,
+paid (or cancelled) on the sandbox's hosted page, ending on our own pages, while the real kiosk
+widgets wait for the sync service's feed."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from pos_app.app import Kiosk
+from pos_app.viewmodels import CheckoutState
+from tests.support.browser import PHONE, in_browser, require_chromium, screenshot_dir
+from tests.support.harness import Harness
+
+from .test_kiosk_flows import LONG, check_out, local_row, take_order
+
+pytestmark = pytest.mark.browser
+BROWSER = 90_000  # a cold Chromium start on a busy 2-core CI machine, plus the pages
+
+
+@pytest.fixture
+def chromium() -> str:
+    return require_chromium()
+
+
+def fits_the_phone(page) -> bool:  # type: ignore[no-untyped-def]
+    return bool(page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"])
+
+
+def test_guest_pays_on_the_hosted_page_and_the_kiosk_turns_paid(qtbot, kiosk: Kiosk, harness: Harness, tmp_path,
+                                                               chromium):
+    from playwright.sync_api import expect
+
+    shots = screenshot_dir(tmp_path)
+    order_id = take_order(qtbot, kiosk)
+    payment = check_out(qtbot, kiosk)  # the URL the kiosk's QR code holds
+    assert payment["checkout_url"].startswith(harness.sandbox.url)
+
+    def guest(page):  # type: ignore[no-untyped-def]
+        page.goto(payment["checkout_url"])
+        pay = page.get_by_role("button", name=re.compile(r"^Pay €42\.00$"))
+        expect(pay).to_be_visible()
+        expect(page.get_by_text("Test card 4242 4242 4242 4242")).to_be_visible()
+        assert fits_the_phone(page), "the hosted checkout scrolls sideways on a phone"
+        page.screenshot(path=shots / "sandbox-checkout.png", full_page=True)
+        pay.click()
+        page.wait_for_url(re.compile(r"/pay/success\?session_id=cs_"))
+        expect(page.locator("h1")).to_have_text("Thank you!")  # the page refreshes itself until paid
+        expect(page.locator(".amount")).to_have_text("42.00 EUR")
+        assert fits_the_phone(page)
+        page.screenshot(path=shots / "guest-success.png", full_page=True)
+        return page.url
+
+    done = in_browser(guest, chromium)
+    qtbot.waitUntil(done.done, timeout=BROWSER)
+    landed = done.result()
+    assert landed.startswith(f"{harness.service.url}/pay/success?session_id={harness.session_id(payment)}")
+    qtbot.waitUntil(lambda: kiosk.checkout_vm.state is CheckoutState.PAID, timeout=LONG)
+    assert "PAID" in kiosk.window.checkout_panel.headline.text()
+    assert local_row(tmp_path, order_id)[0] == "paid"
+    assert harness.payment(payment["payment_id"])["status"] == "paid"
+
+
+def test_guest_cancels_on_the_hosted_page_and_nothing_is_paid(qtbot, kiosk: Kiosk, harness: Harness, tmp_path,
+                                                             chromium):
+    from playwright.sync_api import expect
+
+    shots = screenshot_dir(tmp_path)
+    order_id = take_order(qtbot, kiosk)
+    payment = check_out(qtbot, kiosk)
+
+    def guest(page):  # type: ignore[no-untyped-def]
+        page.goto(payment["checkout_url"])
+        page.get_by_role("link", name="Cancel").click()
+        page.wait_for_url(re.compile(r"/pay/cancel\?payment_id="))
+        expect(page.locator("h1")).to_have_text("Payment not completed")
+        expect(page.get_by_text("No money was taken", exact=False)).to_be_visible()
+        assert fits_the_phone(page)
+        page.screenshot(path=shots / "guest-cancel.png", full_page=True)
+        return page.url
+
+    done = in_browser(guest, chromium)
+    qtbot.waitUntil(done.done, timeout=BROWSER)
+    assert done.result() == f"{harness.service.url}/pay/cancel?payment_id={payment['payment_id']}"
+    # Leaving the hosted page pays nothing and changes nothing: the checkout stays payable on the kiosk.
+    assert harness.payment(payment["payment_id"])["status"] == "open"
+    qtbot.wait(300)
+    assert kiosk.checkout_vm.state is CheckoutState.WAITING
+    assert local_row(tmp_path, order_id)[0] == "open"
+    assert [event["event"] for event in harness.feed()] == ["payment.created"]

@@ -1,0 +1,116 @@
+"""Operator commands through real HTTP: `tablepay sync check-config` against the sandbox and its
+R-Keeper simulator, and `tablepay sync backup` of a running service's store."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+
+import pytest
+from pydantic import SecretStr
+
+from sync_service.backup import BackupError, backup_database
+from sync_service.checks import Check, run_checks
+from tablepay.cli import main
+from tests.support.harness import SECRET_KEY, WEBHOOK_SECRET, Harness, make_order, running_harness
+from tests.support.live_server import free_port
+
+
+@pytest.fixture
+def pos_harness(tmp_path):
+    with running_harness(tmp_path, pos=True) as running:
+        yield running
+
+
+def checks(harness: Harness, **changes: object) -> dict[str, Check]:
+    settings = harness.settings.model_copy(update=changes)
+    return {check.name: check for check in asyncio.run(run_checks(settings))}
+
+
+def test_everything_reachable_is_ok(pos_harness: Harness):
+    found = checks(pos_harness)
+    assert {name: check.status for name, check in found.items()} == {
+        "data dir": "OK", "Stripe": "OK", "webhooks": "OK", "POS": "OK"}
+    assert "test mode" in found["Stripe"].detail
+    assert f"{pos_harness.service.url}/webhooks/stripe" in found["webhooks"].detail
+    assert "GetSystemInfo" in found["POS"].detail
+
+
+def test_a_key_the_api_refuses_fails_with_the_providers_message(pos_harness: Harness):
+    found = checks(pos_harness, stripe_secret_key=SecretStr("sk_live_not_for_the_sandbox"))
+    stripe = found["Stripe"]
+    assert stripe.status == "FAIL" and "refused STRIPE_SECRET_KEY (HTTP 401" in stripe.detail
+    assert "Invalid API Key provided" in stripe.detail and "API keys" in stripe.fix
+    assert "webhooks" not in found  # nothing more to ask with a refused key
+
+
+def test_an_unreachable_pos_fails_and_says_where_to_look(pos_harness: Harness):
+    found = checks(pos_harness, rkeeper_url=f"http://127.0.0.1:{free_port()}", rkeeper_timeout_seconds=2)
+    pos = found["POS"]
+    assert pos.status == "FAIL" and "GetSystemInfo: cannot reach the POS" in pos.detail
+    assert "RKEEPER_URL" in pos.fix and found["Stripe"].status == "OK"
+
+
+def test_a_wrong_pos_password_fails_with_the_login_message(pos_harness: Harness):
+    found = checks(pos_harness, rkeeper_password=SecretStr("wrong"))
+    pos = found["POS"]
+    assert pos.status == "FAIL" and "the POS refused the login (HTTP 401)" in pos.detail
+    assert "RKEEPER_PASSWORD" in pos.fix
+
+
+def test_unreachable_stripe_and_a_missing_public_url(tmp_path):
+    with running_harness(tmp_path) as harness:
+        found = checks(harness, stripe_api_base=f"http://127.0.0.1:{free_port()}", public_url=None)
+    assert found["Stripe"].status == "FAIL" and "cannot reach the sandbox" in found["Stripe"].detail
+    assert found["POS"].status == "SKIP"
+
+
+@pytest.fixture
+def service_env(monkeypatch, tmp_path):
+    for name in ("TABLEPAY_CONFIG", "RKEEPER_URL", "STRIPE_API_BASE", "TABLEPAY_PUBLIC_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TABLEPAY_DATA_DIR", str(tmp_path / "env-data"))
+    return monkeypatch
+
+
+def test_cli_prints_each_check_and_exits_0(pos_harness: Harness, service_env, capsys):
+    service_env.setenv("STRIPE_SECRET_KEY", SECRET_KEY)
+    service_env.setenv("STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET)
+    service_env.setenv("STRIPE_API_BASE", pos_harness.sandbox.url)
+    service_env.setenv("TABLEPAY_PUBLIC_URL", pos_harness.service.url)
+    assert main(["sync", "check-config"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].startswith("OK    settings  loaded from the environment")
+    assert "OK    Stripe" in out and "SKIP  POS" in out and out.rstrip().endswith("All checks passed.")
+
+
+def test_cli_names_a_missing_setting_and_exits_1(service_env, capsys):
+    service_env.delenv("STRIPE_SECRET_KEY", raising=False)
+    service_env.setenv("STRIPE_WEBHOOK_SECRET", "not-a-secret")
+    assert main(["sync", "check-config"]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL  settings" in out and "STRIPE_SECRET_KEY is not set" in out
+    assert "STRIPE_WEBHOOK_SECRET is wrong" in out and "1 check(s) failed." in out
+
+
+def test_backup_of_a_running_service_is_a_consistent_copy(tmp_path, capsys):
+    with running_harness(tmp_path) as harness:
+        response = harness.checkout(make_order())
+        assert response.status_code == 201, response.text
+        harness.complete(response.json(), "succeeded")
+        harness.wait_status(response.json()["payment_id"], "paid")
+        (tmp_path / "backups").mkdir()
+        assert main(["sync", "backup", str(tmp_path / "backups"), "--data-dir", str(harness.settings.data_dir)]) == 0
+        copy = next((tmp_path / "backups").glob("sync-*.sqlite"))
+        assert "1 payments, integrity ok" in capsys.readouterr().out
+        with pytest.raises(BackupError, match="exists already"):
+            backup_database(harness.settings.database_path, copy)
+    with sqlite3.connect(copy) as conn:
+        assert conn.execute("SELECT status FROM payments").fetchall() == [("paid",)]
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    assert not list((tmp_path / "backups").glob("*.part"))
+
+
+def test_backup_of_a_missing_store_says_so(tmp_path, capsys):
+    assert main(["sync", "backup", str(tmp_path / "x.sqlite"), "--data-dir", str(tmp_path / "nothing")]) == 1
+    assert "no database at" in capsys.readouterr().err
