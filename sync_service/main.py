@@ -18,9 +18,25 @@ def freeze_startup_objects() -> None:
     gc.freeze()
 
 
+def port_is_free(host: str, port: int) -> bool:
+    """Whether a server could listen there now (as uvicorn binds: a port in TIME_WAIT counts as free)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
 def serve(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
+    if not port_is_free(host, port):
+        raise SystemExit(f"tablepay sync: port {port} on {host} is in use (another `tablepay sync` or "
+                         "`tablepay demo`?). Stop it, or pass --port.")
     from .api.app import create_app
     from .logs import configure_logging
 

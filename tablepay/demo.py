@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import secrets
 import signal
-import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +24,7 @@ import uvicorn
 
 from sync_service.api.app import create_app
 from sync_service.api.auth import issue_kiosk_token
+from sync_service.main import port_is_free
 from sync_service.logs import configure_logging
 from sync_service.settings import Settings
 from tablepay_domain.money import Money
@@ -82,14 +82,9 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
 
 def _ports_free(host: str, ports: list[int]) -> None:
     for port in ports:
-        with socket.socket() as probe:
-            # As uvicorn binds: a port only in TIME_WAIT from a previous run is free.
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                probe.bind((host, port))
-            except OSError:
-                raise SystemExit(f"demo: port {port} on {host} is in use (another `tablepay demo`, sandbox or "
-                                 "sync service?). Stop it, or pass --sandbox-port / --sync-port.") from None
+        if not port_is_free(host, port):
+            raise SystemExit(f"demo: port {port} on {host} is in use (another `tablepay demo`, sandbox or "
+                             "sync service?). Stop it, or pass --sandbox-port / --sync-port.")
 
 
 async def _terminal_kiosk(service_url: str, token: str, *, once: bool) -> None:

@@ -83,6 +83,10 @@ def test_sandbox_and_sync_service_processes_take_a_payment(tmp_path):
             events = kiosk.get("/v1/events", params={"after": 1, "wait": 20}).json()["events"]
             assert [e["event"] for e in events] == ["payment.succeeded"]
             assert kiosk.get(f"/v1/payments/{payment['payment_id']}").json()["status"] == "paid"
+        second = subprocess.run([sys.executable, "-m", "tablepay", "sync", "--port", str(sync_port)], env=env,
+                                cwd=ROOT, capture_output=True, text=True, timeout=60)
+        assert second.returncode == 1 and f"port {sync_port} on 127.0.0.1 is in use" in second.stderr
+        assert "sync_service" not in second.stderr  # no "listening" line from the copy that could not start
     assert (tmp_path / "sync.sqlite").exists() and (tmp_path / "sandbox.sqlite").exists()
 
 

@@ -11,7 +11,7 @@ from tablepay_domain.tips import DonationKind, TipKind
 from ..viewmodels import KitchenViewModel, OrderViewModel
 from .overlays import NoteEditor, NumberPad
 from .theme import POS_COLOURS, TONE_COLOURS, pill_style
-from .widgets import ElidedLabel, button, card, clear, hbox, label, segmented, vbox
+from .widgets import ElidedLabel, button, card, clear, hbox, label, literal, segmented, vbox
 
 MENU_COLUMNS = 2
 LINE_HEIGHT = 60  # one order line: 56 px buttons plus a little air
@@ -77,7 +77,7 @@ class OrderPage(QWidget):
         clear(self.menu_grid)
         self.menu_buttons = {}
         for index, item in enumerate(self.vm.menu.in_category(category)):
-            tile = button(f"{item.name}\n{self.vm.fmt(item.unit_amount)}", "MenuButton")
+            tile = button(f"{literal(item.name)}\n{self.vm.fmt(item.unit_amount)}", "MenuButton")
             tile.setMinimumWidth(120)
             tile.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
             tile.clicked.connect(lambda _=False, sku=item.sku: self.vm.add_item(sku))

@@ -6,7 +6,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QGridLayout, QPushButton, QWidget
 
 from ..viewmodels import OrdersViewModel
-from .widgets import button, label, vbox
+from .widgets import button, label, literal, vbox
 
 COLUMNS = 4
 
@@ -25,7 +25,7 @@ class TablesPage(QWidget):
         grid.setSpacing(16)
         self.buttons: dict[str, QPushButton] = {}
         for index, table in enumerate(tables):
-            tile = button(table, "TableButton")
+            tile = button(literal(table), "TableButton")
             tile.clicked.connect(lambda _=False, t=table: self.tablePicked.emit(t))
             grid.addWidget(tile, index // COLUMNS, index % COLUMNS)
             self.buttons[table] = tile

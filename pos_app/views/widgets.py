@@ -18,6 +18,11 @@ def label(text: str, name: str = "", wrap: bool = False) -> QLabel:
     return widget
 
 
+def literal(text: str) -> str:
+    """Data shown on a button as written: Qt reads a single '&' as a keyboard-shortcut marker."""
+    return text.replace("&", "&&")
+
+
 def button(text: str, name: str = "", checkable: bool = False) -> QPushButton:
     widget = QPushButton(text)
     if name:

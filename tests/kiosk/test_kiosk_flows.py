@@ -164,3 +164,10 @@ def test_send_to_kitchen_without_a_pos_says_it_is_not_set_up(qtbot, kiosk: Kiosk
     click(qtbot, page.kitchen_button)
     qtbot.waitUntil(lambda: "no restaurant POS set up" in page.kitchen_message.text(), timeout=LONG)
     assert kiosk.store.order(order_id).sent == {} and not page.pos_badge.isVisible()
+
+
+def test_names_with_an_ampersand_show_as_written(qtbot, kiosk: Kiosk):
+    tile = kiosk.window.order_page.menu_buttons["BURR"]
+    assert tile.text().startswith("Burrata && tomatoes\n")  # '&&' is how Qt draws one '&'
+    table_tiles = [b.text() for b in kiosk.window.findChildren(type(tile)) if b.objectName() == "TableButton"]
+    assert "Bar 1" in table_tiles
