@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
 from .settings import Settings
+
+T = TypeVar("T")
 
 
 def freeze_startup_objects() -> None:
@@ -61,21 +66,39 @@ def add_kiosk(settings: Settings, kiosk_id: str, *, manager: bool = False) -> st
     return issue_kiosk_token(Repository(open_database(settings.database_path)), kiosk_id, manager=manager)
 
 
-def run_backfill(settings: Settings, since_seconds: int) -> str:
-    """Apply the provider's events of the last `since_seconds` that this service never saw."""
+def _with_service(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
+    """Run `work(app)` against the service's store and provider, beside a running service if there is one."""
     import asyncio
 
     from .api.app import create_app
-    from .services.backfill import backfill
 
     app = create_app(settings, background=False)
 
-    async def run() -> str:
+    async def run() -> T:
         try:
-            return str(await backfill(app.state.provider, app.state.payment_events, since_seconds))
+            return await work(app)
         finally:
             await app.state.provider.aclose()
             if app.state.pos is not None:
                 await app.state.pos.client.aclose()
 
     return asyncio.run(run())
+
+
+def run_backfill(settings: Settings, since_seconds: int) -> str:
+    """Apply the provider's events of the last `since_seconds` that this service never saw."""
+    from .services.backfill import backfill
+
+    async def work(app: Any) -> str:
+        return str(await backfill(app.state.provider, app.state.payment_events, since_seconds))
+
+    return _with_service(settings, work)
+
+
+def replay_webhooks(settings: Settings, request_id: int | None = None) -> dict[int, str]:
+    """Process again stored webhook requests whose processing failed; request id -> outcome."""
+
+    async def work(app: Any) -> dict[int, str]:
+        return await app.state.payment_events.replay_failed(app.state.provider, request_id)
+
+    return _with_service(settings, work)

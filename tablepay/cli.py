@@ -52,6 +52,15 @@ def cmd_sync(args: argparse.Namespace) -> int:
         print(f"Kiosk {args.kiosk_id!r} paired{scope}. Its token (shown only now, store it on the kiosk):")
         print(token)
         return 0
+    if args.sync_command == "replay-webhooks":
+        from sync_service.main import replay_webhooks
+
+        outcomes = replay_webhooks(settings, args.id)
+        if not outcomes:
+            print("No failed webhook requests to replay.")
+        for request_id, outcome in outcomes.items():
+            print(f"request {request_id}: {outcome}")
+        return 1 if "failed" in outcomes.values() else 0
     if args.sync_command == "backfill":
         from sync_service.main import run_backfill
         from sync_service.services.backfill import parse_duration
@@ -270,6 +279,9 @@ def build_parser() -> argparse.ArgumentParser:
     backfill = sync_commands.add_parser(
         "backfill", help="apply provider events never seen (after an outage longer than webhook retries)")
     backfill.add_argument("--since", required=True, help="how far back, e.g. 6h, 2d (at most 30d)")
+    replay = sync_commands.add_parser("replay-webhooks", help="process again the stored webhook requests whose "
+                                      "processing failed (after fixing the cause)")
+    replay.add_argument("--id", type=int, help="only this stored request")
     sync_commands.add_parser("check-config", help="check the settings and that Stripe (or the sandbox) and the "
                              "POS answer; prints OK/WARN/FAIL per check, exit 1 if any failed")
     backup = sync_commands.add_parser("backup", help="copy the service's SQLite store while it runs (online "

@@ -9,7 +9,9 @@ document (and serves it if the middleware is left out). Both call
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -25,23 +27,30 @@ from ..services.payment_events import PaymentEvents
 router = APIRouter(tags=["webhooks"])
 log = structlog.get_logger(__name__)
 PATH = "/webhooks/stripe"
+# What is kept of a request's headers with its body: enough to check and replay it, nothing private.
+KEPT_HEADERS = ("stripe-signature", "content-type", "user-agent", "content-length")
 MAX_BODY_BYTES = 512 * 1024
 
 
 async def handle_webhook(provider: PaymentProvider, events: PaymentEvents, body: bytes,
                          headers: Mapping[str, str]) -> tuple[int, dict[str, Any]]:
     """200 when applied, ignored or already seen; 400 when forged or malformed; 500 so Stripe retries."""
+    kept_headers = orjson.dumps({name: headers.get(name) for name in KEPT_HEADERS if headers.get(name)}).decode()
     if len(body) > MAX_BODY_BYTES:
+        events.store_rejected(body[:4096], kept_headers, "body too large (first 4 KiB kept)")
         return 400, {"error": {"code": "too_large", "message": "webhook body too large"}}
     try:
         notice = await provider.read_webhook(body, headers)
     except InvalidWebhook as exc:
         log.warning("webhook_rejected", reason=str(exc))
+        events.store_rejected(body, kept_headers, str(exc))
         return 400, {"error": {"code": "invalid_webhook", "message": str(exc)}}
+    notice = replace(notice, request_headers=kept_headers)
     try:
         outcome = await events.accept_notice(notice)
     except Exception:  # noqa: BLE001 - rolled back; a 5xx makes Stripe deliver it again
         log.exception("webhook_processing_failed", event_id=notice.event_id, type=notice.type)
+        events.store_failed(notice, traceback.format_exc(limit=20))
         return 500, {"error": {"code": "processing_failed",
                                "message": "the event could not be processed; it will be retried"}}
     return 200, {"received": True, "outcome": outcome}

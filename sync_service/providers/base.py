@@ -63,6 +63,8 @@ class ProviderNotice:
     type: str
     observation: Observation
     payload: str
+    # Set for a webhook: the request's headers (JSON), stored raw with its verdict.
+    request_headers: str | None = None
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,10 @@ class PaymentProvider(Protocol):
 
     async def expire_checkout(self, session_id: str) -> Observation:
         """Stop the checkout from being paid; returns what the provider then says."""
+
+    def read_verified_event(self, payload: str) -> ProviderNotice:
+        """The event in a webhook body whose signature was checked when it arrived (for a replay)."""
+        ...
 
     async def read_webhook(self, body: bytes, headers: Mapping[str, str]) -> ProviderNotice:
         """Verify and interpret a webhook, or raise InvalidWebhook."""

@@ -186,8 +186,12 @@ class StripeGateway:
                 error = exc
         else:
             raise InvalidWebhook(f"signature verification failed: {error}")
+        return self.read_verified_event(payload)
+
+    def read_verified_event(self, payload: str) -> ProviderNotice:
+        """The event in a body whose signature was already checked (at receipt, before a replay)."""
         try:
-            event = orjson.loads(body)
+            event = orjson.loads(payload)
             event_id, event_type = str(event["id"]), str(event["type"])
             obj = event["data"]["object"]
             if not isinstance(obj, dict) or not event_id.startswith("evt_"):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 import structlog
 
@@ -26,6 +27,11 @@ log = structlog.get_logger(__name__)
 
 DONATION_TOPIC = "donation.transfer"
 DONATION_REVERSAL_TOPIC = "donation.reversal"
+REJECTED_KEPT = 5000
+
+
+class ProviderNotices(Protocol):
+    def read_verified_event(self, payload: str) -> ProviderNotice: ...
 
 
 @dataclass(frozen=True)
@@ -68,6 +74,7 @@ class PaymentEvents:
         self._provider = provider
         self._donation_account = donation_account
         self._donation_partner = donation_partner
+        self._rejected = 0
         # Set when a POS is configured: told of every change inside its transaction.
         self.pos: PosOrders | None = None
         # Called after a commit that queued outbox work, so its worker starts at once
@@ -123,8 +130,42 @@ class PaymentEvents:
                                payment.payment_id if payment else None, outcome, notice.payload))
         queued = self._write(changes)
         self._repo.record_events(event_rows)
+        self._repo.store_requests([(n.event_id, outcome, n.request_headers, n.payload, None)
+                                   for n, (outcome, _, _) in zip(notices, results, strict=True)
+                                   if n.request_headers is not None])
         return [Accepted(outcome, change, payment_id, queued_work=bool(change and id(change) in queued))
                 for outcome, change, payment_id in results]
+
+    # raw requests that did not apply ---------------------------------------------------
+    def store_rejected(self, body: bytes, headers: str, reason: str) -> None:
+        """A forged or malformed request, kept (the newest few thousand) so it can be looked at."""
+        with self._repo.transaction():
+            self._repo.store_requests([(None, "rejected", headers, body.decode("utf-8", "replace"), reason)])
+            self._rejected += 1
+            if self._rejected % 100 == 0:
+                self._repo.trim_rejected_requests(REJECTED_KEPT)
+
+    def store_failed(self, notice: ProviderNotice, error: str) -> None:
+        """A verified event whose processing failed (rolled back): kept to inspect and replay."""
+        with self._repo.transaction():
+            self._repo.store_requests([(notice.event_id, "failed", notice.request_headers or "{}", notice.payload,
+                                        error)])
+
+    async def replay_failed(self, provider: ProviderNotices, request_id: int | None = None) -> dict[int, str]:
+        """Process stored failed requests again (their signatures were checked when they came in)."""
+        outcomes: dict[int, str] = {}
+        for row in self._repo.webhook_requests(verdict="failed", request_id=request_id):
+            try:
+                outcome = await self.accept_notice(provider.read_verified_event(row["body"]))
+            except Exception as exc:  # noqa: BLE001 - stays failed, with the new error
+                with self._repo.transaction():
+                    self._repo.set_request_verdict(row["id"], "failed", f"replay: {type(exc).__name__}: {exc}")
+                outcomes[row["id"]] = "failed"
+                continue
+            with self._repo.transaction():
+                self._repo.set_request_verdict(row["id"], f"replayed: {outcome}")
+            outcomes[row["id"]] = outcome
+        return outcomes
 
     def apply_observation(self, payment_id: str, obs: Observation, source: str) -> PaymentRecord:
         """Apply a server-side retrieve (refresh, reconcile, cancel); returns the payment as it now is."""

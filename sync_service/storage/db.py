@@ -210,6 +210,26 @@ def m004_attention(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE payments ADD COLUMN attention TEXT")
 
 
+@migrations()
+def m005_webhook_requests(db: sqlite_utils.Database) -> None:
+    db.executescript(
+        """
+        -- Every webhook request as it came (headers, body) with what became of it, so a
+        -- rejected or failed one can be inspected and replayed.
+        CREATE TABLE webhook_requests (
+            id INTEGER PRIMARY KEY,
+            received_at TEXT NOT NULL,
+            event_id TEXT,
+            verdict TEXT NOT NULL,
+            headers TEXT NOT NULL,
+            body TEXT NOT NULL,
+            error TEXT
+        );
+        CREATE INDEX webhook_requests_failed ON webhook_requests(verdict) WHERE verdict IN ('failed', 'rejected');
+        """
+    )
+
+
 def open_database(path: Path) -> sqlite_utils.Database:
     """A connection in WAL mode with the schema applied.
 

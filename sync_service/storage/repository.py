@@ -210,6 +210,31 @@ class Repository:
              for event_id, provider, type_, payment_id, outcome, payload in rows],
         )
 
+    # raw webhook requests ---------------------------------------------------
+    _REQUEST_INSERT = ("INSERT INTO webhook_requests (received_at, event_id, verdict, headers, body, error) "
+                       "VALUES (?, ?, ?, ?, ?, ?)")
+
+    def store_requests(self, rows: list[tuple[str | None, str, str, str, str | None]]) -> None:
+        """Many (event_id, verdict, headers, body, error) rows in one statement."""
+        now = utc_now()
+        self.conn.executemany(self._REQUEST_INSERT, [(now, *row) for row in rows])
+
+    def webhook_requests(self, verdict: str | None = None, request_id: int | None = None) -> list[dict[str, Any]]:
+        names = ("id", "received_at", "event_id", "verdict", "headers", "body", "error")
+        where = [(c, v) for c, v in (("verdict = ?", verdict), ("id = ?", request_id)) if v is not None]
+        sql = (f"SELECT {', '.join(names)} FROM webhook_requests"
+               + (" WHERE " + " AND ".join(c for c, _ in where) if where else "") + " ORDER BY id")
+        return [dict(zip(names, row, strict=True)) for row in self.conn.execute(sql, tuple(v for _, v in where))]
+
+    def set_request_verdict(self, request_id: int, verdict: str, error: str | None = None) -> None:
+        self.conn.execute("UPDATE webhook_requests SET verdict = ?, error = ? WHERE id = ?", (verdict, error, request_id))
+
+    def trim_rejected_requests(self, keep: int) -> None:
+        """Forged or malformed requests are kept for inspection, but only the newest `keep`."""
+        self.conn.execute("DELETE FROM webhook_requests WHERE verdict = 'rejected' AND id <= "
+                          "(SELECT id FROM webhook_requests WHERE verdict = 'rejected' ORDER BY id DESC LIMIT 1 OFFSET ?)",
+                          (keep,))
+
     # feed -----------------------------------------------------------------
     _FEED_INSERT = (
         "INSERT INTO feed (event_id, kiosk_id, event, order_id, payment_id, attempt, status, currency, "
