@@ -80,6 +80,7 @@ class Settings(BaseSettings):
     stripe_timeout_seconds: float = Field(default=10.0, gt=0, le=120, validation_alias=AliasChoices("STRIPE_TIMEOUT", "stripe_timeout_seconds"))
     stripe_max_retries: int = Field(default=2, ge=0, le=5, validation_alias=AliasChoices("STRIPE_MAX_RETRIES", "stripe_max_retries"))
     outbox_max_attempts: int = Field(default=10, ge=1, le=100, validation_alias=AliasChoices("TABLEPAY_OUTBOX_MAX_ATTEMPTS", "outbox_max_attempts"))
+    webhook_requests_days: float = Field(default=30, gt=0, le=3650, validation_alias=AliasChoices("TABLEPAY_WEBHOOK_REQUESTS_DAYS", "webhook_requests_days"))
     outbox_backoff_base_seconds: float = Field(default=1.0, gt=0, le=60, validation_alias=AliasChoices("TABLEPAY_OUTBOX_BACKOFF_BASE", "outbox_backoff_base_seconds"))
     outbox_backoff_cap_seconds: float = Field(default=300.0, gt=0, le=3600, validation_alias=AliasChoices("TABLEPAY_OUTBOX_BACKOFF_CAP", "outbox_backoff_cap_seconds"))
     # The restaurant's R-Keeper cash server (docs/pos.md). Unset URL = no POS sync.

@@ -105,7 +105,8 @@ def create_app(settings: Settings, *, provider: PaymentProvider | None = None,
     payment_events.on_work_queued = outbox.wake
     pos = _wire_pos(settings, repo, notifier, payment_events, checkouts, outbox)
     reconciler = Reconciler(repo, checkouts, payment_events, after_seconds=settings.reconcile_after_seconds,
-                            interval_seconds=settings.reconcile_interval_seconds)
+                            interval_seconds=settings.reconcile_interval_seconds,
+                            keep_requests_days=settings.webhook_requests_days)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -22,8 +22,10 @@ ORPHAN_AFTER_SECONDS = 300
 
 class Reconciler:
     def __init__(self, repo: Repository, checkouts: CheckoutService, events: PaymentEvents, *,
-                 after_seconds: float, interval_seconds: float, batch: int = 50) -> None:
+                 after_seconds: float, interval_seconds: float, batch: int = 50,
+                 keep_requests_days: float = 30) -> None:
         self._repo = repo
+        self._keep_requests = timedelta(days=keep_requests_days)
         self._events = events
         self._checkouts = checkouts
         self._after = after_seconds
@@ -48,6 +50,10 @@ class Reconciler:
         """Refresh live attempts untouched for `after_seconds`; returns how many changed."""
         cutoff = (datetime.now(UTC) - timedelta(seconds=self._after)).isoformat(timespec="milliseconds")
         changed = self._fail_orphans()
+        with self._repo.transaction():
+            # Raw webhook requests that applied cleanly are history after a while; failed ones stay.
+            self._repo.prune_webhook_requests((datetime.now(UTC) - self._keep_requests).isoformat(
+                timespec="milliseconds"))
         for payment in self._repo.stale_live_payments(cutoff, self._batch):
             try:
                 updated = await self._checkouts.refresh(payment.payment_id, None)

@@ -229,6 +229,10 @@ class Repository:
     def set_request_verdict(self, request_id: int, verdict: str, error: str | None = None) -> None:
         self.conn.execute("UPDATE webhook_requests SET verdict = ?, error = ? WHERE id = ?", (verdict, error, request_id))
 
+    def prune_webhook_requests(self, received_before: str) -> None:
+        self.conn.execute("DELETE FROM webhook_requests WHERE received_at < ? AND verdict != 'failed'",
+                          (received_before,))
+
     def trim_rejected_requests(self, keep: int) -> None:
         """Forged or malformed requests are kept for inspection, but only the newest `keep`."""
         self.conn.execute("DELETE FROM webhook_requests WHERE verdict = 'rejected' AND id <= "
