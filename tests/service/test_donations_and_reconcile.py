@@ -98,3 +98,28 @@ def test_an_attempt_orphaned_by_a_crash_is_failed_so_the_order_can_be_retried(tm
         assert harness.payment("pay_orphan")["status"] == "failed"
         retry = harness.checkout(order)
         assert retry.status_code == 201 and retry.json()["attempt"] == 2
+
+
+def test_webhooks_and_reconciliation_racing_apply_the_payment_once(tmp_path):
+    import asyncio
+
+    with running_harness(tmp_path) as harness:
+        harness.sandbox_mode("hold")
+        payment = harness.checkout(make_order(donation_amount=200)).json()
+        harness.complete(payment, "succeeded")
+        app = harness.app
+
+        async def race() -> None:
+            # The held webhooks, several refreshes and a sweep, all at the same moment.
+            release = asyncio.to_thread(harness.stripe_http.post, "/_sandbox/deliveries/release")
+            refreshes = [app.state.checkouts.refresh(payment["payment_id"], None) for _ in range(5)]
+            await asyncio.gather(release, *refreshes, app.state.reconciler.sweep())
+
+        harness.service.run(race())
+        harness.wait_status(payment["payment_id"], "paid")
+        harness.sandbox_mode("deliver")
+        time.sleep(0.5)  # late webhooks still arriving
+        events = [e["event"] for e in harness.feed() if e["payment_id"] == payment["payment_id"]]
+        assert events == ["payment.created", "payment.succeeded"]
+        with harness.db() as conn:
+            assert conn.execute("SELECT count(*) FROM outbox WHERE topic = 'donation.transfer'").fetchone()[0] == 1
