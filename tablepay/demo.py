@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import secrets
+import shlex
 import signal
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO, Any
 
 import httpx
 import segno
@@ -49,6 +52,41 @@ def _webhook_secret(data_dir: Path) -> str:
         path.write_text(f"whsec_demo_{secrets.token_hex(16)}")
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def _write_env_file(data_dir: Path, settings: Settings) -> Path:
+    """The demo service's settings as `KEY=value` lines, so other commands can talk to it:
+    `set -a; . demo.env; set +a; tablepay sync add-kiosk bar-1` (or `check-config`, `backfill`)."""
+    values = {"STRIPE_SECRET_KEY": settings.stripe_secret_key.get_secret_value(),
+              "STRIPE_WEBHOOK_SECRET": settings.stripe_webhook_secret.get_secret_value(),
+              "STRIPE_API_BASE": settings.stripe_api_base, "TABLEPAY_DATA_DIR": str(settings.data_dir),
+              "TABLEPAY_PUBLIC_URL": settings.public_url, "TABLEPAY_DONATION_ACCOUNT": settings.donation_account,
+              "TABLEPAY_DONATION_PARTNER": settings.donation_partner, "RKEEPER_URL": settings.rkeeper_url,
+              "RKEEPER_USER": settings.rkeeper_user,
+              "RKEEPER_PASSWORD": settings.rkeeper_password.get_secret_value() if settings.rkeeper_password else None,
+              "RKEEPER_STATION_CODE": settings.rkeeper_station_code,
+              "RKEEPER_CASHIER_CODE": settings.rkeeper_cashier_code,
+              "RKEEPER_WAITER_CODE": settings.rkeeper_waiter_code, "RKEEPER_CURRENCY_ID": settings.rkeeper_currency_id,
+              "RKEEPER_TIP_CHARGE_CODE": settings.rkeeper_tip_charge_code,
+              "RKEEPER_TIP_DISH_CODE": settings.rkeeper_tip_dish_code, "RKEEPER_TABLES": settings.rkeeper_tables}
+    path = data_dir / "demo.env"
+    # Sandbox-only secrets (sk_test_ for the local sandbox, a generated webhook secret): fine on disk, mode 600.
+    path.write_text("".join(f"{key}={shlex.quote(value)}\n" for key, value in values.items() if value))
+    path.chmod(0o600)
+    return path
+
+
+def _lock_data_dir(data_dir: Path) -> IO[str]:
+    """One demo per data dir: a second one would replace the first one's kiosk token."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    handle = (data_dir / "demo.lock").open("w")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise SystemExit(f"demo: another demo is running with the data dir {data_dir}. Stop it, or give this one "
+                         "its own: --data-dir DIR (and --sandbox-port / --sync-port).") from None
+    return handle
 
 
 class _EmbeddedServer(uvicorn.Server):
@@ -87,11 +125,19 @@ def _ports_free(host: str, ports: list[int]) -> None:
                              "sync service?). Stop it, or pass --sandbox-port / --sync-port.")
 
 
+async def _events(client: httpx.AsyncClient, params: dict[str, int]) -> dict[str, Any]:
+    response = await client.get("/v1/events", params=params)
+    if response.status_code != 200:
+        raise SystemExit(f"demo: the sync service refused this demo's kiosk ({response.status_code}: "
+                         f"{response.text[:200]})")
+    return dict(response.json())
+
+
 async def _terminal_kiosk(service_url: str, token: str, *, once: bool) -> None:
     headers = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(base_url=service_url, headers=headers, timeout=httpx.Timeout(10, read=40)) as client:
         cursor = 0
-        while page := (await client.get("/v1/events", params={"after": cursor, "limit": 500})).json()["events"]:
+        while page := (await _events(client, {"after": cursor, "limit": 500}))["events"]:
             cursor = page[-1]["seq"]  # earlier demo runs' events are history, not news
         order = {**SAMPLE_ORDER, "order_id": f"demo-{uuid.uuid4().hex[:8]}", "kiosk_id": "demo-kiosk"}
         response = await client.post("/v1/checkouts", json=order, headers={"Idempotency-Key": order["order_id"]})
@@ -102,7 +148,7 @@ async def _terminal_kiosk(service_url: str, token: str, *, once: bool) -> None:
         print(segno.make(payment["checkout_url"], error="m").terminal(compact=True) or "", end="")
         print(f"\n  {payment['checkout_url']}\n\nWaiting for the sync service to report the payment ...")
         while True:
-            page = (await client.get("/v1/events", params={"after": cursor, "wait": 30})).json()
+            page = await _events(client, {"after": cursor, "wait": 30})
             for event in page["events"]:
                 state = event.get("pos_status") or event["status"]
                 print(f"  feed #{event['seq']}: {event['event']} ({state}) order {event['order_id']}")
@@ -156,6 +202,7 @@ async def run_demo(data_dir: Path, *, host: str = "127.0.0.1", sandbox_port: int
                    sync_port: int = 8787, once: bool = False, kiosk: bool = False) -> None:
     """Terminal kiosk by default here; with kiosk=True (on a qasync loop) the Qt kiosk instead."""
     configure_logging("WARNING")
+    lock = _lock_data_dir(data_dir)  # noqa: F841 - held until the demo ends (released with the process)
     _ports_free(host, [sandbox_port, sync_port])
     sandbox_url, service_url = f"http://{host}:{sandbox_port}", f"http://{host}:{sync_port}"
     secret = _webhook_secret(data_dir)
@@ -168,6 +215,7 @@ async def run_demo(data_dir: Path, *, host: str = "127.0.0.1", sandbox_port: int
                         outbox_backoff_cap_seconds=30, **client_settings(sandbox_url))
     service = create_app(settings, public_url=service_url)
     token = issue_kiosk_token(service.state.repo, "demo-kiosk", manager=True)
+    env_file = _write_env_file(data_dir, settings)
     servers = [_server(sandbox, host, sandbox_port), _server(service, host, sync_port)]
     tasks = [asyncio.create_task(server.serve()) for server in servers]
     while not all(server.started for server in servers):
@@ -175,7 +223,8 @@ async def run_demo(data_dir: Path, *, host: str = "127.0.0.1", sandbox_port: int
             raise SystemExit("demo: a server could not start (is the port already in use?)")
         await asyncio.sleep(0.05)
     print(f"TablePay demo (offline): Stripe sandbox {sandbox_url}, sync service {service_url} "
-          f"(API docs {service_url}/docs). Data in {data_dir}. Ctrl+C stops.")
+          f"(API docs {service_url}/docs). Data in {data_dir}. Ctrl+C stops.\n"
+          f"Other commands reach this demo's service with its settings: set -a; . {env_file}; set +a")
     stop = asyncio.Event()
     _stop_on_signals(stop)
     front = asyncio.create_task(_qt_kiosk(data_dir, service_url, token) if kiosk

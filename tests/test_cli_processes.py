@@ -106,6 +106,18 @@ def test_demo_walks_a_payment_to_paid(tmp_path):
             if "/c/pay/" in line:
                 url = line.strip()
             assert time.monotonic() < deadline
+        # While it runs: a second demo on the same data dir is refused, and demo.env reaches its service.
+        second = subprocess.run([sys.executable, "-m", "tablepay", "demo", "--once", "--sandbox-port",
+                                 str(free_port()), "--sync-port", str(free_port())], env=env, cwd=ROOT, text=True,
+                                capture_output=True, timeout=60)
+        assert second.returncode == 1 and "another demo is running with the data dir" in second.stderr
+        settings = dict(line.split("=", 1) for line in (tmp_path / "demo" / "demo.env").read_text().splitlines())
+        added = subprocess.run([sys.executable, "-m", "tablepay", "sync", "add-kiosk", "bar-1"], cwd=ROOT, text=True,
+                               env={**os.environ, **{k: v.strip("'") for k, v in settings.items()}},
+                               capture_output=True, timeout=60)
+        token = added.stdout.strip().splitlines()[-1]
+        assert httpx.get(f"http://127.0.0.1:{sync_port}/v1/kiosk", headers={"Authorization": f"Bearer {token}"},
+                         timeout=10).json() == {"kiosk_id": "bar-1"}
         httpx.post(f"http://127.0.0.1:{sandbox_port}/_sandbox/checkout/sessions/{url.rsplit('/', 1)[-1]}/complete",
                    json={"outcome": "succeeded"}, timeout=30).raise_for_status()
         output, _ = proc.communicate(timeout=30)
