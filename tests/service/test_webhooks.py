@@ -171,3 +171,16 @@ def _paid_event_body_from_held(harness: Harness) -> bytes:
         if event["type"] == "checkout.session.completed":
             return json.dumps(event).encode()
     raise AssertionError("no checkout.session.completed event")
+
+
+def test_a_header_with_several_v1_signatures_is_accepted_by_either_secret(harness: Harness):
+    # During a rotation Stripe signs each event with the old and the new secret: t=...,v1=new,v1=old.
+    body = json.dumps({"id": "evt_rotation_both", "object": "event", "type": "customer.created",
+                       "data": {"object": {"id": "cus_3"}}}).encode()
+    timestamp = int(time.time())
+    new = sign(body, secret="whsec_the_new_one", timestamp=timestamp).split(",", 1)[1]
+    old = sign(body, timestamp=timestamp)  # the harness's configured secret
+    header = f"{old.split(',', 1)[0]},{new},{old.split(',', 1)[1]}"
+    assert post_webhook(harness, body, header).status_code == 200
+    only_unknown = f"t={timestamp},{new},{new}"
+    assert post_webhook(harness, body, only_unknown).status_code == 400
