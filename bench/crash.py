@@ -71,9 +71,19 @@ class Service:
         self.kills += 1
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=15)
+        if self.proc:
+            stop_process(self.proc)
+
+
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, and SIGKILL if it has not gone in 15 s (a sandbox busy retrying webhooks may linger)."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
 
 
 def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
@@ -206,8 +216,7 @@ def run(orders: int, workers: int, kill_every: tuple[float, float], settle_timeo
                           seconds_settling=round(time.monotonic() - paid_at, 1))
         finally:
             service.stop()
-            sandbox.terminate()
-            sandbox.wait(timeout=15)
+            stop_process(sandbox)
         print(json.dumps(counts, indent=2))
         ok = (counts["paid_in_service"] == counts["succeeded_in_feed"] == counts["orders_in_pos"]
               == counts["paid_in_pos"] == orders and not any(counts[k] for k in (
