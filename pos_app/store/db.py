@@ -130,6 +130,20 @@ def m003_manager(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m004_pending_refunds(db: sqlite_utils.Database) -> None:
+    # A refund sent without an answer keeps its Idempotency-Key here, so pressing Refund again,
+    # even after a restart, repeats the same refund instead of making a second one.
+    db.execute("""
+        CREATE TABLE pending_refunds (
+            payment_id TEXT NOT NULL,
+            amount INTEGER NOT NULL,
+            idempotency_key TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (payment_id, amount)
+        )""")
+
+
 def open_db(path: Path) -> sqlite_utils.Database:
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, isolation_level=None)

@@ -8,10 +8,11 @@ history is read a page at a time, so 100,000 payments never sit in memory at onc
 from __future__ import annotations
 
 import sqlite3
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlite_utils
@@ -140,6 +141,19 @@ class ManagerStore:
     def payment(self, payment_id: str) -> HistoryRow | None:
         row = next(self.db.query(f"{_SELECT} WHERE a.payment_id = ?", [payment_id]), None)
         return HistoryRow(**row) if row else None
+
+    # -- refunds waiting for an answer ------------------------------------------
+    def refund_key(self, payment_id: str, amount: int) -> str:
+        """The Idempotency-Key of this refund: the one already used if it got no answer, else a new one."""
+        key = f"refund-{uuid.uuid4()}"
+        self.db.execute("INSERT OR IGNORE INTO pending_refunds VALUES (?, ?, ?, ?)",
+                        [payment_id, amount, key, datetime.now(UTC).isoformat(timespec="milliseconds")])
+        row = next(self.db.query("SELECT idempotency_key FROM pending_refunds WHERE payment_id = ? AND amount = ?",
+                                 [payment_id, amount]))
+        return str(row["idempotency_key"])
+
+    def refund_answered(self, payment_id: str, amount: int) -> None:
+        self.db.execute("DELETE FROM pending_refunds WHERE payment_id = ? AND amount = ?", [payment_id, amount])
 
     def waiters(self) -> list[str]:
         return [r["waiter"] for r in self.db.query("SELECT DISTINCT waiter FROM orders ORDER BY waiter")]

@@ -1,15 +1,15 @@
 """A refund, as the manager asks for it: the amount checked here first, then the sync service.
 
 The amount is typed on the number pad in minor units (an int all the way: no float, no text to
-parse). One Idempotency-Key per submitted refund, kept until an answer arrives, so pressing
-Refund again after a timeout repeats the same refund instead of making a second one.
+parse). One Idempotency-Key per submitted refund, kept in the local store until an answer arrives, so
+pressing Refund again after a timeout (or a kiosk restart) repeats the same refund instead of making a
+second one.
 The payment's state changes only when the feed says so (payment.partially_refunded / .refunded).
 """
 
 from __future__ import annotations
 
 import logging
-import uuid
 from enum import Enum
 
 from PySide6.QtCore import QObject, Signal
@@ -55,7 +55,6 @@ class RefundViewModel(QObject):
         self.amount = 0
         self.state = RefundState.EDITING
         self.message = ""
-        self._pending: dict[tuple[str, int], str] = {}  # (payment_id, amount) -> key, until answered
 
     @property
     def left(self) -> int:
@@ -106,7 +105,7 @@ class RefundViewModel(QObject):
     async def _send(self) -> None:
         payment, amount = self.payment, self.amount
         assert payment is not None
-        key = self._pending.setdefault((payment.payment_id, amount), f"refund-{uuid.uuid4()}")
+        key = self.data.refund_key(payment.payment_id, amount)  # stored: survives a kiosk restart
         self.state, self.message = RefundState.SENDING, "Sending the refund…"
         self.changed.emit()
         try:
@@ -118,12 +117,12 @@ class RefundViewModel(QObject):
             self.changed.emit()
             return
         except ApiError as exc:
-            self._pending.pop((payment.payment_id, amount), None)
+            self.data.refund_answered(payment.payment_id, amount)
             log.warning("refund of %s refused: %s %s", payment.payment_id, exc.status, exc.code)
             self.state, self.message = RefundState.REFUSED, refusal(exc)
             self.changed.emit()
             return
-        self._pending.pop((payment.payment_id, amount), None)
+        self.data.refund_answered(payment.payment_id, amount)
         log.info("refund %s of %s requested", answer.get("refund_id"), payment.payment_id)
         self.state = RefundState.REQUESTED
         self.message = (f"Refund requested: {self.manager.fmt(int(answer.get('amount', amount)), payment.currency)}. "

@@ -23,7 +23,8 @@ def event(seq: int, status: str, name: str, order_id: str = "o1", payment_id: st
 def test_wal_and_migrations(tmp_path, store):
     assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     again = open_db(tmp_path / "kiosk.sqlite")  # re-opening applies nothing twice
-    assert [m["name"] for m in again["_sqlite_migrations"].rows] == ["m001_initial", "m002_pos", "m003_manager"]
+    assert [m["name"] for m in again["_sqlite_migrations"].rows] == ["m001_initial", "m002_pos", "m003_manager",
+                                                                     "m004_pending_refunds"]
 
 
 def test_event_applied_twice_is_harmless(store):
@@ -145,3 +146,16 @@ def test_views_hold_no_sql_and_no_http():
     for path in views.glob("*.py"):
         text = path.read_text().lower()
         assert not any(word in text for word in ("sqlite", "execute", "httpx")), path
+
+
+def test_a_refund_without_an_answer_keeps_its_key_across_a_restart(tmp_path):
+    from pos_app.store import ManagerStore
+
+    first = ManagerStore(open_db(tmp_path / "kiosk.sqlite"))
+    key = first.refund_key("pay_1", 500)
+    assert key.startswith("refund-") and first.refund_key("pay_1", 500) == key
+    assert first.refund_key("pay_1", 700) != key  # another amount is another refund
+    again = ManagerStore(open_db(tmp_path / "kiosk.sqlite"))  # the kiosk restarted
+    assert again.refund_key("pay_1", 500) == key
+    again.refund_answered("pay_1", 500)
+    assert again.refund_key("pay_1", 500) != key
