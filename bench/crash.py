@@ -86,7 +86,7 @@ def stop_process(proc: subprocess.Popen[bytes]) -> None:
             proc.wait(timeout=5)
 
 
-def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
+def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -191,29 +191,38 @@ def run(orders: int, workers: int, kill_every: tuple[float, float], settle_timeo
                                         "--webhook-url", f"{sync_url}/webhooks/stripe", "--webhook-secret", SECRET],
                                        env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
         service = Service(sync_port, env, data / "sync.log")
-        try:
-            wait_healthy(f"{sandbox_url}/healthz", sandbox)
-            service.start()
-            stop = threading.Event()
+        stop = threading.Event()
+        killer_errors: list[str] = []
 
-            def killer() -> None:
-                rng = random.Random(7)  # noqa: S311 - timing, not crypto
+        def killer() -> None:
+            rng = random.Random(7)  # noqa: S311 - timing, not crypto
+            try:
                 while not stop.wait(rng.uniform(*kill_every)):
                     service.kill()
                     service.start()
+            except Exception as exc:  # noqa: BLE001 - reported with the counts, never left in a thread
+                killer_errors.append(f"{type(exc).__name__}: {exc}")
 
+        chaos = threading.Thread(target=killer, name="crash-killer", daemon=True)
+        try:
+            wait_healthy(f"{sandbox_url}/healthz", sandbox)
+            service.start()
             started = time.monotonic()
-            chaos = threading.Thread(target=killer, daemon=True)
             chaos.start()
-            with ThreadPoolExecutor(workers) as pool:
-                for future in [pool.submit(pay_order, n, service, sandbox_url, token) for n in range(orders)]:
-                    future.result()
-            stop.set()
-            chaos.join()
+            try:
+                with ThreadPoolExecutor(workers) as pool:
+                    for future in [pool.submit(pay_order, n, service, sandbox_url, token) for n in range(orders)]:
+                        future.result()
+            finally:
+                stop.set()  # the killer stops before anything below (or the cleanup) runs
+                if chaos.is_alive():
+                    chaos.join()
+            if killer_errors or service.proc is None or service.proc.poll() is not None:
+                service.start()  # the last restart may have failed: settle with a running service
             paid_at = time.monotonic()
             counts = settle(service, sandbox_url, data, orders, settle_timeout)
             counts.update(orders=orders, kills=service.kills, seconds_paying=round(paid_at - started, 1),
-                          seconds_settling=round(time.monotonic() - paid_at, 1))
+                          seconds_settling=round(time.monotonic() - paid_at, 1), killer_errors=killer_errors)
         finally:
             service.stop()
             stop_process(sandbox)

@@ -27,6 +27,18 @@ SORT_SQL = {
     "total": "a.amount_total", "reference": "a.provider_reference", "pos": "o.pos_status",
 }
 
+# Columns of the order (not the attempt) tie-break on the order and then the attempt, so SQLite can
+# walk the orders index (column, order_id) and each order's attempts in order: no sort of the whole
+# history for every page when a manager scrolls deep into a list sorted by waiter or table.
+_ORDER_LEVEL = {"table", "waiter", "pos"}
+
+
+def _order_by(sort: str, direction: str) -> str:
+    if sort in _ORDER_LEVEL:
+        return f"{SORT_SQL[sort]} {direction}, o.order_id {direction}, a.attempt {direction}"
+    return f"{SORT_SQL[sort]} {direction}, a.payment_id {direction}"
+
+
 _SELECT = ("SELECT a.payment_id, a.order_id, a.attempt, a.created_at, a.paid_at, o.table_label AS \"table\", o.waiter, a.status, "
            "a.currency, a.dish_subtotal, a.tip_amount, a.donation_amount, a.amount_total, a.amount_refunded, "
            "a.provider_reference, o.pos_status, a.donation_partner, o.status AS order_status "
@@ -125,8 +137,7 @@ class ManagerStore:
                      limit: int = 200) -> list[HistoryRow]:
         direction = "DESC" if descending else "ASC"
         where, params = _where(f)
-        order = f"{SORT_SQL[sort]} {direction}, a.payment_id {direction}"
-        sql = f"{_SELECT}{where} ORDER BY {order} LIMIT ? OFFSET ?"
+        sql = f"{_SELECT}{where} ORDER BY {_order_by(sort, direction)} LIMIT ? OFFSET ?"
         return [HistoryRow(**row) for row in self.db.query(sql, [*params, limit, offset])]
 
     def history_rows(self, f: HistoryFilter, sort: str = "time", descending: bool = True) -> Iterator[HistoryRow]:
@@ -134,7 +145,7 @@ class ManagerStore:
         hands rows over as they are read, so memory stays flat and the sort runs once."""
         direction = "DESC" if descending else "ASC"
         where, params = _where(f)
-        sql = f"{_SELECT}{where} ORDER BY {SORT_SQL[sort]} {direction}, a.payment_id {direction}"
+        sql = f"{_SELECT}{where} ORDER BY {_order_by(sort, direction)}"
         for row in self.db.query(sql, params):
             yield HistoryRow(**row)
 

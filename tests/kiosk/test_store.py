@@ -24,7 +24,7 @@ def test_wal_and_migrations(tmp_path, store):
     assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     again = open_db(tmp_path / "kiosk.sqlite")  # re-opening applies nothing twice
     assert [m["name"] for m in again["_sqlite_migrations"].rows] == ["m001_initial", "m002_pos", "m003_manager",
-                                                                     "m004_pending_refunds"]
+                                                                     "m004_pending_refunds", "m005_history_order_indexes"]
 
 
 def test_event_applied_twice_is_harmless(store):
