@@ -96,6 +96,10 @@ class SyncClient:
         """Where an order stands in the POS: status, packages and trail (404 when never sent)."""
         return await self._request("GET", f"/v1/orders/{order_id}/pos")
 
+    async def order_history(self, order_id: str) -> dict[str, Any]:
+        """Each attempt of an order with the provider events that moved it (404 when the service has none)."""
+        return await self._request("GET", f"/v1/orders/{order_id}/history")
+
     async def pos_menu(self, currency: str) -> dict[str, Any]:
         """The menu as the POS sells it now, in the shape of resources/menu.json without tables.
         Refusals: 502 pos_unavailable, 503 pos_disabled."""

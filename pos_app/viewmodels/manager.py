@@ -55,6 +55,7 @@ class OrderDetail:
 
 class ManagerViewModel(QObject):
     exportDone = Signal(str)  # what to tell the manager when a background export ends
+    providerEvents = Signal(str, object, str)  # order_id, {attempts: [...]} or None, message when None
     posTrail = Signal(str, object, str)  # order_id, {status, packages, trail} or None, message when None
 
     MAX_WRONG = 5
@@ -154,6 +155,20 @@ class ManagerViewModel(QObject):
                        "This sync service has no restaurant POS set up." if exc.code == "pos_disabled" else
                        f"The service answered {exc.status} ({exc.message}).")
         self.posTrail.emit(order_id, body, message)
+
+    @asyncSlot(str)
+    async def load_provider_events(self, order_id: str) -> None:
+        """GET /v1/orders/{id}/history: the events that moved each attempt, as the service recorded them."""
+        try:
+            body: dict[str, Any] | None = await self.client.order_history(order_id)
+            message = ""
+        except Unreachable:
+            body, message = None, "The sync service is unreachable: its event history cannot be shown now."
+        except ApiError as exc:
+            body = None
+            message = ("The sync service has no attempt of this order." if exc.status == 404 else
+                       f"The service answered {exc.status} ({exc.message}).")
+        self.providerEvents.emit(order_id, body, message)
 
     # -- day totals --------------------------------------------------------------------
     def totals(self, day: date) -> DayTotals:

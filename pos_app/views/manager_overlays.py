@@ -38,6 +38,7 @@ class DetailOverlay(Overlay):
         self.close_button.clicked.connect(self.hide)
         self.body.addWidget(self.close_button)
         manager.posTrail.connect(self._on_pos_trail)
+        manager.providerEvents.connect(self._on_provider_events)
 
     def show_order(self, order_id: str) -> None:
         m, detail = self.manager, self.manager.detail(order_id)
@@ -67,12 +68,30 @@ class DetailOverlay(Overlay):
             if not attempt.events:
                 self.content.addWidget(label("   no feed events yet", "LineMeta"))
         self.content.addSpacing(8)
+        self.content.addWidget(label("PROVIDER EVENTS (as the sync service received them)", "SectionLabel"))
+        self.provider_message = label("Asking the sync service…", "LineMeta", wrap=True)
+        self.content.addWidget(self.provider_message)
+        self.content.addSpacing(8)
         self.content.addWidget(label("POS TRAIL", "SectionLabel"))
         self.pos_message = label("Asking the sync service…", "LineMeta", wrap=True)
         self.content.addWidget(self.pos_message)
         self.content.addStretch(1)
         self.open()
         self.manager.load_pos_trail(order_id)
+        self.manager.load_provider_events(order_id)
+
+    def _on_provider_events(self, order_id: str, body: Any, message: str) -> None:
+        if order_id != self.order_id or not self.isVisible():
+            return
+        if body is None:
+            self.provider_message.setText(message)
+            return
+        lines: list[str] = []
+        for attempt in body.get("attempts") or []:
+            lines.append(f"Attempt {attempt.get('attempt')} · {attempt.get('status')}")
+            lines += [f"   {self.manager.local_time(e.get('received_at'), '%H:%M:%S')}  {e.get('type')}  "
+                      f"({e.get('outcome')})" for e in attempt.get("events") or []]
+        self.provider_message.setText("\n".join(lines) or "No events yet.")
 
     def _on_pos_trail(self, order_id: str, body: Any, message: str) -> None:
         if order_id != self.order_id or not self.isVisible():

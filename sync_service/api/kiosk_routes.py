@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Coroutine
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 
 from ..services.checkout import CheckoutService
@@ -20,6 +20,7 @@ from .schemas import (
     KioskIdentity,
     LookupIn,
     LookupOut,
+    OrderHistory,
     OrderSnapshot,
     Payment,
     RefundIn,
@@ -80,6 +81,19 @@ async def refund_payment(payment_id: str, refund: RefundIn, request: Request, ki
     status, body = await refunds.refund(payment_id, kiosk_id=kiosk_id, amount=refund.amount, reason=refund.reason,
                                         idempotency_key=idempotency_key)
     return JSONResponse(body, status_code=status)
+
+
+@router.get("/orders/{order_id}/history", response_model=OrderHistory, responses={404: {"model": ErrorResponse}})
+async def order_history(order_id: str, request: Request, kiosk_id: Kiosk) -> dict[str, object]:
+    """Every attempt of an order with the provider events (and server-side retrieves) about it."""
+    repo = request.app.state.repo
+    attempts = [a for a in repo.attempts(order_id) if a.kiosk_id == kiosk_id]
+    if not attempts:
+        raise HTTPException(404, f"no payment attempts for order {order_id}")
+    events = repo.events_for_payments([a.payment_id for a in attempts])
+    return {"order_id": order_id, "attempts": [
+        {"payment_id": a.payment_id, "attempt": a.attempt, "status": a.status.value,
+         "events": [e for e in events if e["payment_id"] == a.payment_id]} for a in attempts]}
 
 
 @router.post("/payments/lookup", response_model=LookupOut)

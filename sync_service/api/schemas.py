@@ -198,3 +198,22 @@ class PaymentState(BaseModel):
 
 class LookupOut(BaseModel):
     payments: list[PaymentState]
+
+
+class ProviderEvent(BaseModel):
+    event_id: str = Field(description="The provider's event id, or `refresh:...`/`reconcile...` for a server-side retrieve")
+    type: str
+    outcome: str = Field(description="applied (it moved the payment), unchanged, ...")
+    received_at: str
+
+
+class AttemptHistory(BaseModel):
+    payment_id: str
+    attempt: int
+    status: str
+    events: list[ProviderEvent]
+
+
+class OrderHistory(BaseModel):
+    order_id: str
+    attempts: list[AttemptHistory]

@@ -210,6 +210,14 @@ class Repository:
              for event_id, provider, type_, payment_id, outcome, payload in rows],
         )
 
+    def events_for_payments(self, payment_ids: list[str]) -> list[dict[str, Any]]:
+        """What the provider (or a server-side retrieve) said about these payments, oldest first."""
+        names = ("event_id", "payment_id", "type", "outcome", "received_at")
+        cursor = self.conn.execute(
+            f"SELECT {', '.join(names)} FROM integration_events WHERE payment_id IN (SELECT value FROM json_each(?)) "
+            "ORDER BY received_at, rowid", (json.dumps(payment_ids),))
+        return [dict(zip(names, row, strict=True)) for row in cursor]
+
     # raw webhook requests ---------------------------------------------------
     _REQUEST_INSERT = ("INSERT INTO webhook_requests (received_at, event_id, verdict, headers, body, error) "
                        "VALUES (?, ?, ?, ?, ?, ?)")

@@ -81,6 +81,9 @@ def test_a_partial_then_a_full_refund_reach_the_history_from_the_feed(qtbot, kio
     assert events[-2:] == ["payment.partially_refunded", "payment.refunded"] and "payment.succeeded" in events
     # This harness runs without a restaurant POS: the detail says so instead of a trail.
     qtbot.waitUntil(lambda: "no restaurant POS" in page.detail.pos_message.text(), timeout=LONG)
+    # The service's own record: the provider events that moved the attempt, refunds included.
+    qtbot.waitUntil(lambda: "charge.refunded  (applied)" in page.detail.provider_message.text(), timeout=LONG)
+    assert "Attempt 1 · refunded" in page.detail.provider_message.text()
 
 
 def test_reconciliation_shows_a_disagreement_and_refresh_resolves_it(qtbot, qasync_loop, kiosk: Kiosk,
