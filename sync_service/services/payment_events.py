@@ -127,7 +127,9 @@ class PaymentEvents:
                 outcome = "applied" if change and change.moved else "unchanged"
             results.append((outcome, change, payment.payment_id if payment else None))
             event_rows.append((notice.event_id, self._provider, notice.type,
-                               payment.payment_id if payment else None, outcome, notice.payload))
+                               payment.payment_id if payment else None, outcome,
+                               # A webhook's body is kept once, in webhook_requests (same event_id).
+                               "" if notice.request_headers is not None else notice.payload))
         queued = self._write(changes)
         self._repo.record_events(event_rows)
         self._repo.store_requests([(n.event_id, outcome, n.request_headers, n.payload, None)
