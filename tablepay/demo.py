@@ -16,6 +16,7 @@ import fcntl
 import secrets
 import shlex
 import signal
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,6 +36,7 @@ from tablepay_sandbox.app import create_app as create_sandbox
 from tablepay_sandbox.rkeeper.seed import client_settings
 
 DEMO_KEY = "sk_test_tablepay_demo"
+POS_GRACE_SECONDS = 10  # --once waits this long after PAID for the POS booking
 DEMO_PIN = "1234"  # the demo kiosk's settings and manager PIN (long-press the logo; Manager); printed at start
 SAMPLE_ORDER = {
     "currency": "EUR", "table": "7", "waiter": "Demo",
@@ -147,15 +149,21 @@ async def _terminal_kiosk(service_url: str, token: str, *, once: bool) -> None:
         print(f"\nTable {order['table']}: {amount} (tip and donation included). Guest, scan or open:\n")
         print(segno.make(payment["checkout_url"], error="m").terminal(compact=True) or "", end="")
         print(f"\n  {payment['checkout_url']}\n\nWaiting for the sync service to report the payment ...")
+        paid, booked, paid_since = False, False, 0.0
         while True:
-            page = await _events(client, {"after": cursor, "wait": 30})
+            # With --once: end when the POS has booked it too, or a few seconds after PAID at the latest.
+            if once and paid and (booked or time.monotonic() - paid_since > POS_GRACE_SECONDS):
+                return
+            page = await _events(client, {"after": cursor, "wait": 2 if paid else 30})
             for event in page["events"]:
                 state = event.get("pos_status") or event["status"]
                 print(f"  feed #{event['seq']}: {event['event']} ({state}) order {event['order_id']}")
                 if event["payment_id"] == payment["payment_id"] and event["status"] == "paid":
                     print(f"\n  PAID: {amount} for table {order['table']}.\n")
-                    if once:
-                        return
+                    paid, paid_since = True, time.monotonic()
+                if event["order_id"] == order["order_id"] and event["event"] == "pos.paid":
+                    print("  The restaurant's POS (R-Keeper simulator) has the order paid and closed.\n")
+                    booked = True
             cursor = page["next_after"]
 
 
