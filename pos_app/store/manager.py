@@ -172,6 +172,11 @@ class ManagerStore:
     def tables(self) -> list[str]:
         return [r["table_label"] for r in self.db.query("SELECT DISTINCT table_label FROM orders ORDER BY table_label")]
 
+    def latest_currency(self) -> str | None:
+        """The currency of the newest order (what a day without payments is shown in)."""
+        row = next(self.db.query("SELECT currency FROM orders ORDER BY created_at DESC LIMIT 1"), None)
+        return str(row["currency"]) if row else None
+
     # -- an order's detail -----------------------------------------------------
     def attempts_of(self, order_id: str) -> list[HistoryRow]:
         return [HistoryRow(**row) for row in self.db.query(f"{_SELECT} WHERE a.order_id = ? ORDER BY a.attempt",

@@ -11,13 +11,13 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Signal, SignalInstance
 from qasync import asyncSlot
 
 from tablepay_domain.day_totals import DayTotals, business_day_bounds, business_day_of, day_totals
@@ -144,42 +144,36 @@ class ManagerViewModel(QObject):
     @asyncSlot(str)
     async def load_pos_trail(self, order_id: str) -> None:
         """GET /v1/orders/{id}/pos; the answer (or why there is none) comes out as posTrail."""
-        try:
-            body: dict[str, Any] | None = await self.client.pos_state(order_id)
-            message = ""
-        except Unreachable:
-            body, message = None, "The sync service is unreachable: the POS trail cannot be shown now."
-        except ApiError as exc:
-            body = None
-            message = ("This order never went to the restaurant's POS." if exc.status == 404 else
-                       "This sync service has no restaurant POS set up." if exc.code == "pos_disabled" else
-                       f"The service answered {exc.status} ({exc.message}).")
-        self.posTrail.emit(order_id, body, message)
+        await self._ask_service(order_id, self.client.pos_state, self.posTrail, {
+            "unreachable": "The sync service is unreachable: the POS trail cannot be shown now.",
+            "not_found": "This order never went to the restaurant's POS.",
+            "pos_disabled": "This sync service has no restaurant POS set up."})
 
     @asyncSlot(str)
     async def load_provider_events(self, order_id: str) -> None:
         """GET /v1/orders/{id}/history: the events that moved each attempt, as the service recorded them."""
+        await self._ask_service(order_id, self.client.order_history, self.providerEvents, {
+            "unreachable": "The sync service is unreachable: its event history cannot be shown now.",
+            "not_found": "The sync service has no attempt of this order."})
+
+    async def _ask_service(self, order_id: str, call: Callable[[str], Awaitable[dict[str, Any]]],
+                           answer: SignalInstance, messages: dict[str, str]) -> None:
+        """Emit (order_id, body, '') or, when there is no body, (order_id, None, why) in words."""
         try:
-            body: dict[str, Any] | None = await self.client.order_history(order_id)
-            message = ""
+            answer.emit(order_id, await call(order_id), "")
         except Unreachable:
-            body, message = None, "The sync service is unreachable: its event history cannot be shown now."
+            answer.emit(order_id, None, messages["unreachable"])
         except ApiError as exc:
-            body = None
-            message = ("The sync service has no attempt of this order." if exc.status == 404 else
-                       f"The service answered {exc.status} ({exc.message}).")
-        self.providerEvents.emit(order_id, body, message)
+            why = (messages["not_found"] if exc.status == 404 else messages.get(exc.code or "")
+                   or f"The service answered {exc.status} ({exc.message}).")
+            answer.emit(order_id, None, why)
 
     # -- day totals --------------------------------------------------------------------
     def totals(self, day: date) -> DayTotals:
         since, until = business_day_bounds(day, self.settings.business_day_starts_at, self.tz)
         payments = self.data.day_payments(utc_iso(since), utc_iso(until))
-        currency = payments[0].currency if payments else self._currency()
+        currency = payments[0].currency if payments else (self.data.latest_currency() or "EUR")
         return day_totals(payments, currency, self.tz)
-
-    def _currency(self) -> str:
-        row = next(self.store.db.query("SELECT currency FROM orders ORDER BY created_at DESC LIMIT 1"), None)
-        return str(row["currency"]) if row else "EUR"
 
     # -- exports ---------------------------------------------------------------------------
     def _export_path(self, stem: str) -> Path:
@@ -213,7 +207,8 @@ class ManagerViewModel(QObject):
             try:
                 result = work()
             except BaseException as exc:  # noqa: BLE001 - handed to the awaiting coroutine
-                loop.call_soon_threadsafe(lambda: done.done() or done.set_exception(exc))
+                # Bound now: `exc` is unset when the except block ends, before the loop runs the callback.
+                loop.call_soon_threadsafe(lambda error=exc: done.done() or done.set_exception(error))
             else:
                 loop.call_soon_threadsafe(lambda: done.done() or done.set_result(result))
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QGridLayout, QScrollArea, QWidget
+from PySide6.QtWidgets import QScrollArea, QWidget
 
 from ..viewmodels import PAYMENT_LABELS, ManagerViewModel, RefundState, RefundViewModel
 from .overlays import Overlay
 from .theme import DANGER, MUTED, PAID, WARN
-from .widgets import button, clear, hbox, label, vbox
+from .widgets import button, clear, hbox, key_pad, label, vbox
 
 REFUND_TONES = {RefundState.EDITING: MUTED, RefundState.SENDING: MUTED, RefundState.REQUESTED: PAID,
                 RefundState.REFUSED: DANGER, RefundState.NO_ANSWER: WARN}
@@ -117,15 +117,7 @@ class RefundOverlay(Overlay):
         self.display = label("", "PadDisplay")
         self.display.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.body.addWidget(self.display)
-        grid = QGridLayout()
-        grid.setSpacing(10)
-        self.keys: dict[str, QWidget] = {}
-        for index, key in enumerate(["1", "2", "3", "4", "5", "6", "7", "8", "9", "C", "0", "⌫"]):
-            key_button = button(key, "PadKey")
-            key_button.setStyleSheet("min-height: 60px; max-height: 60px;")  # the dialog fits 800 px
-            key_button.clicked.connect(lambda _=False, k=key: self.press(k))
-            grid.addWidget(key_button, index // 3, index % 3)
-            self.keys[key] = key_button
+        grid, self.keys = key_pad(self.press, spacing=10, key_height=60)  # 60 px keys: the dialog fits 800 px
         self.body.addLayout(grid)
         self.full_button = button("Everything left", "Chip")
         self.full_button.clicked.connect(lambda: self.vm.set_amount(self.vm.left))

@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QFrame, QGridLayout, QLineEdit, QWidget
 
-from .widgets import button, hbox, label, vbox
+from .widgets import button, hbox, key_pad, label, vbox
 
 QUICK_NOTES = ("No onions", "Gluten-free", "Nut allergy", "Vegetarian", "Birthday", "Kids' portion")
 
@@ -55,14 +55,7 @@ class NumberPad(Overlay):
         self.display = label(fmt(0), "PadDisplay")
         self.display.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.body.addWidget(self.display)
-        grid = QGridLayout()
-        grid.setSpacing(12)
-        self.keys: dict[str, QWidget] = {}
-        for index, key in enumerate(["1", "2", "3", "4", "5", "6", "7", "8", "9", "C", "0", "⌫"]):
-            key_button = button(key, "PadKey")
-            key_button.clicked.connect(lambda _=False, k=key: self.press(k))
-            grid.addWidget(key_button, index // 3, index % 3)
-            self.keys[key] = key_button
+        grid, self.keys = key_pad(self.press)
         self.body.addLayout(grid)
         self.cancel_button, self.ok_button = button("Cancel", "Secondary"), button("Use amount", "Primary")
         self.cancel_button.clicked.connect(self.hide)

@@ -13,7 +13,7 @@ from ..viewmodels import ManagerViewModel, OrderViewModel, PinResult, SettingsVi
 from ..viewmodels.settings import LOCALES, MAX_DONATION_AMOUNTS, MAX_TIP_PRESETS, SET_PIN_COMMAND
 from .overlays import NumberPad, Overlay
 from .theme import DANGER, PAID, WARN, pill_style
-from .widgets import ElidedLabel, button, card, clear, hbox, label, segmented, vbox
+from .widgets import ElidedLabel, button, card, clear, hbox, key_pad, label, segmented, vbox
 
 
 class PinPad(Overlay):
@@ -39,15 +39,7 @@ class PinPad(Overlay):
         self.command.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
         self.body.addWidget(self.command)
         self.grid_holder = QWidget()
-        grid = QGridLayout(self.grid_holder)
-        grid.setContentsMargins(0, 0, 0, 0)
-        grid.setSpacing(12)
-        self.keys: dict[str, QPushButton] = {}
-        for index, key in enumerate(["1", "2", "3", "4", "5", "6", "7", "8", "9", "C", "0", "⌫"]):
-            key_button = button(key, "PadKey")
-            key_button.clicked.connect(lambda _=False, k=key: self.press(k))
-            grid.addWidget(key_button, index // 3, index % 3)
-            self.keys[key] = key_button
+        _, self.keys = key_pad(self.press, holder=self.grid_holder)
         self.body.addWidget(self.grid_holder)
         self.cancel_button, self.ok_button = button("Cancel", "Secondary"), button("Unlock", "Primary")
         self.cancel_button.clicked.connect(self.hide)

@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import segno
 from PySide6.QtCore import QRect, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QLayout, QPushButton, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLayout,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 
 def label(text: str, name: str = "", wrap: bool = False) -> QLabel:
@@ -31,6 +42,27 @@ def button(text: str, name: str = "", checkable: bool = False) -> QPushButton:
     widget.setCursor(Qt.CursorShape.PointingHandCursor)
     widget.setFocusPolicy(Qt.FocusPolicy.NoFocus)
     return widget
+
+
+PAD_KEYS = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "C", "0", "⌫")
+
+
+def key_pad(on_key: Callable[[str], None], *, spacing: int = 12, key_height: int | None = None,
+            holder: QWidget | None = None) -> tuple[QGridLayout, dict[str, QPushButton]]:
+    """A till-style 3x4 pad of finger-sized keys (digits, C, backspace); each key calls `on_key`."""
+    grid = QGridLayout(holder) if holder is not None else QGridLayout()
+    grid.setSpacing(spacing)
+    if holder is not None:
+        grid.setContentsMargins(0, 0, 0, 0)
+    keys: dict[str, QPushButton] = {}
+    for index, key in enumerate(PAD_KEYS):
+        key_button = button(key, "PadKey")
+        if key_height is not None:
+            key_button.setStyleSheet(f"min-height: {key_height}px; max-height: {key_height}px;")
+        key_button.clicked.connect(lambda _=False, k=key: on_key(k))
+        grid.addWidget(key_button, index // 3, index % 3)
+        keys[key] = key_button
+    return grid, keys
 
 
 def segmented(buttons: list[QPushButton]) -> QHBoxLayout:

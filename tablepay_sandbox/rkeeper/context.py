@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from .errors import E_ORDER_LOCKED, E_ORDER_NOT_FOUND, bad_params, executing, not_found_in
+from .errors import E_ORDER_LOCKED, E_ORDER_NOT_FOUND, bad_params, executing, not_found_in, visit_closed
 from .options import RKeeperOptions
 from .seed import Item
 from .store import Doc, RKStore
@@ -77,3 +77,12 @@ def check_lock(ctx: Ctx, order: Doc, cmd: Element, order_el: Element | None, num
     if given and norm_guid(given, "lockguid") == lock:
         return
     raise executing(number, f"Заказ {order['orderName']} заблокирован другим ключом блокировки")
+
+
+def open_order_to_change(ctx: Ctx, cmd: Element, order_el: Element) -> Doc:
+    """The order a changing command names: it must exist, not be locked against us, and be still open."""
+    order = find_order(ctx, order_el)
+    check_lock(ctx, order, cmd, order_el)
+    if order["paid"] or order["finished"]:
+        raise visit_closed(order["visit"])
+    return order

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .context import Ctx, Result, check_lock, find_order, required_child, resolve
-from .errors import E_GUID_EXISTS, E_NO_GUESTS, NO_CHANGES, bad_params, executing, not_found_in, visit_closed
+from .context import Ctx, Result, find_order, open_order_to_change, required_child, resolve
+from .errors import E_GUID_EXISTS, E_NO_GUESTS, NO_CHANGES, bad_params, executing, not_found_in
 from .orders import SESSION_OPEN, Doc, list_order_element, next_uni, order_element, touch
 from .seed import CASHES, EMPLOYEES, MENUITEMS, TABLES_REF
 from .xmlio import Element, element, fmt_dt, int_attr, new_guid, norm_guid
@@ -98,10 +98,7 @@ def save_order(ctx: Ctx, cmd: Element) -> Result:
     session_els = cmd.findall("Session")
     if not session_els:
         raise bad_params("Session is required for SaveOrder")
-    order = find_order(ctx, order_el)
-    check_lock(ctx, order, cmd, order_el)
-    if order["paid"] or order["finished"]:
-        raise visit_closed(order["visit"])
+    order = open_order_to_change(ctx, cmd, order_el)
     # Validate every line before changing anything: a refused SaveOrder leaves the order as it was.
     parsed = []
     for session_el in session_els:

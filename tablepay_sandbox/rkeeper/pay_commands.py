@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .context import Ctx, Result, check_lock, find_order, required_child, resolve
+from .context import Ctx, Result, check_lock, find_order, open_order_to_change, required_child, resolve
 from .errors import E_NOT_ENOUGH_MONEY, E_UNPAID_ORDERS, E_VISIT_LOCKED, bad_params, executing, not_found_in, visit_closed
 from .order_commands import changed
 from .orders import SESSION_CLOSED, next_uni, unpaid_sum
@@ -39,10 +39,7 @@ def pay_order(ctx: Ctx, cmd: Element) -> Result:
     pay_els = cmd.findall("Payment")
     if not pay_els:
         raise bad_params("Payment is required for PayOrder")
-    order = find_order(ctx, order_el)
-    check_lock(ctx, order, cmd, order_el)
-    if order["paid"] or order["finished"]:
-        raise visit_closed(order["visit"])
+    order = open_order_to_change(ctx, cmd, order_el)
     payments = [_payment(ctx, p) for p in pay_els]
     covered = sum(p["covered"] for p in payments)
     if covered != unpaid_sum(order):

@@ -5,7 +5,6 @@ widgets wait for the sync service's feed."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 

@@ -129,6 +129,15 @@ def test_history_filters_search_and_sort_on_seeded_data(qtbot, kiosk: Kiosk, tmp
     assert {row.payment_id for row in model.rows} == expected
 
 
+def test_a_failed_export_says_so_and_frees_the_button(qtbot, kiosk: Kiosk, tmp_path, monkeypatch):
+    seeded(qtbot, kiosk, 10)
+    tab = kiosk.window.manager_page.history
+    monkeypatch.setattr(kiosk.manager_vm.data, "file_path", lambda: str(tmp_path / "missing" / "kiosk.sqlite"))
+    with qtbot.waitSignal(kiosk.manager_vm.exportDone, timeout=10_000):
+        click(qtbot, tab.export_button)
+    assert tab.export_message.text().startswith("Export failed: ") and tab.export_button.isEnabled()
+
+
 def test_csv_export_of_the_filtered_history_matches_the_database(qtbot, kiosk: Kiosk, tmp_path):
     seeded(qtbot, kiosk, 120)
     tab = kiosk.window.manager_page.history

@@ -3,7 +3,6 @@ reconciliation finds a disagreement and Refresh resolves it."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
 
 from pos_app.app import Kiosk
 from pos_app.viewmodels import CheckoutState, RefundState

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from sync_service.services.backfill import backfill, parse_duration
-from tests.support.harness import SECRET_KEY, WEBHOOK_SECRET, make_order, running_harness
+from tests.support.harness import make_order, running_harness
 
 
 def test_durations() -> None:
@@ -46,9 +45,7 @@ def test_backfill_command_runs_beside_the_service(tmp_path: Path) -> None:
         h.sandbox_mode("drop")
         payment = h.checkout(make_order()).json()
         h.complete(payment, "succeeded")
-        env = {**os.environ, "STRIPE_SECRET_KEY": SECRET_KEY, "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
-               "STRIPE_API_BASE": h.sandbox.url, "TABLEPAY_DATA_DIR": str(h.settings.data_dir),
-               "TABLEPAY_DONATION_ACCOUNT": "acct_1RedCross000001"}
+        env = h.command_env()
         done = subprocess.run([sys.executable, "-m", "tablepay", "sync", "backfill", "--since", "1h"],
                               env=env, capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, done.stderr

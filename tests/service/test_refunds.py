@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from sync_service.api.auth import issue_kiosk_token
+from tablepay_domain.money import Money
 from tests.support.harness import Harness, make_order, running_harness
 
 
@@ -57,7 +58,8 @@ def test_a_refund_over_what_is_left_is_refused_before_the_provider(tmp_path: Pat
         assert too_much.status_code == 422
         error = too_much.json()["error"]
         assert error["code"] == "refund_too_large"
-        assert error["message"] == f"Only {(payment['amount_total'] - 1000) / 100:.2f} EUR is left to refund on this payment."
+        left = Money(payment["amount_total"] - 1000, "EUR")
+        assert error["message"] == f"Only {left.to_decimal_string()} EUR is left to refund on this payment."
         for amount in (0, -5):
             assert refund(h, payment["payment_id"], amount).json()["error"]["code"] == "invalid_refund"
         assert len(sandbox_refunds(h)) == 1

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 from tests.service.test_webhooks import _paid_event_body, post_webhook, sign
-from tests.support.harness import SECRET_KEY, WEBHOOK_SECRET, Harness, running_harness
+from tests.support.harness import Harness, running_harness
 
 
 def requests(h: Harness) -> list[dict[str, object]]:
@@ -69,9 +68,7 @@ def test_replay_command(tmp_path: Path) -> None:
         _break_payment_updates(h)
         assert post_webhook(h, body, sign(body)).status_code == 500
         _repair(h)
-        env = {**os.environ, "STRIPE_SECRET_KEY": SECRET_KEY, "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
-               "STRIPE_API_BASE": h.sandbox.url, "TABLEPAY_DATA_DIR": str(h.settings.data_dir),
-               "TABLEPAY_DONATION_ACCOUNT": "acct_1RedCross000001"}
+        env = h.command_env()
         done = subprocess.run([sys.executable, "-m", "tablepay", "sync", "replay-webhooks"], env=env,
                               capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, done.stderr

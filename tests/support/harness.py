@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 import uuid
@@ -92,6 +93,12 @@ class Harness:
         response = self.kiosk.get(f"/v1/orders/{order_id}/pos")
         assert response.status_code == 200, response.text
         return dict(response.json())
+
+    def command_env(self) -> dict[str, str]:
+        """The environment a `tablepay sync ...` process needs to work on this harness's service."""
+        return {**os.environ, "STRIPE_SECRET_KEY": SECRET_KEY, "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+                "STRIPE_API_BASE": self.sandbox.url, "TABLEPAY_DATA_DIR": str(self.settings.data_dir),
+                "TABLEPAY_DONATION_ACCOUNT": DONATION_ACCOUNT}
 
     def sandbox_mode(self, mode: str) -> None:
         response = self.stripe_http.post("/_sandbox/delivery", json={"mode": mode})
