@@ -2,7 +2,8 @@
 
 The kiosk sends its recent payment ids to POST /v1/payments/lookup (500 a call) and compares.
 A disagreement is a kiosk state that differs from the service's (or a payment the service does
-not know), or a payment the service has as paid whose order the POS has not booked as paid.
+not know), a payment the service has as paid whose order the POS has not booked as paid, or one
+the service flagged for a person (paid twice; provider news that did not match it).
 Refresh asks the service to re-read the payment from Stripe, lets the feed catch up (only the
 feed changes the kiosk's states), then checks again.
 """
@@ -26,6 +27,8 @@ from .manager import utc_iso
 
 log = logging.getLogger(__name__)
 LOOKUP_BATCH = 500
+# The service's attention prefix for provider news that does not match the payment (never applied).
+PROVIDER_MISMATCH = "provider_mismatch"
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,11 @@ def compare(local: HistoryRow, remote: dict[str, Any] | None) -> str:
     if remote is None:
         return "The sync service does not know this payment."
     status, pos = str(remote.get("status")), remote.get("pos_status")
-    if str(remote.get("attention") or "").startswith("double_payment"):
+    attention = str(remote.get("attention") or "")
+    if attention.startswith(PROVIDER_MISMATCH):
+        # The service's note says what differs and what to do; it is shown as written.
+        return "Check with the payment provider: " + attention.removeprefix(PROVIDER_MISMATCH).lstrip(": ")
+    if attention.startswith("double_payment"):
         return "This order was paid twice: refund this payment."
     if status != local.status:
         return f"The kiosk has it as {local.status}, the service as {status}."

@@ -88,7 +88,7 @@ def create_app(settings: Settings, *, provider: PaymentProvider | None = None,
         max_retries=settings.stripe_max_retries,
     )
     notifier = FeedNotifier()
-    payment_events = PaymentEvents(repo, notifier, provider=provider.name,
+    payment_events = PaymentEvents(repo, notifier, provider=provider,
                                    donation_account=settings.donation_account,
                                    donation_partner=settings.donation_partner)
     checkouts = CheckoutService(

@@ -28,6 +28,10 @@ class InvalidWebhook(ValueError):
     """Bad signature, stale timestamp or malformed body: answer 400, change nothing."""
 
 
+class MalformedObject(ValueError):
+    """A provider object with a field we refuse to compute with (an amount out of range, a wrong type)."""
+
+
 @dataclass(frozen=True)
 class HostedCheckout:
     session_id: str
@@ -41,13 +45,24 @@ class Observation:
     """What the provider says about one payment attempt right now."""
 
     status: PaymentStatus | None  # None: nothing that moves the state machine
-    payment_id: str | None = None  # our id, from metadata
+    payment_id: str | None = None  # our id, from metadata: a hint to find the attempt, never proof
     session_id: str | None = None
     payment_intent: str | None = None
     charge: str | None = None
-    amount_total: int | None = None
+    amount_total: int | None = None  # the object's whole amount (session total, intent or charge amount)
     amount_refunded: int | None = None
     failure_reason: str | None = None
+    # Which provider object this is ("checkout_session", "payment_intent", "charge"): its id must be the
+    # attempt's before it moves anything. None: the service's own conclusion (a cancel, a failed create).
+    subject: str | None = None
+    currency: str | None = None  # ISO 4217, upper case
+    livemode: bool | None = None
+    account: str | None = None  # set when the provider sent it on behalf of another (connected) account
+
+    @property
+    def can_move(self) -> bool:
+        """Whether it says anything the state machine acts on (a status or a refunded sum)."""
+        return self.status is not None or self.amount_refunded is not None
 
 
 @dataclass(frozen=True)
@@ -63,6 +78,10 @@ class ProviderNotice:
     type: str
     observation: Observation
     payload: str
+    # Set on the second look at an event whose object we could not place: its links were just
+    # retrieved from the provider, so an object still not linked to the attempt is not the attempt's.
+    links_checked: bool = False
+    our_checkout: Observation | None = None  # what that retrieve said, applied together with the event
     # Set for a webhook: the request's headers (JSON), stored raw with its verdict.
     request_headers: str | None = None
 
@@ -79,8 +98,20 @@ class CheckoutRequest:
     donation_label: str
 
 
+class CheckoutReader(Protocol):
+    """The part of a provider that placing an event needs: who we are, and our checkout as it is now."""
+
+    name: str
+    livemode: bool  # the mode of our key: an object of the other mode is not ours
+
+    async def observe_checkout(self, session_id: str) -> Observation:
+        """Fetch the checkout server-side: the trustworthy confirmation."""
+        ...
+
+
 class PaymentProvider(Protocol):
     name: str
+    livemode: bool
 
     async def aclose(self) -> None:
         """Release connections at shutdown."""

@@ -8,10 +8,12 @@ only conversion here is the lower-case currency code.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
 from typing import Any, TypeVar
 
 import orjson
 import stripe
+import structlog
 
 from tablepay_domain.payment_state import PaymentStatus, refund_status
 
@@ -19,6 +21,7 @@ from .base import (
     CheckoutRequest,
     HostedCheckout,
     InvalidWebhook,
+    MalformedObject,
     Observation,
     ProviderError,
     ProviderNotice,
@@ -26,9 +29,16 @@ from .base import (
 )
 
 T = TypeVar("T")
+log = structlog.get_logger(__name__)
 SIGNATURE_TOLERANCE_SECONDS = 300
 # Errors that another try may fix; everything else is our bug or a refusal.
 _RETRYABLE = (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError)
+
+
+# Stripe takes at most 8 digits for most currencies and 12 for a few (IDR...): anything larger is
+# not an amount of ours, and refusing it keeps arithmetic and SQLite's 64-bit integers safe.
+MAX_AMOUNT = 10**12 - 1
+LIVE_KEY_PREFIXES = ("sk_live_", "rk_live_")
 
 
 def _metadata_payment_id(obj: Mapping[str, Any]) -> str | None:
@@ -44,7 +54,31 @@ def _id(value: Any) -> str | None:
     return str(value) if value else None
 
 
-def observation_from_session(session: Mapping[str, Any]) -> Observation:
+def _amount(obj: Mapping[str, Any], field: str) -> int | None:
+    """An amount as Stripe sends it (an integer in minor units), bounded before anyone adds it up."""
+    value = obj.get(field)
+    if value is None:
+        return None
+    if type(value) is not int or not 0 <= value <= MAX_AMOUNT:
+        raise MalformedObject(f"{field} {str(value)[:40]!r} is not an amount in minor units")
+    return value
+
+
+def _currency(obj: Mapping[str, Any]) -> str | None:
+    value = obj.get("currency")
+    return value.upper() if isinstance(value, str) and len(value) == 3 and value.isalpha() else None
+
+
+def _owner(obj: Mapping[str, Any], event: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Whose object this is: the event's mode and account when it came in an event, else the object's."""
+    source = event if event is not None else obj
+    livemode = source.get("livemode")
+    account = event.get("account") if event is not None else None
+    return {"livemode": livemode if isinstance(livemode, bool) else None,
+            "account": str(account) if account else None, "currency": _currency(obj)}
+
+
+def observation_from_session(session: Mapping[str, Any], event: Mapping[str, Any] | None = None) -> Observation:
     status, payment_status = session.get("status"), session.get("payment_status")
     new: PaymentStatus | None = None
     if status == "complete":
@@ -57,8 +91,9 @@ def observation_from_session(session: Mapping[str, Any]) -> Observation:
             str(intent.get("status")))
     return Observation(
         status=new, payment_id=_metadata_payment_id(session), session_id=str(session.get("id")),
-        payment_intent=_id(intent), amount_total=session.get("amount_total"),
+        payment_intent=_id(intent), amount_total=_amount(session, "amount_total"),
         charge=_id(intent.get("latest_charge")) if isinstance(intent, Mapping) else None,
+        subject="checkout_session", **_owner(session, event),
     )
 
 
@@ -67,18 +102,21 @@ def _failure_reason(intent: Mapping[str, Any]) -> str | None:
     return (error.get("decline_code") or error.get("code") or error.get("message")) if error else None
 
 
-def observation_from_event(event_type: str, obj: Mapping[str, Any]) -> Observation:
-    """Map one Stripe event to what it says about our payment attempt."""
+def observation_from_event(event_type: str, obj: Mapping[str, Any],
+                           event: Mapping[str, Any] | None = None) -> Observation:
+    """Map one Stripe event to what it says about a payment attempt (whose it is, the service decides).
+
+    Raises MalformedObject for an amount we refuse to compute with.
+    """
     if event_type.startswith("checkout.session."):
-        base = observation_from_session(obj)
+        base = observation_from_session(obj, event)
         status = {
             "checkout.session.completed": base.status,
             "checkout.session.async_payment_succeeded": PaymentStatus.PAID,
             "checkout.session.async_payment_failed": PaymentStatus.FAILED,
             "checkout.session.expired": PaymentStatus.EXPIRED,
         }.get(event_type)
-        return Observation(status=status, payment_id=base.payment_id, session_id=base.session_id,
-                           payment_intent=base.payment_intent, amount_total=base.amount_total)
+        return replace(base, status=status, charge=None)
     if event_type.startswith("payment_intent."):
         status = {
             "payment_intent.succeeded": PaymentStatus.PAID,
@@ -88,14 +126,28 @@ def observation_from_event(event_type: str, obj: Mapping[str, Any]) -> Observati
             "payment_intent.canceled": PaymentStatus.CANCELLED,
         }.get(event_type)
         return Observation(status=status, payment_id=_metadata_payment_id(obj), payment_intent=_id(obj.get("id")),
-                           charge=_id(obj.get("latest_charge")), amount_total=obj.get("amount"),
-                           failure_reason=_failure_reason(obj) if status is PaymentStatus.FAILED else None)
-    if event_type == "charge.refunded":
-        amount, refunded = int(obj.get("amount") or 0), int(obj.get("amount_refunded") or 0)
-        return Observation(status=refund_status(amount, refunded), payment_id=_metadata_payment_id(obj),
-                           payment_intent=_id(obj.get("payment_intent")), charge=_id(obj.get("id")),
-                           amount_refunded=refunded)
+                           charge=_id(obj.get("latest_charge")), amount_total=_amount(obj, "amount"),
+                           failure_reason=_failure_reason(obj) if status is PaymentStatus.FAILED else None,
+                           subject="payment_intent", **_owner(obj, event))
+    if event_type.startswith("charge."):
+        amount, refunded = _amount(obj, "amount"), _amount(obj, "amount_refunded")
+        if amount is not None and refunded is not None and refunded > amount:
+            raise MalformedObject(f"amount_refunded {refunded} is more than the charge's amount {amount}")
+        is_refund = event_type == "charge.refunded"
+        return Observation(status=refund_status(amount or 0, refunded or 0) if is_refund else None,
+                           payment_id=_metadata_payment_id(obj), payment_intent=_id(obj.get("payment_intent")),
+                           charge=_id(obj.get("id")), amount_total=amount,
+                           amount_refunded=(refunded or 0) if is_refund else None,
+                           subject="charge", **_owner(obj, event))
     return Observation(status=None, payment_id=_metadata_payment_id(obj))
+
+
+def _observed(session: Mapping[str, Any]) -> Observation:
+    """A session we retrieved: an amount we refuse is the provider's fault, not a reason to crash."""
+    try:
+        return observation_from_session(session)
+    except MalformedObject as exc:
+        raise ProviderError(f"Stripe answered a checkout we cannot use: {exc}", retryable=False) from exc
 
 
 class StripeGateway:
@@ -111,6 +163,8 @@ class StripeGateway:
             http_client=self._http,
         )
         self._webhook_secrets = webhook_secrets
+        # Objects of the other mode are never ours, however they are signed.
+        self.livemode = secret_key.startswith(LIVE_KEY_PREFIXES)
 
     async def aclose(self) -> None:
         await self._http.close_async()
@@ -158,7 +212,7 @@ class StripeGateway:
     async def observe_checkout(self, session_id: str) -> Observation:
         session = await self._call(lambda: self._client.v1.checkout.sessions.retrieve_async(
             session_id, {"expand": ["payment_intent"]}))
-        return observation_from_session(session.to_dict())
+        return _observed(session.to_dict())
 
     async def expire_checkout(self, session_id: str) -> Observation:
         try:
@@ -168,7 +222,7 @@ class StripeGateway:
             return await self.observe_checkout(session_id)
         except _RETRYABLE as exc:
             raise ProviderError(f"Stripe is unavailable: {exc}", retryable=True) from exc
-        return observation_from_session(session.to_dict())
+        return _observed(session.to_dict())
 
     async def read_webhook(self, body: bytes, headers: Mapping[str, str]) -> ProviderNotice:
         signature = headers.get("stripe-signature")
@@ -196,10 +250,10 @@ class StripeGateway:
             obj = event["data"]["object"]
             if not isinstance(obj, dict) or not event_id.startswith("evt_"):
                 raise TypeError("data.object is not an object")
+            observation = observation_from_event(event_type, obj, event)
         except (orjson.JSONDecodeError, ValueError, KeyError, TypeError) as exc:
             raise InvalidWebhook(f"malformed event: {exc}") from exc
-        return ProviderNotice(event_id=event_id, type=event_type,
-                              observation=observation_from_event(event_type, obj), payload=payload)
+        return ProviderNotice(event_id=event_id, type=event_type, observation=observation, payload=payload)
 
     async def transfer_donation(self, *, amount: int, currency: str, destination: str,
                                 payment_intent: str, idempotency_key: str,
@@ -244,10 +298,15 @@ class StripeGateway:
             for event in page.data:
                 raw = event.to_dict()
                 obj = raw.get("data", {}).get("object")
-                if isinstance(obj, dict):
-                    notices.append(ProviderNotice(event_id=str(raw["id"]), type=str(raw["type"]),
-                                                  observation=observation_from_event(str(raw["type"]), obj),
-                                                  payload=orjson.dumps(raw).decode()))
+                if not isinstance(obj, dict):
+                    continue
+                try:
+                    observation = observation_from_event(str(raw["type"]), obj, raw)
+                except MalformedObject as exc:
+                    log.warning("backfill_event_refused", event_id=raw.get("id"), error=str(exc))
+                    continue
+                notices.append(ProviderNotice(event_id=str(raw["id"]), type=str(raw["type"]),
+                                              observation=observation, payload=orjson.dumps(raw).decode()))
             if not page.has_more or not page.data:
                 break
             params = {**params, "starting_after": page.data[-1].id}

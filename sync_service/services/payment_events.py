@@ -15,9 +15,10 @@ from typing import Protocol
 import structlog
 
 from ..models import PaymentRecord, utc_now
-from ..providers.base import Observation, ProviderNotice
+from ..providers.base import CheckoutReader, Observation, ProviderNotice
 from ..storage.group_commit import GroupCommitter
 from ..storage.repository import Repository
+from .attempt_match import Link, attention_note, match, takes_money
 from .donations import donation_refunded
 from .feed import FeedNotifier
 from .pos_orders import PosOrders
@@ -36,7 +37,10 @@ class ProviderNotices(Protocol):
 
 @dataclass(frozen=True)
 class Accepted:
-    outcome: str  # applied, unchanged, duplicate, unmatched (a payment we do not know) or ignored
+    # applied, unchanged, duplicate, unmatched (a payment we do not know), ignored, mismatch (about one of
+    # ours but not its object, amount, currency or mode: not applied) or unlinked (an intent we have not
+    # learnt from our checkout yet: not recorded, looked at again once the checkout is retrieved)
+    outcome: str
     change: Change | None = None
     payment_id: str | None = None
     queued_work: bool = False  # outbox rows were written with it
@@ -65,13 +69,15 @@ class _BatchView:
 
 
 class PaymentEvents:
-    def __init__(self, repo: Repository, notifier: FeedNotifier, *, provider: str,
+    def __init__(self, repo: Repository, notifier: FeedNotifier, *, provider: CheckoutReader,
                  donation_account: str | None, donation_partner: str) -> None:
         self._repo = repo
         self._notifier = notifier
         self._committer: GroupCommitter[ProviderNotice, Accepted] = GroupCommitter(
             repo, self._accept_batch, after_commit=self._after_batch)
-        self._provider = provider
+        self._reader = provider
+        self._provider = provider.name
+        self._livemode = provider.livemode
         self._donation_account = donation_account
         self._donation_partner = donation_partner
         self._rejected = 0
@@ -82,8 +88,24 @@ class PaymentEvents:
         self.on_work_queued: Callable[[], None] = lambda: None
 
     async def accept_notice(self, notice: ProviderNotice) -> str:
-        """Apply a verified provider event once; the answer comes after the commit."""
-        return (await self._committer.submit(notice)).outcome
+        """Apply a verified provider event once; the answer comes after the commit.
+
+        An event about an intent the attempt has not learnt yet is looked at again after our own
+        checkout was retrieved (which links its intent): a ProviderError then propagates, so the
+        webhook answers 5xx and the provider delivers it again.
+        """
+        accepted = await self._committer.submit(notice)
+        if accepted.outcome != "unlinked" or accepted.payment_id is None:
+            return accepted.outcome
+        checkout = await self._our_checkout(accepted.payment_id)
+        return (await self._committer.submit(replace(notice, links_checked=True, our_checkout=checkout))).outcome
+
+    async def _our_checkout(self, payment_id: str) -> Observation | None:
+        """The attempt's own checkout, retrieved: its intent is learnt from it, never from an event."""
+        payment = self._repo.payment(payment_id)
+        if not (payment and payment.provider_session_id and payment.provider_payment_intent is None):
+            return None  # linked meanwhile (by the session's own event), or nothing to ask
+        return await self._reader.observe_checkout(payment.provider_session_id)
 
     def _after_batch(self, notices: Sequence[ProviderNotice], results: list[Accepted]) -> None:
         """After the commit: wake the kiosks concerned and the outbox, and log the batch in one line."""
@@ -112,19 +134,17 @@ class PaymentEvents:
                 results.append(("duplicate", None, None))
                 continue
             seen.add(notice.event_id)
-            obs = notice.observation
-            payment = view.find(obs)
-            change = decide(payment, obs, now) if payment else None
+            payment = view.find(notice.observation)
+            outcome, change = self._judge_notice(payment, notice, now)
+            if outcome == "unlinked":
+                # Not recorded: its second look (after our checkout is retrieved) records it.
+                seen.discard(notice.event_id)
+                results.append((outcome, None, payment.payment_id if payment else None))
+                continue
             if change:
                 change = self._flag_double_payment(change, paid_in_batch)
-            if payment and change:
-                _check_amount(payment, obs, change)
                 view.by_id[change.after.payment_id] = change.after
                 changes.append(change)
-            if payment is None:
-                outcome = "unmatched" if obs.status else "ignored"
-            else:
-                outcome = "applied" if change and change.moved else "unchanged"
             results.append((outcome, change, payment.payment_id if payment else None))
             event_rows.append((notice.event_id, self._provider, notice.type,
                                payment.payment_id if payment else None, outcome,
@@ -134,7 +154,7 @@ class PaymentEvents:
         self._repo.record_events(event_rows)
         self._repo.store_requests([(n.event_id, outcome, n.request_headers, n.payload, None)
                                    for n, (outcome, _, _) in zip(notices, results, strict=True)
-                                   if n.request_headers is not None])
+                                   if n.request_headers is not None and outcome != "unlinked"])
         return [Accepted(outcome, change, payment_id, queued_work=bool(change and id(change) in queued))
                 for outcome, change, payment_id in results]
 
@@ -174,13 +194,12 @@ class PaymentEvents:
         with self._repo.transaction():
             payment = self._repo.payment(payment_id)
             assert payment is not None, payment_id
-            change = decide(payment, obs, utc_now())
+            outcome, change = self._judge(payment, obs, f"the checkout as retrieved ({source})", True, utc_now())
             if change:
                 change = self._flag_double_payment(change, {})
-                _check_amount(payment, obs, change)
             queued = self._write([change] if change else [])
             self._repo.record_event(f"{source}:{payment_id}:{utc_now()}", self._provider, source, payment_id,
-                                    "applied" if change and change.moved else "unchanged", "")
+                                    outcome, "")
         if change is None:
             return payment
         if queued:
@@ -190,6 +209,52 @@ class PaymentEvents:
             log.info("payment_observed", source=source, payment_id=payment_id,
                      status=f"{payment.status.value}->{change.after.status.value}")
         return change.after
+
+    def _judge_notice(self, payment: PaymentRecord | None, notice: ProviderNotice,
+                      now: str) -> tuple[str, Change | None]:
+        """`_judge` for an event; on its second look, our retrieved checkout is applied first, with it."""
+        first: Change | None = None
+        if payment is not None and notice.our_checkout is not None:
+            _, first = self._judge(payment, notice.our_checkout, "the checkout as retrieved", True, now)
+            payment = first.after if first else payment
+        outcome, change = self._judge(payment, notice.observation, f"a {notice.type} event", notice.links_checked,
+                                      now)
+        if first is None:
+            return outcome, change
+        if change is None:
+            return ("applied" if first.moved else outcome), first
+        return ("applied" if first.moved or change.moved else outcome), Change(
+            first.before, change.after, moved=first.moved or change.moved)
+
+    def _judge(self, payment: PaymentRecord | None, obs: Observation, what: str, links_checked: bool,
+               now: str) -> tuple[str, Change | None]:
+        """The outcome of `obs` (`what` names where it came from) and the change it makes.
+
+        Only the attempt's own object, with its amount, currency and mode, moves it. A success that does
+        not match is never applied: the money may really have been taken, so the attempt is flagged for
+        a person (no state change, so nothing reaches the POS or the donation partner).
+        """
+        if payment is None:
+            return ("unmatched" if obs.status else "ignored"), None
+        verdict = match(payment, obs, livemode=self._livemode)
+        if verdict.ok:
+            change = decide(payment, obs, now)
+            return ("applied" if change and change.moved else "unchanged"), change
+        if not obs.can_move:
+            return "ignored", None
+        differences = verdict.differences
+        if verdict.link is Link.UNKNOWN:
+            if not links_checked and not differences:
+                return "unlinked", None
+            differences = (f"payment intent {obs.payment_intent} is not the one this attempt's checkout "
+                           "reports", *differences)
+        log.warning("provider_mismatch", payment_id=payment.payment_id, type=what, differences=list(differences))
+        if not takes_money(obs):
+            return "mismatch", None
+        attention = attention_note(what, differences, payment.attention)
+        if attention == payment.attention:
+            return "mismatch", None
+        return "mismatch", Change(payment, replace(payment, attention=attention, updated_at=now), moved=False)
 
     def _queues_donation(self, change: Change) -> bool:
         return bool(change.became_paid and change.after.donation_amount > 0 and self._donation_account)
@@ -244,9 +309,3 @@ class PaymentEvents:
                 queued.add(id(change))
         return queued
 
-
-def _check_amount(payment: PaymentRecord, obs: Observation, change: Change) -> None:
-    """The guest paid, so the payment is Paid whatever the sum; a different sum needs a human."""
-    if change.became_paid and obs.amount_total not in (None, payment.amount_total):
-        log.warning("amount_mismatch", payment_id=payment.payment_id, ours=payment.amount_total,
-                    provider=obs.amount_total)

@@ -241,3 +241,8 @@ def test_reconciliation_reasons_name_what_disagrees() -> None:
     assert compare(row, {**agreeing, "pos_status": "failed"}) == "Paid, but the POS has it as failed."
     assert compare(row, {**agreeing, "attention": "double_payment: order o-1 was already paid by pay_0"}) == \
         "This order was paid twice: refund this payment."
+    flagged = {**agreeing, "attention": "provider_mismatch: a checkout.session.completed event about this payment "
+                                        "does not match it (amount 1, not 1100 (minor units)). It was not applied."}
+    assert compare(row, flagged) == ("Check with the payment provider: a checkout.session.completed event about "
+                                     "this payment does not match it (amount 1, not 1100 (minor units)). "
+                                     "It was not applied.")

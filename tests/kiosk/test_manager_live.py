@@ -3,9 +3,12 @@ reconciliation finds a disagreement and Refresh resolves it."""
 
 from __future__ import annotations
 
+import json
+import time
 
 from pos_app.app import Kiosk
 from pos_app.viewmodels import CheckoutState, RefundState
+from tests.service.test_webhooks import post_webhook, sign
 from tests.support.harness import Harness
 
 from .test_kiosk_flows import LONG, check_out, click, take_order
@@ -107,3 +110,25 @@ def test_reconciliation_shows_a_disagreement_and_refresh_resolves_it(qtbot, qasy
     qtbot.waitUntil(lambda: not kiosk.reconcile_vm.busy and not kiosk.reconcile_vm.rows, timeout=LONG)
     assert "All 1 payments" in tab.message.text() and tab.table.rowCount() == 0
     assert kiosk.store.order(mismatch.order_id).is_paid  # from the feed, caught up by Refresh
+
+
+def test_reconciliation_shows_a_provider_success_that_did_not_match_with_what_to_do(qtbot, kiosk: Kiosk,
+                                                                                    harness: Harness):
+    take_order(qtbot, kiosk)
+    payment = check_out(qtbot, kiosk)
+    session = harness.stripe_http.get(f"/v1/checkout/sessions/{harness.session_id(payment)}").json()
+    underpaid = {**session, "status": "complete", "payment_status": "paid", "amount_total": 1}
+    body = json.dumps({"id": "evt_underpaid", "object": "event", "type": "checkout.session.completed",
+                       "livemode": False, "created": int(time.time()), "data": {"object": underpaid}}).encode()
+    assert post_webhook(harness, body, sign(body)).json()["outcome"] == "mismatch"
+    assert kiosk.checkout_vm.state is not CheckoutState.PAID
+    open_manager(qtbot, kiosk)
+    tab = kiosk.window.manager_page.reconcile
+    click(qtbot, kiosk.window.manager_page.tab_buttons[2])
+    click(qtbot, tab.check_button)
+    qtbot.waitUntil(lambda: not kiosk.reconcile_vm.busy and bool(kiosk.reconcile_vm.rows), timeout=LONG)
+    [row] = kiosk.reconcile_vm.rows
+    assert (row.payment_id, row.kiosk_status, row.service_status) == (payment["payment_id"], "open", "open")
+    shown = tab.table.item(0, 5).text()
+    assert shown.startswith("Check with the payment provider") and "amount 1, not" in shown
+    assert "refund it there" in shown

@@ -15,25 +15,32 @@ from sync_service.services.payment_events import PaymentEvents
 from sync_service.storage.db import open_database
 from sync_service.storage.repository import Repository
 from tablepay_domain.payment_state import PaymentStatus
+from tests.support.recorded_checkout import RecordedCheckout
 
 META = {"payment_id": "pay_1"}
+OURS = {"currency": "eur", "livemode": False, "metadata": META}
+SESSION = {"id": "cs_1", "amount_total": 2300, **OURS}
+INTENT = {"id": "pi_1", "amount": 2300, **OURS}
+CHARGE = {"id": "ch_1", "amount": 2300, "payment_intent": "pi_1", "currency": "eur", "livemode": False}
 EVENTS = {
-    "completed": ("checkout.session.completed", {"id": "cs_1", "status": "complete", "payment_status": "paid",
-                                                 "payment_intent": "pi_1", "amount_total": 2300, "metadata": META}),
-    "completed_unpaid": ("checkout.session.completed", {"id": "cs_1", "status": "complete",
-                                                        "payment_status": "unpaid", "payment_intent": "pi_1",
-                                                        "metadata": META}),
-    "expired": ("checkout.session.expired", {"id": "cs_1", "status": "expired", "metadata": META}),
-    "async_failed": ("checkout.session.async_payment_failed", {"id": "cs_1", "status": "complete",
-                                                               "metadata": META}),
-    "pi_succeeded": ("payment_intent.succeeded", {"id": "pi_1", "amount": 2300, "latest_charge": "ch_1",
-                                                  "metadata": META}),
-    "pi_failed": ("payment_intent.payment_failed", {"id": "pi_1", "metadata": META}),
-    "refund_500": ("charge.refunded", {"id": "ch_1", "amount": 2300, "amount_refunded": 500,
-                                       "payment_intent": "pi_1"}),
-    "refund_all": ("charge.refunded", {"id": "ch_1", "amount": 2300, "amount_refunded": 2300,
-                                       "payment_intent": "pi_1"}),
+    "completed": ("checkout.session.completed", {**SESSION, "status": "complete", "payment_status": "paid",
+                                                 "payment_intent": "pi_1"}),
+    "completed_unpaid": ("checkout.session.completed", {**SESSION, "status": "complete",
+                                                        "payment_status": "unpaid", "payment_intent": "pi_1"}),
+    "expired": ("checkout.session.expired", {**SESSION, "status": "expired"}),
+    "async_failed": ("checkout.session.async_payment_failed", {**SESSION, "status": "complete"}),
+    "pi_succeeded": ("payment_intent.succeeded", {**INTENT, "latest_charge": "ch_1"}),
+    "pi_failed": ("payment_intent.payment_failed", INTENT),
+    "refund_500": ("charge.refunded", {**CHARGE, "amount_refunded": 500}),
+    "refund_all": ("charge.refunded", {**CHARGE, "amount_refunded": 2300}),
     "unrelated": ("customer.created", {"id": "cus_1"}),
+    # Signed, carrying our payment_id, but not about our attempt: never applied, flagged when a success.
+    "foreign_session_paid": ("checkout.session.completed", {**SESSION, "id": "cs_other", "status": "complete",
+                                                            "payment_status": "paid", "payment_intent": "pi_other"}),
+    "underpaid_session": ("checkout.session.completed", {**SESSION, "amount_total": 1, "status": "complete",
+                                                         "payment_status": "paid", "payment_intent": "pi_1"}),
+    "foreign_intent_paid": ("payment_intent.succeeded", {**INTENT, "id": "pi_other", "amount": 50,
+                                                         "currency": "usd"}),
 }
 
 
@@ -48,7 +55,7 @@ def fresh_store() -> tuple[Repository, PaymentEvents]:
             amount_refunded=0, snapshot="{}", provider="stripe", provider_session_id="cs_1",
             provider_payment_intent=None, provider_charge=None, checkout_url="http://x", expires_at=0,
             idempotency_key=None, failure_reason=None, created_at=now, updated_at=now, paid_at=None))
-    return repo, PaymentEvents(repo, FeedNotifier(), provider="stripe", donation_account=None,
+    return repo, PaymentEvents(repo, FeedNotifier(), provider=RecordedCheckout(), donation_account=None,
                                donation_partner="x")
 
 
@@ -61,7 +68,7 @@ def outcome(repo: Repository) -> tuple[object, ...]:
     payment = repo.payment("pay_1")
     assert payment is not None
     feed = [(row["event"], row["amount_refunded"]) for row in repo.feed_after(0, 100)]
-    return payment.status, payment.amount_refunded, payment.provider_payment_intent, feed
+    return payment.status, payment.amount_refunded, payment.provider_payment_intent, payment.attention, feed
 
 
 deliveries = st.lists(st.tuples(st.sampled_from(sorted(EVENTS)), st.integers(0, 1)), min_size=1, max_size=14)
@@ -83,5 +90,9 @@ def test_any_batching_ends_where_one_by_one_ends(sequence, cuts):
             batch_events._accept_batch(notices[start:start + size])
         start += size
     assert outcome(batch_repo) == outcome(one_repo)
-    succeeded = [event for event, _ in outcome(one_repo)[3] if event == "payment.succeeded"]
+    succeeded = [event for event, _ in outcome(one_repo)[4] if event == "payment.succeeded"]
     assert len(succeeded) <= 1
+    _, _, intent, attention, _ = outcome(one_repo)
+    assert intent in (None, "pi_1")  # a foreign object's id is never stored as ours
+    mismatched = {"foreign_session_paid", "underpaid_session", "foreign_intent_paid"} & {k for k, _ in sequence}
+    assert bool(attention) == bool(mismatched)

@@ -7,12 +7,13 @@ import pytest
 
 from sync_service.models import PaymentRecord, utc_now
 from sync_service.providers.base import ProviderNotice
-from sync_service.providers.stripe_gateway import observation_from_event
+from sync_service.providers.stripe_gateway import observation_from_event, observation_from_session
 from sync_service.services.feed import FeedNotifier
 from sync_service.services.payment_events import PaymentEvents
 from sync_service.storage.db import open_database
 from sync_service.storage.repository import Repository
 from tablepay_domain.payment_state import PaymentStatus
+from tests.support.recorded_checkout import RecordedCheckout
 
 
 @pytest.fixture
@@ -27,9 +28,10 @@ def store(tmp_path: Path):
             amount_refunded=0, snapshot="{}", provider="stripe", provider_session_id="cs_1",
             provider_payment_intent=None, provider_charge=None, checkout_url="http://x", expires_at=0,
             idempotency_key=None, failure_reason=None, created_at=now, updated_at=now, paid_at=None))
-    events = PaymentEvents(repo, FeedNotifier(), provider="stripe", donation_account="acct_1",
+    checkout = RecordedCheckout(SESSION_OPEN)
+    events = PaymentEvents(repo, FeedNotifier(), provider=checkout, donation_account="acct_1",
                            donation_partner="Red Cross")
-    return repo, events
+    return repo, events, checkout
 
 
 def notice(event_id: str, event_type: str, obj: dict) -> ProviderNotice:
@@ -37,19 +39,24 @@ def notice(event_id: str, event_type: str, obj: dict) -> ProviderNotice:
 
 
 SESSION_PAID = {"id": "cs_1", "object": "checkout.session", "status": "complete", "payment_status": "paid",
-                "payment_intent": "pi_1", "amount_total": 2300, "metadata": {"payment_id": "pay_1"}}
-INTENT_OK = {"id": "pi_1", "object": "payment_intent", "status": "succeeded", "amount": 2300,
-             "latest_charge": "ch_1", "metadata": {"payment_id": "pay_1"}}
+                "payment_intent": "pi_1", "amount_total": 2300, "currency": "eur", "livemode": False,
+                "metadata": {"payment_id": "pay_1"}}
+# What a retrieve (expand: payment_intent) of cs_1 says while the guest's card was declined and may be retried.
+SESSION_OPEN = {**SESSION_PAID, "status": "open", "payment_status": "unpaid",
+                "payment_intent": {"id": "pi_1", "object": "payment_intent", "status": "requires_payment_method",
+                                   "latest_charge": "ch_0"}}
+INTENT_OK = {"id": "pi_1", "object": "payment_intent", "status": "succeeded", "amount": 2300, "currency": "eur",
+             "livemode": False, "latest_charge": "ch_1", "metadata": {"payment_id": "pay_1"}}
 
 
 def charge_refunded(refunded: int) -> dict:
-    return {"id": "ch_1", "object": "charge", "amount": 2300, "amount_refunded": refunded,
-            "payment_intent": "pi_1", "metadata": {}}
+    return {"id": "ch_1", "object": "charge", "amount": 2300, "amount_refunded": refunded, "currency": "eur",
+            "livemode": False, "payment_intent": "pi_1", "metadata": {}}
 
 
 @pytest.mark.asyncio
 async def test_refund_events_out_of_order_keep_the_largest_refund(store):
-    repo, events = store
+    repo, events, checkout = store
     assert await events.accept_notice(notice("evt_1", "checkout.session.completed", SESSION_PAID)) == "applied"
     assert await events.accept_notice(notice("evt_3", "charge.refunded", charge_refunded(2300))) == "applied"
     assert await events.accept_notice(notice("evt_2", "charge.refunded", charge_refunded(500))) == "unchanged"
@@ -60,7 +67,7 @@ async def test_refund_events_out_of_order_keep_the_largest_refund(store):
 
 @pytest.mark.asyncio
 async def test_partial_refunds_grow_and_then_complete(store):
-    repo, events = store
+    repo, events, checkout = store
     await events.accept_notice(notice("evt_1", "payment_intent.succeeded", INTENT_OK))
     await events.accept_notice(notice("evt_2", "charge.refunded", charge_refunded(300)))
     await events.accept_notice(notice("evt_3", "charge.refunded", charge_refunded(800)))
@@ -70,18 +77,21 @@ async def test_partial_refunds_grow_and_then_complete(store):
 
 
 @pytest.mark.asyncio
-async def test_a_payment_intent_event_links_by_metadata_before_the_session_event(store):
-    repo, events = store
+async def test_an_intent_event_before_the_session_event_learns_the_intent_from_our_checkout(store):
+    repo, events, checkout = store
+    checkout.session = SESSION_PAID
     assert await events.accept_notice(notice("evt_1", "payment_intent.succeeded", INTENT_OK)) == "applied"
+    assert checkout.retrieved == ["cs_1"]  # the link comes from our session, not from the event's metadata
     payment = repo.payment("pay_1")
-    assert payment.provider_payment_intent == "pi_1" and payment.provider_charge == "ch_1"
+    assert payment.status is PaymentStatus.PAID and payment.provider_payment_intent == "pi_1"
+    assert repo.event_seen("evt_1")
     assert await events.accept_notice(notice("evt_2", "checkout.session.completed", SESSION_PAID)) == "unchanged"
     assert len(repo.outbox_rows("donation.transfer")) == 1
 
 
 @pytest.mark.asyncio
 async def test_late_failure_never_downgrades_and_late_success_wins(store):
-    repo, events = store
+    repo, events, checkout = store
     failed = {**INTENT_OK, "status": "requires_payment_method",
               "last_payment_error": {"code": "card_declined", "decline_code": "generic_decline"}}
     await events.accept_notice(notice("evt_1", "payment_intent.payment_failed", failed))
@@ -95,7 +105,7 @@ async def test_late_failure_never_downgrades_and_late_success_wins(store):
 
 @pytest.mark.asyncio
 async def test_an_event_for_an_unknown_payment_is_recorded_as_unmatched(store):
-    repo, events = store
+    repo, events, checkout = store
     other = {**SESSION_PAID, "id": "cs_other", "metadata": {}}
     assert await events.accept_notice(notice("evt_9", "checkout.session.completed", other)) == "unmatched"
     assert repo.event_seen("evt_9")
@@ -108,7 +118,7 @@ async def test_concurrent_notices_share_a_commit_and_a_failing_one_rolls_back_al
 
     from sync_service.services import payment_events
 
-    repo, events = store
+    repo, events, checkout = store
     original = payment_events.decide
 
     def decide_or_fail(payment, obs, now):
@@ -130,3 +140,28 @@ async def test_concurrent_notices_share_a_commit_and_a_failing_one_rolls_back_al
     assert not repo.event_seen("evt_a")  # rolled back, so Stripe's retry will apply it
     assert repo.payment("pay_1").status is PaymentStatus.PAID
     assert [row["event"] for row in repo.feed_after(0, 10)] == ["payment.succeeded"]
+
+
+@pytest.mark.asyncio
+async def test_a_retrieved_checkout_that_does_not_match_is_flagged_not_applied(store):
+    """Refresh, sweeps and cancels retrieve our own session by its id; its amount and mode still must match."""
+    repo, events, _ = store
+    underpaid = observation_from_session({**SESSION_PAID, "amount_total": 2299, "livemode": True})
+    after = events.apply_observation("pay_1", underpaid, "refresh")
+    assert after.status is PaymentStatus.OPEN and after.provider_payment_intent is None
+    assert after.attention.startswith("provider_mismatch: the checkout as retrieved (refresh) about this")
+    assert "amount 2299, not 2300" in after.attention and "live mode" in after.attention
+    assert repo.outbox_rows() == [] and repo.feed_after(0, 10) == []
+    events.apply_observation("pay_1", underpaid, "reconcile")  # the same news again: one note, not two
+    assert repo.payment("pay_1").attention.count("amount 2299") == 1
+    assert events.apply_observation("pay_1", observation_from_session(SESSION_PAID), "refresh").status.is_paid
+
+
+@pytest.mark.asyncio
+async def test_a_failure_or_refund_of_a_foreign_object_changes_nothing(store):
+    repo, events, _ = store
+    await events.accept_notice(notice("evt_1", "checkout.session.completed", SESSION_PAID))
+    foreign_refund = {**charge_refunded(2300), "id": "ch_9", "payment_intent": "pi_9", "metadata": {"payment_id": "pay_1"}}
+    assert await events.accept_notice(notice("evt_2", "charge.refunded", foreign_refund)) == "mismatch"
+    payment = repo.payment("pay_1")
+    assert payment.status is PaymentStatus.PAID and payment.amount_refunded == 0 and payment.attention is None
