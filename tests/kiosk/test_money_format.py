@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pos_app.money_format import format_money
+from tablepay_domain.money import MINOR_UNITS
 from tablepay_domain.money import Money
 
 
@@ -13,3 +14,26 @@ from tablepay_domain.money import Money
     (123_456_789, "EUR", "€1,234,567.89")])
 def test_amounts_are_shown_with_the_currencys_own_decimals(amount: int, currency: str, shown: str) -> None:
     assert format_money(Money(amount, currency)).replace("\xa0", "") == shown
+
+
+# ISO 4217's own list (the SIX table), written out here rather than read from the product's MINOR_UNITS:
+# the currencies with no decimals and those with three; every other one we take has two.
+ISO_4217_ZERO = {"BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI", "VND", "VUV",
+                 "XAF", "XOF", "XPF"}
+ISO_4217_THREE = {"BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"}
+
+
+def iso_decimals(code: str) -> int:
+    return 0 if code in ISO_4217_ZERO else 3 if code in ISO_4217_THREE else 2
+
+
+@pytest.mark.parametrize("currency", sorted(MINOR_UNITS))
+@pytest.mark.parametrize("locale", ["en_IE", "de_DE"])
+def test_every_currency_shows_every_minor_unit(currency: str, locale: str) -> None:
+    amount = 1_234_567
+    shown = format_money(Money(amount, currency), locale)
+    decimal_mark = "." if locale == "en_IE" else ","
+    number = "".join(ch for ch in shown if ch.isdigit() or ch == decimal_mark)
+    whole, _, fraction = number.partition(decimal_mark)
+    assert len(fraction) == iso_decimals(currency), shown
+    assert int(whole + fraction) == amount, shown
