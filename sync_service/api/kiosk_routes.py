@@ -15,6 +15,7 @@ from ..services.refunds import RefundService
 from ..storage.pos_repository import PosRepository
 from .auth import kiosk_from_request, manager_from_request
 from .schemas import (
+    DigitsInteger,
     ErrorResponse,
     FeedPage,
     KioskIdentity,
@@ -129,9 +130,10 @@ async def _unless_disconnected(request: Request, poll: Coroutine[Any, Any, list[
 
 @router.get("/events", response_model=FeedPage)
 async def events(request: Request, kiosk_id: Kiosk,
-                 after: Annotated[int, Query(ge=0, le=2**63 - 1, description="Last seq the kiosk has applied")] = 0,
+                 after: Annotated[DigitsInteger, Query(ge=0, le=2**63 - 1,
+                                                       description="Last seq the kiosk has applied")] = 0,
                  wait: Annotated[float, Query(ge=0, le=60, description="Seconds to hold the request open")] = 0,
-                 limit: Annotated[int, Query(ge=1, le=500)] = 100) -> dict[str, object]:
+                 limit: Annotated[DigitsInteger, Query(ge=1, le=500)] = 100) -> dict[str, object]:
     """This kiosk's events after `after`: at once if any, else as soon as one arrives (long poll)."""
     feed: Feed = request.app.state.feed
     rows = await _unless_disconnected(request, feed.poll(after, wait, kiosk_id=kiosk_id, limit=limit))

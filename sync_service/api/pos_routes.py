@@ -15,7 +15,7 @@ from ..services.checkout import CheckoutService, PosDisabled
 from ..services.outbox import OutboxWorker
 from ..services.pos_menu import menu_from_pos
 from .auth import kiosk_from_request
-from .schemas import DeadLetter, ErrorResponse, OrderSnapshot, PosMenu, PosOrderState, SentToPos
+from .schemas import DeadLetter, DigitsInteger, ErrorResponse, OrderSnapshot, PosMenu, PosOrderState, SentToPos
 
 MAX_ROW_ID = 2**63 - 1  # SQLite's INTEGER
 
@@ -72,7 +72,7 @@ async def dead_letters(request: Request, kiosk_id: Kiosk) -> list[dict[str, Any]
 
 
 @router.post("/outbox/{row_id}/retry", response_model=DeadLetter, responses={404: {"model": ErrorResponse}})
-async def retry_dead_letter(row_id: Annotated[int, FastPath(ge=1, le=MAX_ROW_ID)], request: Request,
+async def retry_dead_letter(row_id: Annotated[DigitsInteger, FastPath(ge=1, le=MAX_ROW_ID)], request: Request,
                             kiosk_id: Kiosk) -> dict[str, Any]:
     """Put a dead letter back in line; the worker tries it again at once."""
     outbox: OutboxWorker = request.app.state.outbox
