@@ -17,6 +17,7 @@ from typing import Any
 
 import structlog
 
+from tablepay_domain.money import Money
 from tablepay_domain.order import Limits, Order, validate_order
 from tablepay_domain.payment_state import PaymentStatus
 
@@ -48,6 +49,10 @@ class CheckoutError(Exception):
 
 class Unprocessable(CheckoutError):
     status_code, code = 422, "invalid_order"
+
+
+class BelowMinimumCharge(Unprocessable):
+    code = "below_minimum_charge"
 
 
 class Forbidden(CheckoutError):
@@ -124,8 +129,18 @@ class CheckoutService:
             raise Forbidden(f"order {order.order_id} belongs to another kiosk")
         return order
 
+    def _chargeable(self, order: Order) -> None:
+        """Refuse a total the provider would refuse anyway, in words a waiter can act on (not a 502)."""
+        minimum = self._provider.minimum_charge(order.currency)
+        if minimum is not None and order.amount_total < minimum:
+            raise BelowMinimumCharge(
+                f"The total {order.total()} is below the smallest card payment {self._provider.name.title()} "
+                f"accepts ({Money(minimum, order.currency)})", minimum_amount=minimum)
+
     async def create(self, order: Order, *, kiosk_id: str, idempotency_key: str | None) -> tuple[int, dict[str, Any]]:
         order = self._valid(order, kiosk_id)
+        # Only a checkout has a floor: the kitchen may get a 0.30 EUR espresso on its own.
+        self._chargeable(order)
         snapshot = snapshot_json(order)
         request_hash = hashlib.sha256(snapshot.encode()).hexdigest()
         async with self._locks.hold(order.order_id):
