@@ -12,7 +12,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 import sqlite_utils
@@ -23,6 +23,16 @@ from tablepay_domain.payment_state import FEED_EVENT, PaymentStatus
 from ..models import PaymentRecord, utc_now
 
 _PAYMENT_COLUMNS = [f.name for f in fields(PaymentRecord)]
+
+
+@dataclass(frozen=True)
+class IdempotentRequest:
+    """A request seen before under the same (kiosk, Idempotency-Key)."""
+
+    request_hash: str
+    in_progress: bool  # reserved, its work not finished: no answer yet
+    status_code: int
+    response: dict[str, Any] | None
 
 
 def _payment(row: sqlite3.Row | tuple[Any, ...] | None, names: list[str]) -> PaymentRecord | None:
@@ -80,9 +90,44 @@ class Repository:
     def save_idempotent_response(self, kiosk_id: str, key: str, request_hash: str,
                                  status_code: int, response: dict[str, Any]) -> None:
         self.conn.execute(
-            "INSERT OR IGNORE INTO idempotent_requests VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT OR IGNORE INTO idempotent_requests (kiosk_id, idempotency_key, request_hash, status_code, "
+            "response, created_at) VALUES (?, ?, ?, ?, ?, ?)",
             (kiosk_id, key, request_hash, status_code, json.dumps(response), utc_now()),
         )
+
+    def idempotent_request(self, kiosk_id: str, key: str) -> IdempotentRequest | None:
+        row = self.conn.execute(
+            "SELECT request_hash, state, status_code, response FROM idempotent_requests "
+            "WHERE kiosk_id = ? AND idempotency_key = ?", (kiosk_id, key)).fetchone()
+        return IdempotentRequest(request_hash=row[0], in_progress=row[1] == "in_progress", status_code=row[2],
+                                 response=json.loads(row[3])) if row else None
+
+    def reserve_idempotency_key(self, kiosk_id: str, key: str, request_hash: str) -> IdempotentRequest | None:
+        """Claim the key for this request in one statement; None when claimed, else the row that holds it.
+
+        ON CONFLICT DO NOTHING makes the claim atomic whoever else tries at the same moment. An
+        in-progress row has no answer yet (status 0, response null) until `finish_idempotent_request`.
+        """
+        with self.transaction():
+            claimed = self.conn.execute(
+                "INSERT INTO idempotent_requests (kiosk_id, idempotency_key, request_hash, status_code, response, "
+                "created_at, state) VALUES (?, ?, ?, 0, 'null', ?, 'in_progress') "
+                "ON CONFLICT (kiosk_id, idempotency_key) DO NOTHING", (kiosk_id, key, request_hash, utc_now()),
+            ).rowcount == 1
+            return None if claimed else self.idempotent_request(kiosk_id, key)
+
+    def finish_idempotent_request(self, kiosk_id: str, key: str, status_code: int, response: dict[str, Any]) -> None:
+        """Store the answer of a reserved key, for every retry to get the same one."""
+        self.conn.execute(
+            "UPDATE idempotent_requests SET state = 'done', status_code = ?, response = ? "
+            "WHERE kiosk_id = ? AND idempotency_key = ? AND state = 'in_progress'",
+            (status_code, json.dumps(response), kiosk_id, key))
+
+    def release_idempotency_key(self, kiosk_id: str, key: str) -> None:
+        """Give back a reserved key whose work failed, so a retry does the work again."""
+        with self.transaction():
+            self.conn.execute("DELETE FROM idempotent_requests WHERE kiosk_id = ? AND idempotency_key = ? "
+                              "AND state = 'in_progress'", (kiosk_id, key))
 
     # orders and payments -----------------------------------------------
     def upsert_order(self, order: Order, snapshot: str) -> None:
