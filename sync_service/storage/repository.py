@@ -69,6 +69,17 @@ class Repository:
                 (kiosk_id, token_hash, utc_now(), scopes),
             )
 
+    def revoke_kiosk(self, kiosk_id: str) -> str | None:
+        """Stop the kiosk's token working; returns when it was revoked (now or before), None if no such kiosk.
+
+        The row stays (orders and payments name the kiosk); `add_kiosk` pairs it again with a new token.
+        """
+        with self.transaction():
+            self.conn.execute("UPDATE kiosks SET revoked_at = ? WHERE kiosk_id = ? AND revoked_at IS NULL",
+                              (utc_now(), kiosk_id))
+            row = self.conn.execute("SELECT revoked_at FROM kiosks WHERE kiosk_id = ?", (kiosk_id,)).fetchone()
+        return str(row[0]) if row else None
+
     def kiosk_scopes(self, kiosk_id: str) -> set[str]:
         row = self.conn.execute("SELECT scopes FROM kiosks WHERE kiosk_id = ?", (kiosk_id,)).fetchone()
         return set(row[0].split()) if row else set()
