@@ -387,12 +387,20 @@ class Repository:
     _OUTBOX_COLUMNS = ("id", "topic", "dedupe_key", "payment_id", "ordering_key", "payload", "state", "attempts",
                        "last_error", "created_at")
 
-    def outbox_rows(self, topic: str | None = None, *, state: str | None = None,
-                    row_id: int | None = None) -> list[dict[str, Any]]:
+    # One sync service serves one restaurant today (chain mode, several restaurants on one service,
+    # comes in a later issue), so "this restaurant's" rows are those whose payment or order this
+    # database knows. A row naming neither is not shown to a manager nor retried by one.
+    _OF_KNOWN_ORDER = ("(payment_id IN (SELECT payment_id FROM payments) "
+                       "OR json_extract(payload, '$.order_id') IN (SELECT order_id FROM orders))")
+
+    def outbox_rows(self, topic: str | None = None, *, state: str | None = None, row_id: int | None = None,
+                    of_known_orders: bool = False) -> list[dict[str, Any]]:
+        """`of_known_orders`: only rows of this restaurant's payments and orders (what a manager may see)."""
         where = [(clause, value) for clause, value in
                  (("topic = ?", topic), ("state = ?", state), ("id = ?", row_id)) if value is not None]
+        clauses = [c for c, _ in where] + ([self._OF_KNOWN_ORDER] if of_known_orders else [])
         sql = (f"SELECT {', '.join(self._OUTBOX_COLUMNS)} FROM outbox"
-               + (" WHERE " + " AND ".join(c for c, _ in where) if where else "") + " ORDER BY id")
+               + (" WHERE " + " AND ".join(clauses) if clauses else "") + " ORDER BY id")
         rows = [dict(zip(self._OUTBOX_COLUMNS, row, strict=True))
                 for row in self.conn.execute(sql, tuple(v for _, v in where))]
         for row in rows:
