@@ -66,6 +66,15 @@ def add_kiosk(settings: Settings, kiosk_id: str, *, manager: bool = False) -> st
     return issue_kiosk_token(Repository(open_database(settings.database_path)), kiosk_id, manager=manager)
 
 
+def revoke_kiosk(settings: Settings, kiosk_id: str) -> str | None:
+    """Revoke the kiosk's token (401 from its next request on); when it was revoked, None if no such kiosk."""
+    from .api.auth import revoke_kiosk_token
+    from .storage.db import open_database
+    from .storage.repository import Repository
+
+    return revoke_kiosk_token(Repository(open_database(settings.database_path)), kiosk_id)
+
+
 def _with_service(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
     """Run `work(app)` against the service's store and provider, beside a running service if there is one."""
     import asyncio

@@ -52,6 +52,18 @@ def cmd_sync(args: argparse.Namespace) -> int:
         print(f"Kiosk {args.kiosk_id!r} paired{scope}. Its token (shown only now, store it on the kiosk):")
         print(token)
         return 0
+    if args.sync_command == "revoke-kiosk":
+        from sync_service.main import revoke_kiosk
+
+        revoked_at = revoke_kiosk(settings, args.kiosk_id)
+        if revoked_at is None:
+            print(f"tablepay sync revoke-kiosk: no kiosk {args.kiosk_id!r} was ever paired with this service "
+                  "(is TABLEPAY_DATA_DIR / the config the service's?); nothing changed.", file=sys.stderr)
+            return 2
+        print(f"Kiosk {args.kiosk_id!r}: its token is revoked (since {revoked_at}); every request with it, "
+              "a long poll in progress included, is now refused with 401. "
+              f"`tablepay sync add-kiosk {args.kiosk_id}` pairs it again with a new token.")
+        return 0
     if args.sync_command == "replay-webhooks":
         from sync_service.main import replay_webhooks
 
@@ -276,6 +288,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_kiosk.add_argument("kiosk_id")
     add_kiosk.add_argument("--manager", action="store_true",
                            help="the token may also refund payments (manager mode on this kiosk)")
+    revoke = sync_commands.add_parser("revoke-kiosk", help="revoke a kiosk's token at once (a lost or stolen "
+                                      "tablet); `add-kiosk` again issues a new one")
+    revoke.add_argument("kiosk_id")
     backfill = sync_commands.add_parser(
         "backfill", help="apply provider events never seen (after an outage longer than webhook retries)")
     backfill.add_argument("--since", required=True, help="how far back, e.g. 6h, 2d (at most 30d)")

@@ -41,11 +41,17 @@ def _error(http_status: int, code: str, message: str, **details: Any) -> JSONRes
     return JSONResponse({"error": {"code": code, "message": message, **details}}, status_code=http_status)
 
 
+# pydantic's own words where they would puzzle a reader. A lone surrogate (JSON "\ud800") is
+# refused while the body is parsed, before schemas.PrintableText sees it.
+_CLEARER = {"string_unicode": "must not contain a lone surrogate (not valid Unicode): use printable text only"}
+
+
 def _validation_message(exc: RequestValidationError) -> str:
     parts = []
     for error in exc.errors():
         where = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
-        parts.append(f"{where}: {error.get('msg')}" if where else str(error.get("msg")))
+        message = _CLEARER.get(str(error.get("type")), error.get("msg"))
+        parts.append(f"{where}: {message}" if where else str(message))
     return "; ".join(parts)
 
 

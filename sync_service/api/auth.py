@@ -31,12 +31,25 @@ def issue_kiosk_token(repo: Repository, kiosk_id: str, *, manager: bool = False)
     return token
 
 
+def revoke_kiosk_token(repo: Repository, kiosk_id: str) -> str | None:
+    """The kiosk's token stops working with the next request (a long poll ends too); None: no such kiosk."""
+    return repo.revoke_kiosk(kiosk_id)
+
+
+def token_kiosk(request: Request) -> str | None:
+    """The kiosk whose token (not revoked) the request carries, asked of the store each time.
+
+    Looked up on every request rather than cached, so a revocation from `tablepay sync
+    revoke-kiosk` (another process, same database) takes effect at once.
+    """
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    repo: Repository = request.app.state.repo
+    return repo.kiosk_for_token_hash(token_hash(token.strip())) if scheme.lower() == "bearer" and token else None
+
+
 def kiosk_from_request(request: Request) -> str:
     """FastAPI dependency: the kiosk id behind the bearer token, or 401."""
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    repo: Repository = request.app.state.repo
-    kiosk_id = repo.kiosk_for_token_hash(token_hash(token.strip())) if scheme.lower() == "bearer" and token else None
+    kiosk_id = token_kiosk(request)
     if kiosk_id is None:
         raise HTTPException(401, "a valid kiosk token is required (Authorization: Bearer ...); "
                                  "pair the kiosk with `tablepay sync add-kiosk`",

@@ -13,8 +13,9 @@ from ..services.checkout import CheckoutService
 from ..services.feed import Feed
 from ..services.refunds import RefundService
 from ..storage.pos_repository import PosRepository
-from .auth import kiosk_from_request, manager_from_request
+from .auth import kiosk_from_request, manager_from_request, token_kiosk
 from .schemas import (
+    DigitsInteger,
     ErrorResponse,
     FeedPage,
     KioskIdentity,
@@ -108,33 +109,51 @@ async def lookup_payments(lookup: LookupIn, request: Request, kiosk_id: Kiosk) -
                           "attention": p.attention} for p in found]}
 
 
-async def _unless_disconnected(request: Request, poll: Coroutine[Any, Any, list[dict[str, Any]]],
-                               ) -> list[dict[str, Any]]:
-    """A long poll ends when its kiosk hangs up, instead of holding on (and holding a shutdown) for `wait`."""
+# How often a long poll asks whether its token was revoked meanwhile (`tablepay sync
+# revoke-kiosk` runs in another process, so nothing can wake the poll; one indexed read a second).
+REVOCATION_CHECK_SECONDS = 1.0
+
+
+async def _while_allowed(request: Request, kiosk_id: str, poll: Coroutine[Any, Any, list[dict[str, Any]]],
+                         ) -> list[dict[str, Any]]:
+    """A long poll ends when its kiosk hangs up, instead of holding on (and holding a shutdown) for `wait`,
+    and with 401 when its token is revoked while it waits."""
 
     async def hung_up() -> None:
         while (await request.receive())["type"] != "http.disconnect":
             pass
 
-    polling, watching = asyncio.create_task(poll), asyncio.create_task(hung_up())
+    async def revoked() -> None:
+        # The dependency has just checked the token: the first look is due a second later.
+        while True:
+            await asyncio.sleep(REVOCATION_CHECK_SECONDS)
+            if token_kiosk(request) != kiosk_id:
+                return
+
+    polling, watching, checking = (asyncio.create_task(poll), asyncio.create_task(hung_up()),
+                                   asyncio.create_task(revoked()))
+    finished: set[asyncio.Task[Any]] = set()
     try:
-        await asyncio.wait({polling, watching}, return_when=asyncio.FIRST_COMPLETED)
+        finished, _ = await asyncio.wait({polling, watching, checking}, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        for task in (watching, polling):
+        for task in (watching, checking, polling):
             if not task.done():
                 task.cancel()
-        await asyncio.gather(polling, watching, return_exceptions=True)
+        await asyncio.gather(polling, watching, checking, return_exceptions=True)
+    if checking in finished and polling not in finished:
+        kiosk_from_request(request)  # the token is gone: the usual 401
     return [] if polling.cancelled() else polling.result()
 
 
 @router.get("/events", response_model=FeedPage)
 async def events(request: Request, kiosk_id: Kiosk,
-                 after: Annotated[int, Query(ge=0, le=2**63 - 1, description="Last seq the kiosk has applied")] = 0,
+                 after: Annotated[DigitsInteger, Query(ge=0, le=2**63 - 1,
+                                                       description="Last seq the kiosk has applied")] = 0,
                  wait: Annotated[float, Query(ge=0, le=60, description="Seconds to hold the request open")] = 0,
-                 limit: Annotated[int, Query(ge=1, le=500)] = 100) -> dict[str, object]:
+                 limit: Annotated[DigitsInteger, Query(ge=1, le=500)] = 100) -> dict[str, object]:
     """This kiosk's events after `after`: at once if any, else as soon as one arrives (long poll)."""
     feed: Feed = request.app.state.feed
-    rows = await _unless_disconnected(request, feed.poll(after, wait, kiosk_id=kiosk_id, limit=limit))
+    rows = await _while_allowed(request, kiosk_id, feed.poll(after, wait, kiosk_id=kiosk_id, limit=limit))
     for row in rows:
         row.pop("kiosk_id", None)
     return {"events": rows, "next_after": rows[-1]["seq"] if rows else after}

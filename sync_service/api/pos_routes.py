@@ -14,13 +14,14 @@ from ..pos.rkeeper_xml import PosError
 from ..services.checkout import CheckoutService, PosDisabled
 from ..services.outbox import OutboxWorker
 from ..services.pos_menu import menu_from_pos
-from .auth import kiosk_from_request
-from .schemas import DeadLetter, ErrorResponse, OrderSnapshot, PosMenu, PosOrderState, SentToPos
+from .auth import kiosk_from_request, manager_from_request
+from .schemas import DeadLetter, DigitsInteger, ErrorResponse, OrderSnapshot, PosMenu, PosOrderState, SentToPos
 
 MAX_ROW_ID = 2**63 - 1  # SQLite's INTEGER
 
 router = APIRouter(prefix="/v1", tags=["pos"], responses={401: {"model": ErrorResponse}})
 Kiosk = Annotated[str, Depends(kiosk_from_request)]
+Manager = Annotated[str, Depends(manager_from_request)]
 
 
 def _pos_or_503(request: Request) -> Any:
@@ -65,15 +66,18 @@ async def pos_menu(request: Request, kiosk_id: Kiosk,
                             status_code=502)
 
 
-@router.get("/outbox/dead-letters", response_model=list[DeadLetter])
-async def dead_letters(request: Request, kiosk_id: Kiosk) -> list[dict[str, Any]]:
-    """Deliveries parked after failing (POS steps, donation transfers), for a manager to look at."""
-    return request.app.state.repo.outbox_rows(state="dead")  # type: ignore[no-any-return]
+# Dead letters are the restaurant's, not one kiosk's (a donation transfer, a POS step of any
+# table): a manager token sees and retries them all, other kiosk tokens get 403.
+@router.get("/outbox/dead-letters", response_model=list[DeadLetter], responses={403: {"model": ErrorResponse}})
+async def dead_letters(request: Request, kiosk_id: Manager) -> list[dict[str, Any]]:
+    """Deliveries parked after failing (POS steps, donation transfers) of this restaurant's orders (manager token)."""
+    return request.app.state.repo.outbox_rows(state="dead", of_known_orders=True)  # type: ignore[no-any-return]
 
 
-@router.post("/outbox/{row_id}/retry", response_model=DeadLetter, responses={404: {"model": ErrorResponse}})
-async def retry_dead_letter(row_id: Annotated[int, FastPath(ge=1, le=MAX_ROW_ID)], request: Request,
-                            kiosk_id: Kiosk) -> dict[str, Any]:
+@router.post("/outbox/{row_id}/retry", response_model=DeadLetter,
+             responses={403: {"model": ErrorResponse}, 404: {"model": ErrorResponse}})
+async def retry_dead_letter(row_id: Annotated[DigitsInteger, FastPath(ge=1, le=MAX_ROW_ID)], request: Request,
+                            kiosk_id: Manager) -> dict[str, Any]:
     """Put a dead letter back in line; the worker tries it again at once."""
     outbox: OutboxWorker = request.app.state.outbox
     row = outbox.retry(row_id)

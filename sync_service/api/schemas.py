@@ -2,34 +2,89 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 from tablepay_domain.order import Line, Order
+
+# Strict input. A JSON "950", 950.0, 1e3 or true is a client's bug, not an amount: refuse it
+# rather than guess (pydantic's lax mode would turn all four into integers).
+StrictInteger = Annotated[int, Field(strict=True)]
+
+# Characters no waiter types and no printer, POS or XML document takes: C0 controls, DEL, C1
+# controls, lone surrogates and Unicode non-characters (U+FDD0-U+FDEF, U+xxFFFE/U+xxFFFF of
+# every plane). One NUL in a waiter's name once made the POS XML invalid and parked the
+# order's POS steps for good, so they are refused at the door, in every text field.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef" + "".join(
+    chr(plane * 0x10000 + 0xFFFE) + chr(plane * 0x10000 + 0xFFFF) for plane in range(17)) + "]")
+
+
+def _kind(char: str) -> str:
+    point = ord(char)
+    if 0xD800 <= point <= 0xDFFF:
+        return "a lone surrogate"
+    if point >= 0xFDD0:
+        return "a Unicode non-character"
+    return {0x00: "NUL", 0x09: "a tab", 0x0A: "a line break", 0x0D: "a carriage return"}.get(point, "a control character")
+
+
+def _printable(allowed: str = "") -> AfterValidator:
+    def check(text: str) -> str:
+        for found in _UNPRINTABLE.finditer(text):
+            if found.group() not in allowed:
+                char = found.group()
+                # The code point, never the character itself: it may not even encode as UTF-8.
+                raise PydanticCustomError("unprintable_text", "must not contain {kind} (U+{code}, at position "
+                                          "{position}): use printable text only",
+                                          {"kind": _kind(char), "code": f"{ord(char):04X}",
+                                           "position": found.start() + 1})
+        return text
+
+    return AfterValidator(check)
+
+
+# A single-line field (names, ids, labels): no control character at all, tab and line break included.
+PrintableText = Annotated[str, _printable()]
+# A free-text note for the kitchen may span lines, so line breaks and tabs are allowed there
+# (it stays in the order's snapshot; XML 1.0 would take both too). Everything else is refused.
+NoteText = Annotated[str, _printable(allowed="\n\t")]
+
+
+def _decimal_digits(value: Any) -> Any:
+    """Query and path integers: ASCII digits only, where pydantic would also take '1.0', '+5', ' 5', '1_000'."""
+    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
+        raise PydanticCustomError("decimal_digits", "must be a whole number written with the digits 0-9")
+    return value
+
+
+# For Query(...) and Path(...) integers; their values always arrive as text.
+DigitsInteger = Annotated[int, BeforeValidator(_decimal_digits)]
 
 
 class LineIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    sku: str = Field(min_length=1, max_length=64)
-    name: str = Field(min_length=1, max_length=200)
-    quantity: int = Field(description="At least 1")
-    unit_amount: int = Field(description="Price of one, in minor units (cents)")
+    sku: PrintableText = Field(min_length=1, max_length=64)
+    name: PrintableText = Field(min_length=1, max_length=200)
+    quantity: StrictInteger = Field(description="At least 1")
+    unit_amount: StrictInteger = Field(description="Price of one, in minor units (cents)")
 
 
 class OrderSnapshot(BaseModel):
     """The order as the kiosk sees it; the service computes the total itself."""
 
     model_config = ConfigDict(extra="forbid")
-    order_id: str = Field(min_length=1, max_length=100)
-    kiosk_id: str = Field(min_length=1, max_length=100)
-    currency: str = Field(min_length=3, max_length=3, description="ISO 4217 code, e.g. EUR")
-    table: str = Field(min_length=1, max_length=50)
-    waiter: str = Field(default="", max_length=100)
+    order_id: PrintableText = Field(min_length=1, max_length=100)
+    kiosk_id: PrintableText = Field(min_length=1, max_length=100)
+    currency: PrintableText = Field(min_length=3, max_length=3, description="ISO 4217 code, e.g. EUR")
+    table: PrintableText = Field(min_length=1, max_length=50)
+    waiter: PrintableText = Field(default="", max_length=100)
     lines: list[LineIn]
-    tip_amount: int = Field(default=0, description="Minor units")
-    donation_amount: int = Field(default=0, description="Minor units")
-    note: str = Field(default="", max_length=500)
+    tip_amount: StrictInteger = Field(default=0, description="Minor units")
+    donation_amount: StrictInteger = Field(default=0, description="Minor units")
+    note: NoteText = Field(default="", max_length=500, description="May span lines")
 
     def to_domain(self) -> Order:
         return Order(
@@ -166,7 +221,7 @@ class DeadLetter(BaseModel):
 
 class RefundIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    amount: int = Field(description="Minor units; at most what is left to refund")
+    amount: StrictInteger = Field(description="Minor units; at most what is left to refund")
     reason: Literal["requested_by_customer", "duplicate", "fraudulent"] | None = None
 
 
@@ -182,7 +237,7 @@ class RefundOut(BaseModel):
 
 class LookupIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    payment_ids: list[str] = Field(max_length=500)
+    payment_ids: list[Annotated[PrintableText, Field(max_length=100)]] = Field(max_length=500)
 
 
 class PaymentState(BaseModel):

@@ -154,3 +154,11 @@ class PaymentProvider(Protocol):
     async def events_since(self, created_gte: int) -> list[ProviderNotice]:
         """Every event the provider still holds from `created_gte` (Unix time) on, oldest first."""
         ...
+
+    def minimum_charge(self, currency: str) -> int | None:
+        """The smallest total the provider charges in `currency` (minor units), or None when unknown.
+
+        The checkout refuses a smaller order before storing an attempt, so the waiter reads why
+        instead of a provider error.
+        """
+        ...

@@ -312,3 +312,25 @@ class StripeGateway:
             params = {**params, "starting_after": page.data[-1].id}
         notices.reverse()
         return notices
+
+    def minimum_charge(self, currency: str) -> int | None:
+        """The smallest amount Stripe charges in `currency` (minor units); None when we do not know it."""
+        return minimum_charge(currency)
+
+
+# Stripe's minimum charge amounts per presentment currency ("Minimum and maximum charge
+# amounts", https://docs.stripe.com/currencies#minimum-and-maximum-charge-amounts), in
+# ISO 4217 minor units (HUF has two in Stripe's API too, so 175.00 Ft is 17500). Stripe refuses
+# a smaller Checkout Session; the service checks first so the waiter gets a clear answer instead
+# of a provider error. Stripe also requires the amount to convert to at least the minimum of the
+# account's settlement currency, which only Stripe can check: this is the floor, not a promise.
+# Currencies not listed are not checked here (Stripe's own answer then stands).
+STRIPE_MINIMUM_CHARGE: dict[str, int] = {
+    "USD": 50, "AED": 200, "AUD": 50, "BGN": 100, "BRL": 50, "CAD": 50, "CHF": 50, "CZK": 1500, "DKK": 250,
+    "EUR": 50, "GBP": 30, "HKD": 400, "HUF": 17500, "INR": 50, "JPY": 50, "MXN": 1000, "MYR": 200, "NOK": 300,
+    "NZD": 50, "PLN": 200, "RON": 200, "SEK": 300, "SGD": 50, "THB": 1000,
+}
+
+
+def minimum_charge(currency: str) -> int | None:
+    return STRIPE_MINIMUM_CHARGE.get(currency.upper())

@@ -17,12 +17,13 @@ from typing import Any
 
 import structlog
 
+from tablepay_domain.money import Money
 from tablepay_domain.order import Limits, Order, validate_order
 from tablepay_domain.payment_state import PaymentStatus
 
 from ..models import PaymentRecord, snapshot_json, utc_now
 from ..providers.base import CheckoutRequest, Observation, PaymentProvider, ProviderError
-from ..storage.repository import Repository
+from ..storage.repository import IdempotentRequest, Repository
 from .feed import FeedNotifier
 from .payment_events import PaymentEvents
 from .pos_orders import LinesAlreadySent, OrderClosed, PosOrders, Sent
@@ -48,6 +49,10 @@ class CheckoutError(Exception):
 
 class Unprocessable(CheckoutError):
     status_code, code = 422, "invalid_order"
+
+
+class BelowMinimumCharge(Unprocessable):
+    code = "below_minimum_charge"
 
 
 class Forbidden(CheckoutError):
@@ -124,28 +129,64 @@ class CheckoutService:
             raise Forbidden(f"order {order.order_id} belongs to another kiosk")
         return order
 
+    def _chargeable(self, order: Order) -> None:
+        """Refuse a total the provider would refuse anyway, in words a waiter can act on (not a 502)."""
+        minimum = self._provider.minimum_charge(order.currency)
+        if minimum is not None and order.amount_total < minimum:
+            raise BelowMinimumCharge(
+                f"The total {order.total()} is below the smallest card payment {self._provider.name.title()} "
+                f"accepts ({Money(minimum, order.currency)})", minimum_amount=minimum)
+
     async def create(self, order: Order, *, kiosk_id: str, idempotency_key: str | None) -> tuple[int, dict[str, Any]]:
         order = self._valid(order, kiosk_id)
+        # Only a checkout has a floor: the kitchen may get a 0.30 EUR espresso on its own.
+        self._chargeable(order)
         snapshot = snapshot_json(order)
+        if not idempotency_key:
+            return await self._create(order, snapshot, None)
         request_hash = hashlib.sha256(snapshot.encode()).hexdigest()
+        # A key is reserved per (kiosk, key) before any work, not merely looked up under the
+        # order's lock: requests reusing one key for different orders take different order locks,
+        # and once all six of them opened checkouts. The in-process lock lets a same-body request
+        # wait for the first one's answer; the database row makes the claim atomic.
+        held = self._refuse_other_request(kiosk_id, idempotency_key, request_hash)
+        if held is not None and not held.in_progress:
+            return held.status_code, held.response or {}
+        async with self._locks.hold(f"idempotency-key\x00{kiosk_id}\x00{idempotency_key}"):
+            held = self._repo.reserve_idempotency_key(kiosk_id, idempotency_key, request_hash)
+            if held is not None:
+                self._refuse_other_request(kiosk_id, idempotency_key, request_hash, held)
+                if not held.in_progress:
+                    return held.status_code, held.response or {}
+                # Still in progress while we hold the key's lock: its request died with an earlier
+                # process (the service is one process). Its work is safe to resume: the live attempt
+                # carries this key and Stripe's key is derived from the attempt.
+            try:
+                status, response = await self._create(order, snapshot, idempotency_key)
+            except BaseException:
+                # Refused or failed: nothing to replay, so give the key back for a retry to work.
+                self._repo.release_idempotency_key(kiosk_id, idempotency_key)
+                raise
+            with self._repo.transaction():
+                self._repo.finish_idempotent_request(kiosk_id, idempotency_key, status, response)
+            return status, response
+
+    def _refuse_other_request(self, kiosk_id: str, key: str, request_hash: str,
+                              held: IdempotentRequest | None = None) -> IdempotentRequest | None:
+        """422 at once when the key was used for a different order, whether that one is finished or not."""
+        held = held or self._repo.idempotent_request(kiosk_id, key)
+        if held is not None and held.request_hash != request_hash:
+            raise Unprocessable("this Idempotency-Key was already used for a different order", idempotency_key=key)
+        return held
+
+    async def _create(self, order: Order, snapshot: str, idempotency_key: str | None) -> tuple[int, dict[str, Any]]:
         async with self._locks.hold(order.order_id):
-            if idempotency_key:
-                stored = self._repo.idempotent_response(kiosk_id, idempotency_key)
-                if stored:
-                    if stored[0] != request_hash:
-                        raise Unprocessable("this Idempotency-Key was already used for a different order",
-                                            idempotency_key=idempotency_key)
-                    return stored[1], stored[2]
             if self.pos is not None:
                 self._send_to_pos(order)
             payment = self._resumable_or_new(order, snapshot, idempotency_key)
             if payment.checkout_url is None:
                 payment = await self._open_hosted_checkout(payment, order)
-            response = payment.public()
-            if idempotency_key:
-                with self._repo.transaction():
-                    self._repo.save_idempotent_response(kiosk_id, idempotency_key, request_hash, 201, response)
-            return 201, response
+            return 201, payment.public()
 
     def _send_to_pos(self, order: Order) -> Sent:
         assert self.pos is not None

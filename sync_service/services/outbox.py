@@ -46,9 +46,10 @@ class OutboxWorker:
         self._handlers[topic] = handler
 
     def retry(self, row_id: int) -> Row | None:
-        """Put a dead letter back in line (a manager's action); None if there is no such dead letter."""
+        """Put a dead letter back in line (a manager's action); None if there is no such dead letter of
+        this restaurant's payments and orders (see Repository.outbox_rows)."""
         with self._repo.transaction():
-            rows = self._repo.outbox_rows(row_id=row_id, state="dead")
+            rows = self._repo.outbox_rows(row_id=row_id, state="dead", of_known_orders=True)
             if not rows or not self._repo.retry_dead_letter(row_id):
                 return None
             self.on_retried(rows[0])

@@ -230,6 +230,13 @@ def m005_webhook_requests(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m006_idempotency_reservations(db: sqlite_utils.Database) -> None:
+    # A key is reserved ('in_progress', with the request's hash) before any work, so two requests
+    # racing with one key cannot both do the work; 'done' rows hold the answer to replay.
+    db.execute("ALTER TABLE idempotent_requests ADD COLUMN state TEXT NOT NULL DEFAULT 'done'")
+
+
 def open_database(path: Path) -> sqlite_utils.Database:
     """A connection in WAL mode with the schema applied.
 

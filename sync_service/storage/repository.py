@@ -12,7 +12,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 import sqlite_utils
@@ -23,6 +23,16 @@ from tablepay_domain.payment_state import FEED_EVENT, PaymentStatus
 from ..models import PaymentRecord, utc_now
 
 _PAYMENT_COLUMNS = [f.name for f in fields(PaymentRecord)]
+
+
+@dataclass(frozen=True)
+class IdempotentRequest:
+    """A request seen before under the same (kiosk, Idempotency-Key)."""
+
+    request_hash: str
+    in_progress: bool  # reserved, its work not finished: no answer yet
+    status_code: int
+    response: dict[str, Any] | None
 
 
 def _payment(row: sqlite3.Row | tuple[Any, ...] | None, names: list[str]) -> PaymentRecord | None:
@@ -59,6 +69,17 @@ class Repository:
                 (kiosk_id, token_hash, utc_now(), scopes),
             )
 
+    def revoke_kiosk(self, kiosk_id: str) -> str | None:
+        """Stop the kiosk's token working; returns when it was revoked (now or before), None if no such kiosk.
+
+        The row stays (orders and payments name the kiosk); `add_kiosk` pairs it again with a new token.
+        """
+        with self.transaction():
+            self.conn.execute("UPDATE kiosks SET revoked_at = ? WHERE kiosk_id = ? AND revoked_at IS NULL",
+                              (utc_now(), kiosk_id))
+            row = self.conn.execute("SELECT revoked_at FROM kiosks WHERE kiosk_id = ?", (kiosk_id,)).fetchone()
+        return str(row[0]) if row else None
+
     def kiosk_scopes(self, kiosk_id: str) -> set[str]:
         row = self.conn.execute("SELECT scopes FROM kiosks WHERE kiosk_id = ?", (kiosk_id,)).fetchone()
         return set(row[0].split()) if row else set()
@@ -80,9 +101,44 @@ class Repository:
     def save_idempotent_response(self, kiosk_id: str, key: str, request_hash: str,
                                  status_code: int, response: dict[str, Any]) -> None:
         self.conn.execute(
-            "INSERT OR IGNORE INTO idempotent_requests VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT OR IGNORE INTO idempotent_requests (kiosk_id, idempotency_key, request_hash, status_code, "
+            "response, created_at) VALUES (?, ?, ?, ?, ?, ?)",
             (kiosk_id, key, request_hash, status_code, json.dumps(response), utc_now()),
         )
+
+    def idempotent_request(self, kiosk_id: str, key: str) -> IdempotentRequest | None:
+        row = self.conn.execute(
+            "SELECT request_hash, state, status_code, response FROM idempotent_requests "
+            "WHERE kiosk_id = ? AND idempotency_key = ?", (kiosk_id, key)).fetchone()
+        return IdempotentRequest(request_hash=row[0], in_progress=row[1] == "in_progress", status_code=row[2],
+                                 response=json.loads(row[3])) if row else None
+
+    def reserve_idempotency_key(self, kiosk_id: str, key: str, request_hash: str) -> IdempotentRequest | None:
+        """Claim the key for this request in one statement; None when claimed, else the row that holds it.
+
+        ON CONFLICT DO NOTHING makes the claim atomic whoever else tries at the same moment. An
+        in-progress row has no answer yet (status 0, response null) until `finish_idempotent_request`.
+        """
+        with self.transaction():
+            claimed = self.conn.execute(
+                "INSERT INTO idempotent_requests (kiosk_id, idempotency_key, request_hash, status_code, response, "
+                "created_at, state) VALUES (?, ?, ?, 0, 'null', ?, 'in_progress') "
+                "ON CONFLICT (kiosk_id, idempotency_key) DO NOTHING", (kiosk_id, key, request_hash, utc_now()),
+            ).rowcount == 1
+            return None if claimed else self.idempotent_request(kiosk_id, key)
+
+    def finish_idempotent_request(self, kiosk_id: str, key: str, status_code: int, response: dict[str, Any]) -> None:
+        """Store the answer of a reserved key, for every retry to get the same one."""
+        self.conn.execute(
+            "UPDATE idempotent_requests SET state = 'done', status_code = ?, response = ? "
+            "WHERE kiosk_id = ? AND idempotency_key = ? AND state = 'in_progress'",
+            (status_code, json.dumps(response), kiosk_id, key))
+
+    def release_idempotency_key(self, kiosk_id: str, key: str) -> None:
+        """Give back a reserved key whose work failed, so a retry does the work again."""
+        with self.transaction():
+            self.conn.execute("DELETE FROM idempotent_requests WHERE kiosk_id = ? AND idempotency_key = ? "
+                              "AND state = 'in_progress'", (kiosk_id, key))
 
     # orders and payments -----------------------------------------------
     def upsert_order(self, order: Order, snapshot: str) -> None:
@@ -331,12 +387,20 @@ class Repository:
     _OUTBOX_COLUMNS = ("id", "topic", "dedupe_key", "payment_id", "ordering_key", "payload", "state", "attempts",
                        "last_error", "created_at")
 
-    def outbox_rows(self, topic: str | None = None, *, state: str | None = None,
-                    row_id: int | None = None) -> list[dict[str, Any]]:
+    # One sync service serves one restaurant today (chain mode, several restaurants on one service,
+    # comes in a later issue), so "this restaurant's" rows are those whose payment or order this
+    # database knows. A row naming neither is not shown to a manager nor retried by one.
+    _OF_KNOWN_ORDER = ("(payment_id IN (SELECT payment_id FROM payments) "
+                       "OR json_extract(payload, '$.order_id') IN (SELECT order_id FROM orders))")
+
+    def outbox_rows(self, topic: str | None = None, *, state: str | None = None, row_id: int | None = None,
+                    of_known_orders: bool = False) -> list[dict[str, Any]]:
+        """`of_known_orders`: only rows of this restaurant's payments and orders (what a manager may see)."""
         where = [(clause, value) for clause, value in
                  (("topic = ?", topic), ("state = ?", state), ("id = ?", row_id)) if value is not None]
+        clauses = [c for c, _ in where] + ([self._OF_KNOWN_ORDER] if of_known_orders else [])
         sql = (f"SELECT {', '.join(self._OUTBOX_COLUMNS)} FROM outbox"
-               + (" WHERE " + " AND ".join(c for c, _ in where) if where else "") + " ORDER BY id")
+               + (" WHERE " + " AND ".join(clauses) if clauses else "") + " ORDER BY id")
         rows = [dict(zip(self._OUTBOX_COLUMNS, row, strict=True))
                 for row in self.conn.execute(sql, tuple(v for _, v in where))]
         for row in rows:
