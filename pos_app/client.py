@@ -2,7 +2,9 @@
 
 Errors come out as two kinds the view models can explain to a waiter:
 `Unreachable` (no connection: the order stays local) and `ApiError` (the
-service answered with an error; its message is written for a waiter).
+service answered with an error; its message is written for a waiter). A
+success whose body is not a JSON object is `MalformedAnswer`, never read as
+an empty answer (the view models' `recover` handles it as the bug it is).
 """
 
 from __future__ import annotations
@@ -20,6 +22,10 @@ class ApiError(Exception):
     def __init__(self, status: int, code: str, message: str, body: dict[str, Any]) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.body = status, code, message, body
+
+
+class MalformedAnswer(Exception):
+    """The service answered 2xx with a body that is not a JSON object."""
 
 
 class SyncClient:
@@ -47,12 +53,16 @@ class SyncClient:
         try:
             body = response.json()
         except ValueError:
-            body = {}
+            body = None
         if response.status_code >= 400:
             error = body.get("error", {}) if isinstance(body, dict) else {}
             raise ApiError(response.status_code, str(error.get("code", response.status_code)),
-                           str(error.get("message", response.reason_phrase)), body)
-        return dict(body)
+                           str(error.get("message", response.reason_phrase)), body if isinstance(body, dict) else {})
+        if not isinstance(body, dict):
+            # Never read as "nothing": an empty answer to Send to kitchen would say the kitchen has every dish.
+            raise MalformedAnswer(f"the sync service answered {method} {url} with {response.status_code} and "
+                                  f"{'no JSON' if body is None else type(body).__name__} instead of a JSON object")
+        return body
 
     async def whoami(self) -> str:
         """The kiosk id behind this token (GET /v1/kiosk): checks the token at pairing and in settings."""
@@ -84,7 +94,10 @@ class SyncClient:
     async def lookup(self, payment_ids: list[str]) -> list[dict[str, Any]]:
         """The service's view of up to 500 payments (POST /v1/payments/lookup): status, amounts, pos_status."""
         body = await self._request("POST", "/v1/payments/lookup", json={"payment_ids": payment_ids})
-        return list(body.get("payments", []))
+        payments = body.get("payments")
+        if not isinstance(payments, list):  # an answer without it must not read as "the service knows none"
+            raise MalformedAnswer("the sync service's lookup answer has no list of payments")
+        return payments
 
     async def send_order(self, order: dict[str, Any]) -> dict[str, Any]:
         """Send to the kitchen (POST /v1/orders): the service queues for the POS the dishes it has not

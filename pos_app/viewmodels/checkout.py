@@ -12,12 +12,12 @@ import time
 from enum import Enum
 
 from PySide6.QtCore import QObject, Signal
-from qasync import asyncSlot
 
 from tablepay_domain.payment_state import PaymentStatus
 
 from ..client import ApiError, SyncClient, Unreachable
 from ..store import Attempt, KioskStore
+from .actions import unexpected, waiter_action
 from .order import OrderViewModel
 
 log = logging.getLogger(__name__)
@@ -95,12 +95,12 @@ class CheckoutViewModel(QObject):
         return self.state in (CheckoutState.STARTING, CheckoutState.WAITING, CheckoutState.CANCELLING)
 
     # -- the waiter's actions -------------------------------------------------------
-    @asyncSlot()
+    @waiter_action()
     async def start(self) -> None:
         """Check out the order open in the order view model (a new attempt unless one is live)."""
         await self._start()
 
-    @asyncSlot()
+    @waiter_action()
     async def retry(self) -> None:
         """A new attempt for the same order, after a failed, expired or cancelled one."""
         await self._start()
@@ -143,7 +143,7 @@ class CheckoutViewModel(QObject):
         log.warning("checkout refused: %s %s", exc.status, exc.message)
         self._set(CheckoutState.ERROR, exc.message)
 
-    @asyncSlot()
+    @waiter_action()
     async def cancel(self) -> None:
         if self.attempt is None or self.state is not CheckoutState.WAITING:
             return
@@ -159,6 +159,10 @@ class CheckoutViewModel(QObject):
             self._set(CheckoutState.WAITING, exc.message)
             return
         self._from_store()
+
+    def recover(self, error: Exception) -> None:
+        """Back to the order or Try again: a live attempt is shown again, never opened twice."""
+        self._set(CheckoutState.ERROR, unexpected(error))
 
     def back(self) -> None:
         self.attempt = None

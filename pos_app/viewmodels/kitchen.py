@@ -11,10 +11,10 @@ import logging
 from enum import Enum
 
 from PySide6.QtCore import QObject, QTimer, Signal
-from qasync import asyncSlot
 
 from ..client import ApiError, SyncClient, Unreachable
 from ..store import KioskStore
+from .actions import unexpected, waiter_action
 from .order import OrderViewModel
 
 log = logging.getLogger(__name__)
@@ -118,9 +118,13 @@ class KitchenViewModel(QObject):
         return POS_LABELS.get(status, status or "")
 
     # -- the waiter's action -----------------------------------------------------------
-    @asyncSlot()
+    @waiter_action()
     async def send(self) -> None:
         await self.send_now()
+
+    def recover(self, error: Exception) -> None:
+        """The order stays editable and the button usable: what the kitchen has shows after the next send."""
+        self._done(unexpected(error), Tone.ERROR)
 
     async def send_now(self) -> None:
         if not self.can_send:
@@ -147,9 +151,10 @@ class KitchenViewModel(QObject):
         except BaseException:
             self._done("", Tone.NONE)
             raise
+        # Both keys are part of the 202 answer: a missing one is a malformed answer (recover), not "nothing new".
+        pos_status, package = str(answer["pos_status"]), answer["package"]
         self.store.mark_sent(order.order_id, quantities)
-        self.store.note_pos_status(order.order_id, str(answer.get("pos_status", "")))
-        package = answer.get("package")
+        self.store.note_pos_status(order.order_id, pos_status)
         if package is None:
             self._done("Nothing new to send: the kitchen has every dish.", Tone.OK)
         else:

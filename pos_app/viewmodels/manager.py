@@ -28,6 +28,7 @@ from ..export import write_history_csv, write_totals_csv
 from ..money_format import format_money
 from ..pin import verify_pin
 from ..settings import KioskSettings
+from .actions import unexpected
 from ..store import EventRow, HistoryFilter, HistoryRow, KioskStore, LocalOrder, ManagerStore
 from .settings import PinResult
 
@@ -167,6 +168,9 @@ class ManagerViewModel(QObject):
             why = (messages["not_found"] if exc.status == 404 else messages.get(exc.code or "")
                    or f"The service answered {exc.status} ({exc.message}).")
             answer.emit(order_id, None, why)
+        except Exception as error:  # noqa: BLE001 - a malformed answer: say so where the answer would be
+            log.exception("asking the service about %s failed", order_id)
+            answer.emit(order_id, None, unexpected(error))
 
     # -- day totals --------------------------------------------------------------------
     def totals(self, day: date) -> DayTotals:

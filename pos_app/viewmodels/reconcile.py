@@ -17,12 +17,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
-from qasync import asyncSlot
 
 from tablepay_domain.payment_state import PaymentStatus
 
 from ..client import ApiError, SyncClient, Unreachable
 from ..store import HistoryRow, ManagerStore
+from .actions import unexpected, waiter_action
 from .manager import utc_iso
 
 log = logging.getLogger(__name__)
@@ -109,15 +109,19 @@ class ReconcileViewModel(QObject):
             self.busy = False
         self.changed.emit()
 
-    @asyncSlot()
+    def recover(self, error: Exception) -> None:
+        self.busy, self.message = False, unexpected(error)
+        self.changed.emit()
+
+    @waiter_action()
     async def check(self) -> None:
         await self._guarded(self._check)
 
-    @asyncSlot(str)
+    @waiter_action(str)
     async def refresh(self, payment_id: str) -> None:
         await self._guarded(lambda: self._refresh([payment_id]))
 
-    @asyncSlot()
+    @waiter_action()
     async def refresh_all(self) -> None:
         await self._guarded(lambda: self._refresh([row.payment_id for row in self.rows]))
 

@@ -13,10 +13,10 @@ import logging
 from enum import Enum
 
 from PySide6.QtCore import QObject, Signal
-from qasync import asyncSlot
 
 from ..client import ApiError, SyncClient, Unreachable
 from ..store import HistoryRow, ManagerStore
+from .actions import unexpected, waiter_action
 from .manager import ManagerViewModel
 
 log = logging.getLogger(__name__)
@@ -101,7 +101,13 @@ class RefundViewModel(QObject):
             return
         self._send()
 
-    @asyncSlot()
+    def recover(self, error: Exception) -> None:
+        """The refund's key is kept, so Refund again repeats the same refund and cannot refund twice."""
+        self.state = RefundState.NO_ANSWER
+        self.message = unexpected(error) + " Refund again repeats the same refund and cannot refund twice."
+        self.changed.emit()
+
+    @waiter_action()
     async def _send(self) -> None:
         payment, amount = self.payment, self.amount
         assert payment is not None
@@ -122,10 +128,12 @@ class RefundViewModel(QObject):
             self.state, self.message = RefundState.REFUSED, refusal(exc)
             self.changed.emit()
             return
+        # Both are part of the 202 answer; without them it is malformed (recover keeps the key), not a success.
+        refund_id, refunded = str(answer["refund_id"]), int(answer["amount"])
         self.data.refund_answered(payment.payment_id, amount)
-        log.info("refund %s of %s requested", answer.get("refund_id"), payment.payment_id)
+        log.info("refund %s of %s requested", refund_id, payment.payment_id)
         self.state = RefundState.REQUESTED
-        self.message = (f"Refund requested: {self.manager.fmt(int(answer.get('amount', amount)), payment.currency)}. "
+        self.message = (f"Refund requested: {self.manager.fmt(refunded, payment.currency)}. "
                         "The payment shows Refunded when Stripe confirms it.")
         self.changed.emit()
         self.requested.emit(payment.payment_id)

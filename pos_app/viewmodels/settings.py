@@ -14,11 +14,11 @@ from enum import Enum
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
-from qasync import asyncSlot
 
 from ..client import ApiError, SyncClient, Unreachable
 from ..pin import verify_pin
 from ..settings import KioskSettings, save_settings
+from .actions import unexpected, waiter_action
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +125,11 @@ class SettingsViewModel(QObject):
         return True
 
     # -- the connection ----------------------------------------------------------
-    @asyncSlot()
+    def recover(self, error: Exception) -> None:
+        self.testing = False
+        self.connectionTested.emit(False, unexpected(error))
+
+    @waiter_action()
     async def test_connection(self) -> None:
         if self.testing:
             return

@@ -47,10 +47,14 @@ def kiosk_settings(**changes: object) -> KioskSettings:
 
 @contextmanager
 def running_kiosk(qtbot, loop: asyncio.AbstractEventLoop, harness: Harness, directory: Path,
-                  settings: KioskSettings | None = None, *, online: bool = True) -> Iterator[Kiosk]:
-    """A kiosk started as `tablepay kiosk` starts it (start_kiosk: the menu source is honoured)."""
+                  settings: KioskSettings | None = None, *, online: bool = True,
+                  service_url: str | None = None) -> Iterator[Kiosk]:
+    """A kiosk started as `tablepay kiosk` starts it (start_kiosk: the menu source is honoured).
+
+    `service_url`: talk to the service through something else on loopback (a proxy that injects faults).
+    """
     starting = loop.create_task(start_kiosk(directory, settings or kiosk_settings(),
-                                            Pairing(harness.service.url, harness.token)))
+                                            Pairing(service_url or harness.service.url, harness.token)))
     qtbot.waitUntil(starting.done, timeout=15_000)
     built = starting.result()
     qtbot.addWidget(built.window)
