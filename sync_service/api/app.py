@@ -35,6 +35,7 @@ from ..storage.pos_repository import PosRepository
 from ..storage.refund_repository import RefundRepository
 from ..storage.repository import Repository
 from . import kiosk_routes, pages, pos_routes, webhook_routes
+from .source_budget import SourceBudget
 
 
 def _error(http_status: int, code: str, message: str, **details: Any) -> JSONResponse:
@@ -138,6 +139,7 @@ def create_app(settings: Settings, *, provider: PaymentProvider | None = None,
     app.state.reconciler = reconciler
     app.state.pos = pos
     app.state.refunds = RefundService(repo, RefundRepository(repo), provider)
+    app.state.rejected_budget = SourceBudget()
 
     @app.exception_handler(CheckoutError)
     async def _checkout_error(request: Request, exc: CheckoutError) -> JSONResponse:
@@ -162,7 +164,8 @@ def create_app(settings: Settings, *, provider: PaymentProvider | None = None,
     # The webhook route first: it is the hot path, matched before any other; the fast path
     # middleware serves it without routing or dependency injection.
     app.include_router(webhook_routes.router)
-    app.add_middleware(webhook_routes.WebhookFastPath, provider=provider, events=payment_events)
+    app.add_middleware(webhook_routes.WebhookFastPath, provider=provider, events=payment_events,
+                       budget=app.state.rejected_budget)
     app.include_router(kiosk_routes.router)
     app.include_router(pos_routes.router)
     app.include_router(pages.router)
