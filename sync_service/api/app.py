@@ -35,6 +35,7 @@ from ..storage.pos_repository import PosRepository
 from ..storage.refund_repository import RefundRepository
 from ..storage.repository import Repository
 from . import kiosk_routes, pages, pos_routes, webhook_routes
+from .body_limit import BodyLimit
 from .source_budget import SourceBudget
 
 
@@ -169,4 +170,8 @@ def create_app(settings: Settings, *, provider: PaymentProvider | None = None,
     app.include_router(kiosk_routes.router)
     app.include_router(pos_routes.router)
     app.include_router(pages.router)
+    # Added last, so it runs first: a body over its limit is refused before routing or authentication.
+    # A webhook may be read a little past its own limit, so an oversize forgery can be recognised.
+    app.add_middleware(BodyLimit, default=settings.max_body_bytes,
+                       limits={webhook_routes.PATH: webhook_routes.READ_LIMIT_BYTES})
     return app

@@ -93,6 +93,14 @@ def test_the_first_kib_of_an_oversize_forgery_is_kept_as_sent(harness: Harness) 
     assert "too large" in row["error"] and "t=1,v1=00" in row["headers"]
 
 
+def test_a_body_past_the_webhook_read_limit_is_refused_at_the_door_and_not_stored(harness: Harness) -> None:
+    marker = uuid.uuid4().hex.encode()
+    with client_from("127.0.0.7") as client:
+        response = forge(client, harness, marker + b"x" * (2 * 2**20))
+    assert response.status_code == 413 and response.json()["error"]["code"] == "too_large"
+    assert rejected_rows(harness, marker) == []
+
+
 def test_rejections_are_rate_limited_per_address_but_signed_webhooks_never(harness: Harness) -> None:
     marker = uuid.uuid4().hex.encode()
     flood = REJECTED_BURST + 40
