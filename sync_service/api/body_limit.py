@@ -91,6 +91,8 @@ class BodyLimit:
 
     async def _refuse(self, scope: Scope, send: Send, limit: int) -> None:
         self.refused += 1
-        client = scope.get("client")
-        log.warning("request_too_large", path=scope["path"], limit=limit, client=client[0] if client else None)
+        if self.refused % 1000 == 1:  # the first, then one line per thousand: a flood does not flood the log
+            client = scope.get("client")
+            log.warning("request_too_large", path=scope["path"], limit=limit,
+                        client=client[0] if client else None, refused_since_start=self.refused)
         await refuse_too_large(send, limit)
