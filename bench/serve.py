@@ -17,6 +17,8 @@ from pathlib import Path
 import uvicorn
 from fastapi import FastAPI
 
+from sync_service.server import ConnectionGuard, connection_cap, guarded_protocol, raise_open_file_limit
+
 
 def build(target: str, data_dir: Path, secret: str) -> FastAPI:
     if target == "ours":
@@ -51,8 +53,10 @@ def main() -> None:
     parser.add_argument("--cprofile", type=Path)
     args = parser.parse_args()
     app = build(args.target, args.data_dir, os.environ["BENCH_WEBHOOK_SECRET"])
+    # The service's own connection guard (sync_service/server.py) for every target, as `tablepay sync` runs.
+    guard = ConnectionGuard(connection_cap(raise_open_file_limit()), header_timeout=10.0)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=args.port, log_level="warning",
-                                           access_log=False, workers=1,
+                                           access_log=False, workers=1, http=guarded_protocol(guard),
                                            # a parked long poll must not hold the shutdown for 30 s
                                            timeout_graceful_shutdown=3))
     if args.cprofile is None:

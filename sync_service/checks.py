@@ -9,9 +9,11 @@ same), the POS answers GetSystemInfo with the configured login. Nothing is writt
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -142,9 +144,33 @@ async def check_pos(settings: Settings) -> Check:
                  f"{settings.rkeeper_user} ({summary or 'no details'})")
 
 
+def _is_loopback(host: str) -> bool:
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_pos_transport(settings: Settings) -> list[Check]:
+    """WARN when the POS login and orders would cross the network readable or unauthenticated."""
+    if not settings.rkeeper_url:
+        return []
+    url = urlsplit(settings.rkeeper_url)
+    if url.scheme == "http" and not _is_loopback(url.hostname or ""):
+        return [Check("POS TLS", "WARN", f"RKEEPER_URL {settings.rkeeper_url} is plain http://: the POS login "
+                      "(Basic auth) and every order cross the network readable by anyone on it",
+                      "use https://host:port (the cash server's HTTP Data Port serves TLS) with RKEEPER_CA_BUNDLE "
+                      "for its certificate (docs/pos.md)")]
+    if url.scheme == "https" and not settings.rkeeper_verify_tls:
+        return [Check("POS TLS", "WARN", "RKEEPER_VERIFY_TLS=false: the cash server's certificate is not checked, "
+                      "so anyone on the network can pose as the POS and read its login",
+                      "set RKEEPER_CA_BUNDLE to the cash server's certificate (PEM) and RKEEPER_VERIFY_TLS=true")]
+    return []
+
+
 async def run_checks(settings: Settings) -> list[Check]:
     stripe_checks, pos_check = await asyncio.gather(check_stripe(settings), check_pos(settings))
-    return [check_data_dir(settings), *stripe_checks, pos_check]
+    return [check_data_dir(settings), *stripe_checks, pos_check, *check_pos_transport(settings)]
 
 
 def render(checks: list[Check]) -> str:

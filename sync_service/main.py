@@ -37,8 +37,6 @@ def port_is_free(host: str, port: int) -> bool:
 
 
 def serve(settings: Settings, host: str, port: int) -> None:
-    import uvicorn
-
     if not port_is_free(host, port):
         raise SystemExit(f"tablepay sync: port {port} on {host} is in use (another `tablepay sync` or "
                          "`tablepay demo`?). Stop it, or pass --port.")
@@ -54,7 +52,9 @@ def serve(settings: Settings, host: str, port: int) -> None:
         "sync_service_listening", url=f"http://{host}:{port}", docs=f"http://{host}:{port}/docs",
         stripe="sandbox " + settings.stripe_api_base if settings.stripe_api_base else "api.stripe.com",
         data=str(settings.database_path))
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    from .server import run
+
+    run(app, settings, host, port)
 
 
 def add_kiosk(settings: Settings, kiosk_id: str, *, manager: bool = False) -> str:

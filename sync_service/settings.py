@@ -83,6 +83,10 @@ class Settings(BaseSettings):
     webhook_requests_days: float = Field(default=30, gt=0, le=3650, validation_alias=AliasChoices("TABLEPAY_WEBHOOK_REQUESTS_DAYS", "webhook_requests_days"))
     outbox_backoff_base_seconds: float = Field(default=1.0, gt=0, le=60, validation_alias=AliasChoices("TABLEPAY_OUTBOX_BACKOFF_BASE", "outbox_backoff_base_seconds"))
     outbox_backoff_cap_seconds: float = Field(default=300.0, gt=0, le=3600, validation_alias=AliasChoices("TABLEPAY_OUTBOX_BACKOFF_CAP", "outbox_backoff_cap_seconds"))
+    # What unauthenticated traffic may cost (docs/configuration.md, "Limits").
+    max_body_bytes: int = Field(default=1024 * 1024, ge=64 * 1024, le=64 * 1024 * 1024, validation_alias=AliasChoices("TABLEPAY_MAX_BODY_BYTES", "max_body_bytes"))
+    header_timeout_seconds: float = Field(default=10.0, gt=0, le=300, validation_alias=AliasChoices("TABLEPAY_HEADER_TIMEOUT", "header_timeout_seconds"))
+    keep_alive_timeout_seconds: int = Field(default=5, ge=1, le=300, validation_alias=AliasChoices("TABLEPAY_KEEP_ALIVE_TIMEOUT", "keep_alive_timeout_seconds"))
     # The restaurant's R-Keeper cash server (docs/pos.md). Unset URL = no POS sync.
     rkeeper_url: str | None = Field(default=None, validation_alias=AliasChoices("RKEEPER_URL", "rkeeper_url"))
     rkeeper_user: str | None = Field(default=None, validation_alias=AliasChoices("RKEEPER_USER", "rkeeper_user"))

@@ -35,6 +35,8 @@ from ..storage.pos_repository import PosRepository
 from ..storage.refund_repository import RefundRepository
 from ..storage.repository import Repository
 from . import kiosk_routes, pages, pos_routes, webhook_routes
+from .body_limit import BodyLimit
+from .source_budget import SourceBudget
 
 
 def _error(http_status: int, code: str, message: str, **details: Any) -> JSONResponse:
@@ -144,6 +146,7 @@ def create_app(settings: Settings, *, provider: PaymentProvider | None = None,
     app.state.reconciler = reconciler
     app.state.pos = pos
     app.state.refunds = RefundService(repo, RefundRepository(repo), provider)
+    app.state.rejected_budget = SourceBudget()
 
     @app.exception_handler(CheckoutError)
     async def _checkout_error(request: Request, exc: CheckoutError) -> JSONResponse:
@@ -168,8 +171,13 @@ def create_app(settings: Settings, *, provider: PaymentProvider | None = None,
     # The webhook route first: it is the hot path, matched before any other; the fast path
     # middleware serves it without routing or dependency injection.
     app.include_router(webhook_routes.router)
-    app.add_middleware(webhook_routes.WebhookFastPath, provider=provider, events=payment_events)
+    app.add_middleware(webhook_routes.WebhookFastPath, provider=provider, events=payment_events,
+                       budget=app.state.rejected_budget)
     app.include_router(kiosk_routes.router)
     app.include_router(pos_routes.router)
     app.include_router(pages.router)
+    # Added last, so it runs first: a body over its limit is refused before routing or authentication.
+    # A webhook may be read a little past its own limit, so an oversize forgery can be recognised.
+    app.add_middleware(BodyLimit, default=settings.max_body_bytes,
+                       limits={webhook_routes.PATH: webhook_routes.READ_LIMIT_BYTES})
     return app

@@ -4,10 +4,15 @@ One POST of an RK7Query to /rk7api/v0/xmlinterface.xml per command, HTTP
 Basic auth, a timeout on every call. The cash server's certificate is
 usually self-signed: trust it with a CA bundle, or (explicitly) turn
 verification off.
+
+An answer is read as it streams and refused past MAX_ANSWER_BYTES (a
+menu of thousands of dishes is a few MiB); it is parsed in a worker thread,
+so a large one does not stall the event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +25,9 @@ from . import rkeeper_xml as rx
 log = structlog.get_logger(__name__)
 
 ENDPOINT = "/rk7api/v0/xmlinterface.xml"
+# The largest answer read (after any content decoding). More is not a cash server's answer to one
+# command: refused as a protocol error (parked, not retried: asking again reads as much again).
+MAX_ANSWER_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -52,17 +60,19 @@ class RKeeperClient:
 
     async def call(self, command: str, document: bytes) -> rx.Result:
         try:
-            response = await self._http.post(ENDPOINT, content=document)
+            async with self._http.stream("POST", ENDPOINT, content=document) as response:
+                if response.status_code == 401:
+                    raise rx.PosAuthError(f"{command}: the POS refused the login (HTTP 401): check RKEEPER_USER "
+                                          "and RKEEPER_PASSWORD, and that the user's role has the HTTP access "
+                                          "privilege")
+                if response.status_code >= 500:
+                    raise rx.PosUnavailable(f"{command}: the POS answered HTTP {response.status_code}")
+                if response.status_code != 200:
+                    raise rx.PosProtocolError(f"{command}: unexpected HTTP {response.status_code} from the POS")
+                content = await _read_capped(command, response)
         except httpx.HTTPError as exc:
             raise rx.PosUnavailable(f"{command}: cannot reach the POS: {type(exc).__name__}: {exc}") from exc
-        if response.status_code == 401:
-            raise rx.PosAuthError(f"{command}: the POS refused the login (HTTP 401): check RKEEPER_USER and "
-                                  "RKEEPER_PASSWORD, and that the user's role has the HTTP access privilege")
-        if response.status_code >= 500:
-            raise rx.PosUnavailable(f"{command}: the POS answered HTTP {response.status_code}")
-        if response.status_code != 200:
-            raise rx.PosProtocolError(f"{command}: unexpected HTTP {response.status_code} from the POS")
-        return rx.parse_result(command, response.content)
+        return await asyncio.to_thread(rx.parse_result, command, content)
 
     # reads -----------------------------------------------------------------
     async def system_info(self) -> dict[str, str]:
@@ -114,3 +124,20 @@ class RKeeperClient:
 
     async def close_visit(self, visit_id: str) -> None:
         await self.call("CloseVisit", rx.close_visit(visit_id))
+
+
+async def _read_capped(command: str, response: httpx.Response) -> bytes:
+    """The answer's body, or PosProtocolError as soon as it says or shows it is over MAX_ANSWER_BYTES."""
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_ANSWER_BYTES:
+        raise rx.PosProtocolError(f"{command}: the POS's answer is {declared} bytes, over the limit of "
+                                  f"{MAX_ANSWER_BYTES}; not read")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > MAX_ANSWER_BYTES:
+            raise rx.PosProtocolError(f"{command}: the POS's answer passed the limit of {MAX_ANSWER_BYTES} "
+                                      "bytes; the rest was not read")
+        chunks.append(chunk)
+    return b"".join(chunks)

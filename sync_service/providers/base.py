@@ -25,7 +25,15 @@ class ProviderError(RuntimeError):
 
 
 class InvalidWebhook(ValueError):
-    """Bad signature, stale timestamp or malformed body: answer 400, change nothing."""
+    """Bad signature, stale timestamp or malformed body: answer 400, change nothing.
+
+    `authenticated`: the signature was good (the provider sent it) but the event cannot be read;
+    such a request is kept whole, not under the caps and budget for forged ones.
+    """
+
+    def __init__(self, message: str, *, authenticated: bool = False) -> None:
+        super().__init__(message)
+        self.authenticated = authenticated
 
 
 class MalformedObject(ValueError):

@@ -240,7 +240,10 @@ class StripeGateway:
                 error = exc
         else:
             raise InvalidWebhook(f"signature verification failed: {error}")
-        return self.read_verified_event(payload)
+        try:
+            return self.read_verified_event(payload)
+        except InvalidWebhook as exc:  # the signature passed: Stripe sent it
+            raise InvalidWebhook(str(exc), authenticated=True) from exc
 
     def read_verified_event(self, payload: str) -> ProviderNotice:
         """The event in a body whose signature was already checked (at receipt, before a replay)."""

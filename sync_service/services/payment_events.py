@@ -28,7 +28,26 @@ log = structlog.get_logger(__name__)
 
 DONATION_TOPIC = "donation.transfer"
 DONATION_REVERSAL_TOPIC = "donation.reversal"
+# Rejected (unsigned, forged) requests are kept for inspection within two caps, trimmed every
+# REJECTED_TRIM_ROWS rows or REJECTED_TRIM_BYTES bytes stored: so the table's rejected rows never take
+# more than REJECTED_KEPT_BYTES + REJECTED_TRIM_BYTES + one row (a row is at most ~3 KiB: a 1 KiB body
+# head, four headers of 300 characters, the reason).
 REJECTED_KEPT = 5000
+REJECTED_KEPT_BYTES = 4 * 1024 * 1024
+REJECTED_TRIM_ROWS = 100
+REJECTED_TRIM_BYTES = 256 * 1024
+REJECTED_REASON_CHARS = 300
+
+
+@dataclass(frozen=True)
+class RejectedRequest:
+    """What is kept of a forged or unsigned request: never more than its first bytes."""
+
+    head: bytes  # the body's first bytes, as sent
+    size: int  # of the whole body
+    sha256: str  # of the whole body
+    headers: str  # the kept headers, JSON
+    reason: str
 
 
 class ProviderNotices(Protocol):
@@ -80,7 +99,7 @@ class PaymentEvents:
         self._livemode = provider.livemode
         self._donation_account = donation_account
         self._donation_partner = donation_partner
-        self._rejected = 0
+        self._rejected_rows = self._rejected_bytes = 0  # stored since the last trim
         # Set when a POS is configured: told of every change inside its transaction.
         self.pos: PosOrders | None = None
         # Called after a commit that queued outbox work, so its worker starts at once
@@ -159,13 +178,21 @@ class PaymentEvents:
                 for outcome, change, payment_id in results]
 
     # raw requests that did not apply ---------------------------------------------------
-    def store_rejected(self, body: bytes, headers: str, reason: str) -> None:
-        """A forged or malformed request, kept (the newest few thousand) so it can be looked at."""
+    def store_rejected(self, request: RejectedRequest) -> None:
+        """A forged or unsigned request, kept (the newest, within REJECTED_KEPT rows and
+        REJECTED_KEPT_BYTES) so it can be looked at."""
         with self._repo.transaction():
-            self._repo.store_requests([(None, "rejected", headers, body.decode("utf-8", "replace"), reason)])
-            self._rejected += 1
-            if self._rejected % 100 == 0:
-                self._repo.trim_rejected_requests(REJECTED_KEPT)
+            self._rejected_bytes += self._repo.store_rejected_request(
+                request.headers, request.head, request.size, request.sha256, request.reason[:REJECTED_REASON_CHARS])
+            self._rejected_rows += 1
+            if self._rejected_rows >= REJECTED_TRIM_ROWS or self._rejected_bytes >= REJECTED_TRIM_BYTES:
+                self._repo.trim_rejected_requests(REJECTED_KEPT, REJECTED_KEPT_BYTES)
+                self._rejected_rows = self._rejected_bytes = 0
+
+    def store_malformed(self, body: bytes, headers: str, reason: str) -> None:
+        """A request signed by the provider whose event cannot be read: kept whole, like an applied one."""
+        with self._repo.transaction():
+            self._repo.store_requests([(None, "malformed", headers, body.decode("utf-8", "replace"), reason)])
 
     def store_failed(self, notice: ProviderNotice, error: str) -> None:
         """A verified event whose processing failed (rolled back): kept to inspect and replay."""

@@ -237,6 +237,19 @@ def m006_idempotency_reservations(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE idempotent_requests ADD COLUMN state TEXT NOT NULL DEFAULT 'done'")
 
 
+@migrations()
+def m007_rejected_request_digests(db: sqlite_utils.Database) -> None:
+    db.executescript(
+        """
+        -- A rejected (unsigned or forged) request keeps only the first bytes of its body, as sent
+        -- (a BLOB in `body`), with the whole body's size and sha256: enough to recognise a
+        -- flood and compare requests, without storing what an attacker chose to send.
+        ALTER TABLE webhook_requests ADD COLUMN body_size INTEGER;
+        ALTER TABLE webhook_requests ADD COLUMN body_sha256 TEXT;
+        """
+    )
+
+
 def open_database(path: Path) -> sqlite_utils.Database:
     """A connection in WAL mode with the schema applied.
 

@@ -297,11 +297,29 @@ class Repository:
         self.conn.execute("DELETE FROM webhook_requests WHERE received_at < ? AND verdict != 'failed'",
                           (received_before,))
 
-    def trim_rejected_requests(self, keep: int) -> None:
-        """Forged or malformed requests are kept for inspection, but only the newest `keep`."""
-        self.conn.execute("DELETE FROM webhook_requests WHERE verdict = 'rejected' AND id <= "
-                          "(SELECT id FROM webhook_requests WHERE verdict = 'rejected' ORDER BY id DESC LIMIT 1 OFFSET ?)",
-                          (keep,))
+    def store_rejected_request(self, headers: str, head: bytes, size: int, sha256: str, reason: str) -> int:
+        """A rejected request's kept part; returns the bytes it takes (as `rejected_bytes` counts them)."""
+        self.conn.execute("INSERT INTO webhook_requests (received_at, verdict, headers, body, error, body_size, "
+                          "body_sha256) VALUES (?, 'rejected', ?, ?, ?, ?, ?)",
+                          (utc_now(), headers, head, reason, size, sha256))
+        return len(head) + len(headers.encode()) + len(reason.encode()) + len(sha256)
+
+    # The bytes a rejected row takes: what the sender chose (body head, headers) and our reason.
+    _REJECTED_ROW_BYTES = ("length(CAST(body AS BLOB)) + length(CAST(headers AS BLOB)) "
+                           "+ coalesce(length(CAST(error AS BLOB)), 0) + coalesce(length(body_sha256), 0)")
+
+    def rejected_bytes(self) -> int:
+        return int(self.conn.execute(f"SELECT coalesce(sum({self._REJECTED_ROW_BYTES}), 0) FROM webhook_requests "
+                                     "WHERE verdict = 'rejected'").fetchone()[0])
+
+    def trim_rejected_requests(self, keep: int, keep_bytes: int) -> None:
+        """Forged or malformed requests are kept for inspection, but only the newest `keep` rows within
+        `keep_bytes` in all."""
+        self.conn.execute(
+            "DELETE FROM webhook_requests WHERE verdict = 'rejected' AND id <= (SELECT id FROM ("
+            f"  SELECT id, row_number() OVER newest AS n, sum({self._REJECTED_ROW_BYTES}) OVER newest AS total"
+            "   FROM webhook_requests WHERE verdict = 'rejected' WINDOW newest AS (ORDER BY id DESC))"
+            " WHERE n > ? OR total > ? ORDER BY id DESC LIMIT 1)", (keep, keep_bytes))
 
     # feed -----------------------------------------------------------------
     _FEED_INSERT = (

@@ -65,6 +65,7 @@ def test_the_unit_runs_the_sync_service_hardened_and_writes_only_the_data_dir():
     args = build_parser().parse_args(command[1:])
     assert args.command == "sync" and args.sync_command is None and args.host == "127.0.0.1"
     assert service["User"] == "tablepay" and service["Restart"] == "on-failure"
+    assert int(service["LimitNOFILE"]) >= 65536  # connections cannot starve the database of descriptors
     assert service["EnvironmentFile"] == "/etc/tablepay/sync.env"
     assert "TABLEPAY_CONFIG=/etc/tablepay/sync.toml" in UNIT.read_text()
     for option, value in {"NoNewPrivileges": "yes", "ProtectSystem": "strict", "ProtectHome": "yes",

@@ -10,7 +10,7 @@ import pytest
 from pydantic import SecretStr
 
 from sync_service.backup import BackupError, backup_database
-from sync_service.checks import Check, run_checks
+from sync_service.checks import Check, render, run_checks
 from tablepay.cli import main
 from tests.support.harness import SECRET_KEY, WEBHOOK_SECRET, Harness, make_order, running_harness
 from tests.support.live_server import free_port
@@ -56,6 +56,21 @@ def test_a_wrong_pos_password_fails_with_the_login_message(pos_harness: Harness)
     pos = found["POS"]
     assert pos.status == "FAIL" and "the POS refused the login (HTTP 401)" in pos.detail
     assert "RKEEPER_PASSWORD" in pos.fix
+
+
+def test_tls_turned_off_for_the_pos_is_a_warning_in_the_output(pos_harness: Harness):
+    found = checks(pos_harness, rkeeper_url=pos_harness.sandbox.url.replace("http:", "https:"),
+                   rkeeper_verify_tls=False)
+    assert found["POS TLS"].status == "WARN" and "RKEEPER_VERIFY_TLS=false" in found["POS TLS"].detail
+    out = render(list(found.values()))
+    assert "WARN  POS TLS   RKEEPER_VERIFY_TLS=false" in out and "RKEEPER_CA_BUNDLE" in out
+
+
+def test_a_plain_http_pos_across_the_network_is_a_warning(pos_harness: Harness):
+    found = checks(pos_harness, rkeeper_url="http://192.0.2.10:4545", rkeeper_timeout_seconds=1)
+    assert found["POS TLS"].status == "WARN" and "plain http://" in found["POS TLS"].detail
+    assert "WARN  POS TLS   RKEEPER_URL http://192.0.2.10:4545 is plain http://" in render(list(found.values()))
+    assert "POS TLS" not in checks(pos_harness)  # the simulator on loopback: nothing crosses a network
 
 
 def test_unreachable_stripe_and_a_missing_public_url(tmp_path):

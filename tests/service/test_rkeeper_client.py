@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import asyncio
 import base64
+from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 import trustme
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from sync_service.pos import rkeeper_xml as rx
-from sync_service.pos.rkeeper_client import Connection, RKeeperClient
+from sync_service.pos.rkeeper_client import MAX_ANSWER_BYTES, Connection, RKeeperClient
 from tests.support.live_server import LiveServer
 
 OK_SYSTEM_INFO = (b'<?xml version="1.0" encoding="utf-8"?><RK7QueryResult ServerVersion="7.6.4.483" Status="Ok" '
@@ -148,3 +150,58 @@ def test_requests_are_well_formed_rk7_queries() -> None:
     assert payment.attrib == {"id": "1030240", "amount": "3150", "extTransactionInfo": "stripe:pi_1",
                               "tipAmount": "300"}
     assert payment.find("TipCharge").get("code") == "7"
+
+
+def _oversize_cash_server(*, declared: bool) -> Starlette:
+    """Answers 200 MiB of XML-looking bytes, in 1 MiB pieces."""
+    total, piece = 200 * 2**20, b"<a/>" * (2**18)
+
+    async def pieces() -> AsyncIterator[bytes]:
+        yield b'<?xml version="1.0" encoding="utf-8"?><RK7QueryResult Status="Ok" CMD="GetSystemInfo">'
+        for _ in range(total // len(piece)):
+            yield piece
+
+    async def xml(request: Request) -> Response:
+        headers = {"Content-Length": str(total + 86)} if declared else {}
+        return StreamingResponse(pieces(), media_type="text/xml", headers=headers)
+
+    return Starlette(routes=[Route("/rk7api/v0/xmlinterface.xml", xml, methods=["POST"])])
+
+
+class _CountedStream(httpx.AsyncByteStream):
+    def __init__(self, stream: httpx.AsyncByteStream, counted: list[int]) -> None:
+        self._stream, self._counted = stream, counted
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self._stream:
+            self._counted.append(len(chunk))
+            yield chunk
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
+
+
+class _CountingTransport(httpx.AsyncHTTPTransport):
+    """httpx's own transport, counting the body bytes the client takes off the socket."""
+
+    def __init__(self, counted: list[int]) -> None:
+        super().__init__()
+        self._counted = counted
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await super().handle_async_request(request)
+        assert isinstance(response.stream, httpx.AsyncByteStream)
+        return httpx.Response(response.status_code, headers=response.headers, extensions=response.extensions,
+                              stream=_CountedStream(response.stream, self._counted))
+
+
+@pytest.mark.parametrize("declared", [True, False], ids=["content-length", "streamed"])
+def test_an_oversize_answer_is_refused_without_reading_it_all(declared: bool) -> None:
+    read: list[int] = []
+    with LiveServer(_oversize_cash_server(declared=declared)) as server:
+        client = RKeeperClient(Connection(url=server.url, user="u", password="p", timeout_seconds=5),
+                               transport=_CountingTransport(read))
+        with pytest.raises(rx.PosProtocolError, match="over the limit|passed the limit") as caught:
+            asyncio.run(_system_info(client))
+    assert caught.value.permanent  # parked for a person, not retried into reading it again
+    assert sum(read) <= (0 if declared else MAX_ANSWER_BYTES + 2**20)  # of 200 MiB

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import subprocess
@@ -26,7 +27,9 @@ def test_accepted_duplicate_and_forged_requests_are_all_kept_raw(harness: Harnes
     assert post_webhook(harness, body, sign(body, secret="whsec_attacker")).status_code == 400
     kept = [r for r in requests(harness) if r["event_id"] == event_id or r["verdict"] == "rejected"]
     assert [r["verdict"] for r in kept] == ["applied", "duplicate", "rejected"]
-    assert all(r["body"] == body.decode() for r in kept)
+    assert all(r["body"] == body.decode() for r in kept[:2])
+    assert kept[2]["body"] == body[:1024] and kept[2]["body_size"] == len(body)  # a forgery: its first KiB
+    assert kept[2]["body_sha256"] == hashlib.sha256(body).hexdigest()
     assert "v1=" in json.loads(str(kept[0]["headers"]))["stripe-signature"]
     assert "signature verification failed" in str(kept[2]["error"])
 
