@@ -24,6 +24,7 @@ from sync_service.storage.db import open_database
 from sync_service.storage.repository import Repository
 from tests.service.test_webhooks import _paid_event_body, sign
 from tests.support.harness import Harness
+from tests.support.recorded_checkout import RecordedCheckout
 
 # A rejected row: a 1 KiB head, four kept headers of at most 300 characters (2 bytes each at worst
 # in JSON), a reason of at most 300 characters, the hash.
@@ -68,7 +69,8 @@ def test_a_flood_of_forgeries_leaves_the_table_under_its_byte_bound(harness: Har
 
 def test_the_rejected_rows_are_capped_by_bytes_as_well_as_count(tmp_path: Path) -> None:
     repo = Repository(open_database(tmp_path / "sync.sqlite"))
-    events = PaymentEvents(repo, FeedNotifier(), provider="stripe", donation_account=None, donation_partner="x")
+    events = PaymentEvents(repo, FeedNotifier(), provider=RecordedCheckout(), donation_account=None,
+                           donation_partner="x")
     head = b"x" * 1024
     headers = json.dumps({"stripe-signature": "s" * 300, "user-agent": "u" * 300})
     for n in range(5000):  # ~1.7 KiB each: 8.5 MB unless the byte cap trims them
