@@ -8,10 +8,13 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, field, fields
 from pathlib import Path
+from typing import Annotated, Any, Literal
 
 import platformdirs
+from pydantic import ConfigDict, Field, ValidationError
+from pydantic.dataclasses import dataclass
 from babel import Locale, UnknownLocaleError
 
 from tablepay_domain.day_totals import parse_day_start
@@ -23,7 +26,7 @@ from .menu import DEFAULT_MENU
 log = logging.getLogger(__name__)
 
 SETTINGS_FILE = "kiosk-settings.json"
-MENU_SOURCES = ("file", "pos")
+MENU_SOURCES = ("file", "pos")  # as KioskSettings.menu_source says
 LEGACY_DEFAULT_PIN = "2580"  # the clear-text default of the first kiosk release: never honoured
 
 
@@ -33,25 +36,36 @@ def default_dir() -> Path:
     return Path(env) if env else Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
 
 
-@dataclass
+Seconds = Annotated[float, Field(gt=0, le=300)]
+
+
+# Validated from the field types when built (a negative timeout, "1.5" for a number, an unknown menu
+# source: refused with the setting's name); `validate()` adds what types cannot say.
+@dataclass(config=ConfigDict(strict=True, extra="forbid"))
 class KioskSettings:
-    kiosk_id: str = "kiosk-1"
-    waiter: str = ""
+    kiosk_id: Annotated[str, Field(min_length=1, max_length=100)] = "kiosk-1"
+    waiter: Annotated[str, Field(max_length=100)] = ""
     locale: str = "en_IE"
     menu_path: str = str(DEFAULT_MENU)
-    menu_source: str = "file"  # "pos": dishes and prices from the restaurant's POS (GET /v1/menu), cached
+    # "pos": dishes and prices from the restaurant's POS (GET /v1/menu), cached
+    menu_source: Literal["file", "pos"] = "file"
     tip_presets: list[int] = field(default_factory=lambda: list(DEFAULT_TIP_PRESETS))
-    donation_partner: str = "Red Cross"
+    donation_partner: Annotated[str, Field(max_length=200)] = "Red Cross"
     donation_amounts: list[int] = field(default_factory=lambda: [100, 200, 500])
     settings_pin_hash: str = ""  # pos_app.pin.hash_pin(...); empty: no PIN set, settings stay locked
     manager_pin_hash: str = ""  # the same kind of hash, for manager mode (`tablepay kiosk set-manager-pin`)
     business_day_starts_at: str = "04:00"  # local time: a late shift counts to the day it started
-    feed_wait_seconds: float = 25.0
-    backoff_initial_seconds: float = 0.5
-    backoff_max_seconds: float = 15.0
-    request_timeout_seconds: float = 10.0
+    feed_wait_seconds: Annotated[float, Field(gt=0, le=60)] = 25.0
+    backoff_initial_seconds: Seconds = 0.5
+    backoff_max_seconds: Seconds = 15.0
+    request_timeout_seconds: Seconds = 10.0
 
     def validate(self) -> KioskSettings:
+        """Check what the field types cannot (and what the settings screen changed in place)."""
+        try:  # again, for values changed in place since it was built
+            KioskSettings(**asdict(self))
+        except ValidationError as exc:
+            raise ValueError(_setting_errors(exc)) from None
         if any(isinstance(p, bool) or not isinstance(p, int) or not 0 < p <= 100 for p in self.tip_presets):
             raise ValueError("tip presets must be whole percentages between 1 and 100")
         if any(isinstance(a, bool) or not isinstance(a, int) or a <= 0 for a in self.donation_amounts):
@@ -60,16 +74,28 @@ class KioskSettings:
             Locale.parse(self.locale)
         except (ValueError, TypeError, UnknownLocaleError):
             raise ValueError(f"unknown locale {self.locale!r} (use e.g. en_IE, de_DE)") from None
-        if self.menu_source not in MENU_SOURCES:
-            raise ValueError(f"menu_source must be one of {', '.join(MENU_SOURCES)}, not {self.menu_source!r}")
         try:
             parse_day_start(self.business_day_starts_at)
         except ValueError:
             raise ValueError(f"business_day_starts_at must be HH:MM (e.g. 04:00), "
                              f"not {self.business_day_starts_at!r}") from None
-        if not 0 < self.feed_wait_seconds <= 60:
-            raise ValueError("feed_wait_seconds must be in (0, 60]")
+        if self.backoff_max_seconds < self.backoff_initial_seconds:
+            raise ValueError("backoff_max_seconds must be at least backoff_initial_seconds")
         return self
+
+
+def _setting_errors(exc: ValidationError) -> str:
+    """One line per wrong setting, named as in kiosk-settings.json."""
+    return "; ".join(f"kiosk setting {'.'.join(str(part) for part in error['loc']) or '?'}: {error['msg']}"
+                     for error in exc.errors())
+
+
+def settings_from(values: dict[str, Any]) -> KioskSettings:
+    """KioskSettings from raw values (a file, a command), refused with the names of the wrong settings."""
+    try:
+        return KioskSettings(**values).validate()
+    except ValidationError as exc:
+        raise ValueError(_setting_errors(exc)) from None
 
 
 def load_settings(directory: Path | None = None) -> KioskSettings:
@@ -78,7 +104,10 @@ def load_settings(directory: Path | None = None) -> KioskSettings:
         return KioskSettings()
     raw = json.loads(path.read_text(encoding="utf-8"))
     known = {f.name for f in fields(KioskSettings)}
-    settings = KioskSettings(**{k: v for k, v in raw.items() if k in known}).validate()
+    try:
+        settings = settings_from({k: v for k, v in raw.items() if k in known})
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
     if "settings_pin" in raw:  # a clear-text PIN from the first release: hash it (or drop the old default)
         legacy = str(raw["settings_pin"])
         from .pin import hash_pin, valid_pin

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 
@@ -159,3 +161,29 @@ def test_keep_screen_on_says_when_it_cannot(qapp, monkeypatch, caplog):
     if not awake.active:  # offscreen CI: no session bus, so the log points at the OS settings
         assert "cannot keep the screen on" in caplog.text
     awake.release()
+
+
+def test_every_kiosk_setting_is_documented() -> None:
+    from dataclasses import fields
+
+    from pos_app.settings import KioskSettings
+
+    documented = (Path(__file__).resolve().parents[2] / "docs" / "kiosk.md").read_text()
+    for setting in fields(KioskSettings):
+        assert f"| `{setting.name}` |" in documented, f"{setting.name} is not in docs/kiosk.md's settings table"
+
+
+@pytest.mark.parametrize(("name", "value", "says"), [
+    ("request_timeout_seconds", -1, "greater than 0"),
+    ("backoff_initial_seconds", "1.5", "valid number"),
+    ("feed_wait_seconds", True, "valid number"),
+    ("backoff_max_seconds", 0.1, "at least backoff_initial_seconds"),
+    ("kiosk_id", "", "at least 1 character"),
+    ("tip_presets", "10,15", "valid list"),
+])
+def test_a_wrong_setting_in_the_file_is_refused_with_its_name(tmp_path: Path, name: str, value: object,
+                                                              says: str) -> None:
+    (tmp_path / SETTINGS_FILE).write_text(json.dumps({name: value}))
+    with pytest.raises(ValueError, match=name) as refused:
+        load_settings(tmp_path)
+    assert says in str(refused.value) and SETTINGS_FILE in str(refused.value)
