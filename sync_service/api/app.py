@@ -22,7 +22,7 @@ from ..pos.rkeeper_client import RKeeperClient
 from ..services.checkout import CheckoutError, CheckoutService
 from ..services.donations import DonationReversals, DonationTransfers
 from ..services.feed import Feed, FeedNotifier
-from ..services.outbox import OutboxWorker
+from ..services.outbox import Handler, OutboxWorker, WorkSignal
 from ..services.payment_events import DONATION_REVERSAL_TOPIC, DONATION_TOPIC, PaymentEvents
 from ..services.pos_delivery import PosDelivery
 from ..services.pos_orders import PACKAGE_TOPIC, PAYMENT_TOPIC, TOPICS, PosOrders
@@ -64,25 +64,19 @@ class Pos:
     orders: PosOrders
     client: RKeeperClient
     config: PosConfig
+    handlers: dict[str, Handler]  # the outbox topics it delivers
 
 
-def _wire_pos(settings: Settings, repo: Repository, notifier: FeedNotifier, payment_events: PaymentEvents,
-              checkouts: CheckoutService, outbox: OutboxWorker) -> Pos | None:
+def _build_pos(settings: Settings, repo: Repository, notifier: FeedNotifier, work: WorkSignal) -> Pos | None:
     if not settings.pos_enabled:
         return None
     pos_repo = PosRepository(repo)
-    orders = PosOrders(repo, pos_repo, notifier)
+    orders = PosOrders(repo, pos_repo, notifier, work)
     client = RKeeperClient(connection_from(settings))
     config = PosConfig.from_settings(settings)
     delivery = PosDelivery(repo, pos_repo, orders, client, config)
-    outbox.add_handler(PACKAGE_TOPIC, delivery.deliver_package)
-    outbox.add_handler(PAYMENT_TOPIC, delivery.deliver_payment)
-    outbox.on_parked = lambda row, error: orders.parked(row, error) if row["topic"] in TOPICS else None
-    outbox.on_retried = lambda row: orders.retried(row) if row["topic"] in TOPICS else None
-    orders.on_work_queued = outbox.wake
-    payment_events.pos = orders
-    checkouts.pos = orders
-    return Pos(orders, client, config)
+    return Pos(orders, client, config, {PACKAGE_TOPIC: delivery.deliver_package,
+                                        PAYMENT_TOPIC: delivery.deliver_payment})
 
 
 def create_app(settings: Settings, *, provider: PaymentProvider | None = None,
@@ -96,22 +90,26 @@ def create_app(settings: Settings, *, provider: PaymentProvider | None = None,
         max_retries=settings.stripe_max_retries,
     )
     notifier = FeedNotifier()
+    # Each part gets what it needs when it is built: the signal first, so producers and the worker share it.
+    work = WorkSignal()
+    pos = _build_pos(settings, repo, notifier, work)
+    pos_orders = pos.orders if pos else None
     payment_events = PaymentEvents(repo, notifier, provider=provider,
                                    donation_account=settings.donation_account,
-                                   donation_partner=settings.donation_partner)
+                                   donation_partner=settings.donation_partner, work=work, pos=pos_orders)
     checkouts = CheckoutService(
         repo, provider, payment_events, notifier, limits=Limits(max_total=settings.max_total),
         public_url=settings.public_url or public_url, ttl_seconds=settings.checkout_ttl_seconds,
         donations_enabled=settings.donation_account is not None,
-        donation_label=f"Donation to {settings.donation_partner}",
+        donation_label=f"Donation to {settings.donation_partner}", pos=pos_orders,
     )
     outbox = OutboxWorker(repo, {DONATION_TOPIC: DonationTransfers(repo, provider),
-                                 DONATION_REVERSAL_TOPIC: DonationReversals(repo, provider)},
-                          max_attempts=settings.outbox_max_attempts,
+                                 DONATION_REVERSAL_TOPIC: DonationReversals(repo, provider),
+                                 **(pos.handlers if pos else {})},
+                          max_attempts=settings.outbox_max_attempts, work=work,
+                          observers=dict.fromkeys(TOPICS, pos.orders) if pos else {},
                           backoff_base=settings.outbox_backoff_base_seconds,
                           backoff_cap=settings.outbox_backoff_cap_seconds)
-    payment_events.on_work_queued = outbox.wake
-    pos = _wire_pos(settings, repo, notifier, payment_events, checkouts, outbox)
     reconciler = Reconciler(repo, checkouts, payment_events, after_seconds=settings.reconcile_after_seconds,
                             interval_seconds=settings.reconcile_interval_seconds,
                             keep_requests_days=settings.webhook_requests_days)

@@ -101,7 +101,8 @@ class KeyedLocks:
 class CheckoutService:
     def __init__(self, repo: Repository, provider: PaymentProvider, events: PaymentEvents,
                  notifier: FeedNotifier, *, limits: Limits, public_url: str, ttl_seconds: int,
-                 donations_enabled: bool, donation_label: str) -> None:
+                 donations_enabled: bool, donation_label: str, pos: PosOrders | None = None) -> None:
+        """`pos` (when a POS is configured): a checkout first sends the POS what it has not seen."""
         self._repo = repo
         self._provider = provider
         self._events = events
@@ -112,8 +113,7 @@ class CheckoutService:
         self._donations_enabled = donations_enabled
         self._donation_label = donation_label
         self._locks = KeyedLocks()
-        # Set when a POS is configured: a checkout first sends the POS what it has not seen.
-        self.pos: PosOrders | None = None
+        self.pos = pos
 
     def _valid(self, order: Order, kiosk_id: str) -> Order:
         if order.kiosk_id != kiosk_id:

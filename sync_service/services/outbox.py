@@ -12,7 +12,7 @@ import asyncio
 import random
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 
@@ -24,6 +24,31 @@ Handler = Callable[[dict[str, Any]], Awaitable[None]]
 Row = dict[str, Any]
 
 
+class WorkSignal:
+    """How producers tell the worker that a commit queued rows: built first, passed to both sides."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
+    def notify(self) -> None:
+        self._event.set()
+
+    async def wait(self, timeout: float) -> None:
+        try:
+            await asyncio.wait_for(self._event.wait(), timeout)
+        except TimeoutError:
+            pass
+        self._event.clear()
+
+
+class DeliveryObserver(Protocol):
+    """Told, inside the transaction, when a row is parked or put back in line (e.g. to show it to a kiosk)."""
+
+    def parked(self, row: Row, error: str) -> None: ...
+
+    def retried(self, row: Row) -> None: ...
+
+
 def backoff_seconds(attempts: int, *, base: float = 1.0, cap: float = 300.0) -> float:
     """Exponential backoff with full jitter, bounded by `cap`."""
     return random.uniform(0, min(cap, base * 2 ** attempts))  # noqa: S311 - jitter, not crypto
@@ -31,19 +56,16 @@ def backoff_seconds(attempts: int, *, base: float = 1.0, cap: float = 300.0) -> 
 
 class OutboxWorker:
     def __init__(self, repo: Repository, handlers: dict[str, Handler], *, max_attempts: int,
+                 work: WorkSignal | None = None, observers: dict[str, DeliveryObserver] | None = None,
                  idle_seconds: float = 1.0, backoff_base: float = 1.0, backoff_cap: float = 300.0) -> None:
+        """`observers`: topic -> who is told when a row of that topic is parked or retried."""
         self._repo = repo
         self._handlers = handlers
         self._max_attempts = max_attempts
         self._idle = idle_seconds
         self._base, self._cap = backoff_base, backoff_cap
-        self._wake = asyncio.Event()
-        # Called inside the transaction that parks or revives a row (e.g. to show it to the kiosk).
-        self.on_parked: Callable[[Row, str], None] = lambda row, error: None
-        self.on_retried: Callable[[Row], None] = lambda row: None
-
-    def add_handler(self, topic: str, handler: Handler) -> None:
-        self._handlers[topic] = handler
+        self._work = work or WorkSignal()
+        self._observers = observers or {}
 
     def retry(self, row_id: int) -> Row | None:
         """Put a dead letter back in line (a manager's action); None if there is no such dead letter of
@@ -52,13 +74,14 @@ class OutboxWorker:
             rows = self._repo.outbox_rows(row_id=row_id, state="dead", of_known_orders=True)
             if not rows or not self._repo.retry_dead_letter(row_id):
                 return None
-            self.on_retried(rows[0])
+            if observer := self._observers.get(rows[0]["topic"]):
+                observer.retried(rows[0])
         log.info("outbox_retry", topic=rows[0]["topic"], key=rows[0]["dedupe_key"])
         self.wake()
         return self._repo.outbox_rows(row_id=row_id)[0]
 
     def wake(self) -> None:
-        self._wake.set()
+        self._work.notify()
 
     async def run_once(self) -> int:
         """Deliver what is due now; returns how many rows were tried."""
@@ -76,8 +99,8 @@ class OutboxWorker:
                 with self._repo.transaction():
                     self._repo.outbox_failed(row["id"], error, time.time() + backoff_seconds(
                         attempts, base=self._base, cap=self._cap), dead)
-                    if dead:
-                        self.on_parked(row, error)
+                    if dead and (observer := self._observers.get(row["topic"])):
+                        observer.parked(row, error)
                 log.warning("outbox_failed", topic=row["topic"], key=row["dedupe_key"], attempts=attempts,
                             dead_letter=dead, error=str(exc))
             else:
@@ -96,8 +119,4 @@ class OutboxWorker:
             if not tried:
                 due = self._repo.next_outbox_due()
                 pause = self._idle if due is None else min(self._idle, max(0.0, due - time.time()))
-                try:
-                    await asyncio.wait_for(self._wake.wait(), pause)
-                except TimeoutError:
-                    pass
-                self._wake.clear()
+                await self._work.wait(pause)

@@ -8,7 +8,7 @@ Webhooks that arrive together are applied as one batch (group commit).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -21,6 +21,7 @@ from ..storage.repository import Repository
 from .attempt_match import Link, attention_note, match, takes_money
 from .donations import donation_refunded
 from .feed import FeedNotifier
+from .outbox import WorkSignal
 from .pos_orders import PosOrders
 from .transitions import Change, decide
 
@@ -89,7 +90,10 @@ class _BatchView:
 
 class PaymentEvents:
     def __init__(self, repo: Repository, notifier: FeedNotifier, *, provider: CheckoutReader,
-                 donation_account: str | None, donation_partner: str) -> None:
+                 donation_account: str | None, donation_partner: str, work: WorkSignal | None = None,
+                 pos: PosOrders | None = None) -> None:
+        """`work` is told after a commit that queued outbox rows; `pos` (when a POS is configured) is
+        told of every change inside its transaction."""
         self._repo = repo
         self._notifier = notifier
         self._committer: GroupCommitter[ProviderNotice, Accepted] = GroupCommitter(
@@ -100,11 +104,10 @@ class PaymentEvents:
         self._donation_account = donation_account
         self._donation_partner = donation_partner
         self._rejected_rows = self._rejected_bytes = 0  # stored since the last trim
-        # Set when a POS is configured: told of every change inside its transaction.
-        self.pos: PosOrders | None = None
-        # Called after a commit that queued outbox work, so its worker starts at once
+        self._pos = pos
+        # Notified only after a commit that queued outbox work, so its worker starts at once
         # (and is not woken, to find nothing, by every other webhook).
-        self.on_work_queued: Callable[[], None] = lambda: None
+        self._work = work or WorkSignal()
 
     async def accept_notice(self, notice: ProviderNotice) -> str:
         """Apply a verified provider event once; the answer comes after the commit.
@@ -132,7 +135,7 @@ class PaymentEvents:
         for kiosk_id in kiosks:
             self._notifier.notify(kiosk_id)
         if any(a.queued_work for a in results):
-            self.on_work_queued()
+            self._work.notify()
         log.info("webhooks", count=len(notices), events=[
             {"event_id": n.event_id, "type": n.type, "outcome": a.outcome, "payment_id": a.payment_id,
              **({"status": f"{a.change.before.status.value}->{a.change.after.status.value}"}
@@ -230,7 +233,7 @@ class PaymentEvents:
         if change is None:
             return payment
         if queued:
-            self.on_work_queued()
+            self._work.notify()
         if change.moved:
             self._notifier.notify(payment.kiosk_id)
             log.info("payment_observed", source=source, payment_id=payment_id,
@@ -332,7 +335,7 @@ class PaymentEvents:
                                    after.payment_id, {"payment_id": after.payment_id, "reversed_total": target},
                                    ordering_key=f"donation:{after.payment_id}")
                 queued.add(id(change))
-            if self.pos is not None and change.moved and self.pos.follow(after, change.became_paid):
+            if self._pos is not None and change.moved and self._pos.follow(after, change.became_paid):
                 queued.add(id(change))
         return queued
 

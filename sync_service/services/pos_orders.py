@@ -8,7 +8,6 @@ rows to the POS.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -22,6 +21,7 @@ from ..models import PaymentRecord, snapshot_json
 from ..storage.pos_repository import PosRepository
 from ..storage.repository import Repository
 from .feed import FeedNotifier
+from .outbox import WorkSignal
 
 log = structlog.get_logger(__name__)
 
@@ -64,9 +64,8 @@ def _quantities(lines: list[dict[str, Any]]) -> dict[str, int]:
 
 
 class PosOrders:
-    def __init__(self, repo: Repository, pos_repo: PosRepository, notifier: FeedNotifier) -> None:
-        self._repo, self._pos, self._notifier = repo, pos_repo, notifier
-        self.on_work_queued: Callable[[], None] = lambda: None
+    def __init__(self, repo: Repository, pos_repo: PosRepository, notifier: FeedNotifier, work: WorkSignal) -> None:
+        self._repo, self._pos, self._notifier, self._work = repo, pos_repo, notifier, work
 
     def send(self, order: Order) -> Sent:
         """Queue the dishes the POS has not been sent yet as one new package."""
@@ -74,7 +73,7 @@ class PosOrders:
             sent = self._queue_new_lines(order)
         if sent.package is not None:
             self._notifier.notify(order.kiosk_id)
-            self.on_work_queued()
+            self._work.notify()
         return sent
 
     def _queue_new_lines(self, order: Order) -> Sent:
