@@ -21,6 +21,8 @@ from typing import Any
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
+from tablepay_files import ensure_private_file
+
 from .errors import invalid_request, no_such
 
 Obj = dict[str, Any]
@@ -59,7 +61,7 @@ def m002_hash_api_keys(db: sqlite_utils.Database) -> None:
 
 class Store:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        ensure_private_file(path)  # its -wal and -shm get the same 0600
         # check_same_thread=False: created in the server thread's lifespan but
         # tests may read it after the server stopped; access is never concurrent.
         conn = sqlite3.connect(str(path), check_same_thread=False)
