@@ -54,7 +54,8 @@ def serve(settings: Settings, host: str, port: int) -> None:
         "sync_service_listening", url=f"http://{host}:{port}", docs=f"http://{host}:{port}/docs",
         stripe="api.stripe.com" if settings.uses_real_stripe else f"not real payments: {settings.stripe_api_base}",
         data=str(settings.database_path))
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    # log_config=None: uvicorn's own records go to the root logger, rendered like ours (logs.py)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, log_config=None)
 
 
 def add_kiosk(settings: Settings, kiosk_id: str, *, manager: bool = False) -> str:

@@ -102,8 +102,9 @@ class _EmbeddedServer(uvicorn.Server):
 
 def _server(app: object, host: str, port: int) -> uvicorn.Server:
     # A kiosk's long poll must not hold the shutdown for its full 30 s.
+    # log_config=None: uvicorn's records go through the demo's logging (sync_service.logs), not its own.
     return _EmbeddedServer(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
-                                          timeout_graceful_shutdown=2))
+                                          log_config=None, timeout_graceful_shutdown=2))
 
 
 def _stop_on_signals(stop: asyncio.Event) -> None:
