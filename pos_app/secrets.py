@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import keyring
 import keyring.errors
+
+from tablepay_files import write_private
 
 log = logging.getLogger(__name__)
 
@@ -53,12 +54,8 @@ def store_pairing(pairing: Pairing, directory: Path) -> str:
     """Save the pairing; returns where it went ("keyring (<backend>)" or the fallback file's path)."""
     if _keyring_set(pairing):
         return f"keyring ({type(keyring.get_keyring()).__name__})"
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / FALLBACK_FILE
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        json.dump({"service_url": pairing.service_url, "token": pairing.token}, out)
-    path.chmod(0o600)
+    path = write_private(directory / FALLBACK_FILE,
+                         json.dumps({"service_url": pairing.service_url, "token": pairing.token}))
     log.warning("no usable keyring backend: the kiosk pairing is stored in plain text in %s (mode 0600)", path)
     return str(path)
 

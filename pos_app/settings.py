@@ -19,6 +19,7 @@ from babel import Locale, UnknownLocaleError
 
 from tablepay_domain.day_totals import parse_day_start
 from tablepay_domain.tips import DEFAULT_TIP_PRESETS
+from tablepay_files import write_private
 
 from . import APP_NAME
 from .menu import DEFAULT_MENU
@@ -125,7 +126,5 @@ def load_settings(directory: Path | None = None) -> KioskSettings:
 def save_settings(settings: KioskSettings, directory: Path | None = None) -> Path:
     settings.validate()
     directory = directory or default_dir()
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / SETTINGS_FILE
-    path.write_text(json.dumps(asdict(settings), indent=2) + "\n", encoding="utf-8")
-    return path
+    # Private (it holds the PINs' hashes) and replaced whole, so a crash never leaves half a file.
+    return write_private(directory / SETTINGS_FILE, json.dumps(asdict(settings), indent=2) + "\n")

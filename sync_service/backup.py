@@ -13,6 +13,8 @@ import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
+from tablepay_files import ensure_private_file
+
 
 class BackupError(RuntimeError):
     pass
@@ -27,6 +29,8 @@ def backup_database(source: Path, target: Path) -> Path:
     if target.exists():
         raise BackupError(f"{target} exists already: pick a new name or a directory")
     partial = target.with_name(target.name + ".part")
+    partial.unlink(missing_ok=True)  # left by a backup that was killed: its mode is not ours to trust
+    ensure_private_file(partial)  # a copy of everything in the store: 0600 from its first byte
     src = sqlite3.connect(source, timeout=30)
     try:
         dst = sqlite3.connect(partial)

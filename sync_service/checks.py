@@ -20,9 +20,8 @@ import httpx
 from .pos import rkeeper_xml as rx
 from .pos.config import connection_from
 from .pos.rkeeper_client import RKeeperClient
-from .settings import ConfigError, Settings, load_settings
+from .settings import STRIPE_API, ConfigError, Settings, live_key_misdirected, load_settings
 
-STRIPE_API = "https://api.stripe.com"
 WEBHOOK_PATH = "/webhooks/stripe"
 
 
@@ -69,18 +68,32 @@ def _stripe_error(response: httpx.Response) -> str:
         return response.text[:200]
 
 
+def check_api_base(settings: Settings) -> Check | None:
+    """FAIL for a live key aimed anywhere but Stripe; WARN for any other base: its payments are not real."""
+    problem = live_key_misdirected(settings.stripe_secret_key.get_secret_value(), settings.stripe_api_base)
+    if problem:
+        return Check("payments", "FAIL", problem, f"unset STRIPE_API_BASE (then {STRIPE_API} is used), or put a "
+                     "sk_test_ key in STRIPE_SECRET_KEY for the sandbox")
+    if settings.uses_real_stripe:
+        return None
+    return Check("payments", "WARN", f"STRIPE_API_BASE is {settings.stripe_api_base}, not Stripe: payments are not "
+                 "real (the sandbox or a mock); no guest is charged", "unset STRIPE_API_BASE in production")
+
+
 async def check_stripe(settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> list[Check]:
     base = settings.stripe_api_base or STRIPE_API
     key = settings.stripe_secret_key.get_secret_value()
+    if live_key_misdirected(key, settings.stripe_api_base):
+        return []  # check_api_base fails it; the live key is not sent there, not even to ask
     mode = "LIVE mode: real cards are charged" if "_live_" in key else "test mode"
-    target = "the sandbox" if settings.stripe_api_base else "Stripe"
+    target = "Stripe" if settings.uses_real_stripe else "the sandbox"
     async with httpx.AsyncClient(base_url=base, timeout=settings.stripe_timeout_seconds, transport=transport,
                                  headers={"Authorization": f"Bearer {key}"}) as http:
         try:
             response = await http.get("/v1/events", params={"limit": 1})
         except httpx.HTTPError as exc:
-            fix = ("start it (`tablepay sandbox`) or fix STRIPE_API_BASE" if settings.stripe_api_base else
-                   "check the machine's Internet access, DNS, firewall and proxy (HTTPS to api.stripe.com)")
+            fix = ("check the machine's Internet access, DNS, firewall and proxy (HTTPS to api.stripe.com)"
+                   if settings.uses_real_stripe else "start it (`tablepay sandbox`) or fix STRIPE_API_BASE")
             return [Check("Stripe", "FAIL", f"cannot reach {target} at {base}: {type(exc).__name__}: {exc}", fix)]
         if response.status_code == 401:
             return [Check("Stripe", "FAIL", f"{target} at {base} refused STRIPE_SECRET_KEY (HTTP 401: "
@@ -170,7 +183,9 @@ def check_pos_transport(settings: Settings) -> list[Check]:
 
 async def run_checks(settings: Settings) -> list[Check]:
     stripe_checks, pos_check = await asyncio.gather(check_stripe(settings), check_pos(settings))
-    return [check_data_dir(settings), *stripe_checks, pos_check, *check_pos_transport(settings)]
+    base_check = check_api_base(settings)
+    return [check_data_dir(settings), *([base_check] if base_check else []), *stripe_checks, pos_check,
+            *check_pos_transport(settings)]
 
 
 def render(checks: list[Check]) -> str:

@@ -50,7 +50,7 @@ def serve(settings: Settings, host: str, port: int) -> None:
 
     structlog.get_logger(__name__).info(
         "sync_service_listening", url=f"http://{host}:{port}", docs=f"http://{host}:{port}/docs",
-        stripe="sandbox " + settings.stripe_api_base if settings.stripe_api_base else "api.stripe.com",
+        stripe="api.stripe.com" if settings.uses_real_stripe else f"not real payments: {settings.stripe_api_base}",
         data=str(settings.database_path))
     from .server import run
 

@@ -23,6 +23,25 @@ from pydantic_settings import (
 
 KEYRING_SERVICE = "tablepay"
 SECRET_NAMES = ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "RKEEPER_USER", "RKEEPER_PASSWORD")
+STRIPE_API = "https://api.stripe.com"
+LIVE_KEY_PREFIXES = ("sk_live_", "rk_live_")
+
+
+def is_stripe_itself(api_base: str | None) -> bool:
+    """Unset, or Stripe's own API: anything else (the sandbox, a mock, a proxy) is not where real payments go."""
+    return api_base is None or api_base.lower() == STRIPE_API
+
+
+def live_key_misdirected(secret_key: str, api_base: str | None) -> str | None:
+    """Why a live key must not be used with this API base, or None when it may.
+
+    A live key sent to a sandbox, a mock or a typo'd host leaks the restaurant's real
+    Stripe account to whoever answers there; Stripe itself is the only place it may go.
+    """
+    if not secret_key.startswith(LIVE_KEY_PREFIXES) or is_stripe_itself(api_base):
+        return None
+    return (f"STRIPE_SECRET_KEY is a live key ({secret_key[:8]}...) but STRIPE_API_BASE is {api_base}: "
+            f"a live key is only sent to {STRIPE_API}; unset STRIPE_API_BASE, or use a sk_test_ key")
 
 
 def default_data_dir() -> Path:
@@ -164,6 +183,13 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
+    def _live_key_only_to_stripe(self) -> Settings:
+        problem = live_key_misdirected(self.stripe_secret_key.get_secret_value(), self.stripe_api_base)
+        if problem:
+            raise ValueError(problem)
+        return self
+
+    @model_validator(mode="after")
     def _pos_complete(self) -> Settings:
         if not self.rkeeper_url:
             return self
@@ -179,6 +205,10 @@ class Settings(BaseSettings):
         if missing:
             raise ValueError(f"RKEEPER_URL is set, so {', '.join(missing)} must be set too")
         return self
+
+    @property
+    def uses_real_stripe(self) -> bool:
+        return is_stripe_itself(self.stripe_api_base)
 
     @property
     def pos_enabled(self) -> bool:

@@ -29,14 +29,23 @@ def _sync_settings():  # type: ignore[no-untyped-def]
         raise SystemExit(2) from None
 
 
+def _private_from_now_on() -> None:
+    """Everything the command creates, by us or by a library (SQLite's -wal and -shm), is 0600 / 0700."""
+    from tablepay_files import restrict_umask
+
+    restrict_umask()
+
+
 def cmd_sandbox(args: argparse.Namespace) -> int:
     from tablepay_sandbox.main import run
 
+    _private_from_now_on()
     run(args.host, args.port, _data_dir(args.data_dir), args.webhook_url, args.webhook_secret)
     return 0
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
+    _private_from_now_on()
     if args.sync_command == "check-config":
         from sync_service.checks import main as check_config
 
@@ -116,6 +125,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     from .demo import run_demo
 
+    _private_from_now_on()
     data_dir = _data_dir(args.data_dir) / "demo"
     terminal = args.terminal or args.once
     if not terminal and not _has_display():

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import os
 import secrets
 import shlex
 import signal
@@ -31,6 +32,7 @@ from sync_service.api.auth import issue_kiosk_token
 from sync_service.main import port_is_free
 from sync_service.logs import configure_logging
 from sync_service.settings import Settings
+from tablepay_files import open_private, private_dir, write_private
 from tablepay_domain.money import Money
 from tablepay_sandbox.app import create_app as create_sandbox
 from tablepay_sandbox.rkeeper.seed import client_settings
@@ -50,9 +52,7 @@ def _webhook_secret(data_dir: Path) -> str:
     """One secret per demo data dir, kept so a restarted demo still verifies its webhooks."""
     path = data_dir / "demo-webhook-secret"
     if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        path.write_text(f"whsec_demo_{secrets.token_hex(16)}")
-        path.chmod(0o600)
+        write_private(path, f"whsec_demo_{secrets.token_hex(16)}")
     return path.read_text().strip()
 
 
@@ -71,17 +71,14 @@ def _write_env_file(data_dir: Path, settings: Settings) -> Path:
               "RKEEPER_WAITER_CODE": settings.rkeeper_waiter_code, "RKEEPER_CURRENCY_ID": settings.rkeeper_currency_id,
               "RKEEPER_TIP_CHARGE_CODE": settings.rkeeper_tip_charge_code,
               "RKEEPER_TIP_DISH_CODE": settings.rkeeper_tip_dish_code, "RKEEPER_TABLES": settings.rkeeper_tables}
-    path = data_dir / "demo.env"
     # Sandbox-only secrets (sk_test_ for the local sandbox, a generated webhook secret): fine on disk, mode 600.
-    path.write_text("".join(f"{key}={shlex.quote(value)}\n" for key, value in values.items() if value))
-    path.chmod(0o600)
-    return path
+    return write_private(data_dir / "demo.env",
+                         "".join(f"{key}={shlex.quote(value)}\n" for key, value in values.items() if value))
 
 
 def _lock_data_dir(data_dir: Path) -> IO[str]:
     """One demo per data dir: a second one would replace the first one's kiosk token."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    handle = (data_dir / "demo.lock").open("w")
+    handle = os.fdopen(open_private(private_dir(data_dir) / "demo.lock"), "w")
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
@@ -105,8 +102,9 @@ class _EmbeddedServer(uvicorn.Server):
 
 def _server(app: object, host: str, port: int) -> uvicorn.Server:
     # A kiosk's long poll must not hold the shutdown for its full 30 s.
+    # log_config=None: uvicorn's records go through the demo's logging (sync_service.logs), not its own.
     return _EmbeddedServer(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
-                                          timeout_graceful_shutdown=2))
+                                          log_config=None, timeout_graceful_shutdown=2))
 
 
 def _stop_on_signals(stop: asyncio.Event) -> None:

@@ -2,6 +2,10 @@
 
 A pure ASGI middleware so it sees the raw body and the complete response:
 replays must be byte-identical, which only works below the routing layer.
+
+Idempotency keys are scoped by API key, as at Stripe; the sandbox keeps only the
+key's sha256 for that (in its store and in memory), never the key itself: a key
+pasted into the sandbox by mistake, even a live one, is not written to disk.
 """
 
 from __future__ import annotations
@@ -49,6 +53,12 @@ def api_key_from(headers: Headers) -> str:
     return key
 
 
+def key_digest(api_key: str) -> str:
+    """What the sandbox keeps of an API key. Looked up by equality in SQLite: a digest
+    of a secret leaks nothing through the lookup's timing, so no compare_digest is needed."""
+    return hashlib.sha256(api_key.encode("utf-8")).hexdigest()
+
+
 class StripeEnvelope:
     def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
         self.app = app
@@ -64,20 +74,20 @@ class StripeEnvelope:
         idem_key = headers.get("idempotency-key") if scope["method"] == "POST" else None
         extra = {"request-id": request_id, **({"idempotency-key": idem_key} if idem_key else {})}
         try:
-            api_key = api_key_from(headers)
+            key_sha256 = key_digest(api_key_from(headers))
         except StripeError as exc:
             await JSONResponse(exc.body(), exc.status, headers=extra)(scope, receive, send)
             return
         api_version = headers.get("stripe-version") or objects.DEFAULT_API_VERSION
         extra["stripe-version"] = api_version  # Stripe echoes the version it answered with
         state = scope.setdefault("state", {})
-        state.update(api_key=api_key, request_id=request_id, idempotency_key=idem_key, api_version=api_version)
+        state.update(request_id=request_id, idempotency_key=idem_key, api_version=api_version)
         if not idem_key:
             await self.app(scope, receive, _with_headers(send, extra))
             return
-        await self._idempotent(scope, receive, send, api_key, idem_key, extra)
+        await self._idempotent(scope, receive, send, key_sha256, idem_key, extra)
 
-    async def _idempotent(self, scope: Scope, receive: Receive, send: Send, api_key: str, key: str,
+    async def _idempotent(self, scope: Scope, receive: Receive, send: Send, key_sha256: str, key: str,
                           extra: dict[str, str]) -> None:
         body = b""
         while True:
@@ -89,7 +99,7 @@ class StripeEnvelope:
         digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()
         fingerprint = f"{scope['method']} {scope['path']}\n{digest}"
         store = self.runtime.sandbox.store
-        stored = store.idempotent_result(api_key, key, REPLAY_WINDOW)
+        stored = store.idempotent_result(key_sha256, key, REPLAY_WINDOW)
         error: StripeError | None = None
         if stored is not None:
             first_path = stored["request_hash"].split("\n")[0]
@@ -107,7 +117,7 @@ class StripeEnvelope:
                                   headers={**extra, "idempotent-replayed": "true"})
                 await replay(scope, receive, send)
                 return
-        elif (api_key, key) in self._in_flight:
+        elif (key_sha256, key) in self._in_flight:
             error = idempotency("There is currently another in-progress request using this Idempotent Key "
                                 "(that probably means you submitted twice, and the other request is still going "
                                 "through): " + key + ". Please try again later.", status=409)
@@ -133,16 +143,16 @@ class StripeEnvelope:
                 captured["body"] += message.get("body", b"")
             await send(message)
 
-        self._in_flight.add((api_key, key))
+        self._in_flight.add((key_sha256, key))
         try:
             await self.app(scope, replay_body, _with_headers(capture, extra))
         finally:
-            self._in_flight.discard((api_key, key))
+            self._in_flight.discard((key_sha256, key))
         # Stripe saves a result once the endpoint ran (success or a card decline); validation
         # errors and server errors are not saved, so a corrected retry with the same key works.
         status = int(captured["status"])
         if 200 <= status < 300 or status == 402:
-            store.store_idempotent(api_key, key, fingerprint, status, captured["body"].decode("utf-8"))
+            store.store_idempotent(key_sha256, key, fingerprint, status, captured["body"].decode("utf-8"))
 
 
 def _with_headers(send: Send, extra: dict[str, str]) -> Send:

@@ -9,6 +9,7 @@ order even when many objects share a `created` second.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import time
@@ -19,6 +20,8 @@ from typing import Any
 
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
+
+from tablepay_files import ensure_private_file
 
 from .errors import invalid_request, no_such
 
@@ -46,9 +49,19 @@ def m001_initial(db: sqlite_utils.Database) -> None:
     db.execute("CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
 
 
+@migrations()
+def m002_hash_api_keys(db: sqlite_utils.Database) -> None:
+    """Idempotency rows are scoped by the API key's sha256, not the key (see idempotency.py)."""
+    db.conn.create_function("sha256_hex", 1, lambda key: hashlib.sha256(key.encode("utf-8")).hexdigest(),
+                            deterministic=True)
+    db.execute("PRAGMA secure_delete=ON")  # the overwritten clear keys are zeroed, not left in free space
+    db.execute("ALTER TABLE idempotency RENAME COLUMN api_key TO api_key_sha256")
+    db.execute("UPDATE idempotency SET api_key_sha256 = sha256_hex(api_key_sha256)")
+
+
 class Store:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        ensure_private_file(path)  # its -wal and -shm get the same 0600
         # check_same_thread=False: created in the server thread's lifespan but
         # tests may read it after the server stopped; access is never concurrent.
         conn = sqlite3.connect(str(path), check_same_thread=False)
@@ -159,17 +172,17 @@ class Store:
         return int(row[0])
 
     # -- idempotency -------------------------------------------------------
-    def idempotent_result(self, api_key: str, key: str, max_age: float) -> Obj | None:
-        row = self._exec("SELECT request_hash, status, body, created FROM idempotency WHERE api_key = ? AND key = ?",
-                         [api_key, key]).fetchone()
+    def idempotent_result(self, api_key_sha256: str, key: str, max_age: float) -> Obj | None:
+        row = self._exec("SELECT request_hash, status, body, created FROM idempotency "
+                         "WHERE api_key_sha256 = ? AND key = ?", [api_key_sha256, key]).fetchone()
         if not row or row[3] < time.time() - max_age:
             return None
         return {"request_hash": row[0], "status": row[1], "body": row[2]}
 
-    def store_idempotent(self, api_key: str, key: str, request_hash: str, status: int, body: str) -> None:
+    def store_idempotent(self, api_key_sha256: str, key: str, request_hash: str, status: int, body: str) -> None:
         with self.db.conn:
             self._exec("INSERT OR REPLACE INTO idempotency VALUES (?, ?, ?, ?, ?, ?)",
-                       [api_key, key, request_hash, status, body, time.time()])
+                       [api_key_sha256, key, request_hash, status, body, time.time()])
 
     # -- settings ----------------------------------------------------------
     def setting(self, key: str, default: str) -> str:

@@ -5,48 +5,15 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 
 from tests.support.harness import make_order
 from tests.support.live_server import free_port
+from tests.support.processes import process, stop
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _stop(proc: subprocess.Popen[str]) -> None:
-    """Ctrl+C, as a person would; kill only if that does not end it."""
-    proc.send_signal(signal.SIGINT)
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    if proc.stdout:
-        proc.stdout.close()
-
-
-@contextmanager
-def process(args: list[str], env: dict[str, str], health_url: str) -> Iterator[subprocess.Popen[str]]:
-    proc = subprocess.Popen([sys.executable, "-m", "tablepay", *args], env=env, cwd=ROOT, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(health_url, timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
-            assert time.monotonic() < deadline, f"{args} did not become healthy"
-            time.sleep(0.1)
-        yield proc
-    finally:
-        _stop(proc)
 
 
 def test_sandbox_process_takes_the_rkeeper_login_from_the_environment(tmp_path):
@@ -145,7 +112,7 @@ def test_demo_opens_the_qt_kiosk_offscreen(tmp_path):
         assert any("Kiosk window open" in line for line in seen)
         assert (tmp_path / "demo" / "kiosk").is_dir()
     finally:
-        _stop(proc)
+        stop(proc)
 
 
 def test_demo_without_a_display_lets_the_terminal_play_the_kiosk(tmp_path):

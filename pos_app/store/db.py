@@ -8,6 +8,8 @@ from pathlib import Path
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
+from tablepay_files import ensure_private_file
+
 migrations = Migrations("tablepay.kiosk")
 
 
@@ -155,7 +157,7 @@ def m005_history_order_indexes(db: sqlite_utils.Database) -> None:
 
 
 def open_db(path: Path) -> sqlite_utils.Database:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    ensure_private_file(path)  # the kiosk's orders and payments: 0600, and so its -wal and -shm
     conn = sqlite3.connect(path, isolation_level=None)
     db = sqlite_utils.Database(conn)
     db.execute("PRAGMA journal_mode=WAL")

@@ -12,9 +12,11 @@ from tablepay_domain.money import Money
 
 from ..models import PaymentRecord
 from ..storage.repository import Repository
+from .page_headers import guest_page_headers
 
 router = APIRouter(tags=["guest pages"], include_in_schema=False)
 _TEMPLATE = (Path(__file__).parent / "guest_page.html").read_text(encoding="utf-8")
+_HEADERS = guest_page_headers(_TEMPLATE)  # its CSP allows the template's own <style> by hash
 
 _MESSAGES = {
     "paid": ("Thank you!", "Your payment was received. You can close this page.", "ok"),
@@ -45,7 +47,7 @@ def _render(payment: PaymentRecord | None, *, cancelled_page: bool) -> HTMLRespo
     page = (_TEMPLATE.replace("{{title}}", html.escape(title)).replace("{{text}}", html.escape(text))
             .replace("{{tone}}", tone).replace("{{amount}}", html.escape(amount))
             .replace("{{refresh}}", '<meta http-equiv="refresh" content="3">' if refresh else ""))
-    return HTMLResponse(page, status_code=200 if payment else 404)
+    return HTMLResponse(page, status_code=200 if payment else 404, headers=_HEADERS)
 
 
 @router.get("/pay/success")

@@ -8,6 +8,8 @@ from pathlib import Path
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
+from tablepay_files import ensure_private_file
+
 from .checkpoint import BACKSTOP_PAGES
 
 migrations = Migrations("tablepay.sync")
@@ -258,7 +260,9 @@ def open_database(path: Path) -> sqlite_utils.Database:
     lose the last transactions, which the reconciliation loop then repairs
     from the provider.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    # It holds token hashes and payment data: created 0600 before SQLite opens it,
+    # and SQLite gives its -wal and -shm files the same mode.
+    ensure_private_file(path)
     # One connection, used by whichever thread runs the event loop (uvicorn may
     # run in a worker thread in tests and in the demo); all use is from that loop.
     db = sqlite_utils.Database(sqlite3.connect(path, check_same_thread=False))

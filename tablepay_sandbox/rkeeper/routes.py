@@ -9,11 +9,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import hashlib
 import hmac
 import json
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -40,15 +41,22 @@ XML_TYPE = "text/xml; charset=utf-8"
 
 @dataclass
 class Simulator:
-    """The simulator's runtime: built by `create_app`, its store opened by the app's lifespan."""
+    """The simulator's runtime: built by `create_app`, its store opened by the app's lifespan.
+
+    Of the password it accepts it keeps only the sha256, the way a real server should.
+    """
 
     data_dir: Path
     user: str
-    password: str
+    password: InitVar[str]
     options: RKeeperOptions
     faults: Faults = field(default_factory=Faults)
     calls: Counter[str] = field(default_factory=Counter)
     _store: RKStore | None = field(default=None, repr=False)
+    _password_sha256: bytes = field(init=False, repr=False)
+
+    def __post_init__(self, password: str) -> None:
+        self._password_sha256 = _sha256(password)
 
     def start(self) -> None:
         self._store = RKStore(self.data_dir / DB_NAME)
@@ -73,8 +81,12 @@ class Simulator:
             return False
         # Both compared, always: no early exit that tells which half was wrong.
         user_ok = hmac.compare_digest(user.encode(), self.user.encode())
-        password_ok = hmac.compare_digest(password.encode(), self.password.encode())
+        password_ok = hmac.compare_digest(_sha256(password), self._password_sha256)
         return bool(sep) and user_ok and password_ok
+
+
+def _sha256(text: str) -> bytes:
+    return hashlib.sha256(text.encode("utf-8")).digest()
 
 
 class XmlInterface:

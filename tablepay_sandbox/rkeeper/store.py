@@ -18,6 +18,8 @@ from typing import Any
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
+from tablepay_files import ensure_private_file
+
 from .seed import Item, reference_data
 
 Doc = dict[str, Any]
@@ -40,7 +42,7 @@ def m001_initial(db: sqlite_utils.Database) -> None:
 
 class RKStore:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        ensure_private_file(path)  # its -wal and -shm get the same 0600
         # check_same_thread=False: opened in the server thread's lifespan; tests may read after it stopped.
         self.conn = sqlite3.connect(str(path), check_same_thread=False)
         db = sqlite_utils.Database(self.conn)

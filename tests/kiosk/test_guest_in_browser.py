@@ -10,7 +10,7 @@ import pytest
 
 from pos_app.app import Kiosk
 from pos_app.viewmodels import CheckoutState
-from tests.support.browser import PHONE, in_browser, require_chromium, screenshot_dir
+from tests.support.browser import PHONE, csp_violations, in_browser, require_chromium, screenshot_dir
 from tests.support.harness import Harness
 
 from .test_kiosk_flows import LONG, check_out, local_row, take_order
@@ -26,6 +26,11 @@ def chromium() -> str:
 
 def fits_the_phone(page) -> bool:  # type: ignore[no-untyped-def]
     return bool(page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"])
+
+
+def badge_colour(page) -> str:  # type: ignore[no-untyped-def]
+    """The round badge's colour: only there when the page's stylesheet was applied (its CSP let it)."""
+    return str(page.evaluate("getComputedStyle(document.querySelector('.badge')).backgroundColor"))
 
 
 def test_guest_pays_on_the_hosted_page_and_the_kiosk_turns_paid(qtbot, kiosk: Kiosk, harness: Harness, tmp_path,
@@ -49,6 +54,7 @@ def test_guest_pays_on_the_hosted_page_and_the_kiosk_turns_paid(qtbot, kiosk: Ki
         expect(page.locator("h1")).to_have_text("Thank you!")  # the page refreshes itself until paid
         expect(page.locator(".amount")).to_have_text("42.00 EUR")
         assert fits_the_phone(page)
+        assert csp_violations(page) == [] and badge_colour(page) == "rgb(26, 143, 76)"  # the green tick
         page.screenshot(path=shots / "guest-success.png", full_page=True)
         return page.url
 
@@ -77,6 +83,7 @@ def test_guest_cancels_on_the_hosted_page_and_nothing_is_paid(qtbot, kiosk: Kios
         expect(page.locator("h1")).to_have_text("Payment not completed")
         expect(page.get_by_text("No money was taken", exact=False)).to_be_visible()
         assert fits_the_phone(page)
+        assert csp_violations(page) == [] and badge_colour(page) == "rgb(74, 85, 104)"  # the grey "i"
         page.screenshot(path=shots / "guest-cancel.png", full_page=True)
         return page.url
 

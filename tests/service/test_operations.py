@@ -30,14 +30,16 @@ def checks(harness: Harness, **changes: object) -> dict[str, Check]:
 def test_everything_reachable_is_ok(pos_harness: Harness):
     found = checks(pos_harness)
     assert {name: check.status for name, check in found.items()} == {
-        "data dir": "OK", "Stripe": "OK", "webhooks": "OK", "POS": "OK"}
+        "data dir": "OK", "payments": "WARN", "Stripe": "OK", "webhooks": "OK", "POS": "OK"}
+    assert "payments are not real" in found["payments"].detail
+    assert pos_harness.sandbox.url in found["payments"].detail
     assert "test mode" in found["Stripe"].detail
     assert f"{pos_harness.service.url}/webhooks/stripe" in found["webhooks"].detail
     assert "GetSystemInfo" in found["POS"].detail
 
 
 def test_a_key_the_api_refuses_fails_with_the_providers_message(pos_harness: Harness):
-    found = checks(pos_harness, stripe_secret_key=SecretStr("sk_live_not_for_the_sandbox"))
+    found = checks(pos_harness, stripe_secret_key=SecretStr("rk_test_not_for_the_sandbox"))
     stripe = found["Stripe"]
     assert stripe.status == "FAIL" and "refused STRIPE_SECRET_KEY (HTTP 401" in stripe.detail
     assert "Invalid API Key provided" in stripe.detail and "API keys" in stripe.fix
@@ -97,6 +99,26 @@ def test_cli_prints_each_check_and_exits_0(pos_harness: Harness, service_env, ca
     out = capsys.readouterr().out
     assert out.splitlines()[0].startswith("OK    settings  loaded from the environment")
     assert "OK    Stripe" in out and "SKIP  POS" in out and out.rstrip().endswith("All checks passed.")
+    assert f"WARN  payments  STRIPE_API_BASE is {pos_harness.sandbox.url}, not Stripe: payments are not real" in out
+
+
+@pytest.mark.parametrize("key", ["sk_live_51Hrestaurant0000secret", "rk_live_51Hrestaurant0000secret"])
+def test_a_live_key_aimed_at_the_sandbox_fails_and_is_not_sent_there(pos_harness: Harness, key):
+    # model_copy skips the settings' own refusal: check-config must still not send the key anywhere.
+    found = checks(pos_harness, stripe_secret_key=SecretStr(key))
+    assert found["payments"].status == "FAIL" and "live key" in found["payments"].detail
+    assert "STRIPE_API_BASE" in found["payments"].detail and "0000secret" not in found["payments"].detail
+    assert "Stripe" not in found and "webhooks" not in found
+
+
+def test_cli_fails_a_live_key_with_the_sandbox(pos_harness: Harness, service_env, capsys):
+    service_env.setenv("STRIPE_SECRET_KEY", "sk_live_51Hrestaurant0000secret")
+    service_env.setenv("STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET)
+    service_env.setenv("STRIPE_API_BASE", pos_harness.sandbox.url)
+    assert main(["sync", "check-config"]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL  settings" in out and "STRIPE_SECRET_KEY is a live key" in out and "STRIPE_API_BASE" in out
+    assert "OK " not in out and "0000secret" not in out and "1 check(s) failed." in out
 
 
 def test_cli_names_a_missing_setting_and_exits_1(service_env, capsys):

@@ -91,3 +91,45 @@ def test_add_kiosk_prints_a_token_once_and_stores_only_its_hash(tmp_path):
     assert len(rows) == 1 and rows[0][0] == "bar-1"
     assert rows[0][1] == hashlib.sha256(token.encode()).hexdigest()
     assert all(token not in str(value) for value in rows[0])
+
+
+LIVE_KEYS = ["sk_live_51Hrestaurant0000secret", "rk_live_51Hrestaurant0000secret"]
+NOT_STRIPE = ["http://127.0.0.1:12111", "https://api.stripe.com.example.net", "http://api.stripe.com",
+              "https://sandbox.example.com"]
+
+
+@pytest.mark.parametrize("key", LIVE_KEYS)
+@pytest.mark.parametrize("base", NOT_STRIPE)
+def test_a_live_key_is_refused_with_any_api_base_but_stripes_own(key, base):
+    with pytest.raises(ConfigError) as error:
+        load_settings(stripe_secret_key=key, stripe_webhook_secret="whsec_1", stripe_api_base=base)
+    problem = str(error.value).removeprefix("configuration error:\n  ")
+    assert "\n" not in problem and "STRIPE_SECRET_KEY" in problem and "STRIPE_API_BASE" in problem
+    assert base in problem and "secret" not in problem.removeprefix("STRIPE_SECRET_KEY")  # the key is not echoed
+
+
+@pytest.mark.parametrize("key", LIVE_KEYS)
+@pytest.mark.parametrize("base", [None, "https://api.stripe.com", "https://api.stripe.com/"])
+def test_a_live_key_may_go_to_stripe_itself(key, base):
+    settings = load_settings(stripe_secret_key=key, stripe_webhook_secret="whsec_1", stripe_api_base=base)
+    assert settings.uses_real_stripe
+
+
+def test_a_test_key_may_go_to_the_sandbox():
+    settings = load_settings(stripe_secret_key="sk_test_1", stripe_webhook_secret="whsec_1",
+                             stripe_api_base="http://127.0.0.1:12111")
+    assert not settings.uses_real_stripe
+
+
+def test_the_service_refuses_to_start_with_a_live_key_and_the_sandbox(tmp_path):
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "TABLEPAY_DATA_DIR": str(tmp_path),
+           "STRIPE_SECRET_KEY": "sk_live_51Hrestaurant0000secret", "STRIPE_WEBHOOK_SECRET": "whsec_1",
+           "STRIPE_API_BASE": "http://127.0.0.1:12111", "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring"}
+    result = subprocess.run([sys.executable, "-m", "tablepay", "sync", "--port", "1"], env=env,
+                            capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert result.returncode == 2, result.stderr
+    assert "tablepay sync: configuration error:" in result.stderr
+    message = [line for line in result.stderr.splitlines() if "live key" in line]
+    assert len(message) == 1 and "STRIPE_SECRET_KEY" in message[0] and "STRIPE_API_BASE" in message[0]
+    assert "0000secret" not in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "sync.sqlite").exists()  # refused before anything was created

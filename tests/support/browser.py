@@ -17,6 +17,17 @@ from typing import Any
 import pytest
 
 PHONE = {"width": 390, "height": 844}  # an iPhone 12-14 class screen, in CSS pixels
+# Every page records what its Content-Security-Policy blocked: a blocked stylesheet does not fail
+# the page, it only makes it look wrong, so tests ask `csp_violations(page)` instead of guessing.
+_RECORD_CSP_VIOLATIONS = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation",
+    (e) => window.__cspViolations.push(e.violatedDirective + " blocked " + (e.blockedURI || "inline")));
+"""
+
+
+def csp_violations(page: Any) -> list[str]:
+    return list(page.evaluate("window.__cspViolations"))
 CANDIDATES = ("/usr/bin/chromium", "/usr/lib/chromium/chromium", "/usr/bin/chromium-browser")
 
 
@@ -55,6 +66,7 @@ def in_browser(work: Callable[[Any], Any], chromium: str) -> Future[Any]:
                 context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True,
                                               has_touch=True, locale="en-IE")
                 context.set_default_timeout(20_000)
+                context.add_init_script(_RECORD_CSP_VIOLATIONS)
                 return work(context.new_page())
             finally:
                 browser.close()
