@@ -148,3 +148,8 @@ class ReconcileTab(QWidget):
             self.refresh_buttons[row.payment_id] = refresh
         self.table.resizeColumnsToContents()
         self.table.horizontalHeader().setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
+        # The reason says what to do: rows grow to show all of it (never less than a finger's height).
+        self.table.setWordWrap(True)
+        self.table.resizeRowsToContents()
+        for index in range(self.table.rowCount()):
+            self.table.setRowHeight(index, max(64, self.table.rowHeight(index)))

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from tablepay_domain.money import Money
 from tablepay_domain.payment_state import PaymentStatus
 
 from ..models import PaymentRecord
@@ -71,9 +72,17 @@ def match(payment: PaymentRecord, obs: Observation, *, livemode: bool) -> Match:
     if obs.currency != payment.currency:
         differences.append(f"currency {obs.currency or 'missing'}, not {payment.currency}")
     if obs.amount_total != payment.amount_total:
-        amount = "missing" if obs.amount_total is None else str(obs.amount_total)
-        differences.append(f"amount {amount}, not {payment.amount_total} (minor units)")
+        amount = "missing" if obs.amount_total is None else _amount_text(obs.amount_total, obs.currency)
+        differences.append(f"amount {amount}, not {_amount_text(payment.amount_total, payment.currency)}")
     return Match(link, tuple(differences))
+
+
+def _amount_text(amount: int, currency: str | None) -> str:
+    """'0.01 EUR' for a person to read; the minor units when the currency is not one we know."""
+    try:
+        return str(Money(amount, currency or ""))
+    except (KeyError, ValueError):
+        return f"{amount} minor units of {currency or 'no currency'}"
 
 
 def takes_money(obs: Observation) -> bool:

@@ -130,5 +130,6 @@ def test_reconciliation_shows_a_provider_success_that_did_not_match_with_what_to
     [row] = kiosk.reconcile_vm.rows
     assert (row.payment_id, row.kiosk_status, row.service_status) == (payment["payment_id"], "open", "open")
     shown = tab.table.item(0, 5).text()
-    assert shown.startswith("Check with the payment provider") and "amount 1, not" in shown
+    assert shown.startswith("Check with the payment provider") and "amount 0.01 EUR, not 42.00 EUR" in shown
     assert "refund it there" in shown
+    assert tab.table.rowHeight(0) >= tab.table.sizeHintForRow(0) >= 64  # all of it shows, nothing elided

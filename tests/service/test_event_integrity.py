@@ -83,7 +83,7 @@ def test_a_completed_session_for_one_cent_is_flagged_not_paid(h: Harness) -> Non
     payment = open_checkout(h)
     session = {**our_session(h, payment), "status": "complete", "payment_status": "paid", "amount_total": 1}
     assert signed_event(h, "checkout.session.completed", session)["outcome"] == "mismatch"
-    assert_flagged_and_unbooked(h, payment, "amount 1, not 2000")
+    assert_flagged_and_unbooked(h, payment, "amount 0.01 EUR, not 20.00 EUR")
     pay_for_real_and_refund(h, payment, None)
 
 
@@ -104,7 +104,7 @@ def test_a_foreign_intent_of_fifty_cents_in_dollars_is_flagged_and_never_stored(
               "currency": "usd", "livemode": False, "latest_charge": "ch_3Foreign",
               "metadata": {"payment_id": payment["payment_id"], "order_id": payment["order_id"]}}
     assert signed_event(h, "payment_intent.succeeded", intent)["outcome"] == "mismatch"
-    assert_flagged_and_unbooked(h, payment, "pi_3Foreign", "currency USD, not EUR", "amount 50, not 2000")
+    assert_flagged_and_unbooked(h, payment, "pi_3Foreign", "currency USD, not EUR", "amount 0.50 USD, not 20.00 EUR")
     with h.db() as conn:
         stored = conn.execute("SELECT provider_payment_intent, provider_charge FROM payments").fetchall()
     assert stored == [(None, None)]

@@ -150,10 +150,10 @@ async def test_a_retrieved_checkout_that_does_not_match_is_flagged_not_applied(s
     after = events.apply_observation("pay_1", underpaid, "refresh")
     assert after.status is PaymentStatus.OPEN and after.provider_payment_intent is None
     assert after.attention.startswith("provider_mismatch: the checkout as retrieved (refresh) about this")
-    assert "amount 2299, not 2300" in after.attention and "live mode" in after.attention
+    assert "amount 22.99 EUR, not 23.00 EUR" in after.attention and "live mode" in after.attention
     assert repo.outbox_rows() == [] and repo.feed_after(0, 10) == []
     events.apply_observation("pay_1", underpaid, "reconcile")  # the same news again: one note, not two
-    assert repo.payment("pay_1").attention.count("amount 2299") == 1
+    assert repo.payment("pay_1").attention.count("amount 22.99 EUR") == 1
     assert events.apply_observation("pay_1", observation_from_session(SESSION_PAID), "refresh").status.is_paid
 
 
