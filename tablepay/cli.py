@@ -132,6 +132,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print("demo: no display found (DISPLAY / WAYLAND_DISPLAY unset), so the terminal plays the kiosk. "
               "Run it on a desktop for the Qt kiosk, or set QT_QPA_PLATFORM=offscreen to run it headless.")
         terminal = True
+    if not terminal:
+        from .qt_probe import why_qt_cannot_start
+
+        if why := why_qt_cannot_start():
+            print(f"demo: the kiosk window cannot open ({why}), so the terminal plays the kiosk.", flush=True)
+            terminal = True
     try:
         if terminal:
             asyncio.run(run_demo(data_dir, sandbox_port=args.sandbox_port, sync_port=args.sync_port, once=args.once))

@@ -132,6 +132,28 @@ def test_demo_without_a_display_lets_the_terminal_play_the_kiosk(tmp_path):
             proc.stdout.close()
 
 
+def test_demo_whose_qt_cannot_start_says_why_and_lets_the_terminal_play_the_kiosk(tmp_path):
+    """A display that Qt cannot use (here: nobody listens on it) must not abort the demo."""
+    env = {k: v for k, v in os.environ.items() if k not in ("WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    env.update(TABLEPAY_DATA_DIR=str(tmp_path), DISPLAY=":9876")
+    proc = subprocess.Popen([sys.executable, "-m", "tablepay", "demo", "--sandbox-port", str(free_port()),
+                             "--sync-port", str(free_port())], env=env, cwd=ROOT, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        assert proc.stdout is not None
+        seen, deadline = [], time.monotonic() + 60
+        while not any("Waiting for the sync service" in line for line in seen):
+            line = proc.stdout.readline()
+            assert line or proc.poll() is None, "".join(seen)
+            seen.append(line)
+            assert time.monotonic() < deadline, "".join(seen)
+        said = [line for line in seen if "the kiosk window cannot open" in line]
+        assert len(said) == 1 and "could not connect to display :9876" in said[0], "".join(seen)
+        assert "terminal plays the kiosk" in said[0]
+    finally:
+        stop(proc)
+
+
 def test_ctrl_c_stops_the_demo_at_once_and_cleanly(tmp_path):
     env = {**os.environ, "TABLEPAY_DATA_DIR": str(tmp_path)}
     proc = subprocess.Popen([sys.executable, "-m", "tablepay", "demo", "--terminal", "--sandbox-port",
