@@ -15,6 +15,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
+from tablepay_locale import LOCALES as KIOSK_LOCALES
+
 from ..client import ApiError, SyncClient, Unreachable
 from ..pin import verify_pin
 from ..settings import KioskSettings, save_settings
@@ -22,7 +24,7 @@ from .actions import unexpected, waiter_action
 
 log = logging.getLogger(__name__)
 
-LOCALES = ("en_IE", "en_GB", "en_US", "de_DE", "fr_FR", "it_IT", "es_ES", "nl_NL")
+LOCALES = KIOSK_LOCALES  # the locales offered on the settings screen
 MAX_TIP_PRESETS, MAX_DONATION_AMOUNTS = 4, 4
 SET_PIN_COMMAND = "tablepay kiosk set-settings-pin"
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from tablepay_domain.money import Money
+from tablepay_locale import format_money, guest_locale
 
 from ..models import PaymentRecord
 from ..storage.repository import Repository
@@ -31,7 +32,7 @@ _MESSAGES = {
 }
 
 
-def _render(payment: PaymentRecord | None, *, cancelled_page: bool) -> HTMLResponse:
+def _render(payment: PaymentRecord | None, *, cancelled_page: bool, locale: str) -> HTMLResponse:
     if payment is None:
         title, text, tone, amount, refresh = "Payment not found", "Please ask your waiter.", "bad", "", False
     else:
@@ -42,7 +43,8 @@ def _render(payment: PaymentRecord | None, *, cancelled_page: bool) -> HTMLRespo
                                  "want to pay another way.", "info")
         else:
             title, text, tone = _MESSAGES[state]
-        amount = str(Money(payment.amount_total, payment.currency))
+        # As the kiosk shows it, in the guest's locale ("€38.00", "38,00 €"), never "38.00 EUR".
+        amount = format_money(Money(payment.amount_total, payment.currency), locale)
         refresh = payment.status.is_live and not cancelled_page
     page = (_TEMPLATE.replace("{{title}}", html.escape(title)).replace("{{text}}", html.escape(text))
             .replace("{{tone}}", tone).replace("{{amount}}", html.escape(amount))
@@ -53,10 +55,12 @@ def _render(payment: PaymentRecord | None, *, cancelled_page: bool) -> HTMLRespo
 @router.get("/pay/success")
 async def success_page(request: Request, session_id: str = "") -> HTMLResponse:
     repo: Repository = request.app.state.repo
-    return _render(repo.find_payment(session_id=session_id) if session_id else None, cancelled_page=False)
+    return _render(repo.find_payment(session_id=session_id) if session_id else None, cancelled_page=False,
+                   locale=guest_locale(request.headers.get("accept-language")))
 
 
 @router.get("/pay/cancel")
 async def cancel_page(request: Request, payment_id: str = "") -> HTMLResponse:
     repo: Repository = request.app.state.repo
-    return _render(repo.payment(payment_id) if payment_id else None, cancelled_page=True)
+    return _render(repo.payment(payment_id) if payment_id else None, cancelled_page=True,
+                   locale=guest_locale(request.headers.get("accept-language")))

@@ -33,7 +33,14 @@ def test_a_checkout_is_paid_end_to_end(harness: Harness):
 
     success_page = httpx.get(f"{harness.service.url}/pay/success",
                              params={"session_id": harness.session_id(payment)})
-    assert "Thank you" in success_page.text and "30.80 EUR" in success_page.text
+    assert "Thank you" in success_page.text and "€30.80" in success_page.text
+
+    # The amount as the kiosk shows it, in the guest's language (written out here, as people write it).
+    for accept_language, shown in [("de-AT,de;q=0.9,en;q=0.5", "30,80\xa0€"), ("fr-FR", "30,80\xa0€"),
+                                   ("nl", "€\xa030,80"), ("en-US", "€30.80"), ("pt-BR", "€30.80")]:
+        page = httpx.get(f"{harness.service.url}/pay/success", params={"session_id": harness.session_id(payment)},
+                         headers={"Accept-Language": accept_language})
+        assert shown in page.text, (accept_language, page.text)
 
 
 def test_line_items_carry_dishes_tip_and_donation_separately(harness: Harness):
