@@ -36,6 +36,7 @@ from ..storage.refund_repository import RefundRepository
 from ..storage.repository import Repository
 from . import kiosk_routes, page_headers, pages, pos_routes, webhook_routes
 from .body_limit import BodyLimit
+from .feed_fast_path import FeedFastPath
 from .source_budget import SourceBudget
 
 
@@ -170,6 +171,7 @@ def create_app(settings: Settings, *, provider: PaymentProvider | None = None,
     # middleware serves it without routing or dependency injection.
     app.include_router(webhook_routes.router)
     app.add_middleware(page_headers.HtmlHeaders)  # added first, so it sits inside the webhook fast path
+    app.add_middleware(FeedFastPath, repo=repo, notifier=notifier)
     app.add_middleware(webhook_routes.WebhookFastPath, provider=provider, events=payment_events,
                        budget=app.state.rejected_budget)
     app.include_router(kiosk_routes.router)

@@ -22,6 +22,8 @@ def token_hash(token: str) -> str:
 
 
 MANAGER_SCOPE = "manager"
+TOKEN_REQUIRED = ("a valid kiosk token is required (Authorization: Bearer ...); "
+                  "pair the kiosk with `tablepay sync add-kiosk`")
 
 
 def issue_kiosk_token(repo: Repository, kiosk_id: str, *, manager: bool = False) -> str:
@@ -51,9 +53,7 @@ def kiosk_from_request(request: Request) -> str:
     """FastAPI dependency: the kiosk id behind the bearer token, or 401."""
     kiosk_id = token_kiosk(request)
     if kiosk_id is None:
-        raise HTTPException(401, "a valid kiosk token is required (Authorization: Bearer ...); "
-                                 "pair the kiosk with `tablepay sync add-kiosk`",
-                            headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(401, TOKEN_REQUIRED, headers={"WWW-Authenticate": "Bearer"})
     return kiosk_id
 
 

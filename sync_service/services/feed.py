@@ -9,27 +9,50 @@ from ..storage.repository import Repository
 
 
 class FeedNotifier:
-    """One asyncio.Event per listener key; notify() sets it and starts a new one.
+    """Futures of the polls waiting on each listener key; notify() settles them all.
 
     Keys are kiosk ids, so a busy kiosk's payments do not wake every other
-    kiosk's poll; the key None listens to everything (the POS sync).
+    kiosk's poll; the key None listens to everything (the POS sync). A bare
+    future per waiter (not an Event behind `wait_for`, which adds a task)
+    wakes a waiting poll in one turn of the event loop, which is what a kiosk
+    feels when the service is busy with other requests.
     """
 
     def __init__(self) -> None:
-        self._events: dict[str | None, asyncio.Event] = {}
+        self._waiters: dict[str | None, set[asyncio.Future[Any]]] = {}
 
     def notify(self, kiosk_id: str) -> None:
         for key in (kiosk_id, None):
-            event = self._events.pop(key, None)
-            if event is not None:
-                event.set()
+            for waiter in self._waiters.pop(key, ()):
+                if not waiter.done():
+                    waiter.set_result(None)
+
+    def subscribe(self, kiosk_id: str | None, waiter: asyncio.Future[Any]) -> None:
+        """Settle `waiter` with None at the next change for this key (others may settle it first)."""
+        self._waiters.setdefault(kiosk_id, set()).add(waiter)
+
+    def unsubscribe(self, kiosk_id: str | None, waiter: asyncio.Future[Any]) -> None:
+        waiters = self._waiters.get(kiosk_id)
+        if waiters is not None:
+            waiters.discard(waiter)
+            if not waiters:
+                del self._waiters[kiosk_id]
 
     async def wait(self, kiosk_id: str | None, timeout: float) -> None:
-        event = self._events.setdefault(kiosk_id, asyncio.Event())
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[None] = loop.create_future()
+        self.subscribe(kiosk_id, waiter)
+        timer = loop.call_later(timeout, _settle, waiter)
         try:
-            await asyncio.wait_for(event.wait(), timeout)
-        except TimeoutError:
-            pass
+            await waiter
+        finally:
+            timer.cancel()
+            self.unsubscribe(kiosk_id, waiter)
+
+
+def _settle(waiter: asyncio.Future[Any]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 class Feed:
