@@ -25,6 +25,9 @@ log = logging.getLogger(__name__)
 SETTINGS_FILE = "kiosk-settings.json"
 MENU_SOURCES = ("file", "pos")
 LEGACY_DEFAULT_PIN = "2580"  # the clear-text default of the first kiosk release: never honoured
+# The locales the settings screen offers. The bundle (build.spec) carries Babel's data for these only
+# (and the locales they inherit from); from a checkout `set-locale` takes any locale Babel knows.
+LOCALES = ("en_IE", "en_GB", "en_US", "de_DE", "fr_FR", "it_IT", "es_ES", "nl_NL")
 
 
 def default_dir() -> Path:
@@ -59,7 +62,7 @@ class KioskSettings:
         try:
             Locale.parse(self.locale)
         except (ValueError, TypeError, UnknownLocaleError):
-            raise ValueError(f"unknown locale {self.locale!r} (use e.g. en_IE, de_DE)") from None
+            raise ValueError(f"unknown locale {self.locale!r} (offered: {', '.join(LOCALES)})") from None
         if self.menu_source not in MENU_SOURCES:
             raise ValueError(f"menu_source must be one of {', '.join(MENU_SOURCES)}, not {self.menu_source!r}")
         try:

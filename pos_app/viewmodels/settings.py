@@ -17,12 +17,11 @@ from PySide6.QtCore import QObject, Signal
 
 from ..client import ApiError, SyncClient, Unreachable
 from ..pin import verify_pin
-from ..settings import KioskSettings, save_settings
+from ..settings import LOCALES, KioskSettings, save_settings  # noqa: F401 - LOCALES: the screen's choices, re-exported
 from .actions import unexpected, waiter_action
 
 log = logging.getLogger(__name__)
 
-LOCALES = ("en_IE", "en_GB", "en_US", "de_DE", "fr_FR", "it_IT", "es_ES", "nl_NL")
 MAX_TIP_PRESETS, MAX_DONATION_AMOUNTS = 4, 4
 SET_PIN_COMMAND = "tablepay kiosk set-settings-pin"
 
