@@ -19,6 +19,7 @@ from babel import Locale, UnknownLocaleError
 
 from tablepay_domain.day_totals import parse_day_start
 from tablepay_domain.tips import DEFAULT_TIP_PRESETS
+from tablepay_locale import LOCALES  # the locales the kiosk offers (and the bundle carries)
 from tablepay_files import write_private
 
 from . import APP_NAME
@@ -29,6 +30,9 @@ log = logging.getLogger(__name__)
 SETTINGS_FILE = "kiosk-settings.json"
 MENU_SOURCES = ("file", "pos")  # as KioskSettings.menu_source says
 LEGACY_DEFAULT_PIN = "2580"  # the clear-text default of the first kiosk release: never honoured
+# The locales the settings screen offers (tablepay_locale.LOCALES). The bundle (build.spec) carries
+# Babel's data for these only (and the locales they inherit from); from a checkout `set-locale` takes
+# any locale Babel knows.
 
 
 def default_dir() -> Path:
@@ -74,7 +78,7 @@ class KioskSettings:
         try:
             Locale.parse(self.locale)
         except (ValueError, TypeError, UnknownLocaleError):
-            raise ValueError(f"unknown locale {self.locale!r} (use e.g. en_IE, de_DE)") from None
+            raise ValueError(f"unknown locale {self.locale!r} (offered: {', '.join(LOCALES)})") from None
         try:
             parse_day_start(self.business_day_starts_at)
         except ValueError:

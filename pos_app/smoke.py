@@ -1,9 +1,10 @@
 """`tablepay kiosk --smoke-test`: start the kiosk as it starts for real, open the order screen, take a
 screenshot, print what it found, quit.
 
-This is what the frozen bundle runs (scripts/build, tests/test_bundle.py) to prove that Qt, its
-platform plugin, the menu file, QR codes, keyring and httpx all made it into the bundle. It needs no
-running sync service: an unreachable one is fine, the kiosk then shows "Offline".
+This is what the frozen bundle runs (scripts/build, tests/packaging/test_bundle.py) to prove that Qt, its
+platform plugin, the menu file, QR codes, keyring and httpx all made it into the bundle, and that what
+build.spec cut (Babel's locales, Qt's plugins, packages) still holds what the kiosk uses (smoke_checks).
+It needs no running sync service: an unreachable one is fine, the kiosk then shows "Offline".
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import sys
 import time
 from pathlib import Path
 
+from . import smoke_checks
 from .app import Kiosk, start_kiosk
 from .secrets import Pairing
 from .settings import KioskSettings
@@ -96,6 +98,7 @@ def run_smoke_test(data_dir: Path, settings: KioskSettings, pairing: Pairing, sc
     }
 
     async def main() -> None:
+        report.update(smoke_checks.report())
         kiosk = await start_kiosk(data_dir, settings, pairing)
         try:
             report.update(await _exercise(kiosk, screenshot))

@@ -15,16 +15,14 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from tablepay_locale import LOCALES as KIOSK_LOCALES
 
 from ..client import ApiError, SyncClient, Unreachable
 from ..pin import verify_pin
-from ..settings import KioskSettings, save_settings
+from ..settings import LOCALES, KioskSettings, save_settings  # noqa: F401 - LOCALES: the screen's choices, re-exported
 from .actions import unexpected, waiter_action
 
 log = logging.getLogger(__name__)
 
-LOCALES = KIOSK_LOCALES  # the locales offered on the settings screen
 MAX_TIP_PRESETS, MAX_DONATION_AMOUNTS = 4, 4
 SET_PIN_COMMAND = "tablepay kiosk set-settings-pin"
 

@@ -75,25 +75,6 @@ def test_setup_left_no_system_library_of_the_xcb_plugin_missing() -> None:
     assert _xcb_libraries_missing() == []
 
 
-@pytest.fixture
-def x_display() -> Iterator[str]:
-    if not shutil.which("Xvfb"):
-        pytest.skip("no Xvfb (scripts/setup --browser installs it as root)")
-    display = f":{free_port() % 5000 + 100}"
-    server = subprocess.Popen(["Xvfb", display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    socket = Path(f"/tmp/.X11-unix/X{display[1:]}")
-    deadline = time.monotonic() + 10
-    while not socket.exists():
-        assert server.poll() is None and time.monotonic() < deadline, "Xvfb did not start"
-        time.sleep(0.05)
-    try:
-        yield display
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-
-
 def test_the_kiosk_opens_its_window_on_an_x_display(tmp_path: Path, x_display: str) -> None:
     (tmp_path / "kiosk-credentials-PLAINTEXT.json").write_text(
         json.dumps({"service_url": f"http://127.0.0.1:{free_port()}", "token": "t"}))
