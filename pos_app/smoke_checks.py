@@ -23,7 +23,7 @@ SAMPLE_CURRENCIES = ("EUR", "GBP", "USD", "CHF", "JPY", "HUF", "KWD")  # shown i
 PLATFORMS = ("xcb", "offscreen", "wayland")
 # Packages build.spec leaves out (the sync service's, the sandbox's, the test tools'): none may import.
 NOT_IN_BUNDLE = ("pytest", "_pytest", "hypothesis", "pytestqt", "playwright", "sync_service", "tablepay_sandbox",
-                 "stripe", "fastapi", "starlette", "uvicorn", "pydantic_settings", "rich", "pygments", "PIL")
+                 "stripe", "fastapi", "starlette", "uvicorn", "pydantic_settings", "mypy", "rich", "pygments", "PIL")
 
 
 def money_in_every_locale() -> dict[str, object]:
