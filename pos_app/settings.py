@@ -36,6 +36,9 @@ def default_dir() -> Path:
 @dataclass
 class KioskSettings:
     kiosk_id: str = "kiosk-1"
+    # The sync service an unpaired kiosk's pairing screen asks for a code at once (empty: it asks
+    # the waiter for the address, proposing pos_app.pairing.DEFAULT_SERVICE_URL).
+    service_url: str = ""
     waiter: str = ""
     locale: str = "en_IE"
     menu_path: str = str(DEFAULT_MENU)
