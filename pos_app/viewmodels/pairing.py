@@ -211,7 +211,11 @@ class PairingViewModel(QObject):
         self._fail(unexpected(error))
 
     async def aclose(self) -> None:
+        poller = self._poller
         self._stop_polling()
+        if poller is not None and poller is not asyncio.current_task():
+            # Let the cancelled poll close its request while the loop still runs.
+            await asyncio.gather(poller, return_exceptions=True)
         if self._client is not None:
             await self._client.aclose()
             self._client = None

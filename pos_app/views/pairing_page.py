@@ -17,7 +17,7 @@ PAIRING_STYLE = """
                letter-spacing: 6px; background: white; border: 3px solid #0f766e; border-radius: 28px;
                padding: 10px 40px; }
 #PairingCommand { font-family: "DejaVu Sans Mono", monospace; font-size: 24px; font-weight: 700;
-                  background: #f3f1ec; border-radius: 12px; padding: 14px 18px; }
+                  background: white; border: 1px solid #e4e0d8; border-radius: 12px; padding: 14px 18px; }
 #PairingMessage { font-size: 22px; }
 #PairingHeadline { font-size: 34px; font-weight: 800; }
 #KeyboardKey { font-size: 24px; font-weight: 600; padding: 0 4px; border-radius: 12px; }

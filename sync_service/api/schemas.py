@@ -282,7 +282,7 @@ class PairingCodeIn(BaseModel):
 
 
 class PairingCodeOut(BaseModel):
-    code: str = Field(description="To show on the kiosk: 8 characters of 23456789ABCDEFGHJKMNPQRSTUVWXYZ, "
+    code: str = Field(description="To show on the kiosk: 8 characters of 23456789ACDEFGHJKMNPQRTUVWXY, "
                                   "grouped as KXM4-7RPQ")
     poll_token: str = Field(description="The kiosk's secret for polling; only its hash is stored")
     expires_at: int = Field(description="Unix time")

@@ -24,8 +24,10 @@ from enum import Enum
 
 from ..storage.pairing_repository import PairingRepository
 
-# Letters and digits nobody confuses across a counter or on a keyboard: no 0/O, 1/I/L.
-CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+# Letters and digits nobody confuses across a counter or on a keyboard: no 0/O, 1/I/L, and of the
+# pairs 8/B, 5/S, 2/Z only the digit (a B typed for an 8 is read as the 8 it was).
+CODE_ALPHABET = "23456789ACDEFGHJKMNPQRTUVWXY"
+_READ_AS = str.maketrans("BSZ", "852")
 CODE_LENGTH = 8
 CODE_TTL_SECONDS = 600.0
 MAX_LIVE_CODES = 1000  # codes waiting at once, whoever asked: bounds the table however many sources ask
@@ -36,7 +38,7 @@ FORGET_AFTER_SECONDS = 3600.0  # an expired code is kept this long, so add-kiosk
 
 def normalise_code(text: str) -> str | None:
     """The code as stored, from what a person typed ("kxm4-7rpq", "KXM4 7RPQ"); None if it cannot be one."""
-    code = "".join(text.split()).replace("-", "").upper()
+    code = "".join(text.split()).replace("-", "").upper().translate(_READ_AS)
     return code if len(code) == CODE_LENGTH and all(c in CODE_ALPHABET for c in code) else None
 
 

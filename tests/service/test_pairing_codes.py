@@ -158,3 +158,13 @@ def test_only_hashes_of_the_code_and_poll_token_are_stored(harness: Harness) -> 
         dump = "\n".join(conn.iterdump())
     for secret in (str(created["code"]), str(created["code"]).replace("-", ""), str(created["poll_token"]), token):
         assert secret not in dump
+
+
+def test_a_code_is_read_as_a_person_types_it() -> None:
+    from sync_service.services.pairing import CODE_ALPHABET, display_code, normalise_code
+
+    assert not set(CODE_ALPHABET) & set("01ILOBSZ")  # nothing to misread across a counter
+    assert normalise_code(" kxm4-7rpq ") == normalise_code("KXM4 7RPQ") == "KXM47RPQ"
+    assert normalise_code("KXM4-7RPB") == "KXM47RP8"  # a B is the 8 the screen shows
+    assert normalise_code("KXM4-7RP0") is None and normalise_code("KXM4-7RP") is None
+    assert display_code("KXM47RPQ") == "KXM4-7RPQ"
