@@ -25,6 +25,7 @@ from pos_app.secrets import load_pairing
 from pos_app.settings import SETTINGS_FILE, KioskSettings
 from pos_app.viewmodels.pairing import PairingState
 from pos_app.views.keyboard import SHIFT
+from sync_service.api.auth import token_hash
 from sync_service.services.pairing import CODE_TTL_SECONDS
 from tests.support.faulty_proxy import FaultyProxy
 from tests.support.harness import Harness, running_harness
@@ -136,8 +137,7 @@ def test_an_unpaired_kiosk_shows_a_code_and_goes_on_to_the_order_screen(qtbot, q
         stored = load_pairing(directory)
         assert stored is not None and stored.service_url == harness.service.url
         assert json.loads((directory / SETTINGS_FILE).read_text())["kiosk_id"] == "bar-1"
-        assert harness.app.state.repo.kiosk_for_token_hash(__import__("sync_service.api.auth", fromlist=["x"])
-                                                           .token_hash(stored.token)) == "bar-1"
+        assert harness.app.state.repo.kiosk_for_token_hash(token_hash(stored.token)) == "bar-1"
         click(qtbot, kiosk.window.tables_page.buttons["7"])  # type: ignore[attr-defined]
         assert kiosk.window.pages.currentWidget() is kiosk.window.order_page  # type: ignore[attr-defined]
         # The code was single-use: the operator cannot pair another kiosk with it.
