@@ -6,9 +6,11 @@ import asyncio
 import logging
 import sys
 import traceback
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from .client import SyncClient
 from .menu import Menu, load_menu
@@ -92,13 +94,53 @@ def _compose(store: KioskStore, client: SyncClient, data_dir: Path, settings: Ki
                  manager_vm, history_model, refund_vm, reconcile_vm)
 
 
+@dataclass
+class PairingScreen:
+    """What an unpaired kiosk shows instead of exiting (`tablepay kiosk` from a desktop icon or at boot)."""
+
+    vm: Any  # viewmodels.PairingViewModel
+    window: Any  # views.pairing_page.PairingWindow
+    data_dir: Path
+    settings: KioskSettings
+
+    async def kiosk(self, present: Callable[[Any], None], closed: Awaitable[None] | None = None) -> Kiosk | None:
+        """Show the screen until it is paired, then start the kiosk with the stored pairing and show its
+        window in place of this one (no restart); None when the app closes first."""
+        paired: asyncio.Future[Pairing] = asyncio.get_running_loop().create_future()
+        self.vm.paired.connect(lambda pairing: paired.done() or paired.set_result(pairing))
+        present(self.window)
+        self.vm.start()
+        waiting = {paired, asyncio.ensure_future(closed)} if closed is not None else {paired}
+        try:
+            await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            await self.vm.aclose()
+        if not paired.done():
+            return None
+        kiosk = await start_kiosk(self.data_dir, self.settings, paired.result())
+        present(kiosk.window)  # first, so the app never has no window (it would quit)
+        self.window.close()
+        kiosk.start()
+        return kiosk
+
+
+def build_pairing_screen(data_dir: Path, settings: KioskSettings, **options: Any) -> PairingScreen:
+    """`options` go to the view model (poll_wait, retry_seconds: tests make them short)."""
+    from .viewmodels.pairing import PairingViewModel
+    from .views.pairing_page import PairingWindow
+
+    vm = PairingViewModel(data_dir, settings, **options)
+    return PairingScreen(vm, PairingWindow(vm), data_dir, settings)
+
+
 def _log_excepthook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
     """asyncSlot sends exceptions here: log them instead of losing them."""
     log.error("unhandled error in the kiosk:\n%s", "".join(traceback.format_exception(kind, value, tb)))
 
 
-def run(data_dir: Path, settings: KioskSettings, pairing: Pairing, *, fullscreen: bool = False) -> int:
-    """Start the Qt application on a qasync loop; returns when the window closes."""
+def run(data_dir: Path, settings: KioskSettings, pairing: Pairing | None, *, fullscreen: bool = False) -> int:
+    """Start the Qt application on a qasync loop; returns when the window closes. Without a pairing it
+    opens on the pairing screen and goes on to the order screens once paired."""
     import qasync
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QApplication
@@ -106,27 +148,37 @@ def run(data_dir: Path, settings: KioskSettings, pairing: Pairing, *, fullscreen
     app = QApplication.instance() or QApplication(sys.argv)
     sys.excepthook = _log_excepthook
 
+    def present(window: Any) -> None:
+        if fullscreen:
+            window.setWindowFlag(Qt.WindowType.FramelessWindowHint, True)
+            window.showFullScreen()
+        else:
+            window.show()
+
     async def main() -> None:
-        kiosk = await start_kiosk(data_dir, settings, pairing)
-        window = kiosk.window
         closed = asyncio.get_running_loop().create_future()
         app.aboutToQuit.connect(lambda: closed.done() or closed.set_result(None))  # type: ignore[attr-defined]
         awake = None
         if fullscreen:
             from .screen import keep_screen_on
 
-            window.setWindowFlag(Qt.WindowType.FramelessWindowHint, True)  # type: ignore[attr-defined]
-            window.showFullScreen()  # type: ignore[attr-defined]
             awake = keep_screen_on()
-        else:
-            window.show()  # type: ignore[attr-defined]
-        kiosk.start()
         try:
-            await closed
+            if pairing is None:
+                kiosk = await build_pairing_screen(data_dir, settings).kiosk(present, closed)
+                if kiosk is None:
+                    return
+            else:
+                kiosk = await start_kiosk(data_dir, settings, pairing)
+                present(kiosk.window)
+                kiosk.start()
+            try:
+                await closed
+            finally:
+                await kiosk.aclose()
         finally:
             if awake is not None:
                 awake.release()
-            await kiosk.aclose()
 
     try:
         qasync.run(main())

@@ -28,14 +28,20 @@ class MalformedAnswer(Exception):
     """The service answered 2xx with a body that is not a JSON object."""
 
 
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 class SyncClient:
     """One instance per kiosk. `aclose()` when done."""
 
-    def __init__(self, base_url: str, token: str, *, timeout: float = 10.0,
+    def __init__(self, base_url: str, token: str | None, *, timeout: float = 10.0,
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
+        """`token=None`: an unpaired kiosk, which may only ask for a pairing code."""
         self._timeout = timeout
         self._http = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=httpx.Timeout(timeout),
-                                       headers={"Authorization": f"Bearer {token}"}, transport=transport)
+                                       headers={"Authorization": f"Bearer {token}"} if token else {},
+                                       transport=transport)
 
     @property
     def base_url(self) -> str:
@@ -68,6 +74,28 @@ class SyncClient:
         """The kiosk id behind this token (GET /v1/kiosk): checks the token at pairing and in settings."""
         body = await self._request("GET", "/v1/kiosk")
         return str(body["kiosk_id"])
+
+    async def create_pairing_code(self, kiosk_name: str | None) -> dict[str, Any]:
+        """A code to show until an operator approves it (POST /v1/pairing/codes, no token):
+        {code, poll_token, expires_at, expires_in}. 429 rate_limited past this address's budget."""
+        body = await self._request("POST", "/v1/pairing/codes", json={"kiosk_name": kiosk_name})
+        if not (isinstance(body.get("code"), str) and isinstance(body.get("poll_token"), str)
+                and _is_int(body.get("expires_in"))):
+            raise MalformedAnswer("the sync service's pairing code answer lacks code, poll_token or expires_in")
+        return body
+
+    async def pairing_code(self, code: str, poll_token: str, wait: float) -> dict[str, Any]:
+        """One long poll of a pairing code: {status: waiting, expires_in} or, once, {status: paired,
+        kiosk_id, token}. 404 when it is wrong, expired or already used."""
+        timeout = httpx.Timeout(self._timeout, read=wait + self._timeout)
+        body = await self._request("GET", f"/v1/pairing/codes/{code}", params={"wait": wait}, timeout=timeout,
+                                   headers={"Poll-Token": poll_token})
+        status = body.get("status")
+        if status == "paired" and isinstance(body.get("kiosk_id"), str) and isinstance(body.get("token"), str):
+            return body
+        if status == "waiting" and _is_int(body.get("expires_in")):
+            return body
+        raise MalformedAnswer(f"the sync service's pairing answer is neither waiting nor paired ({status!r})")
 
     async def create_checkout(self, order: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
         return await self._request("POST", "/v1/checkouts", json=order, headers={"Idempotency-Key": idempotency_key})

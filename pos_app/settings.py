@@ -49,6 +49,9 @@ Seconds = Annotated[float, Field(gt=0, le=300)]
 @dataclass(config=ConfigDict(strict=True, extra="forbid"))
 class KioskSettings:
     kiosk_id: Annotated[str, Field(min_length=1, max_length=100)] = "kiosk-1"
+    # The sync service an unpaired kiosk's pairing screen asks for a code at once (empty: it asks
+    # the waiter for the address, proposing pos_app.pairing.DEFAULT_SERVICE_URL).
+    service_url: Annotated[str, Field(max_length=500)] = ""
     waiter: Annotated[str, Field(max_length=100)] = ""
     locale: str = "en_IE"
     menu_path: str = str(DEFAULT_MENU)

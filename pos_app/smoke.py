@@ -4,7 +4,9 @@ screenshot, print what it found, quit.
 This is what the frozen bundle runs (scripts/build, tests/packaging/test_bundle.py) to prove that Qt, its
 platform plugin, the menu file, QR codes, keyring and httpx all made it into the bundle, and that what
 build.spec cut (Babel's locales, Qt's plugins, packages) still holds what the kiosk uses (smoke_checks).
-It needs no running sync service: an unreachable one is fine, the kiosk then shows "Offline".
+It needs no running sync service: an unreachable one is fine, the kiosk then shows "Offline". An
+unpaired kiosk shows its pairing screen instead (what `tablepay kiosk` shows then): the report says
+`"pairing_screen": true`, and that is a success too.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import time
 from pathlib import Path
 
 from . import smoke_checks
-from .app import Kiosk, start_kiosk
+from .app import Kiosk, PairingScreen, build_pairing_screen, start_kiosk
 from .secrets import Pairing
 from .settings import KioskSettings
 
@@ -70,19 +72,38 @@ async def _exercise(kiosk: Kiosk, screenshot: Path) -> dict[str, object]:
     await _until(lambda: window.pages.currentWidget() is window.order_page, 5, "the order screen")  # type: ignore[attr-defined]
     shown_after = seconds_since_process_start()
     await _until(lambda: kiosk.feed_vm.connection.value in SETTLED, 15, "the feed's first answer")  # type: ignore[attr-defined]
-    await asyncio.sleep(0.2)  # let the status pill repaint
-    screenshot.parent.mkdir(parents=True, exist_ok=True)
-    if not window.grab().save(str(screenshot)):  # type: ignore[attr-defined]
-        raise SmokeFailure(f"could not save the screenshot to {screenshot}")
-    colours = _distinct_colours(screenshot)
-    if colours < 8:  # a blank or single-colour grab means nothing was drawn
-        raise SmokeFailure(f"the screenshot {screenshot} looks blank ({colours} colours)")
+    colours = await _save(window, screenshot)
     connection = kiosk.feed_vm.connection  # type: ignore[attr-defined]
     return {"order_screen": True, "order_screen_after_seconds": shown_after, "lines": len(kiosk.order_vm.order.lines),  # type: ignore[attr-defined]
             "connection": connection.value, "screenshot": str(screenshot), "screenshot_colours": colours}
 
 
-def run_smoke_test(data_dir: Path, settings: KioskSettings, pairing: Pairing, screenshot: Path) -> int:
+async def _save(window, screenshot: Path) -> int:  # type: ignore[no-untyped-def]
+    await asyncio.sleep(0.2)  # let the last state repaint
+    screenshot.parent.mkdir(parents=True, exist_ok=True)
+    if not window.grab().save(str(screenshot)):
+        raise SmokeFailure(f"could not save the screenshot to {screenshot}")
+    colours = _distinct_colours(screenshot)
+    if colours < 8:  # a blank or single-colour grab means nothing was drawn
+        raise SmokeFailure(f"the screenshot {screenshot} looks blank ({colours} colours)")
+    return colours
+
+
+async def _pairing_screen(screen: PairingScreen, screenshot: Path) -> dict[str, object]:
+    """The unpaired start: the pairing screen, settled (a configured service may be asked for a code)."""
+    from .viewmodels.pairing import BUSY
+
+    screen.window.show()
+    screen.vm.start()
+    await _until(lambda: screen.vm.state not in BUSY, 15, "the pairing screen to settle")
+    shown_after = seconds_since_process_start()
+    colours = await _save(screen.window, screenshot)
+    return {"pairing_screen": True, "order_screen": False, "pairing_state": screen.vm.state.value,
+            "pairing_screen_after_seconds": shown_after, "screenshot": str(screenshot),
+            "screenshot_colours": colours}
+
+
+def run_smoke_test(data_dir: Path, settings: KioskSettings, pairing: Pairing | None, screenshot: Path) -> int:
     """Run the kiosk through its start-up and the order screen; prints one JSON report; 0 when it worked."""
     import keyring
     import qasync
@@ -94,11 +115,20 @@ def run_smoke_test(data_dir: Path, settings: KioskSettings, pairing: Pairing, sc
     report: dict[str, object] = {
         "frozen": bool(getattr(sys, "frozen", False)), "qt_platform": QGuiApplication.platformName(),
         "keyring_backend": f"{type(keyring.get_keyring()).__module__}.{type(keyring.get_keyring()).__name__}",
-        "data_dir": str(data_dir), "service_url": pairing.service_url, "menu": settings.menu_path,
+        "data_dir": str(data_dir), "service_url": pairing.service_url if pairing else None,
+        "menu": settings.menu_path,
     }
 
     async def main() -> None:
         report.update(smoke_checks.report())
+        if pairing is None:
+            screen = build_pairing_screen(data_dir, settings)
+            try:
+                report.update(await _pairing_screen(screen, screenshot))
+            finally:
+                await screen.vm.aclose()
+                screen.window.close()
+            return
         kiosk = await start_kiosk(data_dir, settings, pairing)
         try:
             report.update(await _exercise(kiosk, screenshot))

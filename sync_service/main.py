@@ -66,6 +66,30 @@ def add_kiosk(settings: Settings, kiosk_id: str, *, manager: bool = False) -> st
     return issue_kiosk_token(Repository(open_database(settings.database_path)), kiosk_id, manager=manager)
 
 
+def approve_pairing_code(settings: Settings, code: str, kiosk_id: str, *, manager: bool = False,
+                         collect_wait: float = 0.0) -> tuple[Any, bool]:
+    """Attach `kiosk_id` to the code a kiosk shows (its next poll collects a new token); then wait up to
+    `collect_wait` seconds for that collection. Returns (ApprovalResult, collected)."""
+    import time
+
+    from .api.auth import mint_token
+    from .services.pairing import Approval, PairingCodes
+    from .storage.db import open_database
+    from .storage.pairing_repository import PairingRepository
+    from .storage.repository import Repository
+
+    codes = PairingCodes(PairingRepository(Repository(open_database(settings.database_path))), mint=mint_token)
+    result = codes.approve(code, kiosk_id, manager=manager)
+    if result.outcome is not Approval.APPROVED:
+        return result, False
+    # The kiosk long-polls and the service checks twice a second: a kiosk on its pairing screen
+    # collects within a second. Wait only to tell the operator; the approval stands until expiry.
+    deadline = time.monotonic() + collect_wait
+    while not (collected := codes.collected(code)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return result, collected
+
+
 def revoke_kiosk(settings: Settings, kiosk_id: str) -> str | None:
     """Revoke the kiosk's token (401 from its next request on); when it was revoked, None if no such kiosk."""
     from .api.auth import revoke_kiosk_token

@@ -54,6 +54,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
         return _backup(args)
     settings = _sync_settings()
     if args.sync_command == "add-kiosk":
+        if args.code:
+            return _add_kiosk_by_code(settings, args)
         from sync_service.main import add_kiosk
 
         token = add_kiosk(settings, args.kiosk_id, manager=args.manager)
@@ -96,6 +98,42 @@ def cmd_sync(args: argparse.Namespace) -> int:
     from sync_service.main import serve
 
     serve(settings, args.host, args.port)
+    return 0
+
+
+PAIRING_COLLECT_WAIT_SECONDS = 15.0  # how long add-kiosk --code waits to see the kiosk collect its token
+
+
+def _add_kiosk_by_code(settings, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+    """Approve the code a kiosk's pairing screen shows; the kiosk then collects its token by itself."""
+    from datetime import datetime
+
+    from sync_service.main import approve_pairing_code
+    from sync_service.services.pairing import Approval
+
+    result, collected = approve_pairing_code(settings, args.code, args.kiosk_id, manager=args.manager,
+                                             collect_wait=PAIRING_COLLECT_WAIT_SECONDS)
+    until = datetime.fromtimestamp(result.expires_at).strftime("%H:%M") if result.expires_at else ""
+    refusals = {
+        Approval.NOT_A_CODE: f"{args.code!r} is not a pairing code: it is 8 letters and digits, as the kiosk's "
+                             "pairing screen shows them (e.g. KXM4-7RPQ; the dash and case do not matter).",
+        Approval.UNKNOWN: f"no pairing code {args.code!r} is waiting on this service. Check it on the kiosk's "
+                          "screen, and that this is the service the kiosk asked (TABLEPAY_DATA_DIR / the config).",
+        Approval.EXPIRED: f"pairing code {args.code!r} expired at {until}. Press New code on the kiosk and use "
+                          "the new one.",
+        Approval.USED: f"pairing code {args.code!r} was already used (for kiosk {result.kiosk_id!r}); a code "
+                       "pairs one kiosk once. Press New code on the kiosk for another one.",
+    }
+    if result.outcome in refusals:
+        print(f"tablepay sync add-kiosk: {refusals[result.outcome]} Nothing changed.", file=sys.stderr)
+        return 2
+    scope = " with manager rights (refunds)" if args.manager else ""
+    name = f" (the kiosk calls itself {result.kiosk_name!r})" if result.kiosk_name else ""
+    if collected:
+        print(f"Kiosk {args.kiosk_id!r} paired{scope}{name}: its pairing screen collected its token.")
+    else:
+        print(f"Code approved for kiosk {args.kiosk_id!r}{scope}{name}. The kiosk collects its token when its "
+              f"pairing screen next asks (it asks all the time while it shows the code), until {until}.")
     return 0
 
 
@@ -163,8 +201,7 @@ def _pair(args: argparse.Namespace, settings, directory: Path) -> int:  # type: 
     import asyncio
 
     from pos_app.client import ApiError, SyncClient, Unreachable
-    from pos_app.secrets import Pairing, store_pairing
-    from pos_app.settings import save_settings
+    from pos_app.pairing import save_pairing
 
     url = args.url.rstrip("/")
 
@@ -194,9 +231,7 @@ def _pair(args: argparse.Namespace, settings, directory: Path) -> int:  # type: 
         print(f"tablepay kiosk pair: this token belongs to kiosk {kiosk_id!r}, not {args.kiosk_id!r}. "
               "Nothing was stored.", file=sys.stderr)
         return 2
-    where = store_pairing(Pairing(url, args.token), directory)
-    settings.kiosk_id = kiosk_id
-    save_settings(settings, directory)
+    where = save_pairing(directory, settings, url, args.token, kiosk_id)
     print(f"Kiosk {kiosk_id!r} paired with {url}; the token is stored in {where}.")
     return 0
 
@@ -268,10 +303,8 @@ def cmd_kiosk(args: argparse.Namespace) -> int:
             print(f"tablepay kiosk: {exc}", file=sys.stderr)
             return 2
         return 0
+    # Without a pairing the window opens on the pairing screen (nobody reads a terminal at a kiosk).
     pairing = load_pairing(directory)
-    if pairing is None:
-        print("tablepay kiosk: not paired; run `tablepay kiosk pair URL TOKEN` first", file=sys.stderr)
-        return 2
     if args.smoke_test:
         from pos_app.smoke import run_smoke_test
 
@@ -304,6 +337,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_kiosk.add_argument("kiosk_id")
     add_kiosk.add_argument("--manager", action="store_true",
                            help="the token may also refund payments (manager mode on this kiosk)")
+    add_kiosk.add_argument("--code", help="the pairing code an unpaired kiosk shows (e.g. KXM4-7RPQ): the kiosk "
+                           "collects its token by itself; without --code the token is printed")
     revoke = sync_commands.add_parser("revoke-kiosk", help="revoke a kiosk's token at once (a lost or stolen "
                                       "tablet); `add-kiosk` again issues a new one")
     revoke.add_argument("kiosk_id")

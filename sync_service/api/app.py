@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,7 @@ from ..services.checkout import CheckoutError, CheckoutService
 from ..services.donations import DonationReversals, DonationTransfers
 from ..services.feed import Feed, FeedNotifier
 from ..services.outbox import Handler, OutboxWorker, WorkSignal
+from ..services.pairing import PairingCodes
 from ..services.payment_events import DONATION_REVERSAL_TOPIC, DONATION_TOPIC, PaymentEvents
 from ..services.pos_delivery import PosDelivery
 from ..services.pos_orders import PACKAGE_TOPIC, PAYMENT_TOPIC, TOPICS, PosOrders
@@ -31,10 +33,12 @@ from ..services.refunds import RefundService
 from ..settings import Settings
 from ..storage.checkpoint import BackgroundCheckpointer
 from ..storage.db import open_database
+from ..storage.pairing_repository import PairingRepository
 from ..storage.pos_repository import PosRepository
 from ..storage.refund_repository import RefundRepository
 from ..storage.repository import Repository
-from . import kiosk_routes, page_headers, pages, pos_routes, webhook_routes
+from . import kiosk_routes, page_headers, pages, pairing_routes, pos_routes, webhook_routes
+from .auth import mint_token
 from .body_limit import BodyLimit
 from .feed_fast_path import FeedFastPath
 from .source_budget import SourceBudget
@@ -81,8 +85,10 @@ def _build_pos(settings: Settings, repo: Repository, notifier: FeedNotifier, wor
 
 
 def create_app(settings: Settings, *, provider: PaymentProvider | None = None,
-               public_url: str = "http://127.0.0.1:8787", background: bool = True) -> FastAPI:
-    """Build the sync service. `background=False` leaves the outbox and reconciler loops off (tests drive them)."""
+               public_url: str = "http://127.0.0.1:8787", background: bool = True,
+               clock: Callable[[], float] = time.time) -> FastAPI:
+    """Build the sync service. `background=False` leaves the outbox and reconciler loops off (tests drive them);
+    `clock` (epoch seconds) is what pairing codes expire by (tests move it instead of waiting ten minutes)."""
     db = open_database(settings.database_path)
     repo = Repository(db)
     provider = provider or StripeGateway(
@@ -146,6 +152,9 @@ def create_app(settings: Settings, *, provider: PaymentProvider | None = None,
     app.state.pos = pos
     app.state.refunds = RefundService(repo, RefundRepository(repo), provider)
     app.state.rejected_budget = SourceBudget()
+    app.state.pairing = PairingCodes(PairingRepository(repo), mint=mint_token, clock=clock)
+    app.state.pairing_create_budget = pairing_routes.create_budget()
+    app.state.pairing_poll_budget = pairing_routes.poll_budget()
 
     @app.exception_handler(CheckoutError)
     async def _checkout_error(request: Request, exc: CheckoutError) -> JSONResponse:
@@ -153,7 +162,8 @@ def create_app(settings: Settings, *, provider: PaymentProvider | None = None,
 
     @app.exception_handler(HTTPException)
     async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
-        code = {401: "unauthorized", 403: "forbidden", 404: "not_found"}.get(exc.status_code, "error")
+        code = {401: "unauthorized", 403: "forbidden", 404: "not_found",
+                429: "rate_limited"}.get(exc.status_code, "error")
         response = _error(exc.status_code, code, str(exc.detail))
         response.headers.update(exc.headers or {})
         return response
@@ -176,6 +186,7 @@ def create_app(settings: Settings, *, provider: PaymentProvider | None = None,
                        budget=app.state.rejected_budget)
     app.include_router(kiosk_routes.router)
     app.include_router(pos_routes.router)
+    app.include_router(pairing_routes.router)
     app.include_router(pages.router)
     # Added last, so it runs first: a body over its limit is refused before routing or authentication.
     # A webhook may be read a little past its own limit, so an oversize forgery can be recognised.

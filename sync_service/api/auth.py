@@ -21,6 +21,12 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def mint_token() -> tuple[str, str]:
+    """A new token and the hash to store (pairing by code mints it inside its own transaction)."""
+    token = new_token()
+    return token, token_hash(token)
+
+
 MANAGER_SCOPE = "manager"
 TOKEN_REQUIRED = ("a valid kiosk token is required (Authorization: Bearer ...); "
                   "pair the kiosk with `tablepay sync add-kiosk`")

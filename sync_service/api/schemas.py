@@ -272,3 +272,25 @@ class AttemptHistory(BaseModel):
 class OrderHistory(BaseModel):
     order_id: str
     attempts: list[AttemptHistory]
+
+
+class PairingCodeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kiosk_name: PrintableText | None = Field(default=None, max_length=64,
+                                             description="What the kiosk calls itself (its host name); "
+                                                         "`add-kiosk --code` shows it to the operator")
+
+
+class PairingCodeOut(BaseModel):
+    code: str = Field(description="To show on the kiosk: 8 characters of 23456789ACDEFGHJKMNPQRTUVWXY, "
+                                  "grouped as KXM4-7RPQ")
+    poll_token: str = Field(description="The kiosk's secret for polling; only its hash is stored")
+    expires_at: int = Field(description="Unix time")
+    expires_in: int = Field(description="Seconds from now (for a countdown that does not trust the kiosk's clock)")
+
+
+class PairingPoll(BaseModel):
+    status: Literal["waiting", "paired"]
+    expires_in: int | None = Field(default=None, description="waiting: seconds left")
+    kiosk_id: str | None = Field(default=None, description="paired: the id the operator gave this kiosk")
+    token: str | None = Field(default=None, description="paired: the kiosk's bearer token, handed out this once")

@@ -252,6 +252,31 @@ def m007_rejected_request_digests(db: sqlite_utils.Database) -> None:
     )
 
 
+# m008/m009 are left for migrations being written on other branches at the same time (issue 12).
+@migrations()
+def m010_pairing_codes(db: sqlite_utils.Database) -> None:
+    db.executescript(
+        """
+        -- Codes an unpaired kiosk shows until an operator approves them (`tablepay sync add-kiosk
+        -- KIOSK_ID --code CODE`) and the kiosk's poll collects its token, once. Only hashes of the code
+        -- and of the kiosk's poll secret are kept; the token is issued when it is collected, so it is
+        -- never stored in clear. Times are epoch seconds (expiry is compared, never shown).
+        CREATE TABLE pairing_codes (
+            code_hash TEXT PRIMARY KEY,
+            poll_secret_hash TEXT NOT NULL,
+            kiosk_name TEXT,
+            created_at REAL NOT NULL,
+            expires_at REAL NOT NULL,
+            kiosk_id TEXT,
+            scopes TEXT,
+            approved_at REAL,
+            collected_at REAL
+        );
+        CREATE INDEX pairing_codes_by_expiry ON pairing_codes(expires_at);
+        """
+    )
+
+
 def open_database(path: Path) -> sqlite_utils.Database:
     """A connection in WAL mode with the schema applied.
 

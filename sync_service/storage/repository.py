@@ -62,12 +62,16 @@ class Repository:
     # kiosks -------------------------------------------------------------
     def add_kiosk(self, kiosk_id: str, token_hash: str, scopes: str = "kiosk") -> None:
         with self.transaction():
-            self.conn.execute(
-                "INSERT INTO kiosks (kiosk_id, token_hash, created_at, scopes) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT(kiosk_id) DO UPDATE SET token_hash = excluded.token_hash, revoked_at = NULL, "
-                "scopes = excluded.scopes",
-                (kiosk_id, token_hash, utc_now(), scopes),
-            )
+            self.put_kiosk(kiosk_id, token_hash, scopes)
+
+    def put_kiosk(self, kiosk_id: str, token_hash: str, scopes: str) -> None:
+        """The kiosk's token (replacing its old one), inside the caller's transaction."""
+        self.conn.execute(
+            "INSERT INTO kiosks (kiosk_id, token_hash, created_at, scopes) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(kiosk_id) DO UPDATE SET token_hash = excluded.token_hash, revoked_at = NULL, "
+            "scopes = excluded.scopes",
+            (kiosk_id, token_hash, utc_now(), scopes),
+        )
 
     def revoke_kiosk(self, kiosk_id: str) -> str | None:
         """Stop the kiosk's token working; returns when it was revoked (now or before), None if no such kiosk.

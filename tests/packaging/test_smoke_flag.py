@@ -30,6 +30,10 @@ def test_smoke_test_shows_the_order_screen_offline_and_exits_0(tmp_path):
     assert report["screenshot_colours"] >= 8 and (tmp_path / "shot.png").stat().st_size > 10_000
 
 
-def test_smoke_test_without_a_pairing_says_how_to_pair(tmp_path):
+def test_smoke_test_without_a_pairing_shows_the_pairing_screen_and_exits_0(tmp_path):
     proc = smoke(tmp_path, "--smoke-test", str(tmp_path / "shot.png"))
-    assert proc.returncode == 2 and "tablepay kiosk pair URL TOKEN" in proc.stderr
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert report["ok"] and report["pairing_screen"] and not report["order_screen"]
+    assert report["pairing_state"] == "address" and report["service_url"] is None  # asks where the service is
+    assert report["screenshot_colours"] >= 8 and (tmp_path / "shot.png").stat().st_size > 10_000

@@ -63,6 +63,10 @@ PUBLIC: dict[tuple[str, str], int] = {
     ("GET", "/docs"): 200,
     ("GET", "/docs/oauth2-redirect"): 200,
     ("GET", "/redoc"): 200,
+    # Pairing by code (services/pairing.py): a kiosk without a token asks for a code and polls it with
+    # its poll secret (the Poll-Token header); a token in Authorization is never looked at.
+    ("POST", "/v1/pairing/codes"): 201,
+    ("GET", "/v1/pairing/codes/{code}"): 404,  # no poll secret: as if the code did not exist
 }
 
 # Bodies or answers of the other kiosk that must not hold the first kiosk's payment.
@@ -174,7 +178,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 def _call(world: World, route: tuple[str, str], caller: Caller) -> httpx.Response:
     method, path = route
     url = (path + QUERIES.get(path, "")).format(payment_id=caller.payment_id, order_id=caller.order_id,
-                                              row_id=caller.row_id, session_id=caller.session_id)
+                                              row_id=caller.row_id, session_id=caller.session_id,
+                                              code="KXM4-7RPQ")
     body = BODIES.get(route)
     return httpx.request(method, world.harness.service.url + url, headers=caller.headers, timeout=30,
                          json=body(caller) if body else None)

@@ -6,7 +6,7 @@ import os
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -115,8 +115,10 @@ class Harness:
 
 
 @contextmanager
-def running_harness(tmp_path: Path, *, pos: bool = False, **overrides: Any) -> Iterator[Harness]:
-    """`pos=True` also syncs orders to the sandbox's R-Keeper simulator (override any RKEEPER_* setting)."""
+def running_harness(tmp_path: Path, *, pos: bool = False, clock: Callable[[], float] | None = None,
+                    **overrides: Any) -> Iterator[Harness]:
+    """`pos=True` also syncs orders to the sandbox's R-Keeper simulator (override any RKEEPER_* setting);
+    `clock`: the service's epoch clock for pairing codes (a test moves it rather than waiting)."""
     sandbox_port, service_port = free_port(), free_port()
     sandbox_app = create_sandbox(
         tmp_path / "sandbox", public_url=f"http://127.0.0.1:{sandbox_port}",
@@ -132,7 +134,7 @@ def running_harness(tmp_path: Path, *, pos: bool = False, **overrides: Any) -> I
         values.update(pos_settings(f"http://127.0.0.1:{sandbox_port}"))
     values.update(overrides)
     settings = Settings(**values)
-    service_app = create_app(settings)
+    service_app = create_app(settings, **({"clock": clock} if clock else {}))
     token = issue_kiosk_token(service_app.state.repo, "kiosk-1", manager=True)
     with LiveServer(sandbox_app, sandbox_port) as sandbox, LiveServer(service_app, service_port) as service:
         service.app = service_app  # type: ignore[attr-defined]
