@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, Qt, Signal
-from PySide6.QtGui import QResizeEvent
+from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QHBoxLayout, QHeaderView, QLineEdit, QPushButton,
                                QStackedWidget, QTableView, QWidget)
 
@@ -83,6 +82,7 @@ class HistoryTab(QWidget):
         self.view.selectionModel().selectionChanged.connect(lambda *_: self._render_actions())
         root.addWidget(self.view, 1)
         self.setLayout(root)
+        self.view.viewport().installEventFilter(self)
 
         self.choice_overlay = ChoiceOverlay(host)
         self.days_overlay = DaysOverlay(host, self.filters)
@@ -121,23 +121,28 @@ class HistoryTab(QWidget):
 
     # -- the table -----------------------------------------------------------------------------
     def _fit_columns(self) -> None:
-        """Each shown column as wide as its header and its loaded rows need; any room left goes to
-        the State column, so the table fills its width and nothing is cut off."""
+        """Each shown column as wide as its header and its loaded rows need, plus an even share of
+        the room left, so the table fills its width and nothing is cut off."""
         header = self.view.horizontalHeader()
         shown = [c for c in range(self.model.columnCount()) if self.model.is_shown(c)]
         for column in range(self.model.columnCount()):
             self.view.setColumnHidden(column, column not in shown)
         widths = {c: max(self.view.sizeHintForColumn(c), header.sectionSizeHint(c)) for c in shown}
         spare = self.view.viewport().width() - sum(widths.values())
-        state = self.model.column_of("state")
-        if spare > 0:
-            widths[state if state in widths else shown[-1]] += spare
+        if spare > 0:  # shared out, so a wide screen reads as evenly spaced columns; the odd pixels go to State
+            share, rest = divmod(spare, len(widths))
+            for column in widths:
+                widths[column] += share
+            state = self.model.column_of("state")
+            widths[state if state in widths else shown[-1]] += rest
         for column, width in widths.items():
             self.view.setColumnWidth(column, width)
 
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        self._fit_columns()
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        # The viewport's own size, not the tab's: it is known only once the view has laid itself out.
+        if watched is self.view.viewport() and event.type() == QEvent.Type.Resize:
+            self._fit_columns()
+        return super().eventFilter(watched, event)
 
     # -- actions ---------------------------------------------------------------------------------
     def _row(self, index: QModelIndex):  # type: ignore[no-untyped-def]

@@ -71,6 +71,7 @@ QPushButton:disabled {{ color: #b8b8b8; background: #f5f5f4; border-color: #ece9
 #LineTotal {{ font-size: 18px; font-weight: 600; }}
 #RowCaption {{ font-size: 16px; font-weight: 700; }}
 #RowCaptionSub {{ font-size: 13px; color: {MUTED}; }}
+#PartnerName {{ font-size: 14px; color: {MUTED}; }}
 #Segment {{ min-height: {COMPACT}px; max-height: {COMPACT}px; padding: 0 8px; font-size: 17px; font-weight: 600;
             border-radius: 0; border: 2px solid {LINE}; border-left-width: 0; background: {CARD}; }}
 #Segment[segment="first"] {{ border-left-width: 2px; border-top-left-radius: 14px; border-bottom-left-radius: 14px; }}
