@@ -37,3 +37,4 @@ class FeedViewModel(QObject):
 
     async def stop(self) -> None:
         await self.worker.stop()
+        self.status.stop()

@@ -60,6 +60,10 @@ class StatusViewModel(QObject):
             self._tick.stop()
         self.refresh()
 
+    def stop(self) -> None:
+        """The kiosk is closing: no more ticks (the store goes away with it)."""
+        self._tick.stop()
+
     def refresh(self, *_: object) -> None:
         """Count again what waits for the service (after a feed page, a checkout, a refund)."""
         self.checkouts, self.refunds = self.store.awaiting_service()
