@@ -69,19 +69,19 @@ def main(argv: list[str] | None = None) -> int:
     tab = page.history
     timed("open history (model + first page)", page.open)
     assert model.total == args.payments
-    timed("filter: state = refunded", lambda: tab.state.setCurrentIndex(tab.state.findData("refunded")))
-    timed("filter: waiter = Ana", lambda: tab.waiter.setCurrentIndex(tab.waiter.findData("Ana")))
+    timed("filter: state = refunded", lambda: tab.filters.set_status("refunded"))
+    timed("filter: waiter = Ana", lambda: tab.filters.set_waiter("Ana"))
     timed("search: order id", lambda: tab.search.setText("ord-0999"))
     tab.search.clear()
-    tab.state.setCurrentIndex(0)
-    tab.waiter.setCurrentIndex(0)
+    tab.filters.set_status(None)
+    tab.filters.set_waiter(None)
     timed("sort: total, ascending", lambda: tab.view.sortByColumn(8, Qt.SortOrder.AscendingOrder))
     timed("sort: waiter, descending", lambda: tab.view.sortByColumn(2, Qt.SortOrder.DescendingOrder))
     timed("scroll: 10 more pages (by waiter)", lambda: [model.fetchMore() for _ in range(10)])
     timed("sort: time, descending", lambda: tab.view.sortByColumn(0, Qt.SortOrder.DescendingOrder))
     timed("scroll: 10 more pages (by time)", lambda: [model.fetchMore() for _ in range(10)])
     # The kiosk's button runs this on a worker thread; timed here as the plain call.
-    timed("export CSV (all payments)", lambda: manager.export_history(tab.current_filter(), tab.model.sort_key,
+    timed("export CSV (all payments)", lambda: manager.export_history(tab.model.filter, tab.model.sort_key,
                                                                        tab.model.descending))
     print(f"  {tab.export_message.text()}")
     timed("day totals (today)", lambda: page.show_tab(1))

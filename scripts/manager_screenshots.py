@@ -1,9 +1,11 @@
-"""Offscreen screenshots of manager mode on a seeded store: docs/screenshots/manager-*.png.
+"""Offscreen screenshots of manager mode on a seeded store: docs/screenshots/manager-*.png, plus
+the order screen with a long donation partner (kiosk-order-long-partner.png).
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/manager_screenshots.py
 
 No service is needed to show the history, the totals and the refund dialog (the kiosk reads its
-own SQLite); the status bar therefore says "Connecting…".
+own SQLite); the status bar therefore says "Connecting…". manager-history-1024x768.png is the
+manager page alone at 1024x768 (the whole window cannot be that small yet: docs/kiosk.md).
 """
 
 from __future__ import annotations
@@ -19,14 +21,24 @@ os.environ.setdefault("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from PySide6.QtCore import QEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from bench.manager_seed import seed_payments  # noqa: E402
 from pos_app.app import build_kiosk  # noqa: E402
 from pos_app.secrets import Pairing  # noqa: E402
 from pos_app.settings import KioskSettings  # noqa: E402
+from pos_app.views.manager_page import ManagerPage  # noqa: E402
+from pos_app.views.theme import STYLE  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
+LONG_PARTNER = "Médecins Sans Frontières / Doctors Without Borders"
+
+
+def settle(app: QApplication) -> None:
+    for _ in range(5):
+        app.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)  # rows a redraw replaced: gone
+        app.processEvents()
 
 
 def main() -> int:
@@ -41,13 +53,11 @@ def main() -> int:
     window.show_manager()  # type: ignore[attr-defined]
     page = window.manager_page  # type: ignore[attr-defined]
     page.history.view.selectRow(2)
-    for _ in range(5):
-        app.processEvents()
+    settle(app)
     OUT.mkdir(parents=True, exist_ok=True)
     window.grab().save(str(OUT / "manager-history.png"))  # type: ignore[attr-defined]
     page.show_tab(1)
-    for _ in range(5):
-        app.processEvents()
+    settle(app)
     window.grab().save(str(OUT / "manager-totals.png"))  # type: ignore[attr-defined]
     page.show_tab(0)
     row = next(i for i, r in enumerate(kiosk.history_model.rows) if r.status == "partially_refunded")  # type: ignore[attr-defined]
@@ -55,11 +65,35 @@ def main() -> int:
     page.refund.ask(kiosk.history_model.rows[row].payment_id)  # type: ignore[attr-defined]
     for key in "C9999":  # 99.99, more than is left: the dialog refuses it before anything is sent
         page.refund.press(key)
-    for _ in range(5):
-        app.processEvents()
+    settle(app)
     assert (window.width(), window.height()) == (1280, 800), window.size()  # type: ignore[attr-defined]
     window.grab().save(str(OUT / "manager-refund.png"))  # type: ignore[attr-defined]
-    print("wrote", *(OUT / f"manager-{n}.png" for n in ("history", "totals", "refund")))
+    page.refund.hide()
+
+    small = ManagerPage(kiosk.manager_vm, kiosk.history_model, kiosk.refund_vm,  # type: ignore[arg-type]
+                        kiosk.reconcile_vm)  # type: ignore[arg-type]
+    small.setStyleSheet(STYLE)
+    small.resize(1024, 768)
+    small.show()
+    small.open()
+    small.history.view.selectRow(2)
+    settle(app)
+    assert (small.width(), small.height()) == (1024, 768), small.size()
+    small.grab().save(str(OUT / "manager-history-1024x768.png"))
+    small.close()
+
+    page.closed.emit()  # Lock: back to the waiter's screens
+    kiosk.order_vm.settings.donation_partner = LONG_PARTNER  # type: ignore[attr-defined]
+    window.order_page.on_settings_changed()  # type: ignore[attr-defined]
+    window.tables_page.tablePicked.emit("5")  # type: ignore[attr-defined]
+    for sku in ("MARG", "CARB", "TIRA", "LEMO"):
+        kiosk.order_vm.add_item(sku)  # type: ignore[attr-defined]
+    window.order_page.tip_buttons[10].click()  # type: ignore[attr-defined]
+    window.order_page.donation_buttons[200].click()  # type: ignore[attr-defined]
+    settle(app)
+    window.grab().save(str(OUT / "kiosk-order-long-partner.png"))  # type: ignore[attr-defined]
+    print("wrote", *(OUT / f"manager-{n}.png" for n in ("history", "history-1024x768", "totals", "refund")),
+          OUT / "kiosk-order-long-partner.png")
     kiosk.store.db.close()
     return 0
 

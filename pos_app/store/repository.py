@@ -223,6 +223,17 @@ class KioskStore:
         row = next(self.db.query("SELECT * FROM payment_attempts WHERE payment_id = ?", [payment_id]), None)
         return _attempt(row) if row else None
 
+    def awaiting_service(self) -> tuple[int, int]:
+        """(live checkouts of unpaid orders, refunds sent without an answer): what only the sync service
+        can settle. The guest may have paid a live checkout while the kiosk was offline; the feed says so."""
+        live = sorted(status.value for status in PaymentStatus if status.is_live)
+        marks = ", ".join("?" for _ in live)
+        checkouts = next(self.db.query(
+            f"SELECT COUNT(*) AS n FROM payment_attempts a JOIN orders o USING (order_id) "
+            f"WHERE a.status IN ({marks}) AND o.status = 'open'", live))["n"]
+        refunds = next(self.db.query("SELECT COUNT(*) AS n FROM pending_refunds"))["n"]
+        return int(checkouts), int(refunds)
+
     def attempt_count(self, order_id: str) -> int:
         return int(next(self.db.query("SELECT COUNT(*) AS n FROM payment_attempts WHERE order_id = ?",
                                       [order_id]))["n"])

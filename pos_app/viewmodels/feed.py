@@ -8,6 +8,7 @@ from ..client import SyncClient
 from ..feed import Connection, FeedWorker
 from ..settings import KioskSettings
 from ..store import KioskStore
+from .status import StatusViewModel
 
 
 class FeedViewModel(QObject):
@@ -22,6 +23,10 @@ class FeedViewModel(QObject):
                                  backoff_max=settings.backoff_max_seconds,
                                  on_state=lambda state: self.connectionChanged.emit(state.value),
                                  on_applied=self.ordersChanged.emit)
+        # The status bar's words follow the connection and what the feed settles.
+        self.status = StatusViewModel(store, parent=self)
+        self.connectionChanged.connect(self.status.set_connection)
+        self.ordersChanged.connect(self.status.refresh)
 
     @property
     def connection(self) -> Connection:
@@ -32,3 +37,4 @@ class FeedViewModel(QObject):
 
     async def stop(self) -> None:
         await self.worker.stop()
+        self.status.stop()

@@ -2,6 +2,7 @@
 
 Qt asks `canFetchMore`/`fetchMore` as the view scrolls; each page is one LIMIT/OFFSET query with
 the filter and sort in SQL, so opening 100,000 payments costs one page, not 100,000 rows.
+The model also owns the screen's filters (HistoryFilters) and which columns are shown.
 """
 
 from __future__ import annotations
@@ -12,20 +13,27 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 
 from ..store import HistoryFilter, HistoryRow, ManagerStore
 from .kitchen import POS_LABELS
+from .history_filters import HistoryFilters
 from .manager import ManagerViewModel
 from .orders import PAYMENT_LABELS
+from .wording import counted
 
 # key (a store.SORT_SQL key), header
 COLUMNS = (("time", "Time"), ("table", "Table"), ("waiter", "Waiter"), ("order", "Order"), ("state", "State"),
            ("dishes", "Dishes"), ("tip", "Tip"), ("donation", "Donation"), ("total", "Total"),
            ("reference", "Provider ref."), ("pos", "POS"))
 MONEY_COLUMNS = {"dishes", "tip", "donation", "total"}
+# What a manager looks for in a list (when, where, who, what happened, how much, the kitchen's side);
+# the rest is in Order detail. These fit side by side, without a horizontal scroll bar, in a
+# 1024 px window as in a 1280 px one; the others are one tap away under Columns.
+DEFAULT_COLUMNS = ("time", "table", "waiter", "order", "state", "tip", "total", "pos")
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1  # the HistoryRow itself
 _Index = QModelIndex | QPersistentModelIndex
 
 
 class HistoryModel(QAbstractTableModel):
     filterChanged = Signal()  # a new filter or sort: the count changed
+    columnsChanged = Signal()  # a column was shown or hidden
 
     PAGE = 200
 
@@ -37,6 +45,39 @@ class HistoryModel(QAbstractTableModel):
         self.sort_key, self.descending = "time", True
         self.rows: list[HistoryRow] = []
         self.total = 0
+        self.shown: tuple[str, ...] = DEFAULT_COLUMNS
+        self.filters = HistoryFilters(manager, self)
+        self.filters.changed.connect(self.apply_filters)
+
+    # -- what the screen shows around the table ------------------------------------------------------
+    @property
+    def count_text(self) -> str:
+        """'1 payment', '640 payments': how many attempts the filter matches (all of them, not the loaded page)."""
+        return counted(self.total, "payment", self.manager.settings.locale)
+
+    def column_key(self, column: int) -> str:
+        return COLUMNS[column][0]
+
+    def column_of(self, key: str) -> int:
+        return next(i for i, (k, _) in enumerate(COLUMNS) if k == key)
+
+    def is_shown(self, column: int) -> bool:
+        return COLUMNS[column][0] in self.shown
+
+    def set_shown(self, key: str, on: bool) -> None:
+        """Show or hide a column; the time always stays (it is how the list is read and sorted)."""
+        if key == "time":
+            return
+        keys = set(self.shown) | {key} if on else set(self.shown) - {key}
+        self.shown = tuple(k for k, _ in COLUMNS if k in keys)
+        self.columnsChanged.emit()
+
+    def default_columns(self) -> None:
+        self.shown = DEFAULT_COLUMNS
+        self.columnsChanged.emit()
+
+    def apply_filters(self) -> None:
+        self.set_filter(self.filters.current())
 
     # -- loading -------------------------------------------------------------------------------
     def set_filter(self, f: HistoryFilter) -> None:

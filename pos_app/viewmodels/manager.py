@@ -20,7 +20,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal, SignalInstance
 from qasync import asyncSlot
 
-from tablepay_domain.day_totals import DayTotals, business_day_bounds, business_day_of, day_totals
+from tablepay_domain.day_totals import DayTotals, business_day_bounds, business_day_of, day_totals, parse_day_start
 from tablepay_domain.money import Money
 
 from ..client import ApiError, SyncClient, Unreachable
@@ -29,6 +29,8 @@ from ..money_format import format_money
 from ..pin import verify_pin
 from ..settings import KioskSettings
 from .actions import unexpected
+from .orders import PAYMENT_LABELS
+from .wording import counted
 from ..store import EventRow, HistoryFilter, HistoryRow, KioskStore, LocalOrder, ManagerStore
 from .settings import PinResult
 
@@ -179,6 +181,31 @@ class ManagerViewModel(QObject):
         currency = payments[0].currency if payments else (self.data.latest_currency() or "EUR")
         return day_totals(payments, currency, self.tz)
 
+    ATTENTION_SHOWN = 4  # the card has room for four lines; the rest is one line and a pointer
+
+    def attention_text(self, totals: DayTotals) -> str:
+        """The day's unpaid orders whose attempt needs a look, a few by name and how many more."""
+        shown = [f"{p.order_id} · {PAYMENT_LABELS.get(p.status.value, p.status.value)} · "
+                 f"{self.fmt(p.amount_total, totals.currency)}" for p in totals.attention[:self.ATTENTION_SHOWN]]
+        more = len(totals.attention) - self.ATTENTION_SHOWN
+        if more > 0:
+            shown.append(f"… and {more:,} more (History: filter by state)")
+        return "\n".join(shown) or "Nothing"
+
+    def hourly_takings(self, totals: DayTotals) -> list[tuple[int, int]]:
+        """(hour, takings) from the first to the last hour with a sale, in business-day order, so
+        the hours between show as gaps."""
+        start = parse_day_start(self.settings.business_day_starts_at).hour
+        offsets = sorted((hour - start) % 24 for hour in totals.takings_by_hour)
+        if not offsets:
+            return []
+        return [((start + h) % 24, totals.takings_by_hour.get((start + h) % 24, 0))
+                for h in range(offsets[0], offsets[-1] + 1)]
+
+    def pos_summary(self, body: dict[str, Any]) -> str:
+        """The POS trail's first line: 'Status: in_pos · 2 packages'."""
+        return f"Status: {body.get('status')} · {counted(len(body.get('packages') or []), 'package')}"
+
     # -- exports ---------------------------------------------------------------------------
     def _export_path(self, stem: str) -> Path:
         self.export_dir.mkdir(parents=True, exist_ok=True)
@@ -225,7 +252,7 @@ class ManagerViewModel(QObject):
                 self.exportDone.emit(f"Export failed: {exc}")
                 return
             log.info("exported %d payments to %s", count, path)
-            self.exportDone.emit(f"Saved {count:,} payments to {path}")
+            self.exportDone.emit(f"Saved {counted(count, 'payment', self.settings.locale)} to {path}")
 
         return loop.create_task(run(), name="history-export")
 

@@ -27,6 +27,12 @@ class OrderViewModel(QObject):
         self.order: LocalOrder | None = None
         self.busy = False  # a send to the kitchen is on its way: the lines wait for its answer
 
+    @property
+    def donation_partner_text(self) -> str:
+        """Who the donation goes to, for the line under the donation buttons ('' without a partner)."""
+        partner = self.settings.donation_partner.strip()
+        return f"Donations go to {partner}" if partner else ""
+
     # -- which order --------------------------------------------------------
     def open_table(self, table: str) -> LocalOrder:
         """The table's open order, or a new one."""

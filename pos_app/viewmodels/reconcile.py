@@ -24,6 +24,7 @@ from ..client import ApiError, SyncClient, Unreachable
 from ..store import HistoryRow, ManagerStore
 from .actions import unexpected, waiter_action
 from .manager import utc_iso
+from .wording import counted
 
 log = logging.getLogger(__name__)
 LOOKUP_BATCH = 500
@@ -62,6 +63,19 @@ def compare(local: HistoryRow, remote: dict[str, Any] | None) -> str:
     return ""
 
 
+def summary(disagreeing: int, checked: int, days: int) -> str:
+    """'1 of 3 payments of the last 7 days disagrees.', 'All 2 payments ... agree.', in number."""
+    period = f"the last {counted(days, 'day')}"
+    if checked == 0:
+        return f"This kiosk has no payments from {period}."
+    if disagreeing:
+        verb = "disagrees" if disagreeing == 1 else "disagree"
+        return f"{disagreeing:,} of {counted(checked, 'payment')} of {period} {verb}."
+    if checked == 1:
+        return f"The one payment of {period} agrees."
+    return f"All {counted(checked, 'payment')} of {period} agree."
+
+
 class ReconcileViewModel(QObject):
     changed = Signal()
 
@@ -90,8 +104,7 @@ class ReconcileViewModel(QObject):
                                      found.get("status") if found else None, found.get("pos_status") if found else None,
                                      reason))
         self.rows, self.checked = rows, len(local)
-        self.message = (f"{len(rows)} of {len(local)} payments of the last {self.days} days disagree." if rows else
-                        f"All {len(local)} payments of the last {self.days} days agree.")
+        self.message = summary(len(rows), len(local), self.days)
 
     async def _guarded(self, work: Callable[[], Awaitable[None]]) -> None:
         if self.busy:

@@ -13,15 +13,11 @@ from .order_page import OrderPage
 from .orders_page import OrdersPage
 from .settings_page import PinPad, SettingsPage
 from .tables_page import TablesPage
-from .theme import DANGER, PAID, STYLE, WARN, pill_style
+from .theme import STYLE, TONE_COLOURS, WARN, pill_style
 from .widgets import BrandLogo, button, label, vbox
 
 WINDOW_SIZE = (1280, 800)  # the kiosk's touch screen
 
-CONNECTION_LABELS = {
-    "connecting": ("Connecting…", WARN), "online": ("Online", PAID),
-    "offline": ("Offline: reconnecting", DANGER), "unauthorized": ("Not paired: token refused", DANGER),
-}
 
 
 class MainWindow(QMainWindow):
@@ -47,7 +43,8 @@ class MainWindow(QMainWindow):
         column = vbox(spacing=0)
         column.addWidget(self._header())
         column.addWidget(self.pages, 1)
-        column.addWidget(self._status_bar(service_url, menu_note))
+        # `service_url` is no longer shown here (the settings screen has it); app.py still passes it.
+        column.addWidget(self._status_bar(menu_note))
         shell.setLayout(column)
 
         self.checkout_panel = CheckoutPanel(checkout_vm, order_vm)
@@ -78,12 +75,14 @@ class MainWindow(QMainWindow):
         self.order_page.checkoutRequested.connect(self._on_checkout)
         self.checkout_panel.closed.connect(self._on_checkout_closed)
         checkout_vm.stateChanged.connect(self._on_checkout_state)
-        feed_vm.connectionChanged.connect(self._on_connection)
+        feed_vm.status.changed.connect(self._on_status)
+        checkout_vm.stateChanged.connect(feed_vm.status.refresh)  # a new checkout now waits for the service
+        manager[2].changed.connect(feed_vm.status.refresh)  # so does a refund sent without an answer
         feed_vm.ordersChanged.connect(orders_vm.refresh)
         feed_vm.ordersChanged.connect(order_vm.reload)  # also redraws the POS badge (kitchen_vm follows order_vm)
         feed_vm.ordersChanged.connect(checkout_vm.on_orders_changed)
         order_vm.changed.connect(orders_vm.refresh)
-        self._on_connection(feed_vm.connection.value)
+        feed_vm.status.set_connection(feed_vm.connection)
         orders_vm.refresh()
         self.show_tables()
 
@@ -111,7 +110,8 @@ class MainWindow(QMainWindow):
         self.nav_orders.clicked.connect(lambda: self._show(self.orders_page))
         return header
 
-    def _status_bar(self, service_url: str, menu_note: tuple[str, bool]) -> QWidget:
+    def _status_bar(self, menu_note: tuple[str, bool]) -> QWidget:
+        """Connected or since when not, what the waiter can still do, what waits for the service."""
         bar = QFrame()
         bar.setObjectName("StatusBar")
         bar.setFixedHeight(36)
@@ -120,7 +120,10 @@ class MainWindow(QMainWindow):
         self.connection_pill = label("")
         row.addWidget(self.connection_pill)
         row.addSpacing(12)
-        row.addWidget(label(f"Kiosk {self.order_vm.settings.kiosk_id} · sync service {service_url}"), 1)
+        # The kiosk id and the service URL are on the settings screen: a waiter needs neither here.
+        self.status_detail = label("")
+        row.addWidget(self.status_detail, 1)
+        row.addSpacing(12)
         text, degraded = menu_note
         self.menu_note = label(text)
         if degraded:  # asked for the POS menu, showing a saved one or the file: say it plainly
@@ -188,8 +191,10 @@ class MainWindow(QMainWindow):
         else:
             self._show(self.order_page)
 
-    def _on_connection(self, state: str) -> None:
-        text, colour = CONNECTION_LABELS.get(state, (state, WARN))
-        self.connection_pill.setText(f"●  {text}")
+    def _on_status(self) -> None:
+        status = self.feed_vm.status
+        colour = TONE_COLOURS[status.tone.value]
+        self.connection_pill.setText(f"●  {status.headline}")
         self.connection_pill.setStyleSheet(pill_style(colour))
-        self.settings_page.set_connection((text, colour))
+        self.status_detail.setText(status.detail)
+        self.settings_page.set_connection((status.headline, colour))

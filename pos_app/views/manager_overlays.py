@@ -99,7 +99,7 @@ class DetailOverlay(Overlay):
         if body is None:
             self.pos_message.setText(message)
             return
-        lines = [f"Status: {body.get('status')} · {len(body.get('packages') or [])} package(s)"]
+        lines = [self.manager.pos_summary(body)]
         lines += [f"{self.manager.local_time(step.get('at'), '%H:%M:%S')}  {step.get('step')}  {step.get('detail', '')}"
                   for step in body.get("trail") or []]
         self.pos_message.setText("\n".join(lines))

@@ -2,64 +2,62 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QDate, QModelIndex, Qt, Signal
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDateEdit, QHBoxLayout, QHeaderView,
-                               QLineEdit, QPushButton, QStackedWidget, QTableView, QWidget)
+from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, Signal
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QHBoxLayout, QHeaderView, QLineEdit, QPushButton,
+                               QStackedWidget, QTableView, QWidget)
 
-from ..viewmodels import (PAYMENT_LABELS, ROW_ROLE, HistoryModel, ManagerViewModel, ReconcileViewModel,
-                          RefundViewModel)
+from ..viewmodels import ROW_ROLE, HistoryModel, ManagerViewModel, ReconcileViewModel, RefundViewModel
 from .manager_overlays import DetailOverlay, RefundOverlay
 from .manager_tabs import ReconcileTab, TotalsTab
+from .pickers import PICKER_HEIGHT, ChoiceOverlay, ColumnsOverlay, DaysOverlay, Picker
 from .widgets import button, label, segmented, vbox
 
-ALL = "All"
-STATES = ("paid", "partially_refunded", "refunded", "open", "pending", "authorized", "failed", "cancelled", "expired")
-
-
 class HistoryTab(QWidget):
+    """Labelled finger-sized filters over the paged table; the columns shown by default always fit."""
+
     detailRequested = Signal(str)  # order_id
     refundRequested = Signal(str)  # payment_id
 
-    def __init__(self, manager: ManagerViewModel, model: HistoryModel, parent: QWidget | None = None) -> None:
+    def __init__(self, manager: ManagerViewModel, model: HistoryModel, host: QWidget,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.manager, self.model = manager, model
+        self.manager, self.model, self.filters = manager, model, model.filters
         root = vbox(spacing=10)
         filters = QHBoxLayout()
-        filters.setSpacing(8)
-        self.dated = QCheckBox("Days")
-        today = QDate(manager.today().year, manager.today().month, manager.today().day)
-        self.first, self.last = QDateEdit(today.addDays(-6)), QDateEdit(today)
-        for edit in (self.first, self.last):
-            edit.setCalendarPopup(True)
-            edit.setDisplayFormat("dd MMM yyyy")
-            edit.setMinimumHeight(56)
-            edit.setEnabled(False)
-        self.state, self.waiter, self.table = QComboBox(), QComboBox(), QComboBox()
-        self.state.addItem(ALL, None)
-        for state in STATES:
-            self.state.addItem(PAYMENT_LABELS[state], state)
-        for combo in (self.state, self.waiter, self.table):
-            combo.setMinimumHeight(56)
+        filters.setSpacing(10)
+        self.days, self.state = Picker("DAYS"), Picker("STATE")
+        self.waiter, self.table = Picker("WAITER"), Picker("TABLE")
+        for picker in (self.days, self.state, self.waiter, self.table):
+            filters.addWidget(picker, 1)
         self.search = QLineEdit()
-        self.search.setPlaceholderText("Order id")
         self.search.setClearButtonEnabled(True)
-        for widget in (self.dated, self.first, label("–"), self.last, self.state, self.waiter, self.table):
-            filters.addWidget(widget)
-        filters.addWidget(self.search, 1)
+        self.search.setFixedHeight(PICKER_HEIGHT)  # level with the pickers beside it
+        self.search.setPlaceholderText("part of an id")  # a hint; the label above names the field
+        search_caption = label("ORDER ID", "FieldCaption")
+        search_caption.setBuddy(self.search)
+        search_box = vbox(spacing=4)
+        search_box.addWidget(search_caption)
+        search_box.addWidget(self.search)
+        filters.addLayout(search_box, 1)
         root.addLayout(filters)
 
         actions = QHBoxLayout()
-        self.count = label("", "Subtitle")
+        actions.setSpacing(8)  # six controls in 984 px at 1024x768, with room for "100,000 payments"
+        self.count = label("", "Count")
+        self.columns_button = button("Columns")
         self.detail_button, self.refund_button = button("Order detail"), button("Refund…")
         self.bom = QCheckBox("BOM for Excel")
         self.export_button = button("Export CSV")
+        self.columns_button.clicked.connect(lambda: self.columns_overlay.ask())
         self.detail_button.clicked.connect(self._detail)
         self.refund_button.clicked.connect(self._refund)
         self.export_button.clicked.connect(self._export)
         self.manager.exportDone.connect(self._exported)
         actions.addWidget(self.count, 1)
-        for widget in (self.detail_button, self.refund_button, self.bom, self.export_button):
+        for widget in (self.columns_button, self.detail_button, self.refund_button, self.bom, self.export_button):
             actions.addWidget(widget)
+            if isinstance(widget, QPushButton):
+                widget.setObjectName("Action")
         root.addLayout(actions)
         self.export_message = label("", "LineMeta")
         root.addWidget(self.export_message)
@@ -73,55 +71,78 @@ class HistoryTab(QWidget):
         self.view.verticalHeader().setDefaultSectionSize(48)  # a finger-sized row
         self.view.setAlternatingRowColors(True)
         self.view.setWordWrap(False)
+        self.view.setTextElideMode(Qt.TextElideMode.ElideRight)  # only if a manager adds more columns than fit
         header = self.view.horizontalHeader()
         header.setSortIndicator(0, Qt.SortOrder.DescendingOrder)  # before sorting is on: no second query
         self.view.setSortingEnabled(True)
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        for column, width in enumerate((140, 70, 90, 130, 190, 100, 90, 100, 100, 130, 110)):
-            self.view.setColumnWidth(column, width)
-        header.setStretchLastSection(True)
+        # Widths are set from the contents (_fit_columns), not dragged: a header edge is no finger target.
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        header.setStretchLastSection(False)
         self.view.doubleClicked.connect(lambda index: self.detailRequested.emit(self._row(index).order_id))
         self.view.selectionModel().selectionChanged.connect(lambda *_: self._render_actions())
         root.addWidget(self.view, 1)
         self.setLayout(root)
+        self.view.viewport().installEventFilter(self)
 
-        self.dated.toggled.connect(self._dates_toggled)
-        for edit in (self.first, self.last):
-            edit.dateChanged.connect(lambda *_: self.apply())
-        for combo in (self.state, self.waiter, self.table):
-            combo.currentIndexChanged.connect(lambda *_: self.apply())
-        self.search.textChanged.connect(lambda *_: self.apply())
+        self.choice_overlay = ChoiceOverlay(host)
+        self.days_overlay = DaysOverlay(host, self.filters)
+        self.columns_overlay = ColumnsOverlay(host, model)
+        self.days.clicked.connect(self.days_overlay.ask)
+        self.state.clicked.connect(lambda: self.choice_overlay.ask(
+            "State", self.filters.status_choices(), self.filters.status, self.filters.set_status))
+        self.waiter.clicked.connect(lambda: self.choice_overlay.ask(
+            "Waiter", self.filters.waiter_choices(), self.filters.waiter, self.filters.set_waiter))
+        self.table.clicked.connect(lambda: self.choice_overlay.ask(
+            "Table", self.filters.table_choices(), self.filters.table, self.filters.set_table))
+        self.search.textChanged.connect(self.filters.set_search)
+        self.filters.changed.connect(self._render_filters)
         model.filterChanged.connect(self._render_count)
         model.modelReset.connect(self._render_actions)
-        self._loading = False
+        model.modelReset.connect(self._fit_columns)
+        model.rowsInserted.connect(lambda *_: self._fit_columns())  # a later page may hold wider text
+        model.columnsChanged.connect(self._fit_columns)
+        self._render_filters()
 
     # -- filters -------------------------------------------------------------------------------
-    def load_choices(self) -> None:
-        """Fill the waiter and table lists from the store (when manager mode opens)."""
-        self._loading = True
-        for combo, values in ((self.waiter, self.manager.waiters()), (self.table, self.manager.tables())):
-            current = combo.currentData()
-            combo.clear()
-            combo.addItem("All waiters" if combo is self.waiter else "All tables", None)
-            for value in values:
-                combo.addItem(value or "(none)", value)
-            combo.setCurrentIndex(max(0, combo.findData(current)) if current is not None else 0)
-        self._loading = False
+    def open(self) -> None:
+        """When manager mode opens: fresh waiter and table lists, the first page read again."""
+        self.filters.load_choices()
+        self._render_filters()
+        self.model.apply_filters()
 
-    def _dates_toggled(self, on: bool) -> None:
-        self.first.setEnabled(on)
-        self.last.setEnabled(on)
-        self.apply()
+    def _render_filters(self) -> None:
+        f = self.filters
+        self.days.set_value(f.days_text)
+        self.state.set_value(f.status_text)
+        self.waiter.set_value(f.waiter_text)
+        self.table.set_value(f.table_text)
+        if self.search.text().strip() != f.search:
+            self.search.setText(f.search)
 
-    def current_filter(self):  # type: ignore[no-untyped-def]
-        first = self.first.date().toPython() if self.dated.isChecked() else None
-        last = self.last.date().toPython() if self.dated.isChecked() else None
-        return self.manager.make_filter(first, last, self.state.currentData(), self.waiter.currentData(),
-                                        self.table.currentData(), self.search.text())
+    # -- the table -----------------------------------------------------------------------------
+    def _fit_columns(self) -> None:
+        """Each shown column as wide as its header and its loaded rows need, plus an even share of
+        the room left, so the table fills its width and nothing is cut off."""
+        header = self.view.horizontalHeader()
+        shown = [c for c in range(self.model.columnCount()) if self.model.is_shown(c)]
+        for column in range(self.model.columnCount()):
+            self.view.setColumnHidden(column, column not in shown)
+        widths = {c: max(self.view.sizeHintForColumn(c), header.sectionSizeHint(c)) for c in shown}
+        spare = self.view.viewport().width() - sum(widths.values())
+        if spare > 0:  # shared out, so a wide screen reads as evenly spaced columns; the odd pixels go to State
+            share, rest = divmod(spare, len(widths))
+            for column in widths:
+                widths[column] += share
+            state = self.model.column_of("state")
+            widths[state if state in widths else shown[-1]] += rest
+        for column, width in widths.items():
+            self.view.setColumnWidth(column, width)
 
-    def apply(self) -> None:
-        if not self._loading:
-            self.model.set_filter(self.current_filter())
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        # The viewport's own size, not the tab's: it is known only once the view has laid itself out.
+        if watched is self.view.viewport() and event.type() == QEvent.Type.Resize:
+            self._fit_columns()
+        return super().eventFilter(watched, event)
 
     # -- actions ---------------------------------------------------------------------------------
     def _row(self, index: QModelIndex):  # type: ignore[no-untyped-def]
@@ -132,7 +153,7 @@ class HistoryTab(QWidget):
         return self._row(rows[0]) if rows else None
 
     def _render_count(self) -> None:
-        self.count.setText(f"{self.model.total:,} payments")
+        self.count.setText(self.model.count_text)
 
     def _render_actions(self) -> None:
         row = self.selected()
@@ -150,7 +171,7 @@ class HistoryTab(QWidget):
     def _export(self) -> None:
         self.export_button.setEnabled(False)
         self.export_message.setText("Exporting ...")
-        self.manager.start_history_export(self.current_filter(), self.model.sort_key, self.model.descending,
+        self.manager.start_history_export(self.model.filter, self.model.sort_key, self.model.descending,
                                           bom=self.bom.isChecked())
 
     def _exported(self, message: str) -> None:
@@ -181,7 +202,7 @@ class ManagerPage(QWidget):
         self.lock_button.clicked.connect(self.closed.emit)
         top.addWidget(self.lock_button)
         root.addLayout(top)
-        self.history = HistoryTab(manager, model)
+        self.history = HistoryTab(manager, model, self)
         self.totals = TotalsTab(manager)
         self.reconcile = ReconcileTab(reconcile_vm)
         self.tabs = QStackedWidget()
@@ -198,8 +219,7 @@ class ManagerPage(QWidget):
         refund_vm.requested.connect(lambda *_: model.refresh())
 
     def open(self) -> None:
-        self.history.load_choices()
-        self.history.apply()
+        self.history.open()
         self.totals.show_day(self.manager.today())
         self.show_tab(0)
 

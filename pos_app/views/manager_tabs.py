@@ -8,9 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QGridLayout, QHBoxLayout, QHeaderView, QTableWidget,
                                QTableWidgetItem, QWidget)
 
-from tablepay_domain.day_totals import parse_day_start
-
-from ..viewmodels import PAYMENT_LABELS, ManagerViewModel, ReconcileViewModel
+from ..viewmodels import ManagerViewModel, ReconcileViewModel
 from .manager_chart import DayChart
 from .widgets import button, card, hbox, label, vbox
 
@@ -56,7 +54,9 @@ class TotalsTab(QWidget):
             figures.addWidget(value, 1, column)
         root.addWidget(card(figures, margins=16))
         lists = QHBoxLayout()
-        self.tips_list, self.partners_list, self.attention_list = label(""), label(""), label("")
+        # Wrapped: a long partner name or many unpaid orders make a card taller, never the tab wider.
+        self.tips_list, self.partners_list, self.attention_list = (label("", wrap=True), label("", wrap=True),
+                                                                   label("", wrap=True))
         for title, widget in (("TIPS PER WAITER", self.tips_list), ("DONATIONS PER PARTNER (not revenue)",
                                                                      self.partners_list),
                               ("OPEN OR FAILED, ORDER NOT PAID", self.attention_list)):
@@ -86,18 +86,9 @@ class TotalsTab(QWidget):
         self.tips_list.setText("\n".join(f"{w}: {fmt(a)}" for w, a in sorted(totals.tips_by_waiter.items())) or "—")
         self.partners_list.setText("\n".join(f"{p}: {fmt(a)}" for p, a in sorted(totals.donations_by_partner.items()))
                                    or "—")
-        shown = 4
-        self.attention_list.setText("\n".join(f"{p.order_id} · {PAYMENT_LABELS.get(p.status.value, p.status.value)} · "
-                                              f"{fmt(p.amount_total)}" for p in totals.attention[:shown])
-                                    + (f"\n… and {len(totals.attention) - shown} more (History: filter by state)"
-                                       if len(totals.attention) > shown else "")
-                                    or "Nothing")
-        start = parse_day_start(m.settings.business_day_starts_at).hour
-        hours = sorted(totals.takings_by_hour.items(), key=lambda item: (item[0] - start) % 24)
-        if hours:  # every hour from the first to the last sale, so gaps show as gaps
-            first, last = (hours[0][0] - start) % 24, (hours[-1][0] - start) % 24
-            hours = [((start + h) % 24, totals.takings_by_hour.get((start + h) % 24, 0)) for h in range(first, last + 1)]
-        self.chart.set_data(hours, sorted(totals.tips_by_waiter.items(), key=lambda item: -item[1]), fmt)
+        self.attention_list.setText(m.attention_text(totals))
+        tips = sorted(totals.tips_by_waiter.items(), key=lambda item: -item[1])
+        self.chart.set_data(m.hourly_takings(totals), tips, fmt)
 
     def _export(self) -> None:
         path = self.manager.export_totals(self.day, bom=self.bom.isChecked())

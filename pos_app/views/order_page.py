@@ -89,7 +89,7 @@ class OrderPage(QWidget):
 
     # -- the order ------------------------------------------------------------
     def _order_side(self) -> QFrame:
-        column = vbox(spacing=8)
+        column = vbox(spacing=6)  # tighter than 8 px: the donation partner's line fits and five lines still do
         self.title = label("", "Title")
         self.note_button = button("+ Note", "Segment")
         self.note_button.setProperty("segment", "only")
@@ -117,7 +117,7 @@ class OrderPage(QWidget):
         column.addWidget(self.lines_scroll, 1)
         column.addWidget(divider())
 
-        self.choices_box = vbox(spacing=8)
+        self.choices_box = vbox(spacing=4)
         column.addLayout(self.choices_box)
         self._build_choices()
         column.addWidget(divider())
@@ -125,8 +125,8 @@ class OrderPage(QWidget):
         sums = QHBoxLayout()
         sums.setSpacing(8)
         self.sum_values: dict[str, QLabel] = {}
-        for key, text in [("dishes", "Dishes"), ("tip", "Tip"),
-                          ("donation", f"Donation · {self.vm.settings.donation_partner}")]:
+        # The partner is named whole under the donation row, so this line never has to cut a long name.
+        for key, text in [("dishes", "Dishes"), ("tip", "Tip"), ("donation", "Donation")]:
             name, value = label(text, "SumLabel"), label("", "SumValue")
             sums.addWidget(name)
             sums.addWidget(value)
@@ -197,10 +197,18 @@ class OrderPage(QWidget):
             self.donation_buttons[amount] = chip
         row = QHBoxLayout()
         row.setSpacing(12)
-        self.donation_title = self._caption("Donation", settings.donation_partner)
+        self.donation_title = self._caption("Donation")
         row.addWidget(self.donation_title)
         row.addLayout(segmented(donations), 1)
-        self.choices_box.addLayout(row)
+        donation = vbox(spacing=0)  # the partner's name belongs to the row above it, right under it
+        donation.addLayout(row)
+        self.choices_box.addLayout(donation)
+        # Under the buttons and as wide as they are, wrapping: "Médecins Sans Frontières / Doctors
+        # Without Borders" is shown whole (a caption beside the row would have 104 px for it).
+        self.donation_partner = label(self.vm.donation_partner_text, "PartnerName", wrap=True)
+        self.donation_partner.setContentsMargins(CAPTION_WIDTH + 12, 0, 0, 0)
+        self.donation_partner.setVisible(bool(self.vm.donation_partner_text))
+        donation.addWidget(self.donation_partner)
 
     def on_settings_changed(self) -> None:
         self._build_choices()

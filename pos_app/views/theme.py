@@ -71,6 +71,7 @@ QPushButton:disabled {{ color: #b8b8b8; background: #f5f5f4; border-color: #ece9
 #LineTotal {{ font-size: 18px; font-weight: 600; }}
 #RowCaption {{ font-size: 16px; font-weight: 700; }}
 #RowCaptionSub {{ font-size: 13px; color: {MUTED}; }}
+#PartnerName {{ font-size: 14px; color: {MUTED}; }}
 #Segment {{ min-height: {COMPACT}px; max-height: {COMPACT}px; padding: 0 8px; font-size: 17px; font-weight: 600;
             border-radius: 0; border: 2px solid {LINE}; border-left-width: 0; background: {CARD}; }}
 #Segment[segment="first"] {{ border-left-width: 2px; border-top-left-radius: 14px; border-bottom-left-radius: 14px; }}
@@ -118,11 +119,20 @@ QPushButton:disabled {{ color: #b8b8b8; background: #f5f5f4; border-color: #ece9
 #PadKey {{ min-height: 76px; font-size: 30px; font-weight: 700; border-radius: 16px; }}
 QLineEdit {{ min-height: {TOUCH}px; border: 2px solid {LINE}; border-radius: 14px; padding: 0 14px; font-size: 20px;
              background: white; }}
+#FieldCaption {{ font-size: 13px; font-weight: 700; color: {MUTED}; letter-spacing: 1px; }}
+#Picker {{ min-height: {COMPACT}px; max-height: {COMPACT}px; text-align: left; padding: 0 14px; font-size: 18px;
+           font-weight: 600; border-radius: 14px; }}
+#Picker:pressed {{ background: #e6f4f1; border-color: {ACCENT}; }}
+#Count {{ font-size: 18px; font-weight: 700; }}
+#Action {{ padding: 0 14px; }}
+#StepButton {{ min-width: {TOUCH}px; max-width: {TOUCH}px; min-height: {TOUCH}px; max-height: {TOUCH}px; padding: 0;
+               font-size: 30px; font-weight: 700; border-radius: 32px; }}
+#StepValue {{ font-size: 20px; font-weight: 700; }}
 #Figure {{ font-size: 28px; font-weight: 800; }}
 QCheckBox {{ min-height: {COMPACT}px; spacing: 10px; }}
 QCheckBox::indicator {{ width: 28px; height: 28px; }}
 QTableView {{ font-size: 17px; gridline-color: {LINE}; }}
-QHeaderView::section {{ font-size: 15px; font-weight: 700; padding: 6px; }}
+QHeaderView::section {{ font-size: 15px; font-weight: 700; padding: 6px 8px; }}
 QScrollArea {{ border: none; background: transparent; }}
 QScrollArea > QWidget > QWidget {{ background: transparent; }}
 QScrollBar:vertical {{ width: 10px; background: transparent; }}

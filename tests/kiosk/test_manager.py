@@ -26,6 +26,16 @@ def click(qtbot, widget) -> None:
     qtbot.mouseClick(widget, Qt.MouseButton.LeftButton)
 
 
+def pick(qtbot, tab, picker, text: str) -> None:
+    """Tap a filter's button, then the chip with `text` in the list that opens."""
+    click(qtbot, picker.button)
+    overlay = tab.choice_overlay
+    assert overlay.isVisible()
+    chip = next(c for c in overlay.chips.values() if c.text() == text)
+    click(qtbot, chip)
+    assert not overlay.isVisible()
+
+
 def open_manager(qtbot, kiosk: Kiosk) -> None:
     kiosk.manager_vm.settings.manager_pin_hash = hash_pin(PIN)
     window = kiosk.window
@@ -100,30 +110,39 @@ def test_history_filters_search_and_sort_on_seeded_data(qtbot, kiosk: Kiosk, tmp
         model.fetchMore()
     assert model.rowCount() == 400
 
-    tab.state.setCurrentIndex(tab.state.findData("refunded"))
+    pick(qtbot, tab, tab.state, "Refunded")
     expected = {r[0] for r in all_rows(tmp_path, " WHERE a.status = 'refunded'")}
     assert {row.payment_id for row in model.rows} == expected and model.total == len(expected) == 20
-    tab.waiter.setCurrentIndex(tab.waiter.findData("Bruno"))
+    assert tab.state.value() == "Refunded" and tab.count.text() == "20 payments"
+    pick(qtbot, tab, tab.waiter, "Bruno")
     expected = {r[0] for r in all_rows(tmp_path, " WHERE a.status = 'refunded' AND o.waiter = 'Bruno'")}
     assert {row.payment_id for row in model.rows} == expected
-    tab.state.setCurrentIndex(0)
-    tab.waiter.setCurrentIndex(0)
-    tab.table.setCurrentIndex(tab.table.findData("7"))
+    pick(qtbot, tab, tab.state, "All states")
+    pick(qtbot, tab, tab.waiter, "All waiters")
+    pick(qtbot, tab, tab.table, "7")
     assert model.total == len(all_rows(tmp_path, " WHERE o.table_label = '7'")) and model.total > 0
-    tab.table.setCurrentIndex(0)
+    assert tab.table.value() == "Table 7"
+    pick(qtbot, tab, tab.table, "All tables")
 
     qtbot.keyClicks(tab.search, "ord-00012")  # ord-000120 .. ord-000129
     assert sorted(row.order_id for row in model.rows) == [f"ord-{i:06d}" for i in range(120, 130)]
     tab.search.clear()
 
-    tab.view.sortByColumn(8, Qt.SortOrder.AscendingOrder)  # Total, ascending, in SQL
+    tab.view.sortByColumn(model.column_of("total"), Qt.SortOrder.AscendingOrder)  # in SQL
     totals = [row.amount_total for row in model.rows]
     assert totals == sorted(totals) and totals[0] == min(r[5] for r in all_rows(tmp_path))
-    tab.view.sortByColumn(2, Qt.SortOrder.DescendingOrder)  # Waiter
+    tab.view.sortByColumn(model.column_of("waiter"), Qt.SortOrder.DescendingOrder)
     assert model.row_at(0).waiter == "Dmitri" and model.sort_key == "waiter"
 
-    tab.dated.setChecked(True)  # only the last business day
-    tab.first.setDate(tab.last.date())
+    click(qtbot, tab.days.button)  # only the last business day: Last 7 days, then the first day stepped up to it
+    days = tab.days_overlay
+    click(qtbot, days.quick["Last 7 days"])
+    assert tab.days.value() != "All days" and days.quick["Last 7 days"].isChecked()
+    for _ in range(6):
+        click(qtbot, days.first.plus)
+    assert days.first.day.text() == days.last.day.text() and tab.days.value() == "Today"
+    assert not days.last.plus.isEnabled()  # never past today
+    click(qtbot, days.done_button)
     since, until = business_day_bounds(kiosk.manager_vm.today(), "04:00", kiosk.manager_vm.tz)
     expected = {r[0] for r in all_rows(tmp_path) if since <= datetime.fromisoformat(r[6]) < until}
     assert {row.payment_id for row in model.rows} == expected
@@ -141,7 +160,7 @@ def test_a_failed_export_says_so_and_frees_the_button(qtbot, kiosk: Kiosk, tmp_p
 def test_csv_export_of_the_filtered_history_matches_the_database(qtbot, kiosk: Kiosk, tmp_path):
     seeded(qtbot, kiosk, 120)
     tab = kiosk.window.manager_page.history
-    tab.waiter.setCurrentIndex(tab.waiter.findData("Ana"))
+    pick(qtbot, tab, tab.waiter, "Ana")
     tab.bom.setChecked(True)
     with qtbot.waitSignal(kiosk.window.manager_page.manager.exportDone, timeout=10_000):
         click(qtbot, tab.export_button)

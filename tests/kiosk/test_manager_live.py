@@ -105,10 +105,10 @@ def test_reconciliation_shows_a_disagreement_and_refresh_resolves_it(qtbot, qasy
     mismatch = kiosk.reconcile_vm.rows[0]
     assert (mismatch.payment_id, mismatch.kiosk_status, mismatch.service_status) == (payment["payment_id"], "open",
                                                                                      "paid")
-    assert "1 of 1 payments" in tab.message.text() and tab.table.item(0, 5).text() == mismatch.reason
+    assert tab.message.text() == "1 of 1 payment of the last 7 days disagrees." and tab.table.item(0, 5).text() == mismatch.reason
     click(qtbot, tab.refresh_buttons[payment["payment_id"]])
     qtbot.waitUntil(lambda: not kiosk.reconcile_vm.busy and not kiosk.reconcile_vm.rows, timeout=LONG)
-    assert "All 1 payments" in tab.message.text() and tab.table.rowCount() == 0
+    assert tab.message.text() == "The one payment of the last 7 days agrees." and tab.table.rowCount() == 0
     assert kiosk.store.order(mismatch.order_id).is_paid  # from the feed, caught up by Refresh
 
 

@@ -131,6 +131,6 @@ def test_reconciliation_refresh(qtbot, kiosk: Kiosk, harness: Harness, proxy, bo
     assert tab.check_button.isEnabled()
     proxy[0].fault = None
     click(qtbot, tab.check_button)
-    qtbot.waitUntil(lambda: "payments of the last" in tab.message.text(), timeout=LONG)
+    qtbot.waitUntil(lambda: "of the last 7 days" in tab.message.text(), timeout=LONG)
     assert payment["payment_id"] not in [row.payment_id for row in kiosk.reconcile_vm.rows]
     assert_logged(caplog)
