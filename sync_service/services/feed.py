@@ -17,6 +17,7 @@ class FeedNotifier:
 
     def __init__(self) -> None:
         self._events: dict[str | None, asyncio.Event] = {}
+        self._waiting: dict[str | None, int] = {}
 
     def notify(self, kiosk_id: str) -> None:
         for key in (kiosk_id, None):
@@ -26,16 +27,27 @@ class FeedNotifier:
 
     async def wait(self, kiosk_id: str | None, timeout: float) -> None:
         event = self._events.setdefault(kiosk_id, asyncio.Event())
+        self._waiting[kiosk_id] = self._waiting.get(kiosk_id, 0) + 1
         try:
             await asyncio.wait_for(event.wait(), timeout)
         except TimeoutError:
             pass
+        finally:
+            self._waiting[kiosk_id] -= 1
+
+    def waiting(self, kiosk_id: str | None) -> int:
+        """How many polls listen on this key right now (a test waits for a long poll to be in place)."""
+        return self._waiting.get(kiosk_id, 0)
 
 
 class Feed:
     def __init__(self, repo: Repository, notifier: FeedNotifier) -> None:
         self._repo = repo
         self._notifier = notifier
+
+    def waiting(self, kiosk_id: str | None) -> int:
+        """How many long polls of this kiosk are waiting for events right now (see FeedNotifier.waiting)."""
+        return self._notifier.waiting(kiosk_id)
 
     async def poll(self, after: int, wait: float, *, kiosk_id: str | None, limit: int = 100) -> list[dict[str, Any]]:
         """Events after `after` at once if there are some, else the first ones within `wait` seconds."""
