@@ -9,14 +9,14 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
 import pytest
 
-from tests.support.live_server import free_port
+from tests.support.live_server import refused_url
+from tests.support.processes import read_until
 
 ROOT = Path(__file__).resolve().parents[2]
 DPKG_LOCK = Path("/var/lib/dpkg/lock-frontend")
@@ -42,10 +42,12 @@ def dpkg_held() -> Iterator[TextIO]:
 @needs_apt_as_root
 def test_setup_waits_for_a_held_dpkg_lock_and_says_so(dpkg_held: TextIO) -> None:
     installing = apt_get("install", "-y", "-q", "--no-install-recommends", "hostname")
-    time.sleep(2.5)  # the other program takes its time; setup must still be waiting, not failed
+    # The other program takes its time: setup says it waits, and is still waiting, not failed.
+    said = read_until(installing, "apt/dpkg is busy", stream=installing.stderr)
     assert installing.poll() is None
     fcntl.lockf(dpkg_held, fcntl.LOCK_UN)
-    _, errors = installing.communicate(timeout=120)
+    _, rest = installing.communicate(timeout=120)
+    errors = "".join(said) + rest
     assert installing.returncode == 0, errors
     assert "apt/dpkg is busy" in errors and "waiting" in errors
 
@@ -79,14 +81,17 @@ def test_setup_left_no_system_library_of_the_xcb_plugin_missing() -> None:
 def x_display() -> Iterator[str]:
     if not shutil.which("Xvfb"):
         pytest.skip("no Xvfb (scripts/setup --browser installs it as root)")
-    display = f":{free_port() % 5000 + 100}"
-    server = subprocess.Popen(["Xvfb", display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+    # -displayfd: Xvfb takes the first free display itself and writes its number once it listens,
+    # so no number is guessed and nothing is polled.
+    read_end, write_end = os.pipe()
+    server = subprocess.Popen(["Xvfb", "-displayfd", str(write_end), "-screen", "0", "1280x800x24",
+                               "-nolisten", "tcp"], pass_fds=[write_end],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    socket = Path(f"/tmp/.X11-unix/X{display[1:]}")
-    deadline = time.monotonic() + 10
-    while not socket.exists():
-        assert server.poll() is None and time.monotonic() < deadline, "Xvfb did not start"
-        time.sleep(0.05)
+    os.close(write_end)
+    with os.fdopen(read_end) as numbers:
+        number = numbers.readline().strip()  # empty: Xvfb ended without a display
+    assert number and server.poll() is None, "Xvfb did not start"
+    display = f":{number}"
     try:
         yield display
     finally:
@@ -95,13 +100,13 @@ def x_display() -> Iterator[str]:
 
 
 def test_the_kiosk_opens_its_window_on_an_x_display(tmp_path: Path, x_display: str) -> None:
-    (tmp_path / "kiosk-credentials-PLAINTEXT.json").write_text(
-        json.dumps({"service_url": f"http://127.0.0.1:{free_port()}", "token": "t"}))
     env = {**os.environ, "DISPLAY": x_display, "QT_QPA_PLATFORM": "xcb",
            "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring"}
-    proc = subprocess.run([sys.executable, "-m", "tablepay", "kiosk", "--data-dir", str(tmp_path), "--smoke-test",
-                           str(tmp_path / "shot.png")], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=90, stdin=subprocess.DEVNULL)
+    with refused_url() as nobody:  # the kiosk starts offline
+        (tmp_path / "kiosk-credentials-PLAINTEXT.json").write_text(json.dumps({"service_url": nobody, "token": "t"}))
+        proc = subprocess.run([sys.executable, "-m", "tablepay", "kiosk", "--data-dir", str(tmp_path),
+                               "--smoke-test", str(tmp_path / "shot.png")], cwd=ROOT, env=env, capture_output=True,
+                              text=True, timeout=90, stdin=subprocess.DEVNULL)
     assert proc.returncode == 0, proc.stderr[-2000:]
     report = json.loads(proc.stdout.strip().splitlines()[-1])
     assert report["ok"] and report["qt_platform"] == "xcb" and report["order_screen"]
