@@ -10,14 +10,13 @@ from pathlib import Path
 import httpx
 
 from tests.support.harness import make_order
-from tests.support.live_server import free_port
-from tests.support.processes import process, stop
+from tests.support.processes import process, read_until, stop, unused_port
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_sandbox_process_takes_the_rkeeper_login_from_the_environment(tmp_path):
-    port = free_port()
+    port = unused_port()
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "TABLEPAY_DATA_DIR": str(tmp_path), "RKEEPER_USER": "cashier", "RKEEPER_PASSWORD": "s3cret"}
     body = '<RK7Query><RK7CMD CMD="GetSystemInfo"/></RK7Query>'
@@ -30,7 +29,7 @@ def test_sandbox_process_takes_the_rkeeper_login_from_the_environment(tmp_path):
 
 
 def test_sandbox_and_sync_service_processes_take_a_payment(tmp_path):
-    sandbox_port, sync_port = free_port(), free_port()
+    sandbox_port, sync_port = unused_port(), unused_port()
     sandbox_url, sync_url = f"http://127.0.0.1:{sandbox_port}", f"http://127.0.0.1:{sync_port}"
     secret = "whsec_cli_test_secret"
     env = {**os.environ, "TABLEPAY_DATA_DIR": str(tmp_path), "STRIPE_SECRET_KEY": "sk_test_cli",
@@ -58,24 +57,16 @@ def test_sandbox_and_sync_service_processes_take_a_payment(tmp_path):
 
 
 def test_demo_walks_a_payment_to_paid(tmp_path):
-    sandbox_port, sync_port = free_port(), free_port()
+    sandbox_port, sync_port = unused_port(), unused_port()
     env = {**os.environ, "TABLEPAY_DATA_DIR": str(tmp_path)}
     proc = subprocess.Popen([sys.executable, "-m", "tablepay", "demo", "--once", "--sandbox-port", str(sandbox_port),
                              "--sync-port", str(sync_port)], env=env, cwd=ROOT, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        assert proc.stdout is not None
-        url = ""
-        deadline = time.monotonic() + 30
-        while not url:
-            line = proc.stdout.readline()
-            assert line or proc.poll() is None, "demo exited early"
-            if "/c/pay/" in line:
-                url = line.strip()
-            assert time.monotonic() < deadline
+        url = read_until(proc, "/c/pay/", timeout=30)[-1].strip()
         # While it runs: a second demo on the same data dir is refused, and demo.env reaches its service.
         second = subprocess.run([sys.executable, "-m", "tablepay", "demo", "--once", "--sandbox-port",
-                                 str(free_port()), "--sync-port", str(free_port())], env=env, cwd=ROOT, text=True,
+                                 str(unused_port()), "--sync-port", str(unused_port())], env=env, cwd=ROOT, text=True,
                                 capture_output=True, timeout=60)
         assert second.returncode == 1 and "another demo is running with the data dir" in second.stderr
         settings = dict(line.split("=", 1) for line in (tmp_path / "demo" / "demo.env").read_text().splitlines())
@@ -98,17 +89,11 @@ def test_demo_walks_a_payment_to_paid(tmp_path):
 
 def test_demo_opens_the_qt_kiosk_offscreen(tmp_path):
     env = {**os.environ, "TABLEPAY_DATA_DIR": str(tmp_path), "QT_QPA_PLATFORM": "offscreen"}
-    proc = subprocess.Popen([sys.executable, "-m", "tablepay", "demo", "--sandbox-port", str(free_port()),
-                             "--sync-port", str(free_port())], env=env, cwd=ROOT, text=True,
+    proc = subprocess.Popen([sys.executable, "-m", "tablepay", "demo", "--sandbox-port", str(unused_port()),
+                             "--sync-port", str(unused_port())], env=env, cwd=ROOT, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        assert proc.stdout is not None
-        seen, deadline = [], time.monotonic() + 60
-        while not any("Settings: hold the TablePay logo" in line for line in seen):
-            line = proc.stdout.readline()
-            assert line or proc.poll() is None, "".join(seen)
-            seen.append(line)
-            assert time.monotonic() < deadline, "".join(seen)
+        seen = read_until(proc, "Settings: hold the TablePay logo")
         assert any("Kiosk window open" in line for line in seen)
         assert (tmp_path / "demo" / "kiosk").is_dir()
     finally:
@@ -118,8 +103,8 @@ def test_demo_opens_the_qt_kiosk_offscreen(tmp_path):
 def test_demo_without_a_display_lets_the_terminal_play_the_kiosk(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
     env["TABLEPAY_DATA_DIR"] = str(tmp_path)
-    proc = subprocess.Popen([sys.executable, "-m", "tablepay", "demo", "--sandbox-port", str(free_port()),
-                             "--sync-port", str(free_port())], env=env, cwd=ROOT, text=True,
+    proc = subprocess.Popen([sys.executable, "-m", "tablepay", "demo", "--sandbox-port", str(unused_port()),
+                             "--sync-port", str(unused_port())], env=env, cwd=ROOT, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         assert proc.stdout is not None
@@ -136,17 +121,11 @@ def test_demo_whose_qt_cannot_start_says_why_and_lets_the_terminal_play_the_kios
     """A display that Qt cannot use (here: nobody listens on it) must not abort the demo."""
     env = {k: v for k, v in os.environ.items() if k not in ("WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
     env.update(TABLEPAY_DATA_DIR=str(tmp_path), DISPLAY=":9876")
-    proc = subprocess.Popen([sys.executable, "-m", "tablepay", "demo", "--sandbox-port", str(free_port()),
-                             "--sync-port", str(free_port())], env=env, cwd=ROOT, text=True,
+    proc = subprocess.Popen([sys.executable, "-m", "tablepay", "demo", "--sandbox-port", str(unused_port()),
+                             "--sync-port", str(unused_port())], env=env, cwd=ROOT, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        assert proc.stdout is not None
-        seen, deadline = [], time.monotonic() + 60
-        while not any("Waiting for the sync service" in line for line in seen):
-            line = proc.stdout.readline()
-            assert line or proc.poll() is None, "".join(seen)
-            seen.append(line)
-            assert time.monotonic() < deadline, "".join(seen)
+        seen = read_until(proc, "Waiting for the sync service")
         said = [line for line in seen if "the kiosk window cannot open" in line]
         assert len(said) == 1 and "could not connect to display :9876" in said[0], "".join(seen)
         assert "terminal plays the kiosk" in said[0]
@@ -157,12 +136,9 @@ def test_demo_whose_qt_cannot_start_says_why_and_lets_the_terminal_play_the_kios
 def test_ctrl_c_stops_the_demo_at_once_and_cleanly(tmp_path):
     env = {**os.environ, "TABLEPAY_DATA_DIR": str(tmp_path)}
     proc = subprocess.Popen([sys.executable, "-m", "tablepay", "demo", "--terminal", "--sandbox-port",
-                             str(free_port()), "--sync-port", str(free_port())], env=env, cwd=ROOT, text=True,
+                             str(unused_port()), "--sync-port", str(unused_port())], env=env, cwd=ROOT, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    assert proc.stdout is not None
-    deadline = time.monotonic() + 60
-    while "Waiting for the sync service" not in proc.stdout.readline():
-        assert proc.poll() is None and time.monotonic() < deadline
+    read_until(proc, "Waiting for the sync service")
     proc.send_signal(signal.SIGINT)
     started = time.monotonic()
     output, _ = proc.communicate(timeout=20)

@@ -11,7 +11,6 @@ import os
 import stat
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,8 +22,7 @@ from pos_app.settings import KioskSettings, save_settings
 from pos_app.store.db import open_db
 from tablepay_files import write_private
 from tests.support.harness import make_order
-from tests.support.live_server import free_port
-from tests.support.processes import ROOT, process, stop, tablepay
+from tests.support.processes import ROOT, process, read_until, stop, tablepay, unused_port
 
 UMASKS = [0o022, 0o000]
 
@@ -58,7 +56,7 @@ def process_umask() -> Iterator[None]:
 @pytest.mark.parametrize("umask", UMASKS, ids=oct)
 def test_service_sandbox_and_backup_files_are_private(tmp_path, umask):
     data = tmp_path / "data"  # does not exist yet: the commands make it
-    sandbox_port, sync_port = free_port(), free_port()
+    sandbox_port, sync_port = unused_port(), unused_port()
     sandbox_url, sync_url = f"http://127.0.0.1:{sandbox_port}", f"http://127.0.0.1:{sync_port}"
     secret = "whsec_private_files"
     env = {**os.environ, "TABLEPAY_DATA_DIR": str(data), "STRIPE_SECRET_KEY": "sk_test_private",
@@ -91,13 +89,10 @@ def test_service_sandbox_and_backup_files_are_private(tmp_path, umask):
 def test_the_demos_files_are_private(tmp_path, umask):
     env = {**os.environ, "TABLEPAY_DATA_DIR": str(tmp_path / "home")}
     proc = subprocess.Popen([sys.executable, "-m", "tablepay", "demo", "--terminal", "--sandbox-port",
-                             str(free_port()), "--sync-port", str(free_port())], env=env, cwd=ROOT, text=True,
+                             str(unused_port()), "--sync-port", str(unused_port())], env=env, cwd=ROOT, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, umask=umask)
     try:
-        assert proc.stdout is not None
-        deadline = time.monotonic() + 60
-        while "Waiting for the sync service" not in proc.stdout.readline():
-            assert proc.poll() is None and time.monotonic() < deadline
+        read_until(proc, "Waiting for the sync service")
         found = assert_private(tmp_path / "home")
         assert {"home/demo", "home/demo/demo.env", "home/demo/demo-webhook-secret", "home/demo/sync/sync.sqlite",
                 "home/demo/sync/sync.sqlite-wal", "home/demo/sandbox/sandbox.sqlite"} <= found.keys(), found

@@ -49,6 +49,10 @@ class FeedNotifier:
             timer.cancel()
             self.unsubscribe(kiosk_id, waiter)
 
+    def waiting(self, kiosk_id: str | None) -> int:
+        """How many polls listen on this key right now (a test waits for a long poll to be in place)."""
+        return len(self._waiters.get(kiosk_id, ()))
+
 
 def _settle(waiter: asyncio.Future[Any]) -> None:
     if not waiter.done():
@@ -59,6 +63,10 @@ class Feed:
     def __init__(self, repo: Repository, notifier: FeedNotifier) -> None:
         self._repo = repo
         self._notifier = notifier
+
+    def waiting(self, kiosk_id: str | None) -> int:
+        """How many long polls of this kiosk are waiting for events right now (see FeedNotifier.waiting)."""
+        return self._notifier.waiting(kiosk_id)
 
     async def poll(self, after: int, wait: float, *, kiosk_id: str | None, limit: int = 100) -> list[dict[str, Any]]:
         """Events after `after` at once if there are some, else the first ones within `wait` seconds."""

@@ -145,8 +145,10 @@ def test_the_order_screen_fits_1280x800_with_five_lines_and_no_clipped_button(qt
     click(qtbot, w.tables_page.buttons["2"])
     for sku in ("MARG", "CARB", "LASA", "TIRA", "LEMO"):
         kiosk.order_vm.add_item(sku)
-    qtbot.wait(50)
     page = w.order_page
+    # The rows are built at once; Qt shows and lays them out when it handles its posted events.
+    qtbot.waitUntil(lambda: len(page.line_rows) == 5 and all(
+        target.isVisible() and target.height() >= 56 for row in page.line_rows.values() for target in row))
     assert not page.lines_scroll.verticalScrollBar().isVisible()
     viewport = page.lines_scroll.viewport()
     for minus, plus, remove in page.line_rows.values():

@@ -10,7 +10,7 @@ from pos_app.secrets import load_pairing
 from pos_app.settings import SETTINGS_FILE, load_settings
 from tablepay.cli import main
 from tests.support.harness import Harness
-from tests.support.live_server import free_port
+from tests.support.live_server import refused_url
 
 
 def test_pair_learns_the_kiosk_id_from_the_service(harness: Harness, tmp_path, capsys):
@@ -45,8 +45,8 @@ def test_pair_with_a_refused_token_stores_nothing(harness: Harness, tmp_path, ca
 
 def test_pair_with_the_service_unreachable_says_so(tmp_path, capsys):
     directory = tmp_path / "k"
-    url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
-    assert main(["kiosk", "--data-dir", str(directory), "pair", url, "tp_token", "--timeout", "2"]) == 2
+    with refused_url() as url:  # nothing listens there
+        assert main(["kiosk", "--data-dir", str(directory), "pair", url, "tp_token", "--timeout", "2"]) == 2
     assert f"cannot reach the sync service at {url}" in capsys.readouterr().err
     assert load_pairing(directory) is None
 

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from tests.support.live_server import free_port
 
 
 @pytest.fixture
@@ -18,14 +16,17 @@ def x_display() -> Iterator[str]:
     """An Xvfb display (":N"), stopped afterwards; skipped where Xvfb is not installed."""
     if not shutil.which("Xvfb"):
         pytest.skip("no Xvfb (scripts/setup --browser installs it as root)")
-    display = f":{free_port() % 5000 + 100}"
-    server = subprocess.Popen(["Xvfb", display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+    # -displayfd: Xvfb takes the first free display itself and writes its number once it listens,
+    # so no number is guessed and nothing is polled.
+    read_end, write_end = os.pipe()
+    server = subprocess.Popen(["Xvfb", "-displayfd", str(write_end), "-screen", "0", "1280x800x24",
+                               "-nolisten", "tcp"], pass_fds=[write_end],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    socket = Path(f"/tmp/.X11-unix/X{display[1:]}")
-    deadline = time.monotonic() + 10
-    while not socket.exists():
-        assert server.poll() is None and time.monotonic() < deadline, "Xvfb did not start"
-        time.sleep(0.05)
+    os.close(write_end)
+    with os.fdopen(read_end) as numbers:
+        number = numbers.readline().strip()  # empty: Xvfb ended without a display
+    assert number and server.poll() is None, "Xvfb did not start"
+    display = f":{number}"
     try:
         yield display
     finally:

@@ -9,14 +9,14 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
 import pytest
 
-from tests.support.live_server import free_port
+from tests.support.live_server import refused_url
+from tests.support.processes import read_until
 
 ROOT = Path(__file__).resolve().parents[2]
 DPKG_LOCK = Path("/var/lib/dpkg/lock-frontend")
@@ -42,10 +42,12 @@ def dpkg_held() -> Iterator[TextIO]:
 @needs_apt_as_root
 def test_setup_waits_for_a_held_dpkg_lock_and_says_so(dpkg_held: TextIO) -> None:
     installing = apt_get("install", "-y", "-q", "--no-install-recommends", "hostname")
-    time.sleep(2.5)  # the other program takes its time; setup must still be waiting, not failed
+    # The other program takes its time: setup says it waits, and is still waiting, not failed.
+    said = read_until(installing, "apt/dpkg is busy", stream=installing.stderr)
     assert installing.poll() is None
     fcntl.lockf(dpkg_held, fcntl.LOCK_UN)
-    _, errors = installing.communicate(timeout=120)
+    _, rest = installing.communicate(timeout=120)
+    errors = "".join(said) + rest
     assert installing.returncode == 0, errors
     assert "apt/dpkg is busy" in errors and "waiting" in errors
 
@@ -76,13 +78,13 @@ def test_setup_left_no_system_library_of_the_xcb_plugin_missing() -> None:
 
 
 def test_the_kiosk_opens_its_window_on_an_x_display(tmp_path: Path, x_display: str) -> None:
-    (tmp_path / "kiosk-credentials-PLAINTEXT.json").write_text(
-        json.dumps({"service_url": f"http://127.0.0.1:{free_port()}", "token": "t"}))
     env = {**os.environ, "DISPLAY": x_display, "QT_QPA_PLATFORM": "xcb",
            "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring"}
-    proc = subprocess.run([sys.executable, "-m", "tablepay", "kiosk", "--data-dir", str(tmp_path), "--smoke-test",
-                           str(tmp_path / "shot.png")], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=90, stdin=subprocess.DEVNULL)
+    with refused_url() as nobody:  # the kiosk starts offline
+        (tmp_path / "kiosk-credentials-PLAINTEXT.json").write_text(json.dumps({"service_url": nobody, "token": "t"}))
+        proc = subprocess.run([sys.executable, "-m", "tablepay", "kiosk", "--data-dir", str(tmp_path),
+                               "--smoke-test", str(tmp_path / "shot.png")], cwd=ROOT, env=env, capture_output=True,
+                              text=True, timeout=90, stdin=subprocess.DEVNULL)
     assert proc.returncode == 0, proc.stderr[-2000:]
     report = json.loads(proc.stdout.strip().splitlines()[-1])
     assert report["ok"] and report["qt_platform"] == "xcb" and report["order_screen"]

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.support.live_server import free_port
+from tests.support.live_server import refused_url
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -20,9 +20,9 @@ def smoke(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_smoke_test_shows_the_order_screen_offline_and_exits_0(tmp_path):
-    (tmp_path / "kiosk-credentials-PLAINTEXT.json").write_text(
-        json.dumps({"service_url": f"http://127.0.0.1:{free_port()}", "token": "t"}))
-    proc = smoke(tmp_path, "--smoke-test", str(tmp_path / "shot.png"))
+    with refused_url() as nobody:  # the kiosk starts offline
+        (tmp_path / "kiosk-credentials-PLAINTEXT.json").write_text(json.dumps({"service_url": nobody, "token": "t"}))
+        proc = smoke(tmp_path, "--smoke-test", str(tmp_path / "shot.png"))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     report = json.loads(proc.stdout.strip().splitlines()[-1])
     assert report["ok"] and report["order_screen"] and report["lines"] == 1

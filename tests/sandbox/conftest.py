@@ -20,7 +20,8 @@ from starlette.routing import Route
 from tablepay_sandbox.app import create_app
 from tablepay_sandbox.rkeeper.options import RKeeperOptions
 from tablepay_sandbox.runtime import Options
-from tests.support.live_server import LiveServer, free_port
+from tests.support.live_server import LiveServer, bound_socket
+from tests.support.waiting import eventually
 
 API_KEY = "sk_test_tablepay_sandbox_tests"
 FIXTURES = Path(__file__).resolve().parents[2] / "tablepay_sandbox" / "stripe_fixtures.json"
@@ -71,7 +72,8 @@ def start_sandbox(tmp_path: Path) -> Iterator[SandboxFactory]:
     """Start (and restart, on the same port and data dir) sandboxes; all are stopped at the end."""
     servers: list[LiveServer] = []
     started: list[Sandbox] = []
-    port = free_port()
+    first = bound_socket()  # the app needs its own URL before it is built
+    port = first.getsockname()[1]
 
     def start(*, webhook_url: str | None = None, webhook_secret: str | None = None,
               options: Options = FAST, data_dir: Path | None = None,
@@ -79,7 +81,8 @@ def start_sandbox(tmp_path: Path) -> Iterator[SandboxFactory]:
         data = data_dir or tmp_path / "sandbox-data"
         app = create_app(data, public_url=f"http://127.0.0.1:{port}", webhook_url=webhook_url,
                          webhook_secret=webhook_secret, options=options, rkeeper_options=rkeeper_options)
-        server = LiveServer(app, port=port).start()
+        # The first start serves on the socket bound above; a restart binds the same port again.
+        server = LiveServer(app, sock=first).start() if not servers else LiveServer(app, port=port).start()
         servers.append(server)
         started.append(Sandbox(server, data, app.state.runtime.webhook_secret))
         return started[-1]
@@ -90,6 +93,7 @@ def start_sandbox(tmp_path: Path) -> Iterator[SandboxFactory]:
             http.close()
     for server in servers:
         server.stop()
+    first.close()  # when no sandbox was started
 
 
 @pytest.fixture
@@ -110,21 +114,23 @@ class Receiver:
     received: list[tuple[bytes, str]] = field(default_factory=list)
     responses: list[int] = field(default_factory=list)
     status_for: Callable[[dict[str, Any]], int] | None = None  # overrides `responses` when set
-    arrived: threading.Condition = field(default_factory=threading.Condition)
+    lock: threading.Lock = field(default_factory=threading.Lock)  # the server's thread appends
 
     @property
     def url(self) -> str:
         return self.server.url + "/webhooks/stripe"
 
     def wait_for(self, predicate: Callable[[list[dict[str, Any]]], bool], timeout: float = 10) -> list[dict[str, Any]]:
-        """Block until the parsed events received so far satisfy `predicate` (no sleeps)."""
-        with self.arrived:
-            ok = self.arrived.wait_for(lambda: predicate(self.events()), timeout=timeout)
-        assert ok, f"timed out; received {[e['type'] for e in self.events()]}"
-        return self.events()
+        """Wait until the parsed events received so far satisfy `predicate`; returns them."""
+        def met() -> tuple[list[dict[str, Any]]] | None:
+            events = self.events()
+            return (events,) if predicate(events) else None  # a tuple: truthy even when no event is awaited
+        return eventually(met, timeout=timeout, interval=0.02,
+                          message=lambda: f"the webhooks awaited (received {[e['type'] for e in self.events()]})")[0]
 
     def events(self) -> list[dict[str, Any]]:
-        return [json.loads(body) for body, _ in self.received]
+        with self.lock:
+            return [json.loads(body) for body, _ in self.received]
 
 
 @pytest.fixture
@@ -134,13 +140,12 @@ def receiver() -> Iterator[Receiver]:
     async def hook(request: Request) -> Response:
         rec = holder[0]
         body = await request.body()
-        with rec.arrived:
+        with rec.lock:
             if rec.status_for is not None:
                 status = rec.status_for(json.loads(body))
             else:
                 status = rec.responses.pop(0) if rec.responses else 200
             rec.received.append((body, request.headers.get("stripe-signature", "")))
-            rec.arrived.notify_all()
         return Response(status_code=status)
 
     server = LiveServer(Starlette(routes=[Route("/webhooks/stripe", hook, methods=["POST"])])).start()

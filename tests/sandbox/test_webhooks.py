@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import time
-from typing import Any
-
 import stripe
+
+from tests.support.waiting import eventually
 
 from .conftest import Receiver, Sandbox, SandboxFactory, session_params
 
 SECRET = "whsec_tablepay_test_secret"
-
-
-def _wait(predicate: Any, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached"
-        time.sleep(0.02)
 
 
 def _pay(sandbox: Sandbox, client: stripe.StripeClient, outcome: str = "succeeded") -> str:
@@ -39,7 +31,7 @@ def test_events_arrive_signed_as_stripe_signs_them(start_sandbox: SandboxFactory
     rows = sandbox.control("GET", "/_sandbox/deliveries").json()["data"]
     assert {r["status"] for r in rows} == {"succeeded"} and {r["last_response_code"] for r in rows} == {200}
     events = sandbox.client().v1.events.list().data
-    _wait(lambda: all(e.pending_webhooks == 0 for e in sandbox.client().v1.events.list().data))
+    eventually(lambda: all(e.pending_webhooks == 0 for e in sandbox.client().v1.events.list().data))
     assert len(events) == 4
 
 
@@ -61,7 +53,7 @@ def test_retries_after_server_error(start_sandbox: SandboxFactory, receiver: Rec
     sandbox.client().v1.payment_intents.create({"amount": 100, "currency": "eur"})
     events = receiver.wait_for(lambda events: len(events) == 3)
     assert len({e["id"] for e in events}) == 1  # the same event three times
-    _wait(lambda: sandbox.control("GET", "/_sandbox/deliveries").json()["data"][0]["status"] == "succeeded")
+    eventually(lambda: sandbox.control("GET", "/_sandbox/deliveries").json()["data"][0]["status"] == "succeeded")
     row = sandbox.control("GET", "/_sandbox/deliveries").json()["data"][0]
     assert (row["attempts"], row["last_response_code"]) == (3, 200)
 
@@ -74,7 +66,7 @@ def test_gives_up_after_max_attempts_without_blocking_others(start_sandbox: Sand
     client.v1.payment_intents.create({"amount": 100, "currency": "eur"})
     receiver.wait_for(lambda events: len(events) >= 1)
     client.v1.payment_intents.create({"amount": 200, "currency": "eur"})
-    _wait(lambda: [r["status"] for r in sandbox.control("GET", "/_sandbox/deliveries").json()["data"]]
+    eventually(lambda: [r["status"] for r in sandbox.control("GET", "/_sandbox/deliveries").json()["data"]]
           == ["failed", "succeeded"])
     rows = sandbox.control("GET", "/_sandbox/deliveries").json()["data"]
     assert rows[0]["attempts"] == 4 and rows[0]["last_response_code"] == 500  # FAST allows 4 attempts
@@ -136,7 +128,7 @@ def test_pending_retry_resumes_after_restart(start_sandbox: SandboxFactory, rece
     first.server.stop()
     second = start_sandbox(webhook_url=receiver.url, webhook_secret=SECRET)
     receiver.wait_for(lambda events: len(events) == 2)
-    _wait(lambda: second.control("GET", "/_sandbox/deliveries").json()["data"][0]["status"] == "succeeded")
+    eventually(lambda: second.control("GET", "/_sandbox/deliveries").json()["data"][0]["status"] == "succeeded")
 
 
 def test_generated_secret_is_kept_across_restarts(start_sandbox: SandboxFactory, receiver: Receiver) -> None:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
 
 from tablepay_domain.money import to_hundredths
 from tests.support.harness import Harness, make_order, running_harness
+from tests.support.waiting import eventually
 
 CASES = [  # currency, price of one pizza, tip: all in minor units
     ("JPY", 1_200, 180),
@@ -25,13 +25,11 @@ def h(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 
 def _pos_payment(h: Harness, order_id: str) -> dict[str, Any]:
-    deadline = time.monotonic() + 10
-    while True:
+    def paid_in_pos() -> dict[str, Any]:
         found = [o for o in h.stripe_http.get("/_sandbox/rkeeper/orders").json() if order_id in str(o)]
-        if found and found[0]["payments"]:
-            return dict(found[0]["payments"][0])
-        assert time.monotonic() < deadline, found
-        time.sleep(0.05)
+        assert found and found[0]["payments"], found
+        return dict(found[0]["payments"][0])
+    return eventually(paid_in_pos, message=f"order {order_id} paid in the POS")
 
 
 @pytest.mark.parametrize(("currency", "price", "tip"), CASES)

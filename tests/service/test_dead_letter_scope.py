@@ -7,24 +7,15 @@ rows whose payment or order this service's database knows; a row naming neither 
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
 from typing import Any
 
 import httpx
 
 from sync_service.api.auth import issue_kiosk_token
 from tests.support.harness import Harness, make_order, running_harness
+from tests.support.waiting import eventually
 
 DISHES = [{"sku": "MARG", "name": "Pizza margherita", "quantity": 1, "unit_amount": 950}]
-
-
-def _wait(condition: Callable[[], Any], what: str, timeout: float = 15) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (result := condition()):
-        assert time.monotonic() < deadline, what
-        time.sleep(0.05)
-    return result
 
 
 def _park(h: Harness, where: str, *args: Any) -> None:
@@ -42,12 +33,14 @@ def test_dead_letters_are_a_managers_and_only_of_known_orders(tmp_path) -> None:
         order = make_order(kiosk_id="till-1", lines=DISHES, donation_amount=100)
         payment = till.post("/v1/checkouts", json=order).json()
         h.complete(payment, "succeeded")
-        _wait(lambda: repo.outbox_rows("donation.transfer", state="done"), "the donation was not transferred")
+        eventually(lambda: repo.outbox_rows("donation.transfer", state="done"), timeout=15,
+                   message="the donation transferred")
         _park(h, "topic = 'donation.transfer'")
         # A POS step of the manager kiosk's order that the POS refuses for good (a dish it does not know).
         unknown_dish = make_order(lines=[{"sku": "NOPE", "name": "Unknown dish", "quantity": 1, "unit_amount": 500}])
         assert h.kiosk.post("/v1/orders", json=unknown_dish).status_code == 202
-        _wait(lambda: repo.outbox_rows("pos.package", state="dead"), "the POS step was not parked")
+        eventually(lambda: repo.outbox_rows("pos.package", state="dead"), timeout=15,
+                   message="the POS step parked")
         # A row of no payment or order this service knows (as another restaurant's would be).
         with h.db() as conn:
             conn.execute("INSERT INTO outbox (topic, dedupe_key, payment_id, payload, state, next_attempt_at, "
@@ -69,5 +62,6 @@ def test_dead_letters_are_a_managers_and_only_of_known_orders(tmp_path) -> None:
         [donation] = [row for row in shown.json() if row["topic"] == "donation.transfer"]
         retried = h.kiosk.post(f"/v1/outbox/{donation['id']}/retry")
         assert retried.status_code == 200 and retried.json()["state"] == "pending"
-        _wait(lambda: repo.outbox_rows(row_id=donation["id"])[0]["state"] == "done", "the retry was not delivered")
+        eventually(lambda: repo.outbox_rows(row_id=donation["id"])[0]["state"] == "done", timeout=15,
+                   message="the retry delivered")
         assert len(h.state()["donation_transfers"]) == 1  # idempotent: the partner got the donation once

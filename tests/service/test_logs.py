@@ -8,14 +8,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from datetime import datetime
 
 import httpx
 
 from tests.support.harness import make_order
-from tests.support.live_server import free_port
-from tests.support.processes import ROOT, process, tablepay
+from tests.support.processes import ROOT, healthy, listening_port, process, tablepay, unused_port
+from tests.support.waiting import eventually
 
 
 def json_lines(output: str) -> list[dict[str, object]]:
@@ -25,23 +24,22 @@ def json_lines(output: str) -> list[dict[str, object]]:
 
 
 def test_a_warning_is_written_before_a_sigkill_and_stdlib_records_look_like_ours(tmp_path):
-    sandbox_port, sync_port = free_port(), free_port()
-    sandbox_url, sync_url = f"http://127.0.0.1:{sandbox_port}", f"http://127.0.0.1:{sync_port}"
+    sandbox_url = f"http://127.0.0.1:{unused_port()}"  # the sandbox builds its pages' URL from its port
     env = {**os.environ, "TABLEPAY_DATA_DIR": str(tmp_path), "STRIPE_SECRET_KEY": "sk_test_logs",
-           "STRIPE_WEBHOOK_SECRET": "whsec_logs", "STRIPE_API_BASE": sandbox_url, "TABLEPAY_PUBLIC_URL": sync_url}
+           "STRIPE_WEBHOOK_SECRET": "whsec_logs", "STRIPE_API_BASE": sandbox_url}
     token = tablepay(["sync", "add-kiosk", "kiosk-1"], env).stdout.strip().splitlines()[-1]
-    with process(["sandbox", "--port", str(sandbox_port)], env, f"{sandbox_url}/healthz"):
-        service = subprocess.Popen([sys.executable, "-m", "tablepay", "sync", "--port", str(sync_port)], env=env,
+    with process(["sandbox", "--port", sandbox_url.rsplit(":", 1)[1]], env, f"{sandbox_url}/healthz"):
+        # Port 0: the OS picks a free one, read back from /proc (nobody needs to know it in advance).
+        service = subprocess.Popen([sys.executable, "-m", "tablepay", "sync", "--port", "0"], env=env,
                                    cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         try:
-            deadline = time.monotonic() + 30
-            while True:  # until it answers
-                try:
-                    httpx.get(f"{sync_url}/healthz", timeout=1).raise_for_status()
-                    break
-                except httpx.TransportError:
-                    assert service.poll() is None and time.monotonic() < deadline
-                    time.sleep(0.1)
+            def listening() -> int | None:
+                assert service.poll() is None
+                return listening_port(service.pid)
+            port = eventually(listening, timeout=30, interval=0.1, message="the service listening")
+            sync_url = f"http://127.0.0.1:{port}"
+            eventually(lambda: listening() and healthy(f"{sync_url}/healthz"), timeout=30, interval=0.1,
+                       message="the service answering")
             checkout = httpx.post(f"{sync_url}/v1/checkouts", json=make_order(), timeout=30,
                                   headers={"Authorization": f"Bearer {token}"})
             assert checkout.status_code == 201, checkout.text  # the service called the sandbox through httpx

@@ -13,7 +13,7 @@ from sync_service.backup import BackupError, backup_database
 from sync_service.checks import Check, render, run_checks
 from tablepay.cli import main
 from tests.support.harness import SECRET_KEY, WEBHOOK_SECRET, Harness, make_order, running_harness
-from tests.support.live_server import free_port
+from tests.support.live_server import refused_url
 
 
 @pytest.fixture
@@ -47,7 +47,8 @@ def test_a_key_the_api_refuses_fails_with_the_providers_message(pos_harness: Har
 
 
 def test_an_unreachable_pos_fails_and_says_where_to_look(pos_harness: Harness):
-    found = checks(pos_harness, rkeeper_url=f"http://127.0.0.1:{free_port()}", rkeeper_timeout_seconds=2)
+    with refused_url() as nobody:
+        found = checks(pos_harness, rkeeper_url=nobody, rkeeper_timeout_seconds=2)
     pos = found["POS"]
     assert pos.status == "FAIL" and "GetSystemInfo: cannot reach the POS" in pos.detail
     assert "RKEEPER_URL" in pos.fix and found["Stripe"].status == "OK"
@@ -76,8 +77,8 @@ def test_a_plain_http_pos_across_the_network_is_a_warning(pos_harness: Harness):
 
 
 def test_unreachable_stripe_and_a_missing_public_url(tmp_path):
-    with running_harness(tmp_path) as harness:
-        found = checks(harness, stripe_api_base=f"http://127.0.0.1:{free_port()}", public_url=None)
+    with running_harness(tmp_path) as harness, refused_url() as nobody:
+        found = checks(harness, stripe_api_base=nobody, public_url=None)
     assert found["Stripe"].status == "FAIL" and "cannot reach the sandbox" in found["Stripe"].detail
     assert found["POS"].status == "SKIP"
 

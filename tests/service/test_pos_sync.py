@@ -8,13 +8,13 @@ then dropping the connection.
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.support.harness import Harness, make_order, running_harness
+from tests.support.waiting import eventually
 
 MENU = json.loads((Path(__file__).resolve().parents[2] / "resources" / "menu.json").read_text())
 PRICES = {item["sku"]: item["unit_amount"] for category in MENU["categories"] for item in category["items"]}
@@ -44,14 +44,18 @@ def pos_state(h: Harness, order_id: str) -> dict[str, Any]:
 
 
 def wait_pos(h: Harness, order_id: str, status: str, timeout: float = 15) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
+    def reached() -> dict[str, Any]:
         state = pos_state(h, order_id)
-        if state["status"] == status and not any(p["delivered_at"] is None for p in state["packages"]) or (
-                status in ("failed", "paid") and state["status"] == status):
-            return state
-        assert time.monotonic() < deadline, state
-        time.sleep(0.05)
+        assert state["status"] == status and not any(p["delivered_at"] is None for p in state["packages"]) or (
+            status in ("failed", "paid") and state["status"] == status), state
+        return state
+    return eventually(reached, timeout=timeout, message=f"order {order_id} {status} in the POS")
+
+
+def package_attempts(h: Harness) -> list[tuple[str, int]]:
+    """(state, attempts) of each package's outbox row, in the order they were queued."""
+    with h.db() as conn:
+        return conn.execute("SELECT state, attempts FROM outbox WHERE topic = 'pos.package' ORDER BY id").fetchall()
 
 
 def sim_orders(h: Harness) -> list[dict[str, Any]]:
@@ -175,7 +179,9 @@ def test_locked_order_waits_for_the_terminal_to_let_go(tmp_path: Path) -> None:
         faults(h, lock=state["pos_guid"])
         order["lines"].append(dish("TIRA", 1))
         send(h, order)
-        time.sleep(0.5)
+        # The worker tried the second package twice and the POS refused both (it stays queued, retried).
+        eventually(lambda: (rows := package_attempts(h))[1:] and rows[1][0] == "pending" and rows[1][1] >= 2,
+                   message=lambda: f"two refused tries of the locked package: {package_attempts(h)}")
         assert pos_state(h, order["order_id"])["packages"][1]["delivered_at"] is None
         faults(h, unlock=state["pos_guid"])
         wait_pos(h, order["order_id"], "in_pos")
@@ -235,10 +241,8 @@ def test_refund_is_noted_for_the_manager_and_the_closed_pos_order_is_left_alone(
                                        (payment["payment_id"],)).fetchall()
         assert h.stripe_http.post("/v1/refunds", data={"payment_intent": intent, "amount": 500}).status_code == 200
         h.wait_status(payment["payment_id"], "partially_refunded")
-        deadline = time.monotonic() + 5
-        while "refund_noted" not in [s["step"] for s in pos_state(h, order["order_id"])["trail"]]:
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+        eventually(lambda: "refund_noted" in [s["step"] for s in pos_state(h, order["order_id"])["trail"]],
+                   timeout=5, message="the refund noted in the POS trail")
         assert sim_order(h, order["order_id"]) == before
         assert pos_state(h, order["order_id"])["status"] == "paid"
 

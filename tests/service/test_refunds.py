@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
 from sync_service.api.auth import issue_kiosk_token
 from tablepay_domain.money import Money
 from tests.support.harness import Harness, make_order, running_harness
+from tests.support.waiting import eventually
 
 
 def paid(h: Harness, **order: Any) -> dict[str, Any]:
@@ -105,41 +105,34 @@ def test_lookup_shows_the_services_view_with_the_pos_status(tmp_path: Path) -> N
     with running_harness(tmp_path, pos=True) as h:
         lines = [{"sku": "MARG", "name": "Pizza", "quantity": 1, "unit_amount": 950}]
         payment = paid(h, lines=lines)
-        deadline = time.monotonic() + 10
-        while True:
+
+        def looked_up() -> dict[str, Any]:
             [seen] = h.kiosk.post("/v1/payments/lookup", json={"payment_ids": [payment["payment_id"], "pay_x"]}
                                   ).json()["payments"]
-            if seen["pos_status"] == "paid" or time.monotonic() > deadline:
-                break
-            time.sleep(0.05)
+            assert seen["pos_status"] == "paid", seen
+            return dict(seen)
+
+        seen = eventually(looked_up, message="the POS status paid in the lookup")
         assert (seen["status"], seen["pos_status"], seen["amount_total"]) == ("paid", "paid", 950 + 280)
 
 
-def _transfer(h: Harness) -> dict[str, Any]:
-    deadline = time.monotonic() + 10
-    while not (transfers := h.stripe_http.get("/v1/transfers").json()["data"]):
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    [transfer] = transfers
-    return dict(transfer)
-
-
 def test_refunds_come_off_the_restaurants_share_first_then_reverse_the_donation(tmp_path: Path) -> None:
-    with running_harness(tmp_path) as h:
+    with running_harness(tmp_path, background=False) as h:  # the test runs the outbox: transfers, reversals
         payment = paid(h, donation_amount=200)
         total = payment["amount_total"]
-        transfer = _transfer(h)
+        h.run_outbox()
+        [transfer] = h.stripe_http.get("/v1/transfers").json()["data"]
         assert transfer["amount"] == 200
         assert refund(h, payment["payment_id"], total - 250, key="most").status_code == 202
         h.wait_status(payment["payment_id"], "partially_refunded")
-        time.sleep(0.3)  # nothing to reverse yet: the restaurant's share still covers it
+        h.webhooks_settled()
+        h.run_outbox()  # nothing to reverse yet: the restaurant's share still covers it
         assert h.stripe_http.get(f"/v1/transfers/{transfer['id']}").json()["amount_reversed"] == 0
         assert refund(h, payment["payment_id"], 250, key="rest").status_code == 202
         h.wait_status(payment["payment_id"], "refunded")
-        deadline = time.monotonic() + 10
-        while (seen := h.stripe_http.get(f"/v1/transfers/{transfer['id']}").json())["amount_reversed"] < 200:
-            assert time.monotonic() < deadline, seen
-            time.sleep(0.05)
+        h.webhooks_settled()
+        h.run_outbox()
+        seen = h.stripe_http.get(f"/v1/transfers/{transfer['id']}").json()
         assert (seen["amount_reversed"], seen["reversed"], len(seen["reversals"]["data"])) == (200, True, 1)
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 
 from tests.support.harness import Harness, make_order
+from tests.support.waiting import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -50,8 +51,10 @@ def test_a_long_poll_in_progress_ends_with_401_when_its_token_is_revoked(harness
         async with httpx.AsyncClient(base_url=harness.service.url, timeout=60,
                                      headers={"Authorization": f"Bearer {token}"}) as client:
             poll = asyncio.create_task(client.get("/v1/events", params={"after": 0, "wait": 50}))
-            await asyncio.sleep(0.5)  # the poll is waiting for events that will not come
-            assert not poll.done()
+            # The poll has reached the service and waits there for events that will not come.
+            await asyncio.to_thread(eventually, lambda: harness.app.state.feed.waiting("bar-3") or poll.done(),
+                                    message="the long poll waiting in the service")
+            assert not poll.done() and harness.app.state.feed.waiting("bar-3") == 1
             await asyncio.to_thread(_tablepay, harness, "revoke-kiosk", "bar-3")
             revoked_at = time.monotonic()
             response = await poll

@@ -17,7 +17,6 @@ Dead letters belong to the restaurant, not to a kiosk: any manager token, no oth
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
@@ -28,6 +27,7 @@ from fastapi import routing
 
 from sync_service.api.auth import issue_kiosk_token, revoke_kiosk_token
 from tests.support.harness import Harness, make_order, running_harness
+from tests.support.waiting import eventually
 
 COLUMNS = ("none", "malformed", "unknown", "revoked", "kiosk", "manager", "other_kiosk")
 U = 401  # every /v1 route refuses a request without a valid token the same way
@@ -125,14 +125,6 @@ class World:
     first_payment: str
 
 
-def _wait(condition: Callable[[], Any], what: str, timeout: float = 15) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (result := condition()):
-        assert time.monotonic() < deadline, what
-        time.sleep(0.05)
-    return result
-
-
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     with running_harness(tmp_path_factory.mktemp("scopes"), pos=True) as h:
@@ -158,7 +150,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         # A dead letter: a dish the POS does not know parks its package at once.
         assert h.kiosk.post("/v1/orders", json=make_order(lines=[
             {"sku": "NOPE", "name": "Unknown dish", "quantity": 1, "unit_amount": 500}])).status_code == 202
-        [dead] = _wait(lambda: repo.outbox_rows(state="dead"), "no dead letter")
+        [dead] = eventually(lambda: repo.outbox_rows(state="dead"), timeout=15, message="a dead letter")
 
         base = Caller("kiosk", bearer(tokens["till-1"]), "till-1", first["payment_id"], first_order,
                       h.session_id(first), dead["id"])

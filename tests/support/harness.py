@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,7 +18,8 @@ from sync_service.settings import Settings
 from tablepay_sandbox.app import create_app as create_sandbox
 from tablepay_sandbox.rkeeper.seed import client_settings
 
-from .live_server import LiveServer, free_port
+from .live_server import LiveServer, bound_socket
+from .waiting import eventually
 
 WEBHOOK_SECRET = "whsec_test_tablepay_0123456789"
 SECRET_KEY = "sk_test_tablepay"
@@ -76,13 +76,32 @@ class Harness:
         return dict(response.json())
 
     def wait_status(self, payment_id: str, status: str, timeout: float = 10) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while True:
+        def reached() -> dict[str, Any]:
             payment = self.payment(payment_id)
-            if payment["status"] == status or time.monotonic() > deadline:
-                assert payment["status"] == status, payment
-                return payment
-            time.sleep(0.05)
+            assert payment["status"] == status, payment
+            return payment
+        return eventually(reached, timeout=timeout, message=f"payment {payment_id} {status}")
+
+    def run_outbox(self) -> int:
+        """Deliver every outbox row that is due, on the service's loop, as its worker would; returns how
+        many rows were tried. For a harness started with `background=False`: then nothing else delivers,
+        and once this returns, whatever is still pending is waiting for its backoff."""
+        outbox = self.app.state.outbox
+        tried = 0
+        while batch := self.service.run(outbox.run_once()):
+            tried += batch
+        return tried
+
+    def pending_deliveries(self) -> list[dict[str, Any]]:
+        """The sandbox's webhooks not yet answered (a held or dropped one is not pending)."""
+        response = self.stripe_http.get("/_sandbox/deliveries", params={"status": "pending"})
+        assert response.status_code == 200, response.text
+        return list(response.json()["data"])
+
+    def webhooks_settled(self) -> None:
+        """Wait until the sandbox has sent every webhook due and the service answered each: the service
+        applies an event before it answers, so after this no webhook sent so far can change anything."""
+        eventually(lambda: not self.pending_deliveries(), message="every pending webhook delivered")
 
     def feed(self, after: int = 0, wait: float = 0) -> list[dict[str, Any]]:
         response = self.kiosk.get("/v1/events", params={"after": after, "wait": wait})
@@ -115,11 +134,15 @@ class Harness:
 
 
 @contextmanager
-def running_harness(tmp_path: Path, *, pos: bool = False, clock: Callable[[], float] | None = None,
-                    **overrides: Any) -> Iterator[Harness]:
-    """`pos=True` also syncs orders to the sandbox's R-Keeper simulator (override any RKEEPER_* setting);
+def running_harness(tmp_path: Path, *, pos: bool = False, background: bool = True,
+                    clock: Callable[[], float] | None = None, **overrides: Any) -> Iterator[Harness]:
+    """`pos=True` also syncs orders to the sandbox's R-Keeper simulator (override any RKEEPER_* setting).
+    `background=False` leaves the service's outbox and reconciler loops off: the test drives them
+    (`Harness.run_outbox()`, `reconciler.sweep()`) and can then assert that nothing more happened.
     `clock`: the service's epoch clock for pairing codes (a test moves it rather than waiting)."""
-    sandbox_port, service_port = free_port(), free_port()
+    # Each app must know the other's address before either starts: bind both sockets first.
+    sandbox_socket, service_socket = bound_socket(), bound_socket()
+    sandbox_port, service_port = sandbox_socket.getsockname()[1], service_socket.getsockname()[1]
     sandbox_app = create_sandbox(
         tmp_path / "sandbox", public_url=f"http://127.0.0.1:{sandbox_port}",
         webhook_url=f"http://127.0.0.1:{service_port}/webhooks/stripe", webhook_secret=WEBHOOK_SECRET,
@@ -134,9 +157,10 @@ def running_harness(tmp_path: Path, *, pos: bool = False, clock: Callable[[], fl
         values.update(pos_settings(f"http://127.0.0.1:{sandbox_port}"))
     values.update(overrides)
     settings = Settings(**values)
-    service_app = create_app(settings, **({"clock": clock} if clock else {}))
+    service_app = create_app(settings, background=background, **({"clock": clock} if clock else {}))
     token = issue_kiosk_token(service_app.state.repo, "kiosk-1", manager=True)
-    with LiveServer(sandbox_app, sandbox_port) as sandbox, LiveServer(service_app, service_port) as service:
+    with LiveServer(sandbox_app, sock=sandbox_socket) as sandbox, \
+            LiveServer(service_app, sock=service_socket) as service:
         service.app = service_app  # type: ignore[attr-defined]
         harness = Harness(sandbox, service, settings, token)
         try:

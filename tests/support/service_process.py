@@ -9,15 +9,14 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
-from .live_server import free_port
+from .live_server import refused_url
+from .processes import healthy, listening_port
+from .waiting import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -52,37 +51,34 @@ def _limit_open_files(limit: int) -> Callable[[], None]:
 
 @contextmanager
 def service_process(tmp_path: Path, *, open_files: int | None = None, **env: str) -> Iterator[ServiceProcess]:
-    """A service with a paired kiosk token; Stripe points at a closed port (nothing here calls it).
-    `open_files`: the process's soft and hard RLIMIT_NOFILE."""
-    port = free_port()
-    environ = {**os.environ, "TABLEPAY_DATA_DIR": str(tmp_path), "STRIPE_SECRET_KEY": "sk_test_limits",
-               "STRIPE_WEBHOOK_SECRET": "whsec_limits", "STRIPE_API_BASE": f"http://127.0.0.1:{free_port()}",
-               "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring", **env}
-    added = subprocess.run([sys.executable, "-m", "tablepay", "sync", "add-kiosk", "kiosk-1"], env=environ, cwd=ROOT,
-                           capture_output=True, text=True, timeout=60, check=True)
-    token = added.stdout.strip().splitlines()[-1]
-    log = tmp_path / "service.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "tablepay", "sync", "--host", "127.0.0.1", "--port", str(port)],
-                                env=environ, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
-                                preexec_fn=_limit_open_files(open_files) if open_files else None)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, "the service did not become healthy"
-            time.sleep(0.1)
-        yield ServiceProcess(proc, url, port, token, log)
-    finally:
-        proc.send_signal(signal.SIGINT)
+    """A service with a paired kiosk token; Stripe points at a refused port (nothing here calls it).
+    `open_files`: the process's soft and hard RLIMIT_NOFILE. The service binds port 0 (a free port
+    the OS picks, nobody needs to know it in advance) and the test reads it back from /proc."""
+    with refused_url() as stripe_url:
+        environ = {**os.environ, "TABLEPAY_DATA_DIR": str(tmp_path), "STRIPE_SECRET_KEY": "sk_test_limits",
+                   "STRIPE_WEBHOOK_SECRET": "whsec_limits", "STRIPE_API_BASE": stripe_url,
+                   "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring", **env}
+        added = subprocess.run([sys.executable, "-m", "tablepay", "sync", "add-kiosk", "kiosk-1"], env=environ,
+                               cwd=ROOT, capture_output=True, text=True, timeout=60, check=True)
+        token = added.stdout.strip().splitlines()[-1]
+        log = tmp_path / "service.log"
+        with log.open("wb") as out:
+            proc = subprocess.Popen([sys.executable, "-m", "tablepay", "sync", "--host", "127.0.0.1", "--port", "0"],
+                                    env=environ, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+                                    preexec_fn=_limit_open_files(open_files) if open_files else None)
         try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            def listening() -> int | None:
+                assert proc.poll() is None, log.read_text()
+                return listening_port(proc.pid)
+            port = eventually(listening, timeout=30, interval=0.1, message="the service listening")
+            url = f"http://127.0.0.1:{port}"
+            eventually(lambda: listening() and healthy(f"{url}/healthz"), timeout=30, interval=0.1,
+                       message="the service healthy")
+            yield ServiceProcess(proc, url, port, token, log)
+        finally:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
