@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     page.show()
     app.processEvents()
 
-    def timed(name: str, action) -> float:  # type: ignore[no-untyped-def]
+    def timed(name: str, action) -> float:
         begin = time.perf_counter()
         action()
         page.history.view.viewport().repaint()  # the rows on screen painted

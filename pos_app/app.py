@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .client import SyncClient
 from .menu import Menu, load_menu
@@ -19,6 +19,13 @@ from .secrets import Pairing
 from .settings import KioskSettings
 from .store import KioskStore, ManagerStore, open_db
 
+if TYPE_CHECKING:
+    from .viewmodels import (CheckoutViewModel, FeedViewModel, HistoryModel, KitchenViewModel, ManagerViewModel,
+                             OrdersViewModel, OrderViewModel, ReconcileViewModel, RefundViewModel, SettingsViewModel)
+    from .viewmodels.pairing import PairingViewModel
+    from .views.main_window import MainWindow
+    from .views.pairing_page import PairingWindow
+
 log = logging.getLogger(__name__)
 DB_NAME = "kiosk.sqlite"
 EXPORT_DIR = "exports"  # CSV exports of manager mode, inside the kiosk's data dir
@@ -26,29 +33,37 @@ EXPORT_DIR = "exports"  # CSV exports of manager mode, inside the kiosk's data d
 
 @dataclass
 class Kiosk:
+    # The view models and the window are named for the type checker only, so importing this module
+    # builds no widget (the CLI imports it before Qt starts).
     store: KioskStore
     client: SyncClient
-    window: object  # views.MainWindow (typed loosely so importing this module needs no widgets)
-    order_vm: object
-    orders_vm: object
-    checkout_vm: object
-    feed_vm: object
-    settings_vm: object
-    kitchen_vm: object
+    window: MainWindow
+    order_vm: OrderViewModel
+    orders_vm: OrdersViewModel
+    checkout_vm: CheckoutViewModel
+    feed_vm: FeedViewModel
+    settings_vm: SettingsViewModel
+    kitchen_vm: KitchenViewModel
     menu_choice: MenuChoice
-    manager_vm: object = None
-    history_model: object = None
-    refund_vm: object = None
-    reconcile_vm: object = None
+    manager_vm: ManagerViewModel
+    history_model: HistoryModel
+    refund_vm: RefundViewModel
+    reconcile_vm: ReconcileViewModel
 
     def start(self) -> None:
         """Start the feed worker; needs a running asyncio (qasync) loop."""
-        self.feed_vm.start()  # type: ignore[attr-defined]
+        self.feed_vm.start()
 
     async def aclose(self) -> None:
-        await self.feed_vm.stop()  # type: ignore[attr-defined]
+        await self.feed_vm.stop()
         await self.client.aclose()
         self.store.db.close()
+
+
+def settle(future: asyncio.Future[Any], value: Any = None) -> None:
+    """Set a future's result unless it already has one (a signal may fire twice)."""
+    if not future.done():
+        future.set_result(value)
 
 
 def build_kiosk(data_dir: Path, settings: KioskSettings, pairing: Pairing, menu: Menu | None = None) -> Kiosk:
@@ -98,8 +113,8 @@ def _compose(store: KioskStore, client: SyncClient, data_dir: Path, settings: Ki
 class PairingScreen:
     """What an unpaired kiosk shows instead of exiting (`tablepay kiosk` from a desktop icon or at boot)."""
 
-    vm: Any  # viewmodels.PairingViewModel
-    window: Any  # views.pairing_page.PairingWindow
+    vm: PairingViewModel
+    window: PairingWindow
     data_dir: Path
     settings: KioskSettings
 
@@ -107,10 +122,10 @@ class PairingScreen:
         """Show the screen until it is paired, then start the kiosk with the stored pairing and show its
         window in place of this one (no restart); None when the app closes first."""
         paired: asyncio.Future[Pairing] = asyncio.get_running_loop().create_future()
-        self.vm.paired.connect(lambda pairing: paired.done() or paired.set_result(pairing))
+        self.vm.paired.connect(lambda pairing: settle(paired, pairing))
         present(self.window)
         self.vm.start()
-        waiting = {paired, asyncio.ensure_future(closed)} if closed is not None else {paired}
+        waiting: set[asyncio.Future[Any]] = {paired, asyncio.ensure_future(closed)} if closed else {paired}
         try:
             await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -157,7 +172,7 @@ def run(data_dir: Path, settings: KioskSettings, pairing: Pairing | None, *, ful
 
     async def main() -> None:
         closed = asyncio.get_running_loop().create_future()
-        app.aboutToQuit.connect(lambda: closed.done() or closed.set_result(None))  # type: ignore[attr-defined]
+        app.aboutToQuit.connect(lambda: settle(closed))
         awake = None
         if fullscreen:
             from .screen import keep_screen_on

@@ -34,7 +34,7 @@ class KeepAwake:
         elif self.how == "windows":
             import ctypes
 
-            ctypes.windll.kernel32.SetThreadExecutionState(0x80000000)  # type: ignore[attr-defined]
+            ctypes.windll.kernel32.SetThreadExecutionState(0x80000000)  # type: ignore[attr-defined]  # Windows only
         self.active = False
 
 
@@ -43,7 +43,7 @@ def keep_screen_on(reason: str = "TablePay kiosk mode") -> KeepAwake:
         import ctypes
 
         flags = 0x80000000 | 0x00000002 | 0x00000001  # ES_CONTINUOUS | ES_DISPLAY_REQUIRED | ES_SYSTEM_REQUIRED
-        ok = bool(ctypes.windll.kernel32.SetThreadExecutionState(flags))  # type: ignore[attr-defined]
+        ok = bool(ctypes.windll.kernel32.SetThreadExecutionState(flags))  # type: ignore[attr-defined]  # Windows only
         return _report(KeepAwake(ok, "windows"))
     try:
         from PySide6.QtDBus import QDBusConnection, QDBusInterface, QDBusMessage

@@ -17,12 +17,17 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import smoke_checks
 from .app import Kiosk, PairingScreen, build_pairing_screen, start_kiosk
 from .secrets import Pairing
 from .settings import KioskSettings
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QWidget
 
 log = logging.getLogger(__name__)
 SETTLED = ("online", "offline", "unauthorized")  # the feed worker reached (or failed to reach) the service
@@ -42,7 +47,7 @@ class SmokeFailure(RuntimeError):
     pass
 
 
-async def _until(predicate, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
+async def _until(predicate: Callable[[], object], timeout: float, what: str) -> None:
     try:
         async with asyncio.timeout(timeout):
             while not predicate():
@@ -63,22 +68,23 @@ def _distinct_colours(path: Path) -> int:
 
 async def _exercise(kiosk: Kiosk, screenshot: Path) -> dict[str, object]:
     window = kiosk.window
-    window.show()  # type: ignore[attr-defined]
+    window.show()
     kiosk.start()
-    tables = window.tables_page.buttons  # type: ignore[attr-defined]
+    tables = window.tables_page.buttons
     tables[next(iter(tables))].click()
-    menu = kiosk.order_vm.menu  # type: ignore[attr-defined]
-    kiosk.order_vm.add_item(menu.items[0].sku)  # type: ignore[attr-defined]
-    await _until(lambda: window.pages.currentWidget() is window.order_page, 5, "the order screen")  # type: ignore[attr-defined]
+    menu = kiosk.order_vm.menu
+    kiosk.order_vm.add_item(menu.items[0].sku)
+    await _until(lambda: window.pages.currentWidget() is window.order_page, 5, "the order screen")
     shown_after = seconds_since_process_start()
-    await _until(lambda: kiosk.feed_vm.connection.value in SETTLED, 15, "the feed's first answer")  # type: ignore[attr-defined]
+    await _until(lambda: kiosk.feed_vm.connection.value in SETTLED, 15, "the feed's first answer")
     colours = await _save(window, screenshot)
-    connection = kiosk.feed_vm.connection  # type: ignore[attr-defined]
-    return {"order_screen": True, "order_screen_after_seconds": shown_after, "lines": len(kiosk.order_vm.order.lines),  # type: ignore[attr-defined]
+    connection, order = kiosk.feed_vm.connection, kiosk.order_vm.order
+    assert order is not None, "the order screen shows no order"
+    return {"order_screen": True, "order_screen_after_seconds": shown_after, "lines": len(order.lines),
             "connection": connection.value, "screenshot": str(screenshot), "screenshot_colours": colours}
 
 
-async def _save(window, screenshot: Path) -> int:  # type: ignore[no-untyped-def]
+async def _save(window: QWidget, screenshot: Path) -> int:
     await asyncio.sleep(0.2)  # let the last state repaint
     screenshot.parent.mkdir(parents=True, exist_ok=True)
     if not window.grab().save(str(screenshot)):
@@ -134,7 +140,7 @@ def run_smoke_test(data_dir: Path, settings: KioskSettings, pairing: Pairing | N
             report.update(await _exercise(kiosk, screenshot))
         finally:
             await kiosk.aclose()
-            kiosk.window.close()  # type: ignore[attr-defined]
+            kiosk.window.close()
 
     try:
         qasync.run(main())

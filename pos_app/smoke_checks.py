@@ -60,11 +60,11 @@ def qt_plugins() -> dict[str, object]:
             files.setdefault(f"{path.parent.name}/{name}", path)
     loads: dict[str, object] = {}
     for platform in PLATFORMS:
-        path = files.get(f"platforms/q{platform}")
-        if path is None:
+        plugin = files.get(f"platforms/q{platform}")
+        if plugin is None:
             loads[platform] = "missing"
             continue
-        loader = QPluginLoader(str(path))  # never unloaded: the plugin may be the one in use
+        loader = QPluginLoader(str(plugin))  # never unloaded: the plugin may be the one in use
         loads[platform] = True if loader.load() else loader.errorString()
     return {"qt_plugins": {kind: sorted(names) for kind, names in sorted(present.items())},
             "qt_platform_plugins_load": loads}

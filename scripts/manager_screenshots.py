@@ -48,30 +48,30 @@ def main() -> int:
     now = datetime.now(UTC)
     seed_payments(kiosk.store.db, 640, now - timedelta(hours=640 * 7 / 60), every=timedelta(minutes=7))
     window = kiosk.window
-    window.resize(1280, 800)  # type: ignore[attr-defined]
-    window.show()  # type: ignore[attr-defined]
-    window.show_manager()  # type: ignore[attr-defined]
-    page = window.manager_page  # type: ignore[attr-defined]
+    window.resize(1280, 800)
+    window.show()
+    window.show_manager()
+    page = window.manager_page
     page.history.view.selectRow(2)
     settle(app)
     OUT.mkdir(parents=True, exist_ok=True)
-    window.grab().save(str(OUT / "manager-history.png"))  # type: ignore[attr-defined]
+    window.grab().save(str(OUT / "manager-history.png"))
     page.show_tab(1)
     settle(app)
-    window.grab().save(str(OUT / "manager-totals.png"))  # type: ignore[attr-defined]
+    window.grab().save(str(OUT / "manager-totals.png"))
     page.show_tab(0)
-    row = next(i for i, r in enumerate(kiosk.history_model.rows) if r.status == "partially_refunded")  # type: ignore[attr-defined]
+    row = next(i for i, r in enumerate(kiosk.history_model.rows) if r.status == "partially_refunded")
     page.history.view.selectRow(row)
-    page.refund.ask(kiosk.history_model.rows[row].payment_id)  # type: ignore[attr-defined]
+    page.refund.ask(kiosk.history_model.rows[row].payment_id)
     for key in "C9999":  # 99.99, more than is left: the dialog refuses it before anything is sent
         page.refund.press(key)
     settle(app)
-    assert (window.width(), window.height()) == (1280, 800), window.size()  # type: ignore[attr-defined]
-    window.grab().save(str(OUT / "manager-refund.png"))  # type: ignore[attr-defined]
+    assert (window.width(), window.height()) == (1280, 800), window.size()
+    window.grab().save(str(OUT / "manager-refund.png"))
     page.refund.hide()
 
-    small = ManagerPage(kiosk.manager_vm, kiosk.history_model, kiosk.refund_vm,  # type: ignore[arg-type]
-                        kiosk.reconcile_vm)  # type: ignore[arg-type]
+    small = ManagerPage(kiosk.manager_vm, kiosk.history_model, kiosk.refund_vm,
+                        kiosk.reconcile_vm)
     small.setStyleSheet(STYLE)
     small.resize(1024, 768)
     small.show()
@@ -83,15 +83,15 @@ def main() -> int:
     small.close()
 
     page.closed.emit()  # Lock: back to the waiter's screens
-    kiosk.order_vm.settings.donation_partner = LONG_PARTNER  # type: ignore[attr-defined]
-    window.order_page.on_settings_changed()  # type: ignore[attr-defined]
-    window.tables_page.tablePicked.emit("5")  # type: ignore[attr-defined]
+    kiosk.order_vm.settings.donation_partner = LONG_PARTNER
+    window.order_page.on_settings_changed()
+    window.tables_page.tablePicked.emit("5")
     for sku in ("MARG", "CARB", "TIRA", "LEMO"):
-        kiosk.order_vm.add_item(sku)  # type: ignore[attr-defined]
-    window.order_page.tip_buttons[10].click()  # type: ignore[attr-defined]
-    window.order_page.donation_buttons[200].click()  # type: ignore[attr-defined]
+        kiosk.order_vm.add_item(sku)
+    window.order_page.tip_buttons[10].click()
+    window.order_page.donation_buttons[200].click()
     settle(app)
-    window.grab().save(str(OUT / "kiosk-order-long-partner.png"))  # type: ignore[attr-defined]
+    window.grab().save(str(OUT / "kiosk-order-long-partner.png"))
     print("wrote", *(OUT / f"manager-{n}.png" for n in ("history", "history-1024x768", "totals", "refund")),
           OUT / "kiosk-order-long-partner.png")
     kiosk.store.db.close()

@@ -81,7 +81,7 @@ def _shared_processors() -> list[Any]:
 
 
 def _stdlib_handler(sink: _Sink, renderer: Any, level: str) -> logging.Handler:
-    handler = logging.StreamHandler(sink)  # type: ignore[arg-type]  # a text stream in all but name
+    handler = logging.StreamHandler(sink)
     handler.set_name(_HANDLER_NAME)
     handler.setLevel(level)
     handler.setFormatter(structlog.stdlib.ProcessorFormatter(

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .settings import Settings
+
+if TYPE_CHECKING:
+    from .services.payment_events import PaymentEvents
 
 T = TypeVar("T")
 
@@ -132,6 +135,7 @@ def replay_webhooks(settings: Settings, request_id: int | None = None) -> dict[i
     """Process again stored webhook requests whose processing failed; request id -> outcome."""
 
     async def work(app: Any) -> dict[int, str]:
-        return await app.state.payment_events.replay_failed(app.state.provider, request_id)
+        events: PaymentEvents = app.state.payment_events
+        return await events.replay_failed(app.state.provider, request_id)
 
     return _with_service(settings, work)

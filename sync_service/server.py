@@ -111,7 +111,7 @@ class _Guarded:
     _timer: asyncio.TimerHandle | None = None
     _header_bytes = -1  # -1: not waiting for headers
 
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
         if not self.guard.admit():
             transport.close()  # uvicorn never sees it
             return

@@ -6,6 +6,11 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pos_app.settings import KioskSettings
+    from sync_service.settings import Settings
 
 
 def _data_dir(value: str | None) -> Path:
@@ -19,7 +24,7 @@ def _data_dir(value: str | None) -> Path:
     return default_data_dir()
 
 
-def _sync_settings():  # type: ignore[no-untyped-def]
+def _sync_settings() -> Settings:
     from sync_service.settings import ConfigError, load_settings
 
     try:
@@ -104,7 +109,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
 PAIRING_COLLECT_WAIT_SECONDS = 15.0  # how long add-kiosk --code waits to see the kiosk collect its token
 
 
-def _add_kiosk_by_code(settings, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+def _add_kiosk_by_code(settings: Settings, args: argparse.Namespace) -> int:
     """Approve the code a kiosk's pairing screen shows; the kiosk then collects its token by itself."""
     from datetime import datetime
 
@@ -196,7 +201,7 @@ def _kiosk_dir(value: str | None) -> Path:
     return Path(value) if value else default_dir()
 
 
-def _pair(args: argparse.Namespace, settings, directory: Path) -> int:  # type: ignore[no-untyped-def]
+def _pair(args: argparse.Namespace, settings: KioskSettings, directory: Path) -> int:
     """Ask the service who this token belongs to (GET /v1/kiosk), then store the pairing."""
     import asyncio
 
@@ -242,7 +247,7 @@ PIN_KINDS = {  # subcommand -> (settings field, what it opens, what happens with
 }
 
 
-def _set_pin(args: argparse.Namespace, settings, directory: Path) -> int:  # type: ignore[no-untyped-def]
+def _set_pin(args: argparse.Namespace, settings: KioskSettings, directory: Path) -> int:
     """Read the PIN without echo (twice) or from stdin, store only its salted scrypt hash."""
     import getpass
 

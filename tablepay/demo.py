@@ -26,6 +26,7 @@ from typing import IO, Any
 import httpx
 import segno
 import uvicorn
+from pydantic import SecretStr
 
 from sync_service.api.app import create_app
 from sync_service.api.auth import issue_kiosk_token
@@ -100,7 +101,7 @@ class _EmbeddedServer(uvicorn.Server):
         yield
 
 
-def _server(app: object, host: str, port: int) -> uvicorn.Server:
+def _server(app: Any, host: str, port: int) -> uvicorn.Server:
     # A kiosk's long poll must not hold the shutdown for its full 30 s.
     # log_config=None: uvicorn's records go through the demo's logging (sync_service.logs), not its own.
     return _EmbeddedServer(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
@@ -140,12 +141,12 @@ async def _terminal_kiosk(service_url: str, token: str, *, once: bool) -> None:
         while page := (await _events(client, {"after": cursor, "limit": 500}))["events"]:
             cursor = page[-1]["seq"]  # earlier demo runs' events are history, not news
         order = {**SAMPLE_ORDER, "order_id": f"demo-{uuid.uuid4().hex[:8]}", "kiosk_id": "demo-kiosk"}
-        response = await client.post("/v1/checkouts", json=order, headers={"Idempotency-Key": order["order_id"]})
+        response = await client.post("/v1/checkouts", json=order, headers={"Idempotency-Key": str(order["order_id"])})
         response.raise_for_status()
         payment = response.json()
         amount = Money(payment["amount_total"], payment["currency"])
         print(f"\nTable {order['table']}: {amount} (tip and donation included). Guest, scan or open:\n")
-        print(segno.make(payment["checkout_url"], error="m").terminal(compact=True) or "", end="")
+        segno.make(payment["checkout_url"], error="m").terminal(compact=True)  # prints to stdout
         print(f"\n  {payment['checkout_url']}\n\nWaiting for the sync service to report the payment ...")
         paid, booked, paid_since = False, False, 0.0
         while True:
@@ -169,7 +170,7 @@ async def _qt_kiosk(data_dir: Path, service_url: str, token: str) -> None:
     """The real kiosk, paired with this demo's service; returns when its window closes."""
     from PySide6.QtWidgets import QApplication
 
-    from pos_app.app import build_kiosk
+    from pos_app.app import build_kiosk, settle
     from pos_app.pin import hash_pin
     from pos_app.secrets import Pairing
     from pos_app.settings import KioskSettings
@@ -186,13 +187,13 @@ async def _qt_kiosk(data_dir: Path, service_url: str, token: str) -> None:
         if state == "waiting" and attempt is not None and attempt.checkout_url:
             print(f"  checkout for {attempt.payment_id}: open {attempt.checkout_url} and press Pay", flush=True)
 
-    checkout_vm.stateChanged.connect(print_checkout_url)  # type: ignore[attr-defined]
+    checkout_vm.stateChanged.connect(print_checkout_url)
     closed = asyncio.get_running_loop().create_future()
     app = QApplication.instance()
-    assert app is not None
+    assert isinstance(app, QApplication)
     app.setQuitOnLastWindowClosed(False)  # the demo stops its servers first, then the loop ends
-    app.lastWindowClosed.connect(lambda: closed.done() or closed.set_result(None))  # type: ignore[attr-defined]
-    kiosk.window.show()  # type: ignore[attr-defined]
+    app.lastWindowClosed.connect(lambda: settle(closed))
+    kiosk.window.show()
     kiosk.start()
     print("Kiosk window open: pick a table, add dishes, Checkout, then open the printed URL and press Pay.\n"
           f"Settings: hold the TablePay logo for 2 s, PIN {DEMO_PIN}. "
@@ -200,7 +201,7 @@ async def _qt_kiosk(data_dir: Path, service_url: str, token: str) -> None:
     try:
         await closed
     finally:
-        kiosk.window.close()  # type: ignore[attr-defined]
+        kiosk.window.close()
         await kiosk.aclose()
 
 
@@ -214,7 +215,8 @@ async def run_demo(data_dir: Path, *, host: str = "127.0.0.1", sandbox_port: int
     secret = _webhook_secret(data_dir)
     sandbox = create_sandbox(data_dir / "sandbox", public_url=sandbox_url,
                              webhook_url=f"{service_url}/webhooks/stripe", webhook_secret=secret)
-    settings = Settings(stripe_secret_key=DEMO_KEY, stripe_webhook_secret=secret, stripe_api_base=sandbox_url,
+    settings = Settings(stripe_secret_key=SecretStr(DEMO_KEY), stripe_webhook_secret=SecretStr(secret),
+                        stripe_api_base=sandbox_url,
                         data_dir=data_dir / "sync", public_url=service_url,
                         donation_account="acct_demo_redcross", donation_partner="Red Cross (demo)",
                         reconcile_interval_seconds=10, reconcile_after_seconds=20,

@@ -115,8 +115,9 @@ def to_hundredths(amount: int, currency: str) -> int:
     """
     digits = minor_units(currency)
     if digits <= 2:
-        return amount * 10 ** (2 - digits)
-    factor = 10 ** (digits - 2)
+        scale: int = 10 ** (2 - digits)
+        return amount * scale
+    factor: int = 10 ** (digits - 2)
     if amount % factor:
         raise ValueError(f"{amount} minor units of {normalize_currency(currency)} cannot be written in "
                          "hundredths without rounding")
@@ -127,8 +128,9 @@ def from_hundredths(hundredths: int, currency: str) -> int:
     """The inverse of to_hundredths: hundredths of the major unit as minor units (exact or ValueError)."""
     digits = minor_units(currency)
     if digits >= 2:
-        return hundredths * 10 ** (digits - 2)
-    factor = 10 ** (2 - digits)
+        scale: int = 10 ** (digits - 2)
+        return hundredths * scale
+    factor: int = 10 ** (2 - digits)
     if hundredths % factor:
         raise ValueError(f"{hundredths} hundredths of {normalize_currency(currency)} is not a whole minor unit")
     return hundredths // factor

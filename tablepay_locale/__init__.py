@@ -27,7 +27,7 @@ def _pattern(locale: str, digits: int) -> NumberPattern:
     Babel's own currency digits come from CLDR, which rounds 14 of our currencies (1250 HUF minor
     units would show "12 Ft"), so the pattern's fraction digits are set from MINOR_UNITS instead.
     """
-    pattern = copy.copy(Locale.parse(locale).currency_formats["standard"])
+    pattern: NumberPattern = copy.copy(Locale.parse(locale).currency_formats["standard"])
     pattern.frac_prec = (digits, digits)
     return pattern
 

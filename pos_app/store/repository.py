@@ -102,7 +102,7 @@ class KioskStore:
     # -- orders ---------------------------------------------------------
     def create_order(self, order_id: str, table: str, currency: str, waiter: str = "") -> LocalOrder:
         now = _now()
-        self.db["orders"].insert({"order_id": order_id, "table_label": table, "waiter": waiter,
+        self.db.table("orders").insert({"order_id": order_id, "table_label": table, "waiter": waiter,
                                   "currency": currency, "created_at": now, "updated_at": now})
         return self.order(order_id)
 
@@ -148,7 +148,7 @@ class KioskStore:
             else:
                 position = next(self.db.query("SELECT COALESCE(MAX(position), 0) + 1 AS p FROM lines "
                                               "WHERE order_id = ?", [order_id]))["p"]
-                self.db["lines"].insert({"order_id": order_id, "sku": sku, "name": name, "quantity": quantity,
+                self.db.table("lines").insert({"order_id": order_id, "sku": sku, "name": name, "quantity": quantity,
                                          "unit_amount": unit_amount, "position": position})
             self._touch(order_id)
 
@@ -268,13 +268,13 @@ class KioskStore:
             row.setdefault("expires_at", None)
             row["created_at"] = payment.get("created_at") or row["updated_at"]
             row["donation_partner"] = donation_partner
-            self.db["payment_attempts"].insert(row)
+            self.db.table("payment_attempts").insert(row)
         else:
             if row["paid_at"] is None:
                 del row["paid_at"]
             if donation_partner is not None:
                 row["donation_partner"] = donation_partner
-            self.db["payment_attempts"].update(row["payment_id"], row)
+            self.db.table("payment_attempts").update(row["payment_id"], row)
         return status
 
     # -- the feed ----------------------------------------------------------

@@ -6,7 +6,7 @@ No widgets here, so every rule is testable without a screen. Async slots
 
 from .checkout import CheckoutState, CheckoutViewModel
 from .feed import FeedViewModel
-from .history import COLUMNS, ROW_ROLE, HistoryModel
+from .history import COLUMNS, ROW_ROLE, HistoryModel, HistoryRow
 from .kitchen import POS_LABELS, KitchenViewModel, Tone
 from .manager import ManagerViewModel, OrderDetail
 from .order import OrderViewModel
@@ -16,6 +16,6 @@ from .refund import RefundState, RefundViewModel
 from .settings import PinResult, SettingsViewModel
 
 __all__ = ["COLUMNS", "PAYMENT_LABELS", "POS_LABELS", "ROW_ROLE", "CheckoutState", "CheckoutViewModel", "FeedViewModel",
-           "HistoryModel", "KitchenViewModel", "ManagerViewModel", "Mismatch", "OrderDetail", "OrderViewModel",
+           "HistoryModel", "HistoryRow", "KitchenViewModel", "ManagerViewModel", "Mismatch", "OrderDetail", "OrderViewModel",
            "OrdersViewModel", "PinResult", "ReconcileViewModel", "RefundState", "RefundViewModel", "SettingsViewModel",
            "Tone"]

@@ -71,7 +71,7 @@ class ManagerViewModel(QObject):
         self.store, self.data, self.client, self.settings = store, manager_store, client, settings
         self.export_dir = export_dir
         self._clock = clock  # wall clock: the lock is stored and must mean the same after a restart
-        self.tz = tz or datetime.now().astimezone().tzinfo
+        self.tz: tzinfo = tz or datetime.now().astimezone().tzinfo or UTC
 
     # -- the PIN ----------------------------------------------------------------
     title, prompt, command = "Manager", "Enter the manager PIN", SET_MANAGER_PIN_COMMAND
@@ -239,9 +239,9 @@ class ManagerViewModel(QObject):
                 result = work()
             except BaseException as exc:  # noqa: BLE001 - handed to the awaiting coroutine
                 # Bound now: `exc` is unset when the except block ends, before the loop runs the callback.
-                loop.call_soon_threadsafe(lambda error=exc: done.done() or done.set_exception(error))
+                loop.call_soon_threadsafe(_fail, done, exc)
             else:
-                loop.call_soon_threadsafe(lambda: done.done() or done.set_result(result))
+                loop.call_soon_threadsafe(_settle, done, result)
 
         async def run() -> None:
             threading.Thread(target=in_thread, name="history-export", daemon=True).start()
@@ -260,3 +260,13 @@ class ManagerViewModel(QObject):
         path = self._export_path(f"day-{day.isoformat()}")
         write_totals_csv(path, day, self.totals(day), bom=bom)
         return path
+
+
+def _settle(future: asyncio.Future[Any], result: Any) -> None:
+    if not future.done():
+        future.set_result(result)
+
+
+def _fail(future: asyncio.Future[Any], error: BaseException) -> None:
+    if not future.done():
+        future.set_exception(error)

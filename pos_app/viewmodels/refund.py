@@ -81,7 +81,8 @@ class RefundViewModel(QObject):
         """Why the amount cannot be sent, in words; '' when it can."""
         if self.payment is None:
             return "Pick a payment first."
-        fmt = lambda amount: self.manager.fmt(amount, self.payment.currency)  # type: ignore[union-attr]  # noqa: E731
+        payment = self.payment
+        fmt = lambda amount: self.manager.fmt(amount, payment.currency)  # noqa: E731
         if self.amount <= 0:
             return "Enter the amount to refund."
         if self.amount > self.left:

@@ -6,7 +6,7 @@ from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QHBoxLayout, QHeaderView, QLineEdit, QPushButton,
                                QStackedWidget, QTableView, QWidget)
 
-from ..viewmodels import ROW_ROLE, HistoryModel, ManagerViewModel, ReconcileViewModel, RefundViewModel
+from ..viewmodels import ROW_ROLE, HistoryModel, HistoryRow, ManagerViewModel, ReconcileViewModel, RefundViewModel
 from .manager_overlays import DetailOverlay, RefundOverlay
 from .manager_tabs import ReconcileTab, TotalsTab
 from .pickers import PICKER_HEIGHT, ChoiceOverlay, ColumnsOverlay, DaysOverlay, Picker
@@ -48,7 +48,6 @@ class HistoryTab(QWidget):
         self.detail_button, self.refund_button = button("Order detail"), button("Refund…")
         self.bom = QCheckBox("BOM for Excel")
         self.export_button = button("Export CSV")
-        self.columns_button.clicked.connect(lambda: self.columns_overlay.ask())
         self.detail_button.clicked.connect(self._detail)
         self.refund_button.clicked.connect(self._refund)
         self.export_button.clicked.connect(self._export)
@@ -87,6 +86,7 @@ class HistoryTab(QWidget):
         self.choice_overlay = ChoiceOverlay(host)
         self.days_overlay = DaysOverlay(host, self.filters)
         self.columns_overlay = ColumnsOverlay(host, model)
+        self.columns_button.clicked.connect(self.columns_overlay.ask)
         self.days.clicked.connect(self.days_overlay.ask)
         self.state.clicked.connect(lambda: self.choice_overlay.ask(
             "State", self.filters.status_choices(), self.filters.status, self.filters.set_status))
@@ -145,10 +145,11 @@ class HistoryTab(QWidget):
         return super().eventFilter(watched, event)
 
     # -- actions ---------------------------------------------------------------------------------
-    def _row(self, index: QModelIndex):  # type: ignore[no-untyped-def]
-        return self.model.data(self.model.index(index.row(), 0), ROW_ROLE)
+    def _row(self, index: QModelIndex) -> HistoryRow:
+        row: HistoryRow = self.model.data(self.model.index(index.row(), 0), ROW_ROLE)
+        return row
 
-    def selected(self):  # type: ignore[no-untyped-def]
+    def selected(self) -> HistoryRow | None:
         rows = self.view.selectionModel().selectedRows()
         return self._row(rows[0]) if rows else None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QGridLayout, QHBoxLayout, QHeaderView, QTableWidget,
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QGridLayout, QHBoxLayout, QHeaderView, QLabel, QTableWidget,
                                QTableWidgetItem, QWidget)
 
 from ..viewmodels import ManagerViewModel, ReconcileViewModel
@@ -44,7 +44,7 @@ class TotalsTab(QWidget):
         figures = QGridLayout()
         figures.setHorizontalSpacing(28)
         figures.setVerticalSpacing(4)
-        self.values: dict[str, QWidget] = {}
+        self.values: dict[str, QLabel] = {}
         names = (("paid_orders", "PAID ORDERS"), ("gross", "GROSS TAKEN"), ("revenue", "REVENUE (DISHES)"),
                  ("tips", "TIPS"), ("donations", "DONATIONS"), ("refunds", "REFUNDS"), ("attention", "NEED A LOOK"))
         for column, (key, title) in enumerate(names):
@@ -57,12 +57,12 @@ class TotalsTab(QWidget):
         # Wrapped: a long partner name or many unpaid orders make a card taller, never the tab wider.
         self.tips_list, self.partners_list, self.attention_list = (label("", wrap=True), label("", wrap=True),
                                                                    label("", wrap=True))
-        for title, widget in (("TIPS PER WAITER", self.tips_list), ("DONATIONS PER PARTNER (not revenue)",
-                                                                     self.partners_list),
-                              ("OPEN OR FAILED, ORDER NOT PAID", self.attention_list)):
+        for title, listing in (("TIPS PER WAITER", self.tips_list), ("DONATIONS PER PARTNER (not revenue)",
+                                                                      self.partners_list),
+                               ("OPEN OR FAILED, ORDER NOT PAID", self.attention_list)):
             box = vbox(spacing=4)
             box.addWidget(label(title, "SectionLabel"))
-            box.addWidget(widget)
+            box.addWidget(listing)
             box.addStretch(1)
             lists.addWidget(card(box, margins=14), 1)
         root.addLayout(lists)
@@ -82,7 +82,7 @@ class TotalsTab(QWidget):
                            ("revenue", fmt(totals.revenue)), ("tips", fmt(totals.tips)),
                            ("donations", fmt(totals.donations)), ("refunds", fmt(totals.refunds)),
                            ("attention", str(len(totals.attention)))):
-            self.values[key].setText(value)  # type: ignore[attr-defined]
+            self.values[key].setText(value)
         self.tips_list.setText("\n".join(f"{w}: {fmt(a)}" for w, a in sorted(totals.tips_by_waiter.items())) or "—")
         self.partners_list.setText("\n".join(f"{p}: {fmt(a)}" for p, a in sorted(totals.donations_by_partner.items()))
                                    or "—")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QButtonGroup, QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea,
-                               QSizePolicy, QWidget)
+                               QSizePolicy, QVBoxLayout, QWidget)
 
 from tablepay_domain.tips import DonationKind, TipKind
 
@@ -43,7 +43,7 @@ class OrderPage(QWidget):
         self._on_changed()
 
     # -- the menu -------------------------------------------------------------
-    def _menu_side(self) -> QWidget:
+    def _menu_side(self) -> QVBoxLayout:
         column = vbox(spacing=14)
         tabs = QHBoxLayout()
         tabs.setSpacing(8)
@@ -70,7 +70,7 @@ class OrderPage(QWidget):
         self.menu_buttons: dict[str, QPushButton] = {}
         if self.vm.menu.categories:
             self.show_category(self.vm.menu.categories[0])
-        return column  # type: ignore[return-value]
+        return column
 
     def show_category(self, category: str) -> None:
         self.category_buttons[category].setChecked(True)
@@ -246,11 +246,11 @@ class OrderPage(QWidget):
         remove.setEnabled(editable and not sent)
         if sent:
             remove.setToolTip("Already sent to the kitchen: void it at the restaurant's POS")
-        total = label(self.vm.fmt(quantity * unit), "LineTotal")
-        total.setFixedWidth(96)
-        total.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        for widget in (minus, qty, plus, total):
-            layout.addWidget(widget)
+        line_total = label(self.vm.fmt(quantity * unit), "LineTotal")
+        line_total.setFixedWidth(96)
+        line_total.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        for part in (minus, qty, plus, line_total):
+            layout.addWidget(part)
         layout.addSpacing(8)
         layout.addWidget(remove)
         row.setProperty("sku", sku)

@@ -24,7 +24,8 @@ class Overlay(QWidget):
         self.dialog.setObjectName("Dialog")
         self.dialog.setFixedWidth(width)
         self.body = vbox(spacing=16, margins=28)
-        self.body.addWidget(label(title, "Title"))
+        self.title = label(title, "Title")
+        self.body.addWidget(self.title)
         self.dialog.setLayout(self.body)
         self.hide()
 

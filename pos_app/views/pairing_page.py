@@ -127,13 +127,13 @@ class PairingWindow(QMainWindow):
         self.manual_back_button.setFixedWidth(180)
         self.pair_button.setFixedWidth(220)
         self.manual_back_button.clicked.connect(self.vm.change_address)
-        self.pair_button.clicked.connect(lambda: self.vm.pair_with_token(self.manual_url_edit.text(),
-                                                                         self.token_edit.text()))
         top.addWidget(self.manual_back_button)
         top.addSpacing(12)
         top.addWidget(self.pair_button)
         body.addLayout(top)
         self.manual_url_edit, self.token_edit = _edit("Sync service address"), _edit("tpk_… from add-kiosk")
+        self.pair_button.clicked.connect(lambda: self.vm.pair_with_token(self.manual_url_edit.text(),
+                                                                         self.token_edit.text()))
         body.addLayout(hbox(label("Service", "FieldLabel"), self.manual_url_edit))
         body.addLayout(hbox(label("Token", "FieldLabel"), self.token_edit))
         self.manual_message = label("", "PinMessage", wrap=True)

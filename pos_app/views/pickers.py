@@ -55,16 +55,15 @@ class ChoiceOverlay(Overlay):
 
     def __init__(self, parent: QWidget) -> None:
         super().__init__(parent, "", width=720)
-        self.title = self.body.itemAt(0).widget()
-        self.scroll = QScrollArea()
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.choices_area = QScrollArea()
+        self.choices_area.setWidgetResizable(True)
+        self.choices_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         holder = QWidget()
         self.grid = QGridLayout(holder)
         self.grid.setSpacing(10)
         self.grid.setContentsMargins(0, 0, 14, 0)  # room for the scroll bar beside the chips
-        self.scroll.setWidget(holder)
-        self.body.addWidget(self.scroll)
+        self.choices_area.setWidget(holder)
+        self.body.addWidget(self.choices_area)
         self.close_button = button("Close", "Secondary")
         self.close_button.clicked.connect(self.hide)
         self.body.addWidget(self.close_button)
@@ -72,7 +71,7 @@ class ChoiceOverlay(Overlay):
 
     def ask(self, title: str, choices: Sequence[Choice], current: str | None,
             on_pick: Callable[[str | None], None]) -> None:
-        self.title.setText(title)  # type: ignore[attr-defined]
+        self.title.setText(title)
         clear(self.grid)
         self.chips = {}
         for index, choice in enumerate(choices):
@@ -81,9 +80,10 @@ class ChoiceOverlay(Overlay):
             chip.clicked.connect(lambda _=False, v=choice.value: self._pick(on_pick, v))
             self.grid.addWidget(chip, index // CHOICE_COLUMNS, index % CHOICE_COLUMNS)
             self.chips[choice.value] = chip
-        holder = self.scroll.widget()
+        holder = self.choices_area.widget()
+        assert holder is not None
         holder.adjustSize()
-        self.scroll.setFixedHeight(min(LIST_HEIGHT, holder.sizeHint().height()))  # scrolls only when it must
+        self.choices_area.setFixedHeight(min(LIST_HEIGHT, holder.sizeHint().height()))  # scrolls only when it must
         self.open()
 
     def _pick(self, on_pick: Callable[[str | None], None], value: str | None) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QPushButton, QWidget
 
@@ -209,7 +211,8 @@ class SettingsPage(QWidget):
         self.error.setText(self.vm.error)
         self.error.setVisible(bool(self.vm.error))
 
-    def _values_row(self, row: QHBoxLayout, values: list[int], limit: int, fmt, edit) -> list[QPushButton]:  # type: ignore[no-untyped-def]
+    def _values_row(self, row: QHBoxLayout, values: list[int], limit: int, fmt: Callable[[int], str],
+                    edit: Callable[[int], None]) -> list[QPushButton]:
         clear(row)
         buttons = []
         for index, value in enumerate(values):

@@ -164,8 +164,8 @@ def clear(layout: QLayout) -> None:
         widget = item.widget()
         if widget is not None:
             widget.deleteLater()
-        elif item.layout() is not None:
-            clear(item.layout())
+        elif (inner := item.layout()) is not None:
+            clear(inner)
 
 
 def hbox(*widgets: QWidget, spacing: int = 12) -> QHBoxLayout:

@@ -80,6 +80,7 @@ class FeedFastPath:
             await _answer(send, 401, {"error": {"code": "unauthorized", "message": TOKEN_REQUIRED}},
                           [(b"www-authenticate", b"Bearer")])
             return
+        assert not isinstance(outcome, str)
         rows = outcome
         for row in rows:
             row.pop("kiosk_id", None)

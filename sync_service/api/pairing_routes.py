@@ -100,4 +100,4 @@ async def _until_hung_up(request: Request, poll: Any) -> Waiting | Collected | N
             if not task.done():
                 task.cancel()
         await asyncio.gather(polling, watching, return_exceptions=True)
-    return Waiting(0) if polling.cancelled() else polling.result()  # type: ignore[no-any-return]
+    return Waiting(0) if polling.cancelled() else polling.result()

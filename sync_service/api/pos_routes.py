@@ -44,7 +44,7 @@ async def send_order(order: OrderSnapshot, request: Request, kiosk_id: Kiosk) ->
             responses={404: {"model": ErrorResponse}, 503: {"model": ErrorResponse}})
 async def pos_state(order_id: str, request: Request, kiosk_id: Kiosk) -> dict[str, Any]:
     """Where an order stands in the POS, with every package and step taken."""
-    found = _pos_or_503(request).orders.status(order_id)
+    found: dict[str, Any] | None = _pos_or_503(request).orders.status(order_id)
     if found is None or request.app.state.repo.order_kiosk(order_id) != kiosk_id:
         raise HTTPException(404, f"order {order_id} was never sent to the POS")
     return found

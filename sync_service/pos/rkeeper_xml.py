@@ -162,7 +162,8 @@ def _query(command: str, attrs: dict[str, str] | None = None) -> tuple[ET.Elemen
 
 
 def _bytes(root: ET.Element) -> bytes:
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    encoded: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return encoded
 
 
 def _order_ref(parent: ET.Element, guid: str) -> None:

@@ -42,7 +42,7 @@ def _package_present(remote: rx.PosOrder, package: dict[str, Any], packages: lis
     if any(remote.session(p["line_guid"]) for p in earlier):
         return False  # this POS keeps our line_guids, and this one is not there
     # A POS that does not keep client line_guids: judge by quantities of our dishes.
-    through = {}
+    through: dict[str, int] = {}
     for p in [*earlier, package]:
         for line in p["lines"]:
             through[line["sku"]] = through.get(line["sku"], 0) + line["quantity"] * QUANTITY

@@ -7,6 +7,7 @@ server-side retrieves (refresh, reconcile, cancel).
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 from tablepay_domain.payment_state import PaymentStatus, advance, refund_status
 
@@ -29,7 +30,7 @@ class Change:
 
 def decide(payment: PaymentRecord, obs: Observation, now: str) -> Change | None:
     """The change `obs` makes to `payment`, or None when it changes nothing."""
-    links = {column: value for column, value in (
+    links: dict[str, Any] = {column: value for column, value in (
         ("provider_session_id", obs.session_id), ("provider_payment_intent", obs.payment_intent),
         ("provider_charge", obs.charge)) if value and getattr(payment, column) is None}
     target, refunded = obs.status, payment.amount_refunded

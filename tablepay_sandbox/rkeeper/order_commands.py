@@ -110,7 +110,7 @@ def save_order(ctx: Ctx, cmd: Element) -> Result:
         given_guid = norm_guid(session_el.get("line_guid", ""), "line_guid") if session_el.get("line_guid") else None
         uni = int_attr(session_el, "uni")
         if uni is None:
-            session = {"uni": next_uni(order), "sessionID": len(order["sessions"]) + 1,
+            session: Doc = {"uni": next_uni(order), "sessionID": len(order["sessions"]) + 1,
                        "line_guid": given_guid or new_guid(), "state": SESSION_OPEN, "dishes": []}
             order["sessions"].append(session)
         else:

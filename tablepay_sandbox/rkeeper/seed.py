@@ -18,7 +18,7 @@ Item = dict[str, Any]   # Ident, Code, Name, GUIDString, Status, plus per-collec
 
 FIRST_DISH_IDENT = 1000001
 FIRST_CATEGORY_IDENT = 2000001
-TIP_DISH = {"Ident": 1009001, "Code": "9001", "Name": "Tips", "open_price": True}   # open price: SaveOrder sets it
+TIP_DISH: dict[str, Any] = {"Ident": 1009001, "Code": "9001", "Name": "Tips", "open_price": True}   # open price: SaveOrder sets it
 ONLINE_CURRENCY = {"Ident": 1030240, "Code": "11", "Name": "Online card"}
 TIP_CHARGE = {"Ident": 1040007, "Code": "7", "Name": "Tips"}                        # Payment <TipCharge code="7"/>
 STATION = {"Ident": 15003, "Code": "3", "Name": "TablePay station"}

@@ -58,17 +58,17 @@ def running_kiosk(qtbot, loop: asyncio.AbstractEventLoop, harness: Harness, dire
     qtbot.waitUntil(starting.done, timeout=15_000)
     built = starting.result()
     qtbot.addWidget(built.window)
-    built.window.show()  # type: ignore[attr-defined]
+    built.window.show()
     built.start()
     if online:
-        qtbot.waitUntil(lambda: built.feed_vm.connection.value == "online", timeout=10_000)  # type: ignore[attr-defined]
+        qtbot.waitUntil(lambda: built.feed_vm.connection.value == "online", timeout=10_000)
     try:
         yield built
     finally:
         closing = loop.create_task(built.aclose())
         qtbot.waitUntil(closing.done, timeout=10_000)
         if shiboken6.isValid(built.window):  # at test teardown pytest-qt may have closed and deleted it already
-            built.window.close()  # type: ignore[attr-defined]
+            built.window.close()
 
 
 @pytest.fixture

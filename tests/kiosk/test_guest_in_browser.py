@@ -24,11 +24,11 @@ def chromium() -> str:
     return require_chromium()
 
 
-def fits_the_phone(page) -> bool:  # type: ignore[no-untyped-def]
+def fits_the_phone(page) -> bool:
     return bool(page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"])
 
 
-def badge_colour(page) -> str:  # type: ignore[no-untyped-def]
+def badge_colour(page) -> str:
     """The round badge's colour: only there when the page's stylesheet was applied (its CSP let it)."""
     return str(page.evaluate("getComputedStyle(document.querySelector('.badge')).backgroundColor"))
 
@@ -42,7 +42,7 @@ def test_guest_pays_on_the_hosted_page_and_the_kiosk_turns_paid(qtbot, kiosk: Ki
     payment = check_out(qtbot, kiosk)  # the URL the kiosk's QR code holds
     assert payment["checkout_url"].startswith(harness.sandbox.url)
 
-    def guest(page):  # type: ignore[no-untyped-def]
+    def guest(page):
         page.goto(payment["checkout_url"])
         pay = page.get_by_role("button", name=re.compile(r"^Pay €42\.00$"))
         expect(pay).to_be_visible()
@@ -76,7 +76,7 @@ def test_guest_cancels_on_the_hosted_page_and_nothing_is_paid(qtbot, kiosk: Kios
     order_id = take_order(qtbot, kiosk)
     payment = check_out(qtbot, kiosk)
 
-    def guest(page):  # type: ignore[no-untyped-def]
+    def guest(page):
         page.goto(payment["checkout_url"])
         page.get_by_role("link", name="Cancel").click()
         page.wait_for_url(re.compile(r"/pay/cancel\?payment_id="))

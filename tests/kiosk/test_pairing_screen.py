@@ -81,7 +81,7 @@ def first_start(qtbot, loop: asyncio.AbstractEventLoop, directory: Path,
             closing = loop.create_task(kiosk.aclose())
             qtbot.waitUntil(closing.done, timeout=LONG)
             if shiboken6.isValid(kiosk.window):
-                kiosk.window.close()  # type: ignore[attr-defined]
+                kiosk.window.close()
 
 
 def type_on(qtbot, keyboard, text: str) -> None:
@@ -131,15 +131,15 @@ def test_an_unpaired_kiosk_shows_a_code_and_goes_on_to_the_order_screen(qtbot, q
         assert added.returncode == 0, added.stderr
         assert "Kiosk 'bar-1' paired" in added.stdout and "collected its token" in added.stdout
         kiosk = starting.result()
-        assert kiosk is not None and kiosk.window.isVisible() and not window.isVisible()  # type: ignore[attr-defined]
+        assert kiosk is not None and kiosk.window.isVisible() and not window.isVisible()
         # The token works: the feed goes online; the pairing is stored as `tablepay kiosk pair` stores it.
-        qtbot.waitUntil(lambda: kiosk.feed_vm.connection.value == "online", timeout=LONG)  # type: ignore[attr-defined]
+        qtbot.waitUntil(lambda: kiosk.feed_vm.connection.value == "online", timeout=LONG)
         stored = load_pairing(directory)
         assert stored is not None and stored.service_url == harness.service.url
         assert json.loads((directory / SETTINGS_FILE).read_text())["kiosk_id"] == "bar-1"
         assert harness.app.state.repo.kiosk_for_token_hash(token_hash(stored.token)) == "bar-1"
-        click(qtbot, kiosk.window.tables_page.buttons["7"])  # type: ignore[attr-defined]
-        assert kiosk.window.pages.currentWidget() is kiosk.window.order_page  # type: ignore[attr-defined]
+        click(qtbot, kiosk.window.tables_page.buttons["7"])
+        assert kiosk.window.pages.currentWidget() is kiosk.window.order_page
         # The code was single-use: the operator cannot pair another kiosk with it.
         again = add_kiosk(harness, "bar-2", "--code", code)
         assert again.returncode == 2 and "was already used (for kiosk 'bar-1')" in again.stderr
@@ -186,7 +186,7 @@ def test_the_manual_url_and_token_path_pairs_the_kiosk(qtbot, qasync_loop, harne
         qtbot.waitUntil(starting.done, timeout=LONG)
         kiosk = starting.result()
         assert kiosk is not None
-        qtbot.waitUntil(lambda: kiosk.feed_vm.connection.value == "online", timeout=LONG)  # type: ignore[attr-defined]
+        qtbot.waitUntil(lambda: kiosk.feed_vm.connection.value == "online", timeout=LONG)
         assert load_pairing(directory).token == harness.token  # type: ignore[union-attr]
         assert json.loads((directory / SETTINGS_FILE).read_text())["kiosk_id"] == "kiosk-1"
 

@@ -47,10 +47,10 @@ def test_set_menu_source_saves_the_setting(tmp_path, capsys):
         KioskSettings(menu_source="kitchen").validate()
 
 
-def choose(tmp_path, handler, source: str = "pos"):  # type: ignore[no-untyped-def]
+def choose(tmp_path, handler, source: str = "pos"):
     store = KioskStore(open_db(tmp_path / "k.sqlite"))
 
-    async def run():  # type: ignore[no-untyped-def]
+    async def run():
         client = SyncClient("http://sync.invalid", "t", transport=httpx.MockTransport(handler))
         try:
             return await choose_menu(kiosk_settings(menu_source=source), client, store, load_menu())

@@ -34,7 +34,7 @@ pytestmark = [
 @dataclass
 class Built:
     output: str  # scripts/build's stdout
-    report: dict  # type: ignore[type-arg]  # the frozen binary's first smoke report (JSON)
+    report: dict
 
 
 def _python_env() -> dict[str, str]:
