@@ -37,8 +37,10 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "whsec_crash_test_secret"
-LINES = [{"sku": "MARG", "name": "Pizza margherita", "quantity": 2, "unit_amount": 950},
-         {"sku": "TIRA", "name": "Tiramisu", "quantity": 1, "unit_amount": 690}]
+LINES = [
+    {"sku": "MARG", "name": "Pizza margherita", "quantity": 2, "unit_amount": 950},
+    {"sku": "TIRA", "name": "Tiramisu", "quantity": 1, "unit_amount": 690},
+]
 
 
 def free_port() -> int:
@@ -60,8 +62,13 @@ class Service:
 
     def start(self) -> None:
         with self.log.open("ab") as out:
-            self.proc = subprocess.Popen([sys.executable, "-m", "tablepay", "sync", "--port", str(self.port)],
-                                         env=self.env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "tablepay", "sync", "--port", str(self.port)],
+                env=self.env,
+                cwd=ROOT,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
         wait_healthy(f"{self.url}/healthz", self.proc)
 
     def kill(self) -> None:
@@ -118,18 +125,30 @@ def retrying(call: Any, *, timeout: float = 120) -> httpx.Response:
 
 
 def pay_order(n: int, service: Service, sandbox_url: str, token: str) -> None:
-    order = {"order_id": f"crash-{n:05d}", "kiosk_id": "kiosk-1", "currency": "EUR", "table": str(1 + n % 12),
-             "waiter": "Ana", "lines": LINES, "tip_amount": 200, "donation_amount": 0}
+    order = {
+        "order_id": f"crash-{n:05d}",
+        "kiosk_id": "kiosk-1",
+        "currency": "EUR",
+        "table": str(1 + n % 12),
+        "waiter": "Ana",
+        "lines": LINES,
+        "tip_amount": 200,
+        "donation_amount": 0,
+    }
     headers = {"Authorization": f"Bearer {token}"}
     with httpx.Client(timeout=10, headers=headers) as client:
         if n % 2:  # half of them go to the kitchen before checkout, the rest with it
             retrying(lambda: client.post(f"{service.url}/v1/orders", json=order))
-        response = retrying(lambda: client.post(f"{service.url}/v1/checkouts", json=order,
-                                                headers={"Idempotency-Key": order["order_id"]}))
+        response = retrying(
+            lambda: client.post(
+                f"{service.url}/v1/checkouts", json=order, headers={"Idempotency-Key": order["order_id"]}
+            )
+        )
         assert response.status_code == 201, response.text
         session = response.json()["checkout_url"].rstrip("/").rsplit("/", 1)[-1]
-        done = httpx.post(f"{sandbox_url}/_sandbox/checkout/sessions/{session}/complete",
-                          json={"outcome": "succeeded"}, timeout=30)
+        done = httpx.post(
+            f"{sandbox_url}/_sandbox/checkout/sessions/{session}/complete", json={"outcome": "succeeded"}, timeout=30
+        )
         assert done.status_code == 200, done.text
 
 
@@ -145,9 +164,12 @@ def settle(service: Service, sandbox_url: str, data_dir: Path, orders: int, time
 
 def count(service: Service, sandbox_url: str, data_dir: Path) -> dict[str, Any]:
     with sqlite3.connect(f"file:{data_dir / 'sync.sqlite'}?mode=ro", uri=True) as conn:
-        paid = conn.execute("SELECT order_id, count(*) FROM payments WHERE status = 'paid' GROUP BY order_id").fetchall()
-        succeeded = conn.execute("SELECT order_id, count(*) FROM feed WHERE event = 'payment.succeeded' "
-                                 "GROUP BY order_id").fetchall()
+        paid = conn.execute(
+            "SELECT order_id, count(*) FROM payments WHERE status = 'paid' GROUP BY order_id"
+        ).fetchall()
+        succeeded = conn.execute(
+            "SELECT order_id, count(*) FROM feed WHERE event = 'payment.succeeded' GROUP BY order_id"
+        ).fetchall()
         dead = conn.execute("SELECT count(*) FROM outbox WHERE state = 'dead'").fetchone()[0]
     pos_orders = httpx.get(f"{sandbox_url}/_sandbox/rkeeper/orders", timeout=30).json()
     by_order: Counter[str] = Counter()
@@ -163,11 +185,16 @@ def count(service: Service, sandbox_url: str, data_dir: Path) -> dict[str, Any]:
         if order["paid"] and len(order["payments"]) != 1:
             payment_errors += 1
     return {
-        "paid_in_service": len(paid), "paid_twice_in_service": sum(1 for _, c in paid if c > 1),
-        "succeeded_in_feed": len(succeeded), "succeeded_twice_in_feed": sum(1 for _, c in succeeded if c > 1),
-        "orders_in_pos": len(pos_orders), "duplicate_pos_orders": sum(1 for c in by_order.values() if c > 1),
-        "paid_in_pos": sum(1 for o in pos_orders if o["paid"]), "wrong_dishes_in_pos": dish_errors,
-        "wrong_payments_in_pos": payment_errors, "dead_letters": dead,
+        "paid_in_service": len(paid),
+        "paid_twice_in_service": sum(1 for _, c in paid if c > 1),
+        "succeeded_in_feed": len(succeeded),
+        "succeeded_twice_in_feed": sum(1 for _, c in succeeded if c > 1),
+        "orders_in_pos": len(pos_orders),
+        "duplicate_pos_orders": sum(1 for c in by_order.values() if c > 1),
+        "paid_in_pos": sum(1 for o in pos_orders if o["paid"]),
+        "wrong_dishes_in_pos": dish_errors,
+        "wrong_payments_in_pos": payment_errors,
+        "dead_letters": dead,
     }
 
 
@@ -176,20 +203,59 @@ def run(orders: int, workers: int, kill_every: tuple[float, float], settle_timeo
         data = Path(tmp)
         sandbox_port, sync_port = free_port(), free_port()
         sandbox_url, sync_url = f"http://127.0.0.1:{sandbox_port}", f"http://127.0.0.1:{sync_port}"
-        env = {**os.environ, "TABLEPAY_DATA_DIR": str(data), "STRIPE_SECRET_KEY": "sk_test_crash",
-               "STRIPE_WEBHOOK_SECRET": SECRET, "STRIPE_API_BASE": sandbox_url, "TABLEPAY_PUBLIC_URL": sync_url,
-               "TABLEPAY_RECONCILE_INTERVAL": "2", "TABLEPAY_RECONCILE_AFTER": "3",
-               "TABLEPAY_OUTBOX_BACKOFF_BASE": "0.2", "TABLEPAY_OUTBOX_BACKOFF_CAP": "2",
-               "TABLEPAY_OUTBOX_MAX_ATTEMPTS": "100", "RKEEPER_URL": sandbox_url, "RKEEPER_USER": "tablepay",
-               "RKEEPER_PASSWORD": "tablepay", "RKEEPER_STATION_CODE": "3", "RKEEPER_CASHIER_CODE": "5",
-               "RKEEPER_CURRENCY_ID": "1030240", "RKEEPER_TIP_CHARGE_CODE": "7", "RKEEPER_TIMEOUT": "5",
-               "PYTHONUNBUFFERED": "1"}
-        token = subprocess.run([sys.executable, "-m", "tablepay", "sync", "add-kiosk", "kiosk-1"], env=env, cwd=ROOT,
-                               capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
+        env = {
+            **os.environ,
+            "TABLEPAY_DATA_DIR": str(data),
+            "STRIPE_SECRET_KEY": "sk_test_crash",
+            "STRIPE_WEBHOOK_SECRET": SECRET,
+            "STRIPE_API_BASE": sandbox_url,
+            "TABLEPAY_PUBLIC_URL": sync_url,
+            "TABLEPAY_RECONCILE_INTERVAL": "2",
+            "TABLEPAY_RECONCILE_AFTER": "3",
+            "TABLEPAY_OUTBOX_BACKOFF_BASE": "0.2",
+            "TABLEPAY_OUTBOX_BACKOFF_CAP": "2",
+            "TABLEPAY_OUTBOX_MAX_ATTEMPTS": "100",
+            "RKEEPER_URL": sandbox_url,
+            "RKEEPER_USER": "tablepay",
+            "RKEEPER_PASSWORD": "tablepay",
+            "RKEEPER_STATION_CODE": "3",
+            "RKEEPER_CASHIER_CODE": "5",
+            "RKEEPER_CURRENCY_ID": "1030240",
+            "RKEEPER_TIP_CHARGE_CODE": "7",
+            "RKEEPER_TIMEOUT": "5",
+            "PYTHONUNBUFFERED": "1",
+        }
+        token = (
+            subprocess.run(
+                [sys.executable, "-m", "tablepay", "sync", "add-kiosk", "kiosk-1"],
+                env=env,
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            .stdout.strip()
+            .splitlines()[-1]
+        )
         with (data / "sandbox.log").open("ab") as out:
-            sandbox = subprocess.Popen([sys.executable, "-m", "tablepay", "sandbox", "--port", str(sandbox_port),
-                                        "--webhook-url", f"{sync_url}/webhooks/stripe", "--webhook-secret", SECRET],
-                                       env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+            sandbox = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "tablepay",
+                    "sandbox",
+                    "--port",
+                    str(sandbox_port),
+                    "--webhook-url",
+                    f"{sync_url}/webhooks/stripe",
+                    "--webhook-secret",
+                    SECRET,
+                ],
+                env=env,
+                cwd=ROOT,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
         service = Service(sync_port, env, data / "sync.log")
         stop = threading.Event()
         killer_errors: list[str] = []
@@ -221,16 +287,30 @@ def run(orders: int, workers: int, kill_every: tuple[float, float], settle_timeo
                 service.start()  # the last restart may have failed: settle with a running service
             paid_at = time.monotonic()
             counts = settle(service, sandbox_url, data, orders, settle_timeout)
-            counts.update(orders=orders, kills=service.kills, seconds_paying=round(paid_at - started, 1),
-                          seconds_settling=round(time.monotonic() - paid_at, 1), killer_errors=killer_errors)
+            counts.update(
+                orders=orders,
+                kills=service.kills,
+                seconds_paying=round(paid_at - started, 1),
+                seconds_settling=round(time.monotonic() - paid_at, 1),
+                killer_errors=killer_errors,
+            )
         finally:
             service.stop()
             stop_process(sandbox)
         print(json.dumps(counts, indent=2))
-        ok = (counts["paid_in_service"] == counts["succeeded_in_feed"] == counts["orders_in_pos"]
-              == counts["paid_in_pos"] == orders and not any(counts[k] for k in (
-                  "paid_twice_in_service", "succeeded_twice_in_feed", "duplicate_pos_orders",
-                  "wrong_dishes_in_pos", "wrong_payments_in_pos", "dead_letters")))
+        ok = counts["paid_in_service"] == counts["succeeded_in_feed"] == counts["orders_in_pos"] == counts[
+            "paid_in_pos"
+        ] == orders and not any(
+            counts[k]
+            for k in (
+                "paid_twice_in_service",
+                "succeeded_twice_in_feed",
+                "duplicate_pos_orders",
+                "wrong_dishes_in_pos",
+                "wrong_payments_in_pos",
+                "dead_letters",
+            )
+        )
         print("PASS: every order paid exactly once in the service, the feed and the POS" if ok else "FAIL")
         return 0 if ok else 1
 

@@ -40,12 +40,22 @@ class PushResult:
 
 
 def _poll_request(port: int, token: str, after: int, wait: float) -> bytes:
-    return (f"GET /v1/events?after={after}&wait={wait:g} HTTP/1.1\r\nHost: {HOST}:{port}\r\n"
-            f"Authorization: Bearer {token}\r\nAccept: application/json\r\n\r\n").encode()
+    return (
+        f"GET /v1/events?after={after}&wait={wait:g} HTTP/1.1\r\nHost: {HOST}:{port}\r\n"
+        f"Authorization: Bearer {token}\r\nAccept: application/json\r\n\r\n"
+    ).encode()
 
 
-async def measure_push(port: int, token: str, webhooks: list[bytes], payment_ids: list[str], *,
-                       after: int, interval: float, time_limit: float) -> tuple[PushResult, int]:
+async def measure_push(
+    port: int,
+    token: str,
+    webhooks: list[bytes],
+    payment_ids: list[str],
+    *,
+    after: int,
+    interval: float,
+    time_limit: float,
+) -> tuple[PushResult, int]:
     """Send `webhooks` one every `interval` s while one kiosk long-polls; returns the result and the new cursor."""
     result = PushResult()
     sent_at: dict[str, float] = {}

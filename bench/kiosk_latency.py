@@ -47,8 +47,14 @@ def cold_start(runs: int) -> list[float]:
     for _ in range(runs):
         with tempfile.TemporaryDirectory() as tmp:
             start = time.perf_counter()
-            out = subprocess.run([sys.executable, "-c", COLD, tmp], cwd=ROOT, capture_output=True, text=True,
-                                 check=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+            out = subprocess.run(
+                [sys.executable, "-c", COLD, tmp],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                check=True,
+                env={**os.environ, "PYTHONPATH": str(ROOT)},
+            )
             wall = (time.perf_counter() - start) * 1000
             times.append(wall)
             _ = float(out.stdout.strip().splitlines()[-1])
@@ -69,15 +75,19 @@ async def paid_latency(payments: int) -> list[float]:
 
     latencies: list[float] = []
     with tempfile.TemporaryDirectory() as tmp, running_harness(Path(tmp)) as harness:
-        kiosk = build_kiosk(Path(tmp) / "kiosk", KioskSettings(feed_wait_seconds=25), Pairing(harness.service.url,
-                                                                                              harness.token))
+        kiosk = build_kiosk(
+            Path(tmp) / "kiosk", KioskSettings(feed_wait_seconds=25), Pairing(harness.service.url, harness.token)
+        )
         kiosk.start()
         db = sqlite3.connect(Path(tmp) / "kiosk" / "kiosk.sqlite")
         for n in range(payments):
             order = kiosk.store.create_order(f"bench-{n}", "1", "EUR")
             kiosk.store.add_line(order.order_id, "MARG", "Pizza", 950)
-            body = make_order(order.order_id, lines=[{"sku": "MARG", "name": "Pizza", "quantity": 1,
-                                                      "unit_amount": 950}], tip_amount=0)
+            body = make_order(
+                order.order_id,
+                lines=[{"sku": "MARG", "name": "Pizza", "quantity": 1, "unit_amount": 950}],
+                tip_amount=0,
+            )
             payment = (await asyncio.to_thread(harness.checkout, body)).json()
             kiosk.store.record_attempt(payment)
             # "webhook arrival": the sandbox sends it synchronously during /complete
@@ -100,15 +110,19 @@ def main() -> None:
 
     configure_logging("WARNING")  # the service's per-webhook lines would bury the figures
     cold = cold_start(args.cold_runs)
-    print(f"cold start to first frame (process wall, {len(cold)} runs): p50 {statistics.median(cold):.0f} ms, "
-          f"max {max(cold):.0f} ms")
+    print(
+        f"cold start to first frame (process wall, {len(cold)} runs): p50 {statistics.median(cold):.0f} ms, "
+        f"max {max(cold):.0f} ms"
+    )
     import qasync
     from PySide6.QtWidgets import QApplication
 
     _app = QApplication.instance() or QApplication(sys.argv)
     latencies = qasync.run(paid_latency(args.payments))
-    print(f"sandbox complete -> webhook -> feed -> PAID row in kiosk SQLite ({len(latencies)} payments): "
-          f"p50 {pct(latencies, 0.5):.1f} ms, p99 {pct(latencies, 0.99):.1f} ms, max {max(latencies):.1f} ms")
+    print(
+        f"sandbox complete -> webhook -> feed -> PAID row in kiosk SQLite ({len(latencies)} payments): "
+        f"p50 {pct(latencies, 0.5):.1f} ms, p99 {pct(latencies, 0.99):.1f} ms, max {max(latencies):.1f} ms"
+    )
 
 
 if __name__ == "__main__":

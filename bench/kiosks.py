@@ -37,12 +37,20 @@ POLL_WAIT = 20
 
 
 def _poll(port: int, token: str, after: int) -> bytes:
-    return (f"GET /v1/events?after={after}&wait={POLL_WAIT}&limit=500 HTTP/1.1\r\nHost: {HOST}:{port}\r\n"
-            f"Authorization: Bearer {token}\r\n\r\n").encode()
+    return (
+        f"GET /v1/events?after={after}&wait={POLL_WAIT}&limit=500 HTTP/1.1\r\nHost: {HOST}:{port}\r\n"
+        f"Authorization: Bearer {token}\r\n\r\n"
+    ).encode()
 
 
-async def kiosk(port: int, token: str, expected: int, received: list[tuple[float, dict[str, Any]]],
-                ready: asyncio.Event, deadline: float) -> None:
+async def kiosk(
+    port: int,
+    token: str,
+    expected: int,
+    received: list[tuple[float, dict[str, Any]]],
+    ready: asyncio.Event,
+    deadline: float,
+) -> None:
     reader, writer = await asyncio.open_connection(HOST, port)
     try:
         writer.write(_poll(port, token, 0).replace(f"wait={POLL_WAIT}".encode(), b"wait=0"))
@@ -61,8 +69,9 @@ async def kiosk(port: int, token: str, expected: int, received: list[tuple[float
         writer.close()
 
 
-async def burst(port: int, requests: list[bytes], payment_ids: list[str], sent_at: dict[str, float],
-                connections: int) -> tuple[int, float]:
+async def burst(
+    port: int, requests: list[bytes], payment_ids: list[str], sent_at: dict[str, float], connections: int
+) -> tuple[int, float]:
     queue = list(zip(requests, payment_ids, strict=True))
     failures = 0
 
@@ -83,13 +92,21 @@ async def burst(port: int, requests: list[bytes], payment_ids: list[str], sent_a
     return failures, time.perf_counter() - started
 
 
-async def measure(port: int, tokens: dict[str, str], payments: dict[str, list[Any]], signed: list[bytes],
-                  payment_ids: list[str], connections: int, time_limit: float) -> dict[str, Any]:
+async def measure(
+    port: int,
+    tokens: dict[str, str],
+    payments: dict[str, list[Any]],
+    signed: list[bytes],
+    payment_ids: list[str],
+    connections: int,
+    time_limit: float,
+) -> dict[str, Any]:
     deadline = time.perf_counter() + time_limit
     received: dict[str, list[tuple[float, dict[str, Any]]]] = defaultdict(list)
     readies = {k: asyncio.Event() for k in tokens}
-    pollers = [asyncio.create_task(kiosk(port, tokens[k], len(payments[k]), received[k], readies[k], deadline))
-               for k in tokens]
+    pollers = [
+        asyncio.create_task(kiosk(port, tokens[k], len(payments[k]), received[k], readies[k], deadline)) for k in tokens
+    ]
     await asyncio.gather(*(r.wait() for r in readies.values()))
     await asyncio.sleep(0.3)  # every poll parked on the server
     sent_at: dict[str, float] = {}
@@ -116,10 +133,20 @@ async def measure(port: int, tokens: dict[str, str], payments: dict[str, list[An
     def pct(q: float) -> float:
         return round(latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000, 2) if latencies else -1
 
-    return {"kiosks": len(tokens), "webhooks": len(signed), "webhook_failures": failures,
-            "webhooks_per_second": round(len(signed) / seconds, 1), "events_received": len(latencies),
-            "lost": lost, "received_twice": doubled, "out_of_order": out_of_order, "other_kiosks_events": foreign,
-            "push_p50_ms": pct(0.50), "push_p99_ms": pct(0.99), "push_max_ms": pct(1.0)}
+    return {
+        "kiosks": len(tokens),
+        "webhooks": len(signed),
+        "webhook_failures": failures,
+        "webhooks_per_second": round(len(signed) / seconds, 1),
+        "events_received": len(latencies),
+        "lost": lost,
+        "received_twice": doubled,
+        "out_of_order": out_of_order,
+        "other_kiosks_events": foreign,
+        "push_p50_ms": pct(0.50),
+        "push_p99_ms": pct(0.99),
+        "push_max_ms": pct(1.0),
+    }
 
 
 def run(kiosk_count: int, webhooks: int, connections: int = 16, time_limit: float = 180) -> dict[str, Any]:
@@ -133,8 +160,11 @@ def run(kiosk_count: int, webhooks: int, connections: int = 16, time_limit: floa
         requests = SignedRequests(everyone, SECRET)
         with running_server("ours", data, SECRET, data / "server.log") as server:
             signed = requests.sign(server.port)
-            return asyncio.run(measure(server.port, tokens, payments, signed, [p.payment_id for p in everyone],
-                                       connections, time_limit))
+            return asyncio.run(
+                measure(
+                    server.port, tokens, payments, signed, [p.payment_id for p in everyone], connections, time_limit
+                )
+            )
 
 
 def main() -> int:
@@ -145,8 +175,9 @@ def main() -> int:
     args = parser.parse_args()
     result = run(args.kiosks, args.webhooks, args.connections)
     print(json.dumps(result, indent=2))
-    ok = not any(result[k] for k in ("lost", "received_twice", "out_of_order", "other_kiosks_events",
-                                     "webhook_failures"))
+    ok = not any(
+        result[k] for k in ("lost", "received_twice", "out_of_order", "other_kiosks_events", "webhook_failures")
+    )
     print("PASS: no event lost or doubled, every kiosk's events in order" if ok else "FAIL")
     return 0 if ok else 1
 

@@ -75,8 +75,15 @@ class LoadResult:
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
 
-async def closed_loop(port: int, requests: list[bytes], *, connections: int, time_limit: float,
-                      stop: asyncio.Event | None = None, cycle: bool = False) -> LoadResult:
+async def closed_loop(
+    port: int,
+    requests: list[bytes],
+    *,
+    connections: int,
+    time_limit: float,
+    stop: asyncio.Event | None = None,
+    cycle: bool = False,
+) -> LoadResult:
     """Send `requests` over `connections` keep-alive sockets, each waiting for its answer before the next.
 
     Stops when the list is done (or, with `cycle`, when `stop` is set), or after `time_limit` seconds.

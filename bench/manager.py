@@ -51,8 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     client = SyncClient("http://127.0.0.1:9", "unused")
     manager = ManagerViewModel(KioskStore(db), ManagerStore(db), client, KioskSettings(), directory / "exports")
     model = HistoryModel(manager)
-    page = ManagerPage(manager, model, RefundViewModel(manager, client),
-                       ReconcileViewModel(manager.data, client, lambda: _nothing()))
+    page = ManagerPage(
+        manager, model, RefundViewModel(manager, client), ReconcileViewModel(manager.data, client, lambda: _nothing())
+    )
     page.resize(1280, 732)
     page.show()
     app.processEvents()
@@ -81,8 +82,10 @@ def main(argv: list[str] | None = None) -> int:
     timed("sort: time, descending", lambda: tab.view.sortByColumn(0, Qt.SortOrder.DescendingOrder))
     timed("scroll: 10 more pages (by time)", lambda: [model.fetchMore() for _ in range(10)])
     # The kiosk's button runs this on a worker thread; timed here as the plain call.
-    timed("export CSV (all payments)", lambda: manager.export_history(tab.model.filter, tab.model.sort_key,
-                                                                       tab.model.descending))
+    timed(
+        "export CSV (all payments)",
+        lambda: manager.export_history(tab.model.filter, tab.model.sort_key, tab.model.descending),
+    )
     print(f"  {tab.export_message.text()}")
     timed("day totals (today)", lambda: page.show_tab(1))
     print(f"peak RSS {rss_mb():.0f} MB")

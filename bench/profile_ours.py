@@ -61,14 +61,28 @@ def summarize(collapsed: Path, top: int) -> None:
             print(f"{100 * count / total:8.1f}%  {name}")
 
 
-async def _phase(port: int, warm: SignedRequests, measured: SignedRequests, replay: bool, pid: int,
-                 out: Path, rate: int) -> dict[str, object]:
+async def _phase(
+    port: int, warm: SignedRequests, measured: SignedRequests, replay: bool, pid: int, out: Path, rate: int
+) -> dict[str, object]:
     await closed_loop(port, warm.sign(port), connections=16, time_limit=60)
     if replay:
         await closed_loop(port, measured.sign(port), connections=16, time_limit=120)
-    spy = subprocess.Popen([shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy"), "record",
-                            "--pid", str(pid), "--rate", str(rate), "--format", "raw", "--output", str(out)],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    spy = subprocess.Popen(
+        [
+            shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy"),
+            "record",
+            "--pid",
+            str(pid),
+            "--rate",
+            str(rate),
+            "--format",
+            "raw",
+            "--output",
+            str(out),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     time.sleep(1.0)  # py-spy attaches before the measured load starts
     result = await closed_loop(port, measured.sign(port), connections=16, time_limit=120)
     spy.send_signal(signal.SIGINT)  # py-spy writes its file on Ctrl-C
@@ -94,10 +108,21 @@ def main() -> int:
         seed_service(work / "ours" / "sync.sqlite", [measured, warm], ["kiosk-bench"])
         out = work / "ours.collapsed"
         with running_server("ours", work / "ours", secret, work / "ours.log") as server:
-            row = asyncio.run(_phase(server.port, SignedRequests(warm, secret), SignedRequests(measured, secret),
-                                     args.phase == "replay", server.pid, out, args.rate))
-        print(f"{row['phase']}: {row['requests']} requests, {row['rps']:,} req/s under py-spy, "
-              f"p99 {row['p99_ms']} ms, errors {row['errors']}")
+            row = asyncio.run(
+                _phase(
+                    server.port,
+                    SignedRequests(warm, secret),
+                    SignedRequests(measured, secret),
+                    args.phase == "replay",
+                    server.pid,
+                    out,
+                    args.rate,
+                )
+            )
+        print(
+            f"{row['phase']}: {row['requests']} requests, {row['rps']:,} req/s under py-spy, "
+            f"p99 {row['p99_ms']} ms, errors {row['errors']}"
+        )
         summarize(out, args.top)
         if args.keep:
             shutil.copyfile(out, args.keep)

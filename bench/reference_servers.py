@@ -32,15 +32,18 @@ def minimal_app(database_path: Path, secret: str) -> FastAPI:
     async def stripe_webhook(request: Request) -> JSONResponse:
         payload = (await request.body()).decode("utf-8")
         try:
-            stripe.WebhookSignature.verify_header(payload, request.headers.get("stripe-signature", ""), secret,
-                                                  TOLERANCE_SECONDS)
+            stripe.WebhookSignature.verify_header(
+                payload, request.headers.get("stripe-signature", ""), secret, TOLERANCE_SECONDS
+            )
         except stripe.SignatureVerificationError:
             return JSONResponse({"error": "bad signature"}, 400)
         event = json.loads(payload)
         conn.execute("BEGIN IMMEDIATE")
         try:
-            conn.execute("INSERT OR IGNORE INTO events (id, type, payload) VALUES (?, ?, ?)",
-                         (event["id"], event["type"], payload))
+            conn.execute(
+                "INSERT OR IGNORE INTO events (id, type, payload) VALUES (?, ?, ?)",
+                (event["id"], event["type"], payload),
+            )
             conn.execute("UPDATE payments SET status = 'paid' WHERE session_id = ?", (event["data"]["object"]["id"],))
         except BaseException:
             conn.execute("ROLLBACK")

@@ -36,9 +36,16 @@ class SeededPayment:
 
 def batch(prefix: str, count: int, kiosk_id: str) -> list[SeededPayment]:
     """`count` payments named after `prefix`; amounts vary so rows are not identical."""
-    return [SeededPayment(payment_id=f"pay_{prefix}_{i}", order_id=f"ord_{prefix}_{i}",
-                          session_id=f"cs_{prefix}_{i}", amount_total=1000 + (i % 997) * 10,
-                          kiosk_id=kiosk_id) for i in range(count)]
+    return [
+        SeededPayment(
+            payment_id=f"pay_{prefix}_{i}",
+            order_id=f"ord_{prefix}_{i}",
+            session_id=f"cs_{prefix}_{i}",
+            amount_total=1000 + (i % 997) * 10,
+            kiosk_id=kiosk_id,
+        )
+        for i in range(count)
+    ]
 
 
 # -- the real service -----------------------------------------------------------
@@ -58,17 +65,37 @@ def seed_service(database_path: Path, batches: list[list[SeededPayment]], kiosk_
     with repo.transaction():
         for payments in batches:
             for p in payments:
-                repo.conn.execute("INSERT INTO orders VALUES (?, ?, 'EUR', '4', 'Ana', '{}', ?, ?)",
-                                  (p.order_id, p.kiosk_id, now, now))
-                repo.insert_payment(PaymentRecord(
-                    payment_id=p.payment_id, order_id=p.order_id, attempt=1, kiosk_id=p.kiosk_id,
-                    status=PaymentStatus.OPEN, currency="EUR", dish_subtotal=p.amount_total - 200,
-                    tip_amount=200, donation_amount=0, amount_total=p.amount_total, amount_refunded=0,
-                    snapshot="{}", provider="stripe", provider_session_id=p.session_id,
-                    provider_payment_intent=None, provider_charge=None,
-                    checkout_url=f"https://checkout.stripe.com/c/pay/{p.session_id}",
-                    expires_at=int(time.time()) + 3600, idempotency_key=None, failure_reason=None,
-                    created_at=now, updated_at=now, paid_at=None))
+                repo.conn.execute(
+                    "INSERT INTO orders VALUES (?, ?, 'EUR', '4', 'Ana', '{}', ?, ?)",
+                    (p.order_id, p.kiosk_id, now, now),
+                )
+                repo.insert_payment(
+                    PaymentRecord(
+                        payment_id=p.payment_id,
+                        order_id=p.order_id,
+                        attempt=1,
+                        kiosk_id=p.kiosk_id,
+                        status=PaymentStatus.OPEN,
+                        currency="EUR",
+                        dish_subtotal=p.amount_total - 200,
+                        tip_amount=200,
+                        donation_amount=0,
+                        amount_total=p.amount_total,
+                        amount_refunded=0,
+                        snapshot="{}",
+                        provider="stripe",
+                        provider_session_id=p.session_id,
+                        provider_payment_intent=None,
+                        provider_charge=None,
+                        checkout_url=f"https://checkout.stripe.com/c/pay/{p.session_id}",
+                        expires_at=int(time.time()) + 3600,
+                        idempotency_key=None,
+                        failure_reason=None,
+                        created_at=now,
+                        updated_at=now,
+                        paid_at=None,
+                    )
+                )
     db.conn.close()
     return tokens
 
@@ -86,8 +113,9 @@ def seed_minimal(database_path: Path, batches: list[list[SeededPayment]]) -> Non
     conn.execute("PRAGMA journal_mode=WAL")
     conn.executescript(MINIMAL_SCHEMA)
     with conn:
-        conn.executemany("INSERT INTO payments VALUES (?, 'open')",
-                         [(p.session_id,) for payments in batches for p in payments])
+        conn.executemany(
+            "INSERT INTO payments VALUES (?, 'open')", [(p.session_id,) for payments in batches for p in payments]
+        )
     conn.close()
 
 
@@ -100,15 +128,37 @@ def _session_template() -> dict[str, Any]:
 
 def event_body(p: SeededPayment, created: int) -> str:
     session = copy.deepcopy(_session_template())
-    session.update(id=p.session_id, status="complete", payment_status="paid",
-                   payment_intent=p.session_id.replace("cs_", "pi_", 1), amount_total=p.amount_total,
-                   amount_subtotal=p.amount_total, currency="eur", client_reference_id=p.order_id,
-                   url=None, created=created, expires_at=created + 3600,
-                   metadata={"payment_id": p.payment_id, "order_id": p.order_id, "attempt": "1",
-                             "kiosk_id": p.kiosk_id, "table": "4"})
-    event = {"id": p.session_id.replace("cs_", "evt_", 1), "object": "event", "type": "checkout.session.completed",
-             "api_version": API_VERSION, "created": created, "livemode": False, "pending_webhooks": 1,
-             "request": {"id": None, "idempotency_key": None}, "data": {"object": session}}
+    session.update(
+        id=p.session_id,
+        status="complete",
+        payment_status="paid",
+        payment_intent=p.session_id.replace("cs_", "pi_", 1),
+        amount_total=p.amount_total,
+        amount_subtotal=p.amount_total,
+        currency="eur",
+        client_reference_id=p.order_id,
+        url=None,
+        created=created,
+        expires_at=created + 3600,
+        metadata={
+            "payment_id": p.payment_id,
+            "order_id": p.order_id,
+            "attempt": "1",
+            "kiosk_id": p.kiosk_id,
+            "table": "4",
+        },
+    )
+    event = {
+        "id": p.session_id.replace("cs_", "evt_", 1),
+        "object": "event",
+        "type": "checkout.session.completed",
+        "api_version": API_VERSION,
+        "created": created,
+        "livemode": False,
+        "pending_webhooks": 1,
+        "request": {"id": None, "idempotency_key": None},
+        "data": {"object": session},
+    }
     # Stripe sends pretty-printed JSON; so do we, for realistic sizes.
     return json.dumps(event, indent=2)
 
@@ -121,9 +171,11 @@ def signature_header(body: str, secret: str, timestamp: int) -> str:
 def http_request(port: int, body: str, signature: str) -> bytes:
     """One complete HTTP/1.1 request, ready for a single socket write."""
     payload = body.encode()
-    head = (f"POST {WEBHOOK_PATH} HTTP/1.1\r\nHost: {HOST}:{port}\r\nUser-Agent: Stripe/1.0 (+https://stripe.com/docs/webhooks)\r\n"
-            f"Content-Type: application/json; charset=utf-8\r\nContent-Length: {len(payload)}\r\n"
-            f"Stripe-Signature: {signature}\r\nAccept: */*; q=0.5, application/xml\r\n\r\n")
+    head = (
+        f"POST {WEBHOOK_PATH} HTTP/1.1\r\nHost: {HOST}:{port}\r\nUser-Agent: Stripe/1.0 (+https://stripe.com/docs/webhooks)\r\n"
+        f"Content-Type: application/json; charset=utf-8\r\nContent-Length: {len(payload)}\r\n"
+        f"Stripe-Signature: {signature}\r\nAccept: */*; q=0.5, application/xml\r\n\r\n"
+    )
     return head.encode() + payload
 
 

@@ -28,9 +28,13 @@ def build(target: str, data_dir: Path, secret: str) -> FastAPI:
 
         # As `tablepay sync serve` does: INFO logs as JSON lines on stderr (the runner sends them to a file).
         configure_logging("INFO", json_lines=True)
-        settings = Settings(stripe_secret_key="sk_test_bench", stripe_webhook_secret=secret,
-                            stripe_api_base="http://127.0.0.1:1", data_dir=data_dir,
-                            reconcile_interval_seconds=3600)
+        settings = Settings(
+            stripe_secret_key="sk_test_bench",
+            stripe_webhook_secret=secret,
+            stripe_api_base="http://127.0.0.1:1",
+            data_dir=data_dir,
+            reconcile_interval_seconds=3600,
+        )
         from sync_service.main import freeze_startup_objects
 
         app = create_app(settings, public_url="http://127.0.0.1:8787", background=True)
@@ -55,10 +59,19 @@ def main() -> None:
     app = build(args.target, args.data_dir, os.environ["BENCH_WEBHOOK_SECRET"])
     # The service's own connection guard (sync_service/server.py) for every target, as `tablepay sync` runs.
     guard = ConnectionGuard(connection_cap(raise_open_file_limit()), header_timeout=10.0)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=args.port, log_level="warning",
-                                           access_log=False, workers=1, http=guarded_protocol(guard),
-                                           # a parked long poll must not hold the shutdown for 30 s
-                                           timeout_graceful_shutdown=3))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=args.port,
+            log_level="warning",
+            access_log=False,
+            workers=1,
+            http=guarded_protocol(guard),
+            # a parked long poll must not hold the shutdown for 30 s
+            timeout_graceful_shutdown=3,
+        )
+    )
     if args.cprofile is None:
         server.run()
         return

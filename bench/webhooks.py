@@ -55,16 +55,18 @@ def _free_port() -> int:
 
 
 @contextmanager
-def running_server(target: str, data_dir: Path, secret: str, log_path: Path,
-                   cprofile: Path | None = None) -> Iterator[Server]:
+def running_server(
+    target: str, data_dir: Path, secret: str, log_path: Path, cprofile: Path | None = None
+) -> Iterator[Server]:
     """Start `python -m bench.serve` for one target; yields it once it accepts connections."""
     port = _free_port()
     command = [sys.executable, "-m", "bench.serve", target, str(port), str(data_dir)]
     if cprofile:
         command += ["--cprofile", str(cprofile)]
     with log_path.open("ab") as log:
-        proc = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=log,
-                                env={**os.environ, "BENCH_WEBHOOK_SECRET": secret})
+        proc = subprocess.Popen(
+            command, cwd=ROOT, stdout=log, stderr=log, env={**os.environ, "BENCH_WEBHOOK_SECRET": secret}
+        )
     try:
         deadline = time.monotonic() + STARTUP_SECONDS
         while True:
@@ -95,73 +97,114 @@ def server_cpu_seconds(pid: int) -> float:
 
 
 def load_row(target: str, phase: str, result: LoadResult, server_cpu: float | None = None) -> dict[str, Any]:
-    return {"server_cpu_us_per_req": round(server_cpu / result.completed * 1e6) if server_cpu and result.completed
-            else None, "client_cpu_pct": round(100 * result.client_cpu / result.elapsed) if result.elapsed else None,
-            "target": target, "phase": phase, "requests": result.completed, "planned": result.planned,
-            "seconds": round(result.elapsed, 3), "rps": round(result.throughput, 1),
-            "p50_ms": round(result.percentile_ms(0.50), 2), "p99_ms": round(result.percentile_ms(0.99), 2),
-            "max_ms": round(result.percentile_ms(1.0), 2), "errors": result.errors,
-            "statuses": {str(k): v for k, v in sorted(result.statuses.items())},
-            "outcomes": dict(result.outcomes), "failures": result.failures[:5]}
+    return {
+        "server_cpu_us_per_req": round(server_cpu / result.completed * 1e6)
+        if server_cpu and result.completed
+        else None,
+        "client_cpu_pct": round(100 * result.client_cpu / result.elapsed) if result.elapsed else None,
+        "target": target,
+        "phase": phase,
+        "requests": result.completed,
+        "planned": result.planned,
+        "seconds": round(result.elapsed, 3),
+        "rps": round(result.throughput, 1),
+        "p50_ms": round(result.percentile_ms(0.50), 2),
+        "p99_ms": round(result.percentile_ms(0.99), 2),
+        "max_ms": round(result.percentile_ms(1.0), 2),
+        "errors": result.errors,
+        "statuses": {str(k): v for k, v in sorted(result.statuses.items())},
+        "outcomes": dict(result.outcomes),
+        "failures": result.failures[:5],
+    }
 
 
 def push_row(variant: str, result: PushResult, load: LoadResult | None = None) -> dict[str, Any]:
     row: dict[str, Any] = {
-        "variant": variant, "sent": result.sent, "received": len(result.latencies), "missing": result.missing,
-        "polls": result.polls, "p50_ms": round(result.percentile_ms(0.50), 2),
-        "p99_ms": round(result.percentile_ms(0.99), 2), "max_ms": round(result.percentile_ms(1.0), 2),
+        "variant": variant,
+        "sent": result.sent,
+        "received": len(result.latencies),
+        "missing": result.missing,
+        "polls": result.polls,
+        "p50_ms": round(result.percentile_ms(0.50), 2),
+        "p99_ms": round(result.percentile_ms(0.99), 2),
+        "max_ms": round(result.percentile_ms(1.0), 2),
         "webhook_p50_ms": round(result.percentile_ms(0.50, webhook=True), 2),
         "webhook_p99_ms": round(result.percentile_ms(0.99, webhook=True), 2),
         "webhook_errors": sum(n for s, n in result.webhook_statuses.items() if s != 200),
-        "poll_errors": result.poll_errors[:5]}
+        "poll_errors": result.poll_errors[:5],
+    }
     if load is not None:
         row["load"] = load_row("ours", "background load", load)
     return row
 
 
-async def load_phase(target: str, phase: str, server: Server, requests: list[bytes],
-                     args: argparse.Namespace) -> dict[str, Any]:
+async def load_phase(
+    target: str, phase: str, server: Server, requests: list[bytes], args: argparse.Namespace
+) -> dict[str, Any]:
     """One closed-loop pass over `requests`, with the server's CPU time per request alongside."""
     cpu = server_cpu_seconds(server.pid)
     result = await closed_loop(server.port, requests, connections=args.connections, time_limit=args.time_limit)
     return load_row(target, phase, result, server_cpu_seconds(server.pid) - cpu)
 
 
-async def run_ours(args: argparse.Namespace, server: Server, measured: SignedRequests, warm: SignedRequests,
-                   tokens: dict[str, str], push_sets: list[SignedRequests], background: SignedRequests | None,
-                   ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+async def run_ours(
+    args: argparse.Namespace,
+    server: Server,
+    measured: SignedRequests,
+    warm: SignedRequests,
+    tokens: dict[str, str],
+    push_sets: list[SignedRequests],
+    background: SignedRequests | None,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     port, limit, conns = server.port, args.time_limit, args.connections
     await closed_loop(port, warm.sign(port), connections=conns, time_limit=limit)
-    rows = [await load_phase("ours", "first delivery", server, measured.sign(port), args),
-            await load_phase("ours", "replay", server, measured.sign(port), args)]
+    rows = [
+        await load_phase("ours", "first delivery", server, measured.sign(port), args),
+        await load_phase("ours", "replay", server, measured.sign(port), args),
+    ]
     pushes = []
     interval = args.push_interval_ms / 1000
-    idle, cursor = await measure_push(port, tokens["kiosk-push"], push_sets[0].sign(port),
-                                      [p.payment_id for p in push_sets[0].payments],
-                                      after=0, interval=interval, time_limit=limit)
+    idle, cursor = await measure_push(
+        port,
+        tokens["kiosk-push"],
+        push_sets[0].sign(port),
+        [p.payment_id for p in push_sets[0].payments],
+        after=0,
+        interval=interval,
+        time_limit=limit,
+    )
     pushes.append(push_row("idle", idle))
     if background is not None:
         stop = asyncio.Event()
-        load_task = asyncio.create_task(closed_loop(port, background.sign(port), connections=conns,
-                                                    time_limit=limit, stop=stop, cycle=True))
+        load_task = asyncio.create_task(
+            closed_loop(port, background.sign(port), connections=conns, time_limit=limit, stop=stop, cycle=True)
+        )
         await asyncio.sleep(0.5)  # let the burst reach a steady state first
-        busy, cursor = await measure_push(port, tokens["kiosk-push"], push_sets[1].sign(port),
-                                          [p.payment_id for p in push_sets[1].payments],
-                                          after=cursor, interval=interval, time_limit=limit)
+        busy, cursor = await measure_push(
+            port,
+            tokens["kiosk-push"],
+            push_sets[1].sign(port),
+            [p.payment_id for p in push_sets[1].payments],
+            after=cursor,
+            interval=interval,
+            time_limit=limit,
+        )
         stop.set()
         pushes.append(push_row(f"under {conns}-connection load", busy, await load_task))
     return rows, pushes
 
 
-async def run_reference(target: str, args: argparse.Namespace, server: Server, measured: SignedRequests,
-                        warm: SignedRequests) -> list[dict[str, Any]]:
+async def run_reference(
+    target: str, args: argparse.Namespace, server: Server, measured: SignedRequests, warm: SignedRequests
+) -> list[dict[str, Any]]:
     await closed_loop(server.port, warm.sign(server.port), connections=args.connections, time_limit=args.time_limit)
     phases = ["first delivery", "replay"] if target == "minimal" else ["-"]
     return [await load_phase(target, phase, server, measured.sign(server.port), args) for phase in phases]
 
 
-async def first_delivery_only(target: str, args: argparse.Namespace, server: Server, measured: SignedRequests,
-                              warm: SignedRequests) -> dict[str, Any]:
+async def first_delivery_only(
+    target: str, args: argparse.Namespace, server: Server, measured: SignedRequests, warm: SignedRequests
+) -> dict[str, Any]:
     await closed_loop(server.port, warm.sign(server.port), connections=args.connections, time_limit=args.time_limit)
     return await load_phase(target, "first delivery", server, measured.sign(server.port), args)
 
@@ -186,11 +229,13 @@ def extra_rounds(args: argparse.Namespace, secret: str, round_count: int) -> lis
             row: dict[str, Any] = {"round": number + 2}
             for target in ("minimal", "ours"):
                 with running_server(target, work / target, secret, work / f"{target}.log") as server:
-                    row[target] = asyncio.run(first_delivery_only(target, args, server, signed_measured,
-                                                                  signed_warm))
+                    row[target] = asyncio.run(first_delivery_only(target, args, server, signed_measured, signed_warm))
             row["ratio"] = round(row["ours"]["rps"] / row["minimal"]["rps"], 2)
-            print(f"  round {row['round']}: ours {row['ours']['rps']:,.0f} req/s, minimal "
-                  f"{row['minimal']['rps']:,.0f} req/s, ratio {row['ratio']:.2f}", flush=True)
+            print(
+                f"  round {row['round']}: ours {row['ours']['rps']:,.0f} req/s, minimal "
+                f"{row['minimal']['rps']:,.0f} req/s, ratio {row['ratio']:.2f}",
+                flush=True,
+            )
             pairs.append(row)
     return pairs
 
@@ -203,35 +248,51 @@ def _fmt(value: float) -> str:
 def report(results: dict[str, Any]) -> None:
     m, p = results["machine"], results["params"]
     print(f"\nTablePay webhook benchmark  {results['started']}")
-    print(f"machine: nproc={m['nproc']}  {m['platform']}  Python {m['python']}  uvicorn {m['uvicorn']} ({m['http']}, {m['loop']})"
-          f"  FastAPI {m['fastapi']}  Starlette {m['starlette']}  stripe {m['stripe']}")
-    print(f"load: N={p['events']} events, mean body {p['mean_body_bytes']:,} B, {p['connections']} keep-alive "
-          f"connections, closed loop, warm-up {p['warmup']} (not counted)\n")
-    print(f"{'target':<9}{'phase':<16}{'requests':>9}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}"
-          f"{'errors':>8}{'srv us/req':>12}{'client CPU':>12}  outcomes")
+    print(
+        f"machine: nproc={m['nproc']}  {m['platform']}  Python {m['python']}  uvicorn {m['uvicorn']} ({m['http']}, {m['loop']})"
+        f"  FastAPI {m['fastapi']}  Starlette {m['starlette']}  stripe {m['stripe']}"
+    )
+    print(
+        f"load: N={p['events']} events, mean body {p['mean_body_bytes']:,} B, {p['connections']} keep-alive "
+        f"connections, closed loop, warm-up {p['warmup']} (not counted)\n"
+    )
+    print(
+        f"{'target':<9}{'phase':<16}{'requests':>9}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}"
+        f"{'errors':>8}{'srv us/req':>12}{'client CPU':>12}  outcomes"
+    )
     for row in results["webhooks"]:
         outcomes = " ".join(f"{k}={v}" for k, v in row["outcomes"].items()) or "-"
-        print(f"{row['target']:<9}{row['phase']:<16}{row['requests']:>9}{row['rps']:>10,.1f}{_fmt(row['p50_ms']):>9}"
-              f"{_fmt(row['p99_ms']):>9}{_fmt(row['max_ms']):>9}{row['errors']:>8}"
-              f"{row['server_cpu_us_per_req'] or '-':>12}{row['client_cpu_pct']:>11}%  {outcomes}")
+        print(
+            f"{row['target']:<9}{row['phase']:<16}{row['requests']:>9}{row['rps']:>10,.1f}{_fmt(row['p50_ms']):>9}"
+            f"{_fmt(row['p99_ms']):>9}{_fmt(row['max_ms']):>9}{row['errors']:>8}"
+            f"{row['server_cpu_us_per_req'] or '-':>12}{row['client_cpu_pct']:>11}%  {outcomes}"
+        )
         for failure in row["failures"]:
             print(f"{'':<25}! {failure}")
-    print(f"\nFeed push latency (ours): 1 kiosk long-polling, M={p['push']} webhooks, one every "
-          f"{p['push_interval_ms']:g} ms; webhook written -> event in the poller's hands")
-    print(f"{'variant':<30}{'sent':>6}{'received':>10}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'errors':>8}"
-          f"   webhook round trip p50 / p99 ms")
+    print(
+        f"\nFeed push latency (ours): 1 kiosk long-polling, M={p['push']} webhooks, one every "
+        f"{p['push_interval_ms']:g} ms; webhook written -> event in the poller's hands"
+    )
+    print(
+        f"{'variant':<30}{'sent':>6}{'received':>10}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'errors':>8}"
+        f"   webhook round trip p50 / p99 ms"
+    )
     for row in results["push"]:
         errors = row["webhook_errors"] + row["missing"] + len(row["poll_errors"])
-        print(f"{row['variant']:<30}{row['sent']:>6}{row['received']:>10}{_fmt(row['p50_ms']):>9}"
-              f"{_fmt(row['p99_ms']):>9}{_fmt(row['max_ms']):>9}{errors:>8}"
-              f"   {_fmt(row['webhook_p50_ms'])} / {_fmt(row['webhook_p99_ms'])}")
+        print(
+            f"{row['variant']:<30}{row['sent']:>6}{row['received']:>10}{_fmt(row['p50_ms']):>9}"
+            f"{_fmt(row['p99_ms']):>9}{_fmt(row['max_ms']):>9}{errors:>8}"
+            f"   {_fmt(row['webhook_p50_ms'])} / {_fmt(row['webhook_p99_ms'])}"
+        )
         for failure in row["poll_errors"]:
             print(f"{'':<30}! {failure}")
         if "load" in row:
             load = row["load"]
-            print(f"{'':<30}background load meanwhile: {load['requests']} requests, {load['rps']:,.1f} req/s, "
-                  f"p99 {_fmt(load['p99_ms'])} ms, errors {load['errors']}, "
-                  f"outcomes {' '.join(f'{k}={v}' for k, v in load['outcomes'].items())}")
+            print(
+                f"{'':<30}background load meanwhile: {load['requests']} requests, {load['rps']:,.1f} req/s, "
+                f"p99 {_fmt(load['p99_ms'])} ms, errors {load['errors']}, "
+                f"outcomes {' '.join(f'{k}={v}' for k, v in load['outcomes'].items())}"
+            )
     r = results["ratios"]
     print("\nRatios")
     print(f"  ours / minimal throughput, first delivery  {r['ours_vs_minimal_rps']:.2f}")
@@ -239,8 +300,10 @@ def report(results: dict[str, Any]) -> None:
     print(f"  ours / trivial throughput, first delivery  {r['ours_vs_trivial_rps']:.2f}")
     print(f"  ours p99 / minimal p99, first delivery     {r['ours_vs_minimal_p99']:.2f}")
     rounds = r["rounds"]
-    print(f"  ours / minimal throughput over {len(rounds)} rounds  median {r['median_ratio']:.2f}  "
-          f"(each: {', '.join(f'{x:.2f}' for x in rounds)})")
+    print(
+        f"  ours / minimal throughput over {len(rounds)} rounds  median {r['median_ratio']:.2f}  "
+        f"(each: {', '.join(f'{x:.2f}' for x in rounds)})"
+    )
     print("\nTargets")
     for target in results["targets"]:
         print(f"  [{'PASS' if target['pass'] else 'MISS'}] {target['name']}: {target['measured']}")
@@ -249,26 +312,35 @@ def report(results: dict[str, Any]) -> None:
 def evaluate(results: dict[str, Any]) -> None:
     rows = {(r["target"], r["phase"]): r for r in results["webhooks"]}
     ours, minimal, trivial = rows["ours", "first delivery"], rows["minimal", "first delivery"], rows["trivial", "-"]
-    ratios = {k: round(v, 2) for k, v in {
-        "ours_vs_minimal_rps": ours["rps"] / minimal["rps"],
-        "ours_vs_minimal_replay_rps": rows["ours", "replay"]["rps"] / rows["minimal", "replay"]["rps"],
-        "ours_vs_trivial_rps": ours["rps"] / trivial["rps"],
-        "ours_vs_minimal_p99": ours["p99_ms"] / minimal["p99_ms"],
-    }.items()}  # rounded once, so the table and PASS/MISS agree
+    ratios = {
+        k: round(v, 2)
+        for k, v in {
+            "ours_vs_minimal_rps": ours["rps"] / minimal["rps"],
+            "ours_vs_minimal_replay_rps": rows["ours", "replay"]["rps"] / rows["minimal", "replay"]["rps"],
+            "ours_vs_trivial_rps": ours["rps"] / trivial["rps"],
+            "ours_vs_minimal_p99": ours["p99_ms"] / minimal["p99_ms"],
+        }.items()
+    }  # rounded once, so the table and PASS/MISS agree
     rounds = [ratios["ours_vs_minimal_rps"], *(pair["ratio"] for pair in results.get("rounds", []))]
     ratios["rounds"], ratios["median_ratio"] = rounds, round(statistics.median(rounds), 2)
     results["ratios"] = ratios
     errors = ours["errors"] + sum(pair["ours"]["errors"] for pair in results.get("rounds", []))
-    targets = [{"name": "first delivery at least as fast as the minimal handler (median of rounds)",
-                "pass": ratios["median_ratio"] >= 1.0 and errors == 0,
-                "measured": f"ours/minimal median = {ratios['median_ratio']:.2f} over {len(rounds)} rounds "
-                            f"(needs >= 1.00), errors {errors}"}]
+    targets = [
+        {
+            "name": "first delivery at least as fast as the minimal handler (median of rounds)",
+            "pass": ratios["median_ratio"] >= 1.0 and errors == 0,
+            "measured": f"ours/minimal median = {ratios['median_ratio']:.2f} over {len(rounds)} rounds "
+            f"(needs >= 1.00), errors {errors}",
+        }
+    ]
     for push in results["push"]:
         ok = push["p99_ms"] < PUSH_P99_TARGET_MS and push["missing"] == 0 and push["webhook_errors"] == 0
-        name = f"feed push p99 < {PUSH_P99_TARGET_MS:g} ms" + ("" if push["variant"] == "idle" else
-                                                                 f" (stress variant, {push['variant']})")
-        targets.append({"name": name, "pass": ok,
-                        "measured": f"p99 {_fmt(push['p99_ms'])} ms, missing {push['missing']}"})
+        name = f"feed push p99 < {PUSH_P99_TARGET_MS:g} ms" + (
+            "" if push["variant"] == "idle" else f" (stress variant, {push['variant']})"
+        )
+        targets.append(
+            {"name": name, "pass": ok, "measured": f"p99 {_fmt(push['p99_ms'])} ms, missing {push['missing']}"}
+        )
     results["targets"] = targets
 
 
@@ -291,8 +363,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--push-interval-ms", type=float, default=10.0)
     parser.add_argument("--time-limit", type=float, default=120.0, help="cap in seconds for any one phase")
     parser.add_argument("--no-load-variant", action="store_true", help="skip push latency under burst load")
-    parser.add_argument("--rounds", type=int, default=3,
-                        help="first-delivery comparisons in all; the target uses their median (default 3)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="first-delivery comparisons in all; the target uses their median (default 3)",
+    )
     parser.add_argument("--quick", action="store_true", help="smoke run: N=500, M=50, 1 round")
     parser.add_argument("--cprofile", type=Path, help="run ours under cProfile, dump to PATH, print the top")
     args = parser.parse_args(argv)
@@ -315,9 +391,17 @@ def machine() -> dict[str, Any]:
     # uvicorn's "auto" picks these when installed (uvicorn[standard]); every target runs on the same choice.
     http = "httptools" if find_spec("httptools") else "h11"
     loop = "uvloop" if find_spec("uvloop") else "asyncio"
-    return {"http": http, "loop": loop, "nproc": os.cpu_count(), "platform": platform.platform(terse=True),
-            "python": platform.python_version(), "uvicorn": uvicorn.__version__, "fastapi": fastapi.__version__,
-            "starlette": starlette.__version__, "stripe": stripe.VERSION}
+    return {
+        "http": http,
+        "loop": loop,
+        "nproc": os.cpu_count(),
+        "platform": platform.platform(terse=True),
+        "python": platform.python_version(),
+        "uvicorn": uvicorn.__version__,
+        "fastapi": fastapi.__version__,
+        "starlette": starlette.__version__,
+        "stripe": stripe.VERSION,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -331,9 +415,17 @@ def main(argv: list[str] | None = None) -> int:
     # The burst during the push phase gets fresh payments too; cycled, so late ones are duplicates.
     background = [] if args.no_load_variant else batch("load", n, "kiosk-load")
     results: dict[str, Any] = {
-        "started": started.isoformat(timespec="seconds"), "machine": machine(),
-        "params": {"events": n, "push": m, "connections": args.connections, "warmup": args.warmup,
-                   "push_interval_ms": args.push_interval_ms, "quick": args.quick}}
+        "started": started.isoformat(timespec="seconds"),
+        "machine": machine(),
+        "params": {
+            "events": n,
+            "push": m,
+            "connections": args.connections,
+            "warmup": args.warmup,
+            "push_interval_ms": args.push_interval_ms,
+            "quick": args.quick,
+        },
+    }
 
     def signed(payments: list[SeededPayment]) -> SignedRequests:
         return SignedRequests(payments, secret)
@@ -345,16 +437,27 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         print(f"seeding {n + args.warmup + 2 * m + len(background)} payments ...", flush=True)
         (work / "ours").mkdir()
-        tokens = seed_service(work / "ours" / "sync.sqlite", [measured, warm, *push_sets, background],
-                              ["kiosk-bench", "kiosk-push", "kiosk-load"])
+        tokens = seed_service(
+            work / "ours" / "sync.sqlite",
+            [measured, warm, *push_sets, background],
+            ["kiosk-bench", "kiosk-push", "kiosk-load"],
+        )
         (work / "minimal").mkdir()
         seed_minimal(work / "minimal" / "minimal.sqlite", [measured, warm])
 
         print("ours: warm-up, first delivery, replay, feed push ...", flush=True)
         with running_server("ours", work / "ours", secret, work / "ours.log", args.cprofile) as server:
-            ours_rows, pushes = asyncio.run(run_ours(
-                args, server, measured_requests, warm_requests, tokens, [signed(s) for s in push_sets],
-                signed(background) if background else None))
+            ours_rows, pushes = asyncio.run(
+                run_ours(
+                    args,
+                    server,
+                    measured_requests,
+                    warm_requests,
+                    tokens,
+                    [signed(s) for s in push_sets],
+                    signed(background) if background else None,
+                )
+            )
         results["ours_log_bytes"] = (work / "ours.log").stat().st_size
         rows = ours_rows
         for target in ("minimal", "trivial"):

@@ -20,8 +20,18 @@ from .settings import KioskSettings
 from .store import KioskStore, ManagerStore, open_db
 
 if TYPE_CHECKING:
-    from .viewmodels import (CheckoutViewModel, FeedViewModel, HistoryModel, KitchenViewModel, ManagerViewModel,
-                             OrdersViewModel, OrderViewModel, ReconcileViewModel, RefundViewModel, SettingsViewModel)
+    from .viewmodels import (
+        CheckoutViewModel,
+        FeedViewModel,
+        HistoryModel,
+        KitchenViewModel,
+        ManagerViewModel,
+        OrdersViewModel,
+        OrderViewModel,
+        ReconcileViewModel,
+        RefundViewModel,
+        SettingsViewModel,
+    )
     from .viewmodels.pairing import PairingViewModel
     from .views.main_window import MainWindow
     from .views.pairing_page import PairingWindow
@@ -86,10 +96,21 @@ def _open(data_dir: Path, settings: KioskSettings, pairing: Pairing) -> tuple[Ki
     return store, SyncClient(pairing.service_url, pairing.token, timeout=settings.request_timeout_seconds)
 
 
-def _compose(store: KioskStore, client: SyncClient, data_dir: Path, settings: KioskSettings, pairing: Pairing,
-             choice: MenuChoice) -> Kiosk:
-    from .viewmodels import (CheckoutViewModel, FeedViewModel, HistoryModel, KitchenViewModel, ManagerViewModel,
-                             OrdersViewModel, OrderViewModel, ReconcileViewModel, RefundViewModel, SettingsViewModel)
+def _compose(
+    store: KioskStore, client: SyncClient, data_dir: Path, settings: KioskSettings, pairing: Pairing, choice: MenuChoice
+) -> Kiosk:
+    from .viewmodels import (
+        CheckoutViewModel,
+        FeedViewModel,
+        HistoryModel,
+        KitchenViewModel,
+        ManagerViewModel,
+        OrdersViewModel,
+        OrderViewModel,
+        ReconcileViewModel,
+        RefundViewModel,
+        SettingsViewModel,
+    )
     from .views.main_window import MainWindow
 
     order_vm = OrderViewModel(store, choice.menu, settings)
@@ -102,11 +123,33 @@ def _compose(store: KioskStore, client: SyncClient, data_dir: Path, settings: Ki
     history_model = HistoryModel(manager_vm)
     refund_vm = RefundViewModel(manager_vm, client)
     reconcile_vm = ReconcileViewModel(manager_vm.data, client, lambda: feed_vm.worker.poll_once(wait=0))
-    window = MainWindow(order_vm, orders_vm, checkout_vm, feed_vm, settings_vm, pairing.service_url,
-                        kitchen_vm=kitchen_vm, menu_note=(choice.note, choice.degraded),
-                        manager=(manager_vm, history_model, refund_vm, reconcile_vm))
-    return Kiosk(store, client, window, order_vm, orders_vm, checkout_vm, feed_vm, settings_vm, kitchen_vm, choice,
-                 manager_vm, history_model, refund_vm, reconcile_vm)
+    window = MainWindow(
+        order_vm,
+        orders_vm,
+        checkout_vm,
+        feed_vm,
+        settings_vm,
+        pairing.service_url,
+        kitchen_vm=kitchen_vm,
+        menu_note=(choice.note, choice.degraded),
+        manager=(manager_vm, history_model, refund_vm, reconcile_vm),
+    )
+    return Kiosk(
+        store,
+        client,
+        window,
+        order_vm,
+        orders_vm,
+        checkout_vm,
+        feed_vm,
+        settings_vm,
+        kitchen_vm,
+        choice,
+        manager_vm,
+        history_model,
+        refund_vm,
+        reconcile_vm,
+    )
 
 
 @dataclass

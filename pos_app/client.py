@@ -35,13 +35,22 @@ def _is_int(value: object) -> bool:
 class SyncClient:
     """One instance per kiosk. `aclose()` when done."""
 
-    def __init__(self, base_url: str, token: str | None, *, timeout: float = 10.0,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None,
+        *,
+        timeout: float = 10.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         """`token=None`: an unpaired kiosk, which may only ask for a pairing code."""
         self._timeout = timeout
-        self._http = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=httpx.Timeout(timeout),
-                                       headers={"Authorization": f"Bearer {token}"} if token else {},
-                                       transport=transport)
+        self._http = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"),
+            timeout=httpx.Timeout(timeout),
+            headers={"Authorization": f"Bearer {token}"} if token else {},
+            transport=transport,
+        )
 
     @property
     def base_url(self) -> str:
@@ -50,8 +59,9 @@ class SyncClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def _request(self, method: str, url: str, *, timeout: httpx.Timeout | None = None,
-                       **kwargs: Any) -> dict[str, Any]:
+    async def _request(
+        self, method: str, url: str, *, timeout: httpx.Timeout | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
         try:
             response = await self._http.request(method, url, timeout=timeout or httpx.USE_CLIENT_DEFAULT, **kwargs)
         except httpx.TransportError as exc:  # connect, read, write, pool, protocol errors
@@ -62,12 +72,18 @@ class SyncClient:
             body = None
         if response.status_code >= 400:
             error = body.get("error", {}) if isinstance(body, dict) else {}
-            raise ApiError(response.status_code, str(error.get("code", response.status_code)),
-                           str(error.get("message", response.reason_phrase)), body if isinstance(body, dict) else {})
+            raise ApiError(
+                response.status_code,
+                str(error.get("code", response.status_code)),
+                str(error.get("message", response.reason_phrase)),
+                body if isinstance(body, dict) else {},
+            )
         if not isinstance(body, dict):
             # Never read as "nothing": an empty answer to Send to kitchen would say the kitchen has every dish.
-            raise MalformedAnswer(f"the sync service answered {method} {url} with {response.status_code} and "
-                                  f"{'no JSON' if body is None else type(body).__name__} instead of a JSON object")
+            raise MalformedAnswer(
+                f"the sync service answered {method} {url} with {response.status_code} and "
+                f"{'no JSON' if body is None else type(body).__name__} instead of a JSON object"
+            )
         return body
 
     async def whoami(self) -> str:
@@ -79,8 +95,11 @@ class SyncClient:
         """A code to show until an operator approves it (POST /v1/pairing/codes, no token):
         {code, poll_token, expires_at, expires_in}. 429 rate_limited past this address's budget."""
         body = await self._request("POST", "/v1/pairing/codes", json={"kiosk_name": kiosk_name})
-        if not (isinstance(body.get("code"), str) and isinstance(body.get("poll_token"), str)
-                and _is_int(body.get("expires_in"))):
+        if not (
+            isinstance(body.get("code"), str)
+            and isinstance(body.get("poll_token"), str)
+            and _is_int(body.get("expires_in"))
+        ):
             raise MalformedAnswer("the sync service's pairing code answer lacks code, poll_token or expires_in")
         return body
 
@@ -88,8 +107,13 @@ class SyncClient:
         """One long poll of a pairing code: {status: waiting, expires_in} or, once, {status: paired,
         kiosk_id, token}. 404 when it is wrong, expired or already used."""
         timeout = httpx.Timeout(self._timeout, read=wait + self._timeout)
-        body = await self._request("GET", f"/v1/pairing/codes/{code}", params={"wait": wait}, timeout=timeout,
-                                   headers={"Poll-Token": poll_token})
+        body = await self._request(
+            "GET",
+            f"/v1/pairing/codes/{code}",
+            params={"wait": wait},
+            timeout=timeout,
+            headers={"Poll-Token": poll_token},
+        )
         status = body.get("status")
         if status == "paired" and isinstance(body.get("kiosk_id"), str) and isinstance(body.get("token"), str):
             return body
@@ -110,14 +134,18 @@ class SyncClient:
         """Ask the service to re-read the payment from the provider (POST /v1/payments/{id}/refresh)."""
         return await self._request("POST", f"/v1/payments/{payment_id}/refresh")
 
-    async def refund(self, payment_id: str, amount: int, idempotency_key: str,
-                     reason: str = "requested_by_customer") -> dict[str, Any]:
+    async def refund(
+        self, payment_id: str, amount: int, idempotency_key: str, reason: str = "requested_by_customer"
+    ) -> dict[str, Any]:
         """Ask for a refund (manager scope). 202 {refund_id, payment_id, amount, currency, status}.
         Refusals: 403 forbidden, 409 not_refundable, 422 refund_too_large / invalid_refund,
         502 provider_unavailable. The payment's state changes only through the feed."""
-        return await self._request("POST", f"/v1/payments/{payment_id}/refunds",
-                                   json={"amount": amount, "reason": reason},
-                                   headers={"Idempotency-Key": idempotency_key})
+        return await self._request(
+            "POST",
+            f"/v1/payments/{payment_id}/refunds",
+            json={"amount": amount, "reason": reason},
+            headers={"Idempotency-Key": idempotency_key},
+        )
 
     async def lookup(self, payment_ids: list[str]) -> list[dict[str, Any]]:
         """The service's view of up to 500 payments (POST /v1/payments/lookup): status, amounts, pos_status."""

@@ -17,9 +17,24 @@ from tablepay_domain.money import Money
 
 from .store import HistoryRow
 
-HISTORY_HEADER = ("time", "table", "waiter", "order_id", "payment_id", "attempt", "state", "currency",
-                  "dish_subtotal", "tip", "donation", "total", "refunded", "provider_reference", "pos_state",
-                  "paid_at")
+HISTORY_HEADER = (
+    "time",
+    "table",
+    "waiter",
+    "order_id",
+    "payment_id",
+    "attempt",
+    "state",
+    "currency",
+    "dish_subtotal",
+    "tip",
+    "donation",
+    "total",
+    "refunded",
+    "provider_reference",
+    "pos_state",
+    "paid_at",
+)
 
 
 def local_iso(stamp: str | None, tz: tzinfo | None = None) -> str:
@@ -41,10 +56,26 @@ def write_history_csv(path: Path, rows: Iterable[HistoryRow], *, bom: bool = Fal
         writer.writerow(HISTORY_HEADER)
         for r in rows:
             c = r.currency
-            writer.writerow((local_iso(r.created_at, tz), r.table, r.waiter, r.order_id, r.payment_id, r.attempt,
-                             r.status, c, _amount(r.dish_subtotal, c), _amount(r.tip_amount, c),
-                             _amount(r.donation_amount, c), _amount(r.amount_total, c), _amount(r.amount_refunded, c),
-                             r.provider_reference or "", r.pos_status or "", local_iso(r.paid_at, tz)))
+            writer.writerow(
+                (
+                    local_iso(r.created_at, tz),
+                    r.table,
+                    r.waiter,
+                    r.order_id,
+                    r.payment_id,
+                    r.attempt,
+                    r.status,
+                    c,
+                    _amount(r.dish_subtotal, c),
+                    _amount(r.tip_amount, c),
+                    _amount(r.donation_amount, c),
+                    _amount(r.amount_total, c),
+                    _amount(r.amount_refunded, c),
+                    r.provider_reference or "",
+                    r.pos_status or "",
+                    local_iso(r.paid_at, tz),
+                )
+            )
             count += 1
     return count
 
@@ -63,11 +94,17 @@ def write_totals_csv(path: Path, day: date, totals: DayTotals, *, bom: bool = Fa
         ("day", "net", _amount(totals.net, c), c),
         ("day", "needing_attention", str(len(totals.attention)), ""),
     ]
-    rows += [("tips_by_waiter", waiter, _amount(amount, c), c) for waiter, amount in sorted(totals.tips_by_waiter.items())]
-    rows += [("donations_by_partner", partner, _amount(amount, c), c)
-             for partner, amount in sorted(totals.donations_by_partner.items())]
-    rows += [("takings_by_hour", f"{hour:02d}:00", _amount(amount, c), c)
-             for hour, amount in sorted(totals.takings_by_hour.items())]
+    rows += [
+        ("tips_by_waiter", waiter, _amount(amount, c), c) for waiter, amount in sorted(totals.tips_by_waiter.items())
+    ]
+    rows += [
+        ("donations_by_partner", partner, _amount(amount, c), c)
+        for partner, amount in sorted(totals.donations_by_partner.items())
+    ]
+    rows += [
+        ("takings_by_hour", f"{hour:02d}:00", _amount(amount, c), c)
+        for hour, amount in sorted(totals.takings_by_hour.items())
+    ]
     with path.open("w", encoding="utf-8-sig" if bom else "utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(("section", "name", "value", "currency"))

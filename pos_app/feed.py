@@ -27,10 +27,17 @@ class Connection(str, Enum):
 
 
 class FeedWorker:
-    def __init__(self, client: SyncClient, store: KioskStore, *, wait: float = 25.0,
-                 backoff_initial: float = 0.5, backoff_max: float = 15.0,
-                 on_state: Callable[[Connection], None] = lambda state: None,
-                 on_applied: Callable[[list[str]], None] = lambda order_ids: None) -> None:
+    def __init__(
+        self,
+        client: SyncClient,
+        store: KioskStore,
+        *,
+        wait: float = 25.0,
+        backoff_initial: float = 0.5,
+        backoff_max: float = 15.0,
+        on_state: Callable[[Connection], None] = lambda state: None,
+        on_applied: Callable[[list[str]], None] = lambda order_ids: None,
+    ) -> None:
         self._client, self._store, self._wait = client, store, wait
         self._initial, self._max = backoff_initial, backoff_max
         self._on_state, self._on_applied = on_state, on_applied

@@ -29,8 +29,12 @@ class KeepAwake:
         if self.how == "dbus" and self.cookie is not None:
             from PySide6.QtDBus import QDBusConnection, QDBusInterface
 
-            QDBusInterface("org.freedesktop.ScreenSaver", "/org/freedesktop/ScreenSaver",
-                           "org.freedesktop.ScreenSaver", QDBusConnection.sessionBus()).call("UnInhibit", self.cookie)
+            QDBusInterface(
+                "org.freedesktop.ScreenSaver",
+                "/org/freedesktop/ScreenSaver",
+                "org.freedesktop.ScreenSaver",
+                QDBusConnection.sessionBus(),
+            ).call("UnInhibit", self.cookie)
         elif self.how == "windows":
             import ctypes
 
@@ -52,8 +56,9 @@ def keep_screen_on(reason: str = "TablePay kiosk mode") -> KeepAwake:
     bus = QDBusConnection.sessionBus()
     if not bus.isConnected():
         return _report(KeepAwake(False, "no D-Bus session bus"))
-    screensaver = QDBusInterface("org.freedesktop.ScreenSaver", "/org/freedesktop/ScreenSaver",
-                                 "org.freedesktop.ScreenSaver", bus)
+    screensaver = QDBusInterface(
+        "org.freedesktop.ScreenSaver", "/org/freedesktop/ScreenSaver", "org.freedesktop.ScreenSaver", bus
+    )
     if not screensaver.isValid():
         return _report(KeepAwake(False, "no org.freedesktop.ScreenSaver on the session bus"))
     reply = screensaver.call("Inhibit", "tablepay-kiosk", reason)
@@ -66,6 +71,9 @@ def _report(result: KeepAwake) -> KeepAwake:
     if result.active:
         log.info("screen kept on while the kiosk runs (%s)", result.how)
     else:
-        log.warning("cannot keep the screen on from the app (%s): turn screen blanking off in the OS "
-                    "(see docs/kiosk.md, e.g. `xset s off -dpms`)", result.how)
+        log.warning(
+            "cannot keep the screen on from the app (%s): turn screen blanking off in the OS "
+            "(see docs/kiosk.md, e.g. `xset s off -dpms`)",
+            result.how,
+        )
     return result

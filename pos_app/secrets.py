@@ -54,8 +54,9 @@ def store_pairing(pairing: Pairing, directory: Path) -> str:
     """Save the pairing; returns where it went ("keyring (<backend>)" or the fallback file's path)."""
     if _keyring_set(pairing):
         return f"keyring ({type(keyring.get_keyring()).__name__})"
-    path = write_private(directory / FALLBACK_FILE,
-                         json.dumps({"service_url": pairing.service_url, "token": pairing.token}))
+    path = write_private(
+        directory / FALLBACK_FILE, json.dumps({"service_url": pairing.service_url, "token": pairing.token})
+    )
     log.warning("no usable keyring backend: the kiosk pairing is stored in plain text in %s (mode 0600)", path)
     return str(path)
 

@@ -85,8 +85,9 @@ class KioskSettings:
         try:
             parse_day_start(self.business_day_starts_at)
         except ValueError:
-            raise ValueError(f"business_day_starts_at must be HH:MM (e.g. 04:00), "
-                             f"not {self.business_day_starts_at!r}") from None
+            raise ValueError(
+                f"business_day_starts_at must be HH:MM (e.g. 04:00), not {self.business_day_starts_at!r}"
+            ) from None
         if self.backoff_max_seconds < self.backoff_initial_seconds:
             raise ValueError("backoff_max_seconds must be at least backoff_initial_seconds")
         return self
@@ -94,8 +95,9 @@ class KioskSettings:
 
 def _setting_errors(exc: ValidationError) -> str:
     """One line per wrong setting, named as in kiosk-settings.json."""
-    return "; ".join(f"kiosk setting {'.'.join(str(part) for part in error['loc']) or '?'}: {error['msg']}"
-                     for error in exc.errors())
+    return "; ".join(
+        f"kiosk setting {'.'.join(str(part) for part in error['loc']) or '?'}: {error['msg']}" for error in exc.errors()
+    )
 
 
 def settings_from(values: dict[str, Any]) -> KioskSettings:
@@ -124,8 +126,9 @@ def load_settings(directory: Path | None = None) -> KioskSettings:
             settings.settings_pin_hash = hash_pin(legacy)
             log.warning("the settings PIN was stored in clear text in %s: replaced by its hash", path)
         else:
-            log.warning("dropped the clear-text settings PIN from %s; set one with "
-                        "`tablepay kiosk set-settings-pin`", path)
+            log.warning(
+                "dropped the clear-text settings PIN from %s; set one with `tablepay kiosk set-settings-pin`", path
+            )
         save_settings(settings, path.parent)
     return settings
 

@@ -80,8 +80,14 @@ async def _exercise(kiosk: Kiosk, screenshot: Path) -> dict[str, object]:
     colours = await _save(window, screenshot)
     connection, order = kiosk.feed_vm.connection, kiosk.order_vm.order
     assert order is not None, "the order screen shows no order"
-    return {"order_screen": True, "order_screen_after_seconds": shown_after, "lines": len(order.lines),
-            "connection": connection.value, "screenshot": str(screenshot), "screenshot_colours": colours}
+    return {
+        "order_screen": True,
+        "order_screen_after_seconds": shown_after,
+        "lines": len(order.lines),
+        "connection": connection.value,
+        "screenshot": str(screenshot),
+        "screenshot_colours": colours,
+    }
 
 
 async def _save(window: QWidget, screenshot: Path) -> int:
@@ -104,9 +110,14 @@ async def _pairing_screen(screen: PairingScreen, screenshot: Path) -> dict[str, 
     await _until(lambda: screen.vm.state not in BUSY, 15, "the pairing screen to settle")
     shown_after = seconds_since_process_start()
     colours = await _save(screen.window, screenshot)
-    return {"pairing_screen": True, "order_screen": False, "pairing_state": screen.vm.state.value,
-            "pairing_screen_after_seconds": shown_after, "screenshot": str(screenshot),
-            "screenshot_colours": colours}
+    return {
+        "pairing_screen": True,
+        "order_screen": False,
+        "pairing_state": screen.vm.state.value,
+        "pairing_screen_after_seconds": shown_after,
+        "screenshot": str(screenshot),
+        "screenshot_colours": colours,
+    }
 
 
 def run_smoke_test(data_dir: Path, settings: KioskSettings, pairing: Pairing | None, screenshot: Path) -> int:
@@ -119,9 +130,11 @@ def run_smoke_test(data_dir: Path, settings: KioskSettings, pairing: Pairing | N
     began = time.monotonic()
     app = QApplication.instance() or QApplication(sys.argv)  # noqa: F841 - must outlive the loop
     report: dict[str, object] = {
-        "frozen": bool(getattr(sys, "frozen", False)), "qt_platform": QGuiApplication.platformName(),
+        "frozen": bool(getattr(sys, "frozen", False)),
+        "qt_platform": QGuiApplication.platformName(),
         "keyring_backend": f"{type(keyring.get_keyring()).__module__}.{type(keyring.get_keyring()).__name__}",
-        "data_dir": str(data_dir), "service_url": pairing.service_url if pairing else None,
+        "data_dir": str(data_dir),
+        "service_url": pairing.service_url if pairing else None,
         "menu": settings.menu_path,
     }
 

@@ -22,8 +22,24 @@ SAMPLE_CURRENCIES = ("EUR", "GBP", "USD", "CHF", "JPY", "HUF", "KWD")  # shown i
 # Qt's platform plugins the kiosk runs on: a real X display, headless (tests, this smoke test), Wayland.
 PLATFORMS = ("xcb", "offscreen", "wayland")
 # Packages build.spec leaves out (the sync service's, the sandbox's, the test tools'): none may import.
-NOT_IN_BUNDLE = ("pytest", "_pytest", "hypothesis", "pytestqt", "playwright", "sync_service", "tablepay_sandbox",
-                 "stripe", "fastapi", "starlette", "uvicorn", "pydantic_settings", "mypy", "rich", "pygments", "PIL")
+NOT_IN_BUNDLE = (
+    "pytest",
+    "_pytest",
+    "hypothesis",
+    "pytestqt",
+    "playwright",
+    "sync_service",
+    "tablepay_sandbox",
+    "stripe",
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "pydantic_settings",
+    "mypy",
+    "rich",
+    "pygments",
+    "PIL",
+)
 
 
 def money_in_every_locale() -> dict[str, object]:
@@ -33,11 +49,17 @@ def money_in_every_locale() -> dict[str, object]:
     raises here (a missing parent file, an unknown locale); a currency name or symbol lost on the way
     changes the digest, which the bundle test compares with the same call from a checkout.
     """
-    shown = {locale: {code: format_money(Money(SAMPLE_AMOUNT, code), locale) for code in sorted(MINOR_UNITS)}
-             for locale in LOCALES}
+    shown = {
+        locale: {code: format_money(Money(SAMPLE_AMOUNT, code), locale) for code in sorted(MINOR_UNITS)}
+        for locale in LOCALES
+    }
     digest = hashlib.sha256(json.dumps(shown, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
-    return {"locales": list(LOCALES), "currencies": len(MINOR_UNITS), "digest": digest,
-            "samples": {locale: [shown[locale][code] for code in SAMPLE_CURRENCIES] for locale in LOCALES}}
+    return {
+        "locales": list(LOCALES),
+        "currencies": len(MINOR_UNITS),
+        "digest": digest,
+        "samples": {locale: [shown[locale][code] for code in SAMPLE_CURRENCIES] for locale in LOCALES},
+    }
 
 
 def qt_plugins() -> dict[str, object]:
@@ -66,8 +88,10 @@ def qt_plugins() -> dict[str, object]:
             continue
         loader = QPluginLoader(str(plugin))  # never unloaded: the plugin may be the one in use
         loads[platform] = True if loader.load() else loader.errorString()
-    return {"qt_plugins": {kind: sorted(names) for kind, names in sorted(present.items())},
-            "qt_platform_plugins_load": loads}
+    return {
+        "qt_plugins": {kind: sorted(names) for kind, names in sorted(present.items())},
+        "qt_platform_plugins_load": loads,
+    }
 
 
 def keyring_desktop_backend() -> object:
@@ -99,5 +123,10 @@ def qr_code(url: str = "https://pay.example/c/smoke-test") -> dict[str, object]:
 
 def report() -> dict[str, object]:
     """Every check above, for the smoke report (needs a QApplication)."""
-    return {"money": money_in_every_locale(), **qt_plugins(), "keyring_secretstorage": keyring_desktop_backend(),
-            "excluded_but_importable": excluded_but_importable(), "qr": qr_code()}
+    return {
+        "money": money_in_every_locale(),
+        **qt_plugins(),
+        "keyring_secretstorage": keyring_desktop_backend(),
+        "excluded_but_importable": excluded_but_importable(),
+        "qr": qr_code(),
+    }

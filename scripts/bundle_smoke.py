@@ -39,13 +39,23 @@ def run_once(binary: Path, screenshot: Path, platform: str = "offscreen") -> tup
         fd = os.open(data / "kiosk-credentials-PLAINTEXT.json", os.O_WRONLY | os.O_CREAT, 0o600)
         with os.fdopen(fd, "w") as out:
             json.dump({"service_url": f"http://127.0.0.1:{unused_port()}", "token": "smoke-test"}, out)
-        env = {"PATH": "/usr/bin:/bin", "HOME": str(home), "LANG": "C.UTF-8", "QT_QPA_PLATFORM": platform,
-               "XDG_RUNTIME_DIR": str(home)}
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(home),
+            "LANG": "C.UTF-8",
+            "QT_QPA_PLATFORM": platform,
+            "XDG_RUNTIME_DIR": str(home),
+        }
         if platform == "xcb":
             env["DISPLAY"] = os.environ["DISPLAY"]
         began = time.monotonic()
-        proc = subprocess.run([str(binary), "--data-dir", str(data), "--smoke-test", str(screenshot)], env=env,
-                              capture_output=True, text=True, timeout=120)
+        proc = subprocess.run(
+            [str(binary), "--data-dir", str(data), "--smoke-test", str(screenshot)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         elapsed = time.monotonic() - began
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
     report = json.loads(lines[-1]) if lines else {}
@@ -80,8 +90,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("bundle", type=Path)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--platform", choices=("offscreen", "xcb"), default="offscreen",
-                        help="xcb: a real X display, $DISPLAY (e.g. Xvfb)")
+    parser.add_argument(
+        "--platform",
+        choices=("offscreen", "xcb"),
+        default="offscreen",
+        help="xcb: a real X display, $DISPLAY (e.g. Xvfb)",
+    )
     args = parser.parse_args()
     if args.platform == "xcb" and not os.environ.get("DISPLAY"):
         raise SystemExit("--platform xcb needs DISPLAY (e.g. Xvfb :99 & DISPLAY=:99 ...)")
@@ -99,13 +113,19 @@ def main() -> None:
     screenshot.with_suffix(".json").write_text(json.dumps(first, indent=1, ensure_ascii=False) + "\n")
     size, files = size_of(args.bundle)
     warm = f", warm median {statistics.median(timings[1:]):.2f} s over {len(timings) - 1}" if len(timings) > 1 else ""
-    print(f"bundle smoke test passed: order screen shown on {first['qt_platform']}, feed {first['connection']}, "
-          f"keyring {first['keyring_backend']}, screenshot {screenshot}, report {screenshot.with_suffix('.json')}")
-    print(f"bundle size: {size / 1e6:.1f} MB ({size / 2**20:.1f} MiB, {size} bytes; sum of file sizes, {files} files) "
-          f"in {args.bundle}")
+    print(
+        f"bundle smoke test passed: order screen shown on {first['qt_platform']}, feed {first['connection']}, "
+        f"keyring {first['keyring_backend']}, screenshot {screenshot}, report {screenshot.with_suffix('.json')}"
+    )
+    print(
+        f"bundle size: {size / 1e6:.1f} MB ({size / 2**20:.1f} MiB, {size} bytes; sum of file sizes, {files} files) "
+        f"in {args.bundle}"
+    )
     print("bundle largest parts: " + ", ".join(f"{name} {part / 1e6:.1f}" for name, part in largest_parts(args.bundle)))
-    print(f"cold start: {timings[0]:.2f} s from exec to clean exit (order screen after "
-          f"{first['order_screen_after_seconds']} s){warm}")
+    print(
+        f"cold start: {timings[0]:.2f} s from exec to clean exit (order screen after "
+        f"{first['order_screen_after_seconds']} s){warm}"
+    )
 
 
 if __name__ == "__main__":

@@ -91,8 +91,14 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     _app = QApplication.instance() or QApplication(sys.argv)
     with tempfile.TemporaryDirectory() as tmp, running_harness(Path(tmp), pos=True) as harness:
-        qasync.run(shoot(harness.service.url, harness.token, Path(tmp) / "kiosk",
-                         lambda payment: harness.complete(payment, "succeeded")))
+        qasync.run(
+            shoot(
+                harness.service.url,
+                harness.token,
+                Path(tmp) / "kiosk",
+                lambda payment: harness.complete(payment, "succeeded"),
+            )
+        )
     print(f"saved {', '.join(p.name for p in sorted(OUT.glob('kiosk-*.png')))} in {OUT}")
 
 

@@ -70,8 +70,7 @@ def main() -> int:
     window.grab().save(str(OUT / "manager-refund.png"))
     page.refund.hide()
 
-    small = ManagerPage(kiosk.manager_vm, kiosk.history_model, kiosk.refund_vm,
-                        kiosk.reconcile_vm)
+    small = ManagerPage(kiosk.manager_vm, kiosk.history_model, kiosk.refund_vm, kiosk.reconcile_vm)
     small.setStyleSheet(STYLE)
     small.resize(1024, 768)
     small.show()
@@ -92,8 +91,11 @@ def main() -> int:
     window.order_page.donation_buttons[200].click()
     settle(app)
     window.grab().save(str(OUT / "kiosk-order-long-partner.png"))
-    print("wrote", *(OUT / f"manager-{n}.png" for n in ("history", "history-1024x768", "totals", "refund")),
-          OUT / "kiosk-order-long-partner.png")
+    print(
+        "wrote",
+        *(OUT / f"manager-{n}.png" for n in ("history", "history-1024x768", "totals", "refund")),
+        OUT / "kiosk-order-long-partner.png",
+    )
     kiosk.store.db.close()
     return 0
 

@@ -37,13 +37,21 @@ def check_settings() -> tuple[Settings | None, Check]:
     config = os.environ.get("TABLEPAY_CONFIG")
     where = f"the environment and {config} (TABLEPAY_CONFIG)" if config else "the environment (no TABLEPAY_CONFIG)"
     if config and not Path(config).is_file():
-        return None, Check("settings", "FAIL", f"TABLEPAY_CONFIG names {config}, which is not a readable file",
-                           "fix the path, or unset TABLEPAY_CONFIG to use environment variables only")
+        return None, Check(
+            "settings",
+            "FAIL",
+            f"TABLEPAY_CONFIG names {config}, which is not a readable file",
+            "fix the path, or unset TABLEPAY_CONFIG to use environment variables only",
+        )
     try:
         settings = load_settings()
     except ConfigError as exc:
-        return None, Check("settings", "FAIL", str(exc).replace("\n  ", "\n    "),
-                           "set each named setting (docs/configuration.md; resources/tablepay-sync.example.toml)")
+        return None, Check(
+            "settings",
+            "FAIL",
+            str(exc).replace("\n  ", "\n    "),
+            "set each named setting (docs/configuration.md; resources/tablepay-sync.example.toml)",
+        )
     return settings, Check("settings", "OK", f"loaded from {where}")
 
 
@@ -51,11 +59,17 @@ def check_data_dir(settings: Settings) -> Check:
     folder = settings.data_dir
     probe = folder if folder.exists() else folder.parent
     if folder.exists() and not folder.is_dir():
-        return Check("data dir", "FAIL", f"{folder} exists but is not a directory", "set TABLEPAY_DATA_DIR to a directory")
+        return Check(
+            "data dir", "FAIL", f"{folder} exists but is not a directory", "set TABLEPAY_DATA_DIR to a directory"
+        )
     if not os.access(probe, os.W_OK | os.X_OK):
-        return Check("data dir", "FAIL", f"{probe} is not writable by this user",
-                     f"create it for the service's user (e.g. install -d -o tablepay -g tablepay {folder}), "
-                     "or set TABLEPAY_DATA_DIR; run this check as that user")
+        return Check(
+            "data dir",
+            "FAIL",
+            f"{probe} is not writable by this user",
+            f"create it for the service's user (e.g. install -d -o tablepay -g tablepay {folder}), "
+            "or set TABLEPAY_DATA_DIR; run this check as that user",
+        )
     db = settings.database_path
     found = f"{db.name}: {db.stat().st_size / 2**20:.1f} MB" if db.exists() else f"{db.name} is created at first start"
     return Check("data dir", "OK", f"{folder} is writable ({found})")
@@ -72,12 +86,22 @@ def check_api_base(settings: Settings) -> Check | None:
     """FAIL for a live key aimed anywhere but Stripe; WARN for any other base: its payments are not real."""
     problem = live_key_misdirected(settings.stripe_secret_key.get_secret_value(), settings.stripe_api_base)
     if problem:
-        return Check("payments", "FAIL", problem, f"unset STRIPE_API_BASE (then {STRIPE_API} is used), or put a "
-                     "sk_test_ key in STRIPE_SECRET_KEY for the sandbox")
+        return Check(
+            "payments",
+            "FAIL",
+            problem,
+            f"unset STRIPE_API_BASE (then {STRIPE_API} is used), or put a "
+            "sk_test_ key in STRIPE_SECRET_KEY for the sandbox",
+        )
     if settings.uses_real_stripe:
         return None
-    return Check("payments", "WARN", f"STRIPE_API_BASE is {settings.stripe_api_base}, not Stripe: payments are not "
-                 "real (the sandbox or a mock); no guest is charged", "unset STRIPE_API_BASE in production")
+    return Check(
+        "payments",
+        "WARN",
+        f"STRIPE_API_BASE is {settings.stripe_api_base}, not Stripe: payments are not "
+        "real (the sandbox or a mock); no guest is charged",
+        "unset STRIPE_API_BASE in production",
+    )
 
 
 async def check_stripe(settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> list[Check]:
@@ -87,27 +111,50 @@ async def check_stripe(settings: Settings, transport: httpx.AsyncBaseTransport |
         return []  # check_api_base fails it; the live key is not sent there, not even to ask
     mode = "LIVE mode: real cards are charged" if "_live_" in key else "test mode"
     target = "Stripe" if settings.uses_real_stripe else "the sandbox"
-    async with httpx.AsyncClient(base_url=base, timeout=settings.stripe_timeout_seconds, transport=transport,
-                                 headers={"Authorization": f"Bearer {key}"}) as http:
+    async with httpx.AsyncClient(
+        base_url=base,
+        timeout=settings.stripe_timeout_seconds,
+        transport=transport,
+        headers={"Authorization": f"Bearer {key}"},
+    ) as http:
         try:
             response = await http.get("/v1/events", params={"limit": 1})
         except httpx.HTTPError as exc:
-            fix = ("check the machine's Internet access, DNS, firewall and proxy (HTTPS to api.stripe.com)"
-                   if settings.uses_real_stripe else "start it (`tablepay sandbox`) or fix STRIPE_API_BASE")
+            fix = (
+                "check the machine's Internet access, DNS, firewall and proxy (HTTPS to api.stripe.com)"
+                if settings.uses_real_stripe
+                else "start it (`tablepay sandbox`) or fix STRIPE_API_BASE"
+            )
             return [Check("Stripe", "FAIL", f"cannot reach {target} at {base}: {type(exc).__name__}: {exc}", fix)]
         if response.status_code == 401:
-            return [Check("Stripe", "FAIL", f"{target} at {base} refused STRIPE_SECRET_KEY (HTTP 401: "
-                          f"{_stripe_error(response)})",
-                          "copy the secret key from the Stripe Dashboard, Developers > API keys (sk_test_... in "
-                          "test mode); the sandbox takes any sk_test_ key")]
+            return [
+                Check(
+                    "Stripe",
+                    "FAIL",
+                    f"{target} at {base} refused STRIPE_SECRET_KEY (HTTP 401: {_stripe_error(response)})",
+                    "copy the secret key from the Stripe Dashboard, Developers > API keys (sk_test_... in "
+                    "test mode); the sandbox takes any sk_test_ key",
+                )
+            ]
         if response.status_code == 403:
-            return [Check("Stripe", "FAIL", f"STRIPE_SECRET_KEY may not read events (HTTP 403: "
-                          f"{_stripe_error(response)})",
-                          "a restricted key needs write access to Checkout Sessions, Refunds and Transfers and "
-                          "read access to Events and PaymentIntents")]
+            return [
+                Check(
+                    "Stripe",
+                    "FAIL",
+                    f"STRIPE_SECRET_KEY may not read events (HTTP 403: {_stripe_error(response)})",
+                    "a restricted key needs write access to Checkout Sessions, Refunds and Transfers and "
+                    "read access to Events and PaymentIntents",
+                )
+            ]
         if response.status_code != 200:
-            return [Check("Stripe", "FAIL", f"{target} at {base} answered HTTP {response.status_code}: "
-                          f"{_stripe_error(response)}", "retry later; check https://status.stripe.com")]
+            return [
+                Check(
+                    "Stripe",
+                    "FAIL",
+                    f"{target} at {base} answered HTTP {response.status_code}: {_stripe_error(response)}",
+                    "retry later; check https://status.stripe.com",
+                )
+            ]
         checks = [Check("Stripe", "OK", f"{target} at {base} accepted STRIPE_SECRET_KEY ({mode})")]
         checks.append(await _check_webhook_endpoint(settings, http))
     return checks
@@ -115,24 +162,36 @@ async def check_stripe(settings: Settings, transport: httpx.AsyncBaseTransport |
 
 async def _check_webhook_endpoint(settings: Settings, http: httpx.AsyncClient) -> Check:
     if not settings.public_url:
-        return Check("webhooks", "WARN", "TABLEPAY_PUBLIC_URL is not set: guests are sent back to the service's "
-                     "own address, which a phone cannot reach, and Stripe cannot deliver webhooks there",
-                     "set TABLEPAY_PUBLIC_URL to the HTTPS address of the reverse proxy (docs/operations.md)")
+        return Check(
+            "webhooks",
+            "WARN",
+            "TABLEPAY_PUBLIC_URL is not set: guests are sent back to the service's "
+            "own address, which a phone cannot reach, and Stripe cannot deliver webhooks there",
+            "set TABLEPAY_PUBLIC_URL to the HTTPS address of the reverse proxy (docs/operations.md)",
+        )
     wanted = f"{settings.public_url}{WEBHOOK_PATH}"
     try:
         response = await http.get("/v1/webhook_endpoints", params={"limit": 100})
     except httpx.HTTPError as exc:
         return Check("webhooks", "WARN", f"could not list webhook endpoints: {type(exc).__name__}: {exc}")
     if response.status_code != 200:
-        return Check("webhooks", "WARN", f"could not list webhook endpoints (HTTP {response.status_code}: "
-                     f"{_stripe_error(response)})", "check by hand in the Stripe Dashboard, Developers > Webhooks")
+        return Check(
+            "webhooks",
+            "WARN",
+            f"could not list webhook endpoints (HTTP {response.status_code}: {_stripe_error(response)})",
+            "check by hand in the Stripe Dashboard, Developers > Webhooks",
+        )
     urls = {endpoint.get("url"): endpoint.get("status") for endpoint in response.json().get("data", [])}
     if urls.get(wanted) == "enabled":
         return Check("webhooks", "OK", f"an enabled webhook endpoint sends events to {wanted}")
-    return Check("webhooks", "WARN", f"no enabled webhook endpoint sends events to {wanted}",
-                 f"add one in the Stripe Dashboard (Developers > Webhooks, URL {wanted}) and put its signing "
-                 "secret in STRIPE_WEBHOOK_SECRET; during setup `stripe listen --forward-to "
-                 f"localhost:8787{WEBHOOK_PATH}` works without one")
+    return Check(
+        "webhooks",
+        "WARN",
+        f"no enabled webhook endpoint sends events to {wanted}",
+        f"add one in the Stripe Dashboard (Developers > Webhooks, URL {wanted}) and put its signing "
+        "secret in STRIPE_WEBHOOK_SECRET; during setup `stripe listen --forward-to "
+        f"localhost:8787{WEBHOOK_PATH}` works without one",
+    )
 
 
 async def check_pos(settings: Settings) -> Check:
@@ -144,17 +203,25 @@ async def check_pos(settings: Settings) -> Check:
     except rx.PosAuthError as exc:
         return Check("POS", "FAIL", str(exc), "fix RKEEPER_USER / RKEEPER_PASSWORD (docs/pos.md)")
     except rx.PosUnavailable as exc:
-        return Check("POS", "FAIL", str(exc),
-                     "check RKEEPER_URL (https://host:port, the cash server's HTTP Data Port), that the cash "
-                     "server runs and the firewall lets this machine in; a self-signed certificate needs "
-                     "RKEEPER_CA_BUNDLE")
+        return Check(
+            "POS",
+            "FAIL",
+            str(exc),
+            "check RKEEPER_URL (https://host:port, the cash server's HTTP Data Port), that the cash "
+            "server runs and the firewall lets this machine in; a self-signed certificate needs "
+            "RKEEPER_CA_BUNDLE",
+        )
     except (rx.PosError, OSError) as exc:  # e.g. an unreadable RKEEPER_CA_BUNDLE
         return Check("POS", "FAIL", f"{type(exc).__name__}: {exc}", "see docs/pos.md")
     finally:
         await client.aclose()
     summary = ", ".join(f"{key}={info[key]}" for key in ("RestCode", "ShiftDate") if key in info)
-    return Check("POS", "OK", f"R-Keeper at {settings.rkeeper_url} answered GetSystemInfo as "
-                 f"{settings.rkeeper_user} ({summary or 'no details'})")
+    return Check(
+        "POS",
+        "OK",
+        f"R-Keeper at {settings.rkeeper_url} answered GetSystemInfo as "
+        f"{settings.rkeeper_user} ({summary or 'no details'})",
+    )
 
 
 def _is_loopback(host: str) -> bool:
@@ -170,22 +237,39 @@ def check_pos_transport(settings: Settings) -> list[Check]:
         return []
     url = urlsplit(settings.rkeeper_url)
     if url.scheme == "http" and not _is_loopback(url.hostname or ""):
-        return [Check("POS TLS", "WARN", f"RKEEPER_URL {settings.rkeeper_url} is plain http://: the POS login "
-                      "(Basic auth) and every order cross the network readable by anyone on it",
-                      "use https://host:port (the cash server's HTTP Data Port serves TLS) with RKEEPER_CA_BUNDLE "
-                      "for its certificate (docs/pos.md)")]
+        return [
+            Check(
+                "POS TLS",
+                "WARN",
+                f"RKEEPER_URL {settings.rkeeper_url} is plain http://: the POS login "
+                "(Basic auth) and every order cross the network readable by anyone on it",
+                "use https://host:port (the cash server's HTTP Data Port serves TLS) with RKEEPER_CA_BUNDLE "
+                "for its certificate (docs/pos.md)",
+            )
+        ]
     if url.scheme == "https" and not settings.rkeeper_verify_tls:
-        return [Check("POS TLS", "WARN", "RKEEPER_VERIFY_TLS=false: the cash server's certificate is not checked, "
-                      "so anyone on the network can pose as the POS and read its login",
-                      "set RKEEPER_CA_BUNDLE to the cash server's certificate (PEM) and RKEEPER_VERIFY_TLS=true")]
+        return [
+            Check(
+                "POS TLS",
+                "WARN",
+                "RKEEPER_VERIFY_TLS=false: the cash server's certificate is not checked, "
+                "so anyone on the network can pose as the POS and read its login",
+                "set RKEEPER_CA_BUNDLE to the cash server's certificate (PEM) and RKEEPER_VERIFY_TLS=true",
+            )
+        ]
     return []
 
 
 async def run_checks(settings: Settings) -> list[Check]:
     stripe_checks, pos_check = await asyncio.gather(check_stripe(settings), check_pos(settings))
     base_check = check_api_base(settings)
-    return [check_data_dir(settings), *([base_check] if base_check else []), *stripe_checks, pos_check,
-            *check_pos_transport(settings)]
+    return [
+        check_data_dir(settings),
+        *([base_check] if base_check else []),
+        *stripe_checks,
+        pos_check,
+        *check_pos_transport(settings),
+    ]
 
 
 def render(checks: list[Check]) -> str:

@@ -41,8 +41,10 @@ def port_is_free(host: str, port: int) -> bool:
 
 def serve(settings: Settings, host: str, port: int) -> None:
     if not port_is_free(host, port):
-        raise SystemExit(f"tablepay sync: port {port} on {host} is in use (another `tablepay sync` or "
-                         "`tablepay demo`?). Stop it, or pass --port.")
+        raise SystemExit(
+            f"tablepay sync: port {port} on {host} is in use (another `tablepay sync` or "
+            "`tablepay demo`?). Stop it, or pass --port."
+        )
     from .api.app import create_app
     from .logs import configure_logging
 
@@ -52,9 +54,12 @@ def serve(settings: Settings, host: str, port: int) -> None:
     import structlog
 
     structlog.get_logger(__name__).info(
-        "sync_service_listening", url=f"http://{host}:{port}", docs=f"http://{host}:{port}/docs",
+        "sync_service_listening",
+        url=f"http://{host}:{port}",
+        docs=f"http://{host}:{port}/docs",
         stripe="api.stripe.com" if settings.uses_real_stripe else f"not real payments: {settings.stripe_api_base}",
-        data=str(settings.database_path))
+        data=str(settings.database_path),
+    )
     from .server import run
 
     run(app, settings, host, port)
@@ -69,8 +74,9 @@ def add_kiosk(settings: Settings, kiosk_id: str, *, manager: bool = False) -> st
     return issue_kiosk_token(Repository(open_database(settings.database_path)), kiosk_id, manager=manager)
 
 
-def approve_pairing_code(settings: Settings, code: str, kiosk_id: str, *, manager: bool = False,
-                         collect_wait: float = 0.0) -> tuple[Any, bool]:
+def approve_pairing_code(
+    settings: Settings, code: str, kiosk_id: str, *, manager: bool = False, collect_wait: float = 0.0
+) -> tuple[Any, bool]:
     """Attach `kiosk_id` to the code a kiosk shows (its next poll collects a new token); then wait up to
     `collect_wait` seconds for that collection. Returns (ApprovalResult, collected)."""
     import time

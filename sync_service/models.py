@@ -14,7 +14,6 @@ def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
-
 def snapshot_json(order: Order) -> str:
     """The order as stored: canonical JSON, so equal orders hash alike."""
     return json.dumps(asdict(order), sort_keys=True, separators=(",", ":"))

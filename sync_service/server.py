@@ -202,9 +202,22 @@ def run(app: Any, settings: Settings, host: str, port: int) -> None:
     """uvicorn.run with the guarded protocol, the keep-alive timeout and a backlog fitted to the fd limit."""
     fd_limit = raise_open_file_limit()
     guard = ConnectionGuard(connection_cap(fd_limit), settings.header_timeout_seconds)
-    log.info("connection_limits", open_files=fd_limit, max_connections=guard.cap,
-             header_timeout=settings.header_timeout_seconds, keep_alive=settings.keep_alive_timeout_seconds)
+    log.info(
+        "connection_limits",
+        open_files=fd_limit,
+        max_connections=guard.cap,
+        header_timeout=settings.header_timeout_seconds,
+        keep_alive=settings.keep_alive_timeout_seconds,
+    )
     # log_config=None: uvicorn's own records go to the root logger, rendered like ours (logs.py)
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, http=guarded_protocol(guard),
-                timeout_keep_alive=settings.keep_alive_timeout_seconds, backlog=accept_backlog(fd_limit),
-                log_config=None)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        http=guarded_protocol(guard),
+        timeout_keep_alive=settings.keep_alive_timeout_seconds,
+        backlog=accept_backlog(fd_limit),
+        log_config=None,
+    )

@@ -40,8 +40,10 @@ def live_key_misdirected(secret_key: str, api_base: str | None) -> str | None:
     """
     if not secret_key.startswith(LIVE_KEY_PREFIXES) or is_stripe_itself(api_base):
         return None
-    return (f"STRIPE_SECRET_KEY is a live key ({secret_key[:8]}...) but STRIPE_API_BASE is {api_base}: "
-            f"a live key is only sent to {STRIPE_API}; unset STRIPE_API_BASE, or use a sk_test_ key")
+    return (
+        f"STRIPE_SECRET_KEY is a live key ({secret_key[:8]}...) but STRIPE_API_BASE is {api_base}: "
+        f"a live key is only sent to {STRIPE_API}; unset STRIPE_API_BASE, or use a sk_test_ key"
+    )
 
 
 def default_data_dir() -> Path:
@@ -87,42 +89,115 @@ class Settings(BaseSettings):
     # Several secrets, comma-separated, are all accepted: that is how a
     # webhook secret is rotated without losing events.
     stripe_webhook_secret: SecretStr = _env("STRIPE_WEBHOOK_SECRET")
-    stripe_api_base: str | None = Field(default=None, validation_alias=AliasChoices("STRIPE_API_BASE", "stripe_api_base"))
-    data_dir: Path = Field(default_factory=default_data_dir, validation_alias=AliasChoices("TABLEPAY_DATA_DIR", "data_dir"))
+    stripe_api_base: str | None = Field(
+        default=None, validation_alias=AliasChoices("STRIPE_API_BASE", "stripe_api_base")
+    )
+    data_dir: Path = Field(
+        default_factory=default_data_dir, validation_alias=AliasChoices("TABLEPAY_DATA_DIR", "data_dir")
+    )
     public_url: str | None = Field(default=None, validation_alias=AliasChoices("TABLEPAY_PUBLIC_URL", "public_url"))
-    donation_account: str | None = Field(default=None, validation_alias=AliasChoices("TABLEPAY_DONATION_ACCOUNT", "donation_account"))
-    donation_partner: str = Field(default="Partner charity", validation_alias=AliasChoices("TABLEPAY_DONATION_PARTNER", "donation_partner"))
+    donation_account: str | None = Field(
+        default=None, validation_alias=AliasChoices("TABLEPAY_DONATION_ACCOUNT", "donation_account")
+    )
+    donation_partner: str = Field(
+        default="Partner charity", validation_alias=AliasChoices("TABLEPAY_DONATION_PARTNER", "donation_partner")
+    )
     max_total: int = Field(default=1_000_000, gt=0, validation_alias=AliasChoices("TABLEPAY_MAX_TOTAL", "max_total"))
-    checkout_ttl_seconds: int = Field(default=1800, ge=1800, le=86400, validation_alias=AliasChoices("TABLEPAY_CHECKOUT_TTL", "checkout_ttl_seconds"))
-    reconcile_interval_seconds: float = Field(default=15.0, gt=0, validation_alias=AliasChoices("TABLEPAY_RECONCILE_INTERVAL", "reconcile_interval_seconds"))
-    reconcile_after_seconds: float = Field(default=45.0, ge=0, validation_alias=AliasChoices("TABLEPAY_RECONCILE_AFTER", "reconcile_after_seconds"))
-    stripe_timeout_seconds: float = Field(default=10.0, gt=0, le=120, validation_alias=AliasChoices("STRIPE_TIMEOUT", "stripe_timeout_seconds"))
-    stripe_max_retries: int = Field(default=2, ge=0, le=5, validation_alias=AliasChoices("STRIPE_MAX_RETRIES", "stripe_max_retries"))
-    outbox_max_attempts: int = Field(default=10, ge=1, le=100, validation_alias=AliasChoices("TABLEPAY_OUTBOX_MAX_ATTEMPTS", "outbox_max_attempts"))
-    webhook_requests_days: float = Field(default=30, gt=0, le=3650, validation_alias=AliasChoices("TABLEPAY_WEBHOOK_REQUESTS_DAYS", "webhook_requests_days"))
-    outbox_backoff_base_seconds: float = Field(default=1.0, gt=0, le=60, validation_alias=AliasChoices("TABLEPAY_OUTBOX_BACKOFF_BASE", "outbox_backoff_base_seconds"))
-    outbox_backoff_cap_seconds: float = Field(default=300.0, gt=0, le=3600, validation_alias=AliasChoices("TABLEPAY_OUTBOX_BACKOFF_CAP", "outbox_backoff_cap_seconds"))
+    checkout_ttl_seconds: int = Field(
+        default=1800, ge=1800, le=86400, validation_alias=AliasChoices("TABLEPAY_CHECKOUT_TTL", "checkout_ttl_seconds")
+    )
+    reconcile_interval_seconds: float = Field(
+        default=15.0, gt=0, validation_alias=AliasChoices("TABLEPAY_RECONCILE_INTERVAL", "reconcile_interval_seconds")
+    )
+    reconcile_after_seconds: float = Field(
+        default=45.0, ge=0, validation_alias=AliasChoices("TABLEPAY_RECONCILE_AFTER", "reconcile_after_seconds")
+    )
+    stripe_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=120, validation_alias=AliasChoices("STRIPE_TIMEOUT", "stripe_timeout_seconds")
+    )
+    stripe_max_retries: int = Field(
+        default=2, ge=0, le=5, validation_alias=AliasChoices("STRIPE_MAX_RETRIES", "stripe_max_retries")
+    )
+    outbox_max_attempts: int = Field(
+        default=10, ge=1, le=100, validation_alias=AliasChoices("TABLEPAY_OUTBOX_MAX_ATTEMPTS", "outbox_max_attempts")
+    )
+    webhook_requests_days: float = Field(
+        default=30,
+        gt=0,
+        le=3650,
+        validation_alias=AliasChoices("TABLEPAY_WEBHOOK_REQUESTS_DAYS", "webhook_requests_days"),
+    )
+    outbox_backoff_base_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        le=60,
+        validation_alias=AliasChoices("TABLEPAY_OUTBOX_BACKOFF_BASE", "outbox_backoff_base_seconds"),
+    )
+    outbox_backoff_cap_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        le=3600,
+        validation_alias=AliasChoices("TABLEPAY_OUTBOX_BACKOFF_CAP", "outbox_backoff_cap_seconds"),
+    )
     # What unauthenticated traffic may cost (docs/configuration.md, "Limits").
-    max_body_bytes: int = Field(default=1024 * 1024, ge=64 * 1024, le=64 * 1024 * 1024, validation_alias=AliasChoices("TABLEPAY_MAX_BODY_BYTES", "max_body_bytes"))
-    header_timeout_seconds: float = Field(default=10.0, gt=0, le=300, validation_alias=AliasChoices("TABLEPAY_HEADER_TIMEOUT", "header_timeout_seconds"))
-    keep_alive_timeout_seconds: int = Field(default=5, ge=1, le=300, validation_alias=AliasChoices("TABLEPAY_KEEP_ALIVE_TIMEOUT", "keep_alive_timeout_seconds"))
+    max_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=64 * 1024,
+        le=64 * 1024 * 1024,
+        validation_alias=AliasChoices("TABLEPAY_MAX_BODY_BYTES", "max_body_bytes"),
+    )
+    header_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=300, validation_alias=AliasChoices("TABLEPAY_HEADER_TIMEOUT", "header_timeout_seconds")
+    )
+    keep_alive_timeout_seconds: int = Field(
+        default=5,
+        ge=1,
+        le=300,
+        validation_alias=AliasChoices("TABLEPAY_KEEP_ALIVE_TIMEOUT", "keep_alive_timeout_seconds"),
+    )
     # The restaurant's R-Keeper cash server (docs/pos.md). Unset URL = no POS sync.
     rkeeper_url: str | None = Field(default=None, validation_alias=AliasChoices("RKEEPER_URL", "rkeeper_url"))
     rkeeper_user: str | None = Field(default=None, validation_alias=AliasChoices("RKEEPER_USER", "rkeeper_user"))
-    rkeeper_password: SecretStr | None = Field(default=None, validation_alias=AliasChoices("RKEEPER_PASSWORD", "rkeeper_password"))
-    rkeeper_ca_bundle: Path | None = Field(default=None, validation_alias=AliasChoices("RKEEPER_CA_BUNDLE", "rkeeper_ca_bundle"))
-    rkeeper_verify_tls: bool = Field(default=True, validation_alias=AliasChoices("RKEEPER_VERIFY_TLS", "rkeeper_verify_tls"))
-    rkeeper_timeout_seconds: float = Field(default=10.0, gt=0, le=120, validation_alias=AliasChoices("RKEEPER_TIMEOUT", "rkeeper_timeout_seconds"))
-    rkeeper_station_code: str | None = Field(default=None, validation_alias=AliasChoices("RKEEPER_STATION_CODE", "rkeeper_station_code"))
-    rkeeper_cashier_code: str | None = Field(default=None, validation_alias=AliasChoices("RKEEPER_CASHIER_CODE", "rkeeper_cashier_code"))
-    rkeeper_waiter_code: str | None = Field(default=None, validation_alias=AliasChoices("RKEEPER_WAITER_CODE", "rkeeper_waiter_code"))
-    rkeeper_order_type_code: str | None = Field(default=None, validation_alias=AliasChoices("RKEEPER_ORDER_TYPE_CODE", "rkeeper_order_type_code"))
+    rkeeper_password: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("RKEEPER_PASSWORD", "rkeeper_password")
+    )
+    rkeeper_ca_bundle: Path | None = Field(
+        default=None, validation_alias=AliasChoices("RKEEPER_CA_BUNDLE", "rkeeper_ca_bundle")
+    )
+    rkeeper_verify_tls: bool = Field(
+        default=True, validation_alias=AliasChoices("RKEEPER_VERIFY_TLS", "rkeeper_verify_tls")
+    )
+    rkeeper_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=120, validation_alias=AliasChoices("RKEEPER_TIMEOUT", "rkeeper_timeout_seconds")
+    )
+    rkeeper_station_code: str | None = Field(
+        default=None, validation_alias=AliasChoices("RKEEPER_STATION_CODE", "rkeeper_station_code")
+    )
+    rkeeper_cashier_code: str | None = Field(
+        default=None, validation_alias=AliasChoices("RKEEPER_CASHIER_CODE", "rkeeper_cashier_code")
+    )
+    rkeeper_waiter_code: str | None = Field(
+        default=None, validation_alias=AliasChoices("RKEEPER_WAITER_CODE", "rkeeper_waiter_code")
+    )
+    rkeeper_order_type_code: str | None = Field(
+        default=None, validation_alias=AliasChoices("RKEEPER_ORDER_TYPE_CODE", "rkeeper_order_type_code")
+    )
     rkeeper_tables: str = Field(default="", validation_alias=AliasChoices("RKEEPER_TABLES", "rkeeper_tables"))
-    rkeeper_currency_id: str | None = Field(default=None, validation_alias=AliasChoices("RKEEPER_CURRENCY_ID", "rkeeper_currency_id"))
-    rkeeper_tip_mode: Literal["tip_charge", "dish"] = Field(default="tip_charge", validation_alias=AliasChoices("RKEEPER_TIP_MODE", "rkeeper_tip_mode"))
-    rkeeper_tip_charge_code: str | None = Field(default=None, validation_alias=AliasChoices("RKEEPER_TIP_CHARGE_CODE", "rkeeper_tip_charge_code"))
-    rkeeper_tip_dish_code: str | None = Field(default=None, validation_alias=AliasChoices("RKEEPER_TIP_DISH_CODE", "rkeeper_tip_dish_code"))
-    rkeeper_payment_includes_tip: bool = Field(default=False, validation_alias=AliasChoices("RKEEPER_PAYMENT_INCLUDES_TIP", "rkeeper_payment_includes_tip"))
+    rkeeper_currency_id: str | None = Field(
+        default=None, validation_alias=AliasChoices("RKEEPER_CURRENCY_ID", "rkeeper_currency_id")
+    )
+    rkeeper_tip_mode: Literal["tip_charge", "dish"] = Field(
+        default="tip_charge", validation_alias=AliasChoices("RKEEPER_TIP_MODE", "rkeeper_tip_mode")
+    )
+    rkeeper_tip_charge_code: str | None = Field(
+        default=None, validation_alias=AliasChoices("RKEEPER_TIP_CHARGE_CODE", "rkeeper_tip_charge_code")
+    )
+    rkeeper_tip_dish_code: str | None = Field(
+        default=None, validation_alias=AliasChoices("RKEEPER_TIP_DISH_CODE", "rkeeper_tip_dish_code")
+    )
+    rkeeper_payment_includes_tip: bool = Field(
+        default=False, validation_alias=AliasChoices("RKEEPER_PAYMENT_INCLUDES_TIP", "rkeeper_payment_includes_tip")
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -193,10 +268,13 @@ class Settings(BaseSettings):
     def _pos_complete(self) -> Settings:
         if not self.rkeeper_url:
             return self
-        needed = {"RKEEPER_USER": self.rkeeper_user, "RKEEPER_PASSWORD": self.rkeeper_password,
-                  "RKEEPER_STATION_CODE": self.rkeeper_station_code,
-                  "RKEEPER_CASHIER_CODE": self.rkeeper_cashier_code,
-                  "RKEEPER_CURRENCY_ID": self.rkeeper_currency_id}
+        needed = {
+            "RKEEPER_USER": self.rkeeper_user,
+            "RKEEPER_PASSWORD": self.rkeeper_password,
+            "RKEEPER_STATION_CODE": self.rkeeper_station_code,
+            "RKEEPER_CASHIER_CODE": self.rkeeper_cashier_code,
+            "RKEEPER_CURRENCY_ID": self.rkeeper_currency_id,
+        }
         if self.rkeeper_tip_mode == "tip_charge":
             needed["RKEEPER_TIP_CHARGE_CODE"] = self.rkeeper_tip_charge_code
         else:
@@ -249,7 +327,9 @@ def load_settings(**overrides: Any) -> Settings:
             if not error["loc"]:
                 lines.append(str(error["msg"]).removeprefix("Value error, "))
             elif error["type"] == "missing":
-                lines.append(f"{env_name} is not set (environment variable, '{field}' in the TABLEPAY_CONFIG file, or keyring service '{KEYRING_SERVICE}')")
+                lines.append(
+                    f"{env_name} is not set (environment variable, '{field}' in the TABLEPAY_CONFIG file, or keyring service '{KEYRING_SERVICE}')"
+                )
             else:
                 lines.append(f"{env_name} is wrong: {error['msg']}")
         raise ConfigError("configuration error:\n  " + "\n  ".join(lines)) from None

@@ -73,12 +73,17 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
         revoked_at = revoke_kiosk(settings, args.kiosk_id)
         if revoked_at is None:
-            print(f"tablepay sync revoke-kiosk: no kiosk {args.kiosk_id!r} was ever paired with this service "
-                  "(is TABLEPAY_DATA_DIR / the config the service's?); nothing changed.", file=sys.stderr)
+            print(
+                f"tablepay sync revoke-kiosk: no kiosk {args.kiosk_id!r} was ever paired with this service "
+                "(is TABLEPAY_DATA_DIR / the config the service's?); nothing changed.",
+                file=sys.stderr,
+            )
             return 2
-        print(f"Kiosk {args.kiosk_id!r}: its token is revoked (since {revoked_at}); every request with it, "
-              "a long poll in progress included, is now refused with 401. "
-              f"`tablepay sync add-kiosk {args.kiosk_id}` pairs it again with a new token.")
+        print(
+            f"Kiosk {args.kiosk_id!r}: its token is revoked (since {revoked_at}); every request with it, "
+            "a long poll in progress included, is now refused with 401. "
+            f"`tablepay sync add-kiosk {args.kiosk_id}` pairs it again with a new token."
+        )
         return 0
     if args.sync_command == "replay-webhooks":
         from sync_service.main import replay_webhooks
@@ -116,18 +121,19 @@ def _add_kiosk_by_code(settings: Settings, args: argparse.Namespace) -> int:
     from sync_service.main import approve_pairing_code
     from sync_service.services.pairing import Approval
 
-    result, collected = approve_pairing_code(settings, args.code, args.kiosk_id, manager=args.manager,
-                                             collect_wait=PAIRING_COLLECT_WAIT_SECONDS)
+    result, collected = approve_pairing_code(
+        settings, args.code, args.kiosk_id, manager=args.manager, collect_wait=PAIRING_COLLECT_WAIT_SECONDS
+    )
     until = datetime.fromtimestamp(result.expires_at).strftime("%H:%M") if result.expires_at else ""
     refusals = {
         Approval.NOT_A_CODE: f"{args.code!r} is not a pairing code: it is 8 letters and digits, as the kiosk's "
-                             "pairing screen shows them (e.g. KXM4-7RPQ; the dash and case do not matter).",
+        "pairing screen shows them (e.g. KXM4-7RPQ; the dash and case do not matter).",
         Approval.UNKNOWN: f"no pairing code {args.code!r} is waiting on this service. Check it on the kiosk's "
-                          "screen, and that this is the service the kiosk asked (TABLEPAY_DATA_DIR / the config).",
+        "screen, and that this is the service the kiosk asked (TABLEPAY_DATA_DIR / the config).",
         Approval.EXPIRED: f"pairing code {args.code!r} expired at {until}. Press New code on the kiosk and use "
-                          "the new one.",
+        "the new one.",
         Approval.USED: f"pairing code {args.code!r} was already used (for kiosk {result.kiosk_id!r}); a code "
-                       "pairs one kiosk once. Press New code on the kiosk for another one.",
+        "pairs one kiosk once. Press New code on the kiosk for another one.",
     }
     if result.outcome in refusals:
         print(f"tablepay sync add-kiosk: {refusals[result.outcome]} Nothing changed.", file=sys.stderr)
@@ -137,8 +143,10 @@ def _add_kiosk_by_code(settings: Settings, args: argparse.Namespace) -> int:
     if collected:
         print(f"Kiosk {args.kiosk_id!r} paired{scope}{name}: its pairing screen collected its token.")
     else:
-        print(f"Code approved for kiosk {args.kiosk_id!r}{scope}{name}. The kiosk collects its token when its "
-              f"pairing screen next asks (it asks all the time while it shows the code), until {until}.")
+        print(
+            f"Code approved for kiosk {args.kiosk_id!r}{scope}{name}. The kiosk collects its token when its "
+            f"pairing screen next asks (it asks all the time while it shows the code), until {until}."
+        )
     return 0
 
 
@@ -172,8 +180,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     data_dir = _data_dir(args.data_dir) / "demo"
     terminal = args.terminal or args.once
     if not terminal and not _has_display():
-        print("demo: no display found (DISPLAY / WAYLAND_DISPLAY unset), so the terminal plays the kiosk. "
-              "Run it on a desktop for the Qt kiosk, or set QT_QPA_PLATFORM=offscreen to run it headless.")
+        print(
+            "demo: no display found (DISPLAY / WAYLAND_DISPLAY unset), so the terminal plays the kiosk. "
+            "Run it on a desktop for the Qt kiosk, or set QT_QPA_PLATFORM=offscreen to run it headless."
+        )
         terminal = True
     if not terminal:
         from .qt_probe import why_qt_cannot_start
@@ -220,21 +230,32 @@ def _pair(args: argparse.Namespace, settings: KioskSettings, directory: Path) ->
     try:
         kiosk_id = asyncio.run(whoami())
     except Unreachable as exc:
-        print(f"tablepay kiosk pair: cannot reach the sync service at {url} ({exc.__cause__ or exc}). "
-              "Is it running (`tablepay sync`), and is the URL right? Nothing was stored.", file=sys.stderr)
+        print(
+            f"tablepay kiosk pair: cannot reach the sync service at {url} ({exc.__cause__ or exc}). "
+            "Is it running (`tablepay sync`), and is the URL right? Nothing was stored.",
+            file=sys.stderr,
+        )
         return 2
     except ApiError as exc:
         if exc.status == 401:
-            print(f"tablepay kiosk pair: the sync service at {url} refused this token (401). "
-                  "Issue a new one on the service with `tablepay sync add-kiosk KIOSK_ID`. Nothing was stored.",
-                  file=sys.stderr)
+            print(
+                f"tablepay kiosk pair: the sync service at {url} refused this token (401). "
+                "Issue a new one on the service with `tablepay sync add-kiosk KIOSK_ID`. Nothing was stored.",
+                file=sys.stderr,
+            )
         else:
-            print(f"tablepay kiosk pair: the sync service at {url} answered {exc.status} ({exc.message}); "
-                  "is this a TablePay sync service? Nothing was stored.", file=sys.stderr)
+            print(
+                f"tablepay kiosk pair: the sync service at {url} answered {exc.status} ({exc.message}); "
+                "is this a TablePay sync service? Nothing was stored.",
+                file=sys.stderr,
+            )
         return 2
     if args.kiosk_id and args.kiosk_id != kiosk_id:
-        print(f"tablepay kiosk pair: this token belongs to kiosk {kiosk_id!r}, not {args.kiosk_id!r}. "
-              "Nothing was stored.", file=sys.stderr)
+        print(
+            f"tablepay kiosk pair: this token belongs to kiosk {kiosk_id!r}, not {args.kiosk_id!r}. "
+            "Nothing was stored.",
+            file=sys.stderr,
+        )
         return 2
     where = save_pairing(directory, settings, url, args.token, kiosk_id)
     print(f"Kiosk {kiosk_id!r} paired with {url}; the token is stored in {where}.")
@@ -268,8 +289,11 @@ def _set_pin(args: argparse.Namespace, settings: KioskSettings, directory: Path)
     else:
         pin = sys.stdin.readline().strip()
     if not valid_pin(pin):
-        print(f"tablepay kiosk {args.kiosk_command}: the PIN must be {MIN_DIGITS} to {MAX_DIGITS} digits "
-              "(the kiosk's pad has digits only); nothing changed.", file=sys.stderr)
+        print(
+            f"tablepay kiosk {args.kiosk_command}: the PIN must be {MIN_DIGITS} to {MAX_DIGITS} digits "
+            "(the kiosk's pad has digits only); nothing changed.",
+            file=sys.stderr,
+        )
         return 2
     setattr(settings, field, hash_pin(pin))
     path = save_settings(settings, directory)
@@ -324,9 +348,11 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     sandbox = commands.add_parser(
-        "sandbox", help="run the local Stripe-compatible sandbox (with the R-Keeper 7 XML simulator)",
+        "sandbox",
+        help="run the local Stripe-compatible sandbox (with the R-Keeper 7 XML simulator)",
         epilog="The R-Keeper simulator's Basic auth comes from RKEEPER_USER / RKEEPER_PASSWORD "
-               "(default tablepay / tablepay, for the local sandbox only).")
+        "(default tablepay / tablepay, for the local sandbox only).",
+    )
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--port", type=int, default=12111)
     sandbox.add_argument("--data-dir", help="default: TABLEPAY_DATA_DIR")
@@ -340,23 +366,37 @@ def build_parser() -> argparse.ArgumentParser:
     sync_commands = sync.add_subparsers(dest="sync_command")
     add_kiosk = sync_commands.add_parser("add-kiosk", help="pair a kiosk: prints its new bearer token once")
     add_kiosk.add_argument("kiosk_id")
-    add_kiosk.add_argument("--manager", action="store_true",
-                           help="the token may also refund payments (manager mode on this kiosk)")
-    add_kiosk.add_argument("--code", help="the pairing code an unpaired kiosk shows (e.g. KXM4-7RPQ): the kiosk "
-                           "collects its token by itself; without --code the token is printed")
-    revoke = sync_commands.add_parser("revoke-kiosk", help="revoke a kiosk's token at once (a lost or stolen "
-                                      "tablet); `add-kiosk` again issues a new one")
+    add_kiosk.add_argument(
+        "--manager", action="store_true", help="the token may also refund payments (manager mode on this kiosk)"
+    )
+    add_kiosk.add_argument(
+        "--code",
+        help="the pairing code an unpaired kiosk shows (e.g. KXM4-7RPQ): the kiosk "
+        "collects its token by itself; without --code the token is printed",
+    )
+    revoke = sync_commands.add_parser(
+        "revoke-kiosk",
+        help="revoke a kiosk's token at once (a lost or stolen tablet); `add-kiosk` again issues a new one",
+    )
     revoke.add_argument("kiosk_id")
     backfill = sync_commands.add_parser(
-        "backfill", help="apply provider events never seen (after an outage longer than webhook retries)")
+        "backfill", help="apply provider events never seen (after an outage longer than webhook retries)"
+    )
     backfill.add_argument("--since", required=True, help="how far back, e.g. 6h, 2d (at most 30d)")
-    replay = sync_commands.add_parser("replay-webhooks", help="process again the stored webhook requests whose "
-                                      "processing failed (after fixing the cause)")
+    replay = sync_commands.add_parser(
+        "replay-webhooks",
+        help="process again the stored webhook requests whose processing failed (after fixing the cause)",
+    )
     replay.add_argument("--id", type=int, help="only this stored request")
-    sync_commands.add_parser("check-config", help="check the settings and that Stripe (or the sandbox) and the "
-                             "POS answer; prints OK/WARN/FAIL per check, exit 1 if any failed")
-    backup = sync_commands.add_parser("backup", help="copy the service's SQLite store while it runs (online "
-                                      "backup API); PATH is a new file or a directory")
+    sync_commands.add_parser(
+        "check-config",
+        help="check the settings and that Stripe (or the sandbox) and the "
+        "POS answer; prints OK/WARN/FAIL per check, exit 1 if any failed",
+    )
+    backup = sync_commands.add_parser(
+        "backup",
+        help="copy the service's SQLite store while it runs (online backup API); PATH is a new file or a directory",
+    )
     backup.add_argument("path")
     backup.add_argument("--data-dir", help="the service's data dir (default: TABLEPAY_DATA_DIR / the settings)")
     sync.set_defaults(func=cmd_sync)
@@ -372,23 +412,33 @@ def build_parser() -> argparse.ArgumentParser:
     kiosk = commands.add_parser("kiosk", help="run the Qt kiosk, or pair and configure it")
     kiosk.add_argument("--data-dir", help="default: TABLEPAY_KIOSK_DIR or the platform's user data dir")
     kiosk.add_argument("--fullscreen", action="store_true", help="kiosk mode: full screen, no window chrome")
-    kiosk.add_argument("--smoke-test", metavar="PNG", help="start, open the order screen, save a screenshot "
-                       "there, print a JSON report and quit (0 = it worked); what the bundle's CI check runs")
+    kiosk.add_argument(
+        "--smoke-test",
+        metavar="PNG",
+        help="start, open the order screen, save a screenshot "
+        "there, print a JSON report and quit (0 = it worked); what the bundle's CI check runs",
+    )
     kiosk_commands = kiosk.add_subparsers(dest="kiosk_command")
     pair = kiosk_commands.add_parser("pair", help="store the sync service URL and this kiosk's token")
     pair.add_argument("url")
     pair.add_argument("token")
-    pair.add_argument("--kiosk-id", help="optional check: the id the token must belong to "
-                      "(by default the service tells it: GET /v1/kiosk)")
+    pair.add_argument(
+        "--kiosk-id",
+        help="optional check: the id the token must belong to (by default the service tells it: GET /v1/kiosk)",
+    )
     pair.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the service")
-    pin = kiosk_commands.add_parser("set-settings-pin",
-                                    help="the PIN that opens the kiosk's settings (asked without echo, "
-                                         "or one line on stdin); only a salted hash is stored")
+    pin = kiosk_commands.add_parser(
+        "set-settings-pin",
+        help="the PIN that opens the kiosk's settings (asked without echo, "
+        "or one line on stdin); only a salted hash is stored",
+    )
     pin.add_argument("--remove", action="store_true", help="remove the PIN: settings stay locked")
-    manager_pin = kiosk_commands.add_parser("set-manager-pin",
-                                            help="the PIN that opens manager mode (history, totals, refunds); "
-                                                 "asked without echo, or one line on stdin; only a salted hash "
-                                                 "is stored")
+    manager_pin = kiosk_commands.add_parser(
+        "set-manager-pin",
+        help="the PIN that opens manager mode (history, totals, refunds); "
+        "asked without echo, or one line on stdin; only a salted hash "
+        "is stored",
+    )
     manager_pin.add_argument("--remove", action="store_true", help="remove the PIN: manager mode stays locked")
     tips = kiosk_commands.add_parser("set-tips", help="tip presets in percent, e.g. 10 15 20")
     tips.add_argument("percent", type=int, nargs="+")
@@ -397,9 +447,11 @@ def build_parser() -> argparse.ArgumentParser:
     donation.add_argument("amounts", type=int, nargs="*")
     locale = kiosk_commands.add_parser("set-locale", help="display locale for amounts, e.g. de_DE")
     locale.add_argument("locale")
-    menu_source = kiosk_commands.add_parser("set-menu-source",
-                                            help="where dishes and prices come from: the menu file (default) or "
-                                                 "the restaurant's POS through the sync service (cached)")
+    menu_source = kiosk_commands.add_parser(
+        "set-menu-source",
+        help="where dishes and prices come from: the menu file (default) or "
+        "the restaurant's POS through the sync service (cached)",
+    )
     menu_source.add_argument("source", choices=["file", "pos"])
     kiosk.set_defaults(func=cmd_kiosk)
     return parser

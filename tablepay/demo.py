@@ -42,10 +42,15 @@ DEMO_KEY = "sk_test_tablepay_demo"
 POS_GRACE_SECONDS = 10  # --once waits this long after PAID for the POS booking
 DEMO_PIN = "1234"  # the demo kiosk's settings and manager PIN (long-press the logo; Manager); printed at start
 SAMPLE_ORDER = {
-    "currency": "EUR", "table": "7", "waiter": "Demo",
-    "lines": [{"sku": "MARG", "name": "Pizza margherita", "quantity": 2, "unit_amount": 950},
-              {"sku": "LEMO", "name": "Lemonade", "quantity": 2, "unit_amount": 350}],
-    "tip_amount": 260, "donation_amount": 100,
+    "currency": "EUR",
+    "table": "7",
+    "waiter": "Demo",
+    "lines": [
+        {"sku": "MARG", "name": "Pizza margherita", "quantity": 2, "unit_amount": 950},
+        {"sku": "LEMO", "name": "Lemonade", "quantity": 2, "unit_amount": 350},
+    ],
+    "tip_amount": 260,
+    "donation_amount": 100,
 }
 
 
@@ -60,21 +65,29 @@ def _webhook_secret(data_dir: Path) -> str:
 def _write_env_file(data_dir: Path, settings: Settings) -> Path:
     """The demo service's settings as `KEY=value` lines, so other commands can talk to it:
     `set -a; . demo.env; set +a; tablepay sync add-kiosk bar-1` (or `check-config`, `backfill`)."""
-    values = {"STRIPE_SECRET_KEY": settings.stripe_secret_key.get_secret_value(),
-              "STRIPE_WEBHOOK_SECRET": settings.stripe_webhook_secret.get_secret_value(),
-              "STRIPE_API_BASE": settings.stripe_api_base, "TABLEPAY_DATA_DIR": str(settings.data_dir),
-              "TABLEPAY_PUBLIC_URL": settings.public_url, "TABLEPAY_DONATION_ACCOUNT": settings.donation_account,
-              "TABLEPAY_DONATION_PARTNER": settings.donation_partner, "RKEEPER_URL": settings.rkeeper_url,
-              "RKEEPER_USER": settings.rkeeper_user,
-              "RKEEPER_PASSWORD": settings.rkeeper_password.get_secret_value() if settings.rkeeper_password else None,
-              "RKEEPER_STATION_CODE": settings.rkeeper_station_code,
-              "RKEEPER_CASHIER_CODE": settings.rkeeper_cashier_code,
-              "RKEEPER_WAITER_CODE": settings.rkeeper_waiter_code, "RKEEPER_CURRENCY_ID": settings.rkeeper_currency_id,
-              "RKEEPER_TIP_CHARGE_CODE": settings.rkeeper_tip_charge_code,
-              "RKEEPER_TIP_DISH_CODE": settings.rkeeper_tip_dish_code, "RKEEPER_TABLES": settings.rkeeper_tables}
+    values = {
+        "STRIPE_SECRET_KEY": settings.stripe_secret_key.get_secret_value(),
+        "STRIPE_WEBHOOK_SECRET": settings.stripe_webhook_secret.get_secret_value(),
+        "STRIPE_API_BASE": settings.stripe_api_base,
+        "TABLEPAY_DATA_DIR": str(settings.data_dir),
+        "TABLEPAY_PUBLIC_URL": settings.public_url,
+        "TABLEPAY_DONATION_ACCOUNT": settings.donation_account,
+        "TABLEPAY_DONATION_PARTNER": settings.donation_partner,
+        "RKEEPER_URL": settings.rkeeper_url,
+        "RKEEPER_USER": settings.rkeeper_user,
+        "RKEEPER_PASSWORD": settings.rkeeper_password.get_secret_value() if settings.rkeeper_password else None,
+        "RKEEPER_STATION_CODE": settings.rkeeper_station_code,
+        "RKEEPER_CASHIER_CODE": settings.rkeeper_cashier_code,
+        "RKEEPER_WAITER_CODE": settings.rkeeper_waiter_code,
+        "RKEEPER_CURRENCY_ID": settings.rkeeper_currency_id,
+        "RKEEPER_TIP_CHARGE_CODE": settings.rkeeper_tip_charge_code,
+        "RKEEPER_TIP_DISH_CODE": settings.rkeeper_tip_dish_code,
+        "RKEEPER_TABLES": settings.rkeeper_tables,
+    }
     # Sandbox-only secrets (sk_test_ for the local sandbox, a generated webhook secret): fine on disk, mode 600.
-    return write_private(data_dir / "demo.env",
-                         "".join(f"{key}={shlex.quote(value)}\n" for key, value in values.items() if value))
+    return write_private(
+        data_dir / "demo.env", "".join(f"{key}={shlex.quote(value)}\n" for key, value in values.items() if value)
+    )
 
 
 def _lock_data_dir(data_dir: Path) -> IO[str]:
@@ -84,8 +97,10 @@ def _lock_data_dir(data_dir: Path) -> IO[str]:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         handle.close()
-        raise SystemExit(f"demo: another demo is running with the data dir {data_dir}. Stop it, or give this one "
-                         "its own: --data-dir DIR (and --sandbox-port / --sync-port).") from None
+        raise SystemExit(
+            f"demo: another demo is running with the data dir {data_dir}. Stop it, or give this one "
+            "its own: --data-dir DIR (and --sandbox-port / --sync-port)."
+        ) from None
     return handle
 
 
@@ -104,8 +119,17 @@ class _EmbeddedServer(uvicorn.Server):
 def _server(app: Any, host: str, port: int) -> uvicorn.Server:
     # A kiosk's long poll must not hold the shutdown for its full 30 s.
     # log_config=None: uvicorn's records go through the demo's logging (sync_service.logs), not its own.
-    return _EmbeddedServer(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
-                                          log_config=None, timeout_graceful_shutdown=2))
+    return _EmbeddedServer(
+        uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_level="warning",
+            access_log=False,
+            log_config=None,
+            timeout_graceful_shutdown=2,
+        )
+    )
 
 
 def _stop_on_signals(stop: asyncio.Event) -> None:
@@ -122,15 +146,18 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
 def _ports_free(host: str, ports: list[int]) -> None:
     for port in ports:
         if not port_is_free(host, port):
-            raise SystemExit(f"demo: port {port} on {host} is in use (another `tablepay demo`, sandbox or "
-                             "sync service?). Stop it, or pass --sandbox-port / --sync-port.")
+            raise SystemExit(
+                f"demo: port {port} on {host} is in use (another `tablepay demo`, sandbox or "
+                "sync service?). Stop it, or pass --sandbox-port / --sync-port."
+            )
 
 
 async def _events(client: httpx.AsyncClient, params: dict[str, int]) -> dict[str, Any]:
     response = await client.get("/v1/events", params=params)
     if response.status_code != 200:
-        raise SystemExit(f"demo: the sync service refused this demo's kiosk ({response.status_code}: "
-                         f"{response.text[:200]})")
+        raise SystemExit(
+            f"demo: the sync service refused this demo's kiosk ({response.status_code}: {response.text[:200]})"
+        )
     return dict(response.json())
 
 
@@ -175,11 +202,17 @@ async def _qt_kiosk(data_dir: Path, service_url: str, token: str) -> None:
     from pos_app.secrets import Pairing
     from pos_app.settings import KioskSettings
 
-    kiosk = build_kiosk(data_dir / "kiosk", KioskSettings(kiosk_id="demo-kiosk", waiter="Demo",
-                                                          donation_partner="Red Cross (demo)",
-                                                          settings_pin_hash=hash_pin(DEMO_PIN),
-                                                          manager_pin_hash=hash_pin(DEMO_PIN)),
-                        Pairing(service_url, token))
+    kiosk = build_kiosk(
+        data_dir / "kiosk",
+        KioskSettings(
+            kiosk_id="demo-kiosk",
+            waiter="Demo",
+            donation_partner="Red Cross (demo)",
+            settings_pin_hash=hash_pin(DEMO_PIN),
+            manager_pin_hash=hash_pin(DEMO_PIN),
+        ),
+        Pairing(service_url, token),
+    )
     checkout_vm = kiosk.checkout_vm
 
     def print_checkout_url(state: str) -> None:
@@ -195,9 +228,12 @@ async def _qt_kiosk(data_dir: Path, service_url: str, token: str) -> None:
     app.lastWindowClosed.connect(lambda: settle(closed))
     kiosk.window.show()
     kiosk.start()
-    print("Kiosk window open: pick a table, add dishes, Checkout, then open the printed URL and press Pay.\n"
-          f"Settings: hold the TablePay logo for 2 s, PIN {DEMO_PIN}. "
-          f"Manager mode (history, totals, refunds): the Manager button, the same PIN {DEMO_PIN}.", flush=True)
+    print(
+        "Kiosk window open: pick a table, add dishes, Checkout, then open the printed URL and press Pay.\n"
+        f"Settings: hold the TablePay logo for 2 s, PIN {DEMO_PIN}. "
+        f"Manager mode (history, totals, refunds): the Manager button, the same PIN {DEMO_PIN}.",
+        flush=True,
+    )
     try:
         await closed
     finally:
@@ -205,22 +241,40 @@ async def _qt_kiosk(data_dir: Path, service_url: str, token: str) -> None:
         await kiosk.aclose()
 
 
-async def run_demo(data_dir: Path, *, host: str = "127.0.0.1", sandbox_port: int = 12111,
-                   sync_port: int = 8787, once: bool = False, kiosk: bool = False) -> None:
+async def run_demo(
+    data_dir: Path,
+    *,
+    host: str = "127.0.0.1",
+    sandbox_port: int = 12111,
+    sync_port: int = 8787,
+    once: bool = False,
+    kiosk: bool = False,
+) -> None:
     """Terminal kiosk by default here; with kiosk=True (on a qasync loop) the Qt kiosk instead."""
     configure_logging("WARNING")
     lock = _lock_data_dir(data_dir)  # noqa: F841 - held until the demo ends (released with the process)
     _ports_free(host, [sandbox_port, sync_port])
     sandbox_url, service_url = f"http://{host}:{sandbox_port}", f"http://{host}:{sync_port}"
     secret = _webhook_secret(data_dir)
-    sandbox = create_sandbox(data_dir / "sandbox", public_url=sandbox_url,
-                             webhook_url=f"{service_url}/webhooks/stripe", webhook_secret=secret)
-    settings = Settings(stripe_secret_key=SecretStr(DEMO_KEY), stripe_webhook_secret=SecretStr(secret),
-                        stripe_api_base=sandbox_url,
-                        data_dir=data_dir / "sync", public_url=service_url,
-                        donation_account="acct_demo_redcross", donation_partner="Red Cross (demo)",
-                        reconcile_interval_seconds=10, reconcile_after_seconds=20,
-                        outbox_backoff_cap_seconds=30, **client_settings(sandbox_url))
+    sandbox = create_sandbox(
+        data_dir / "sandbox",
+        public_url=sandbox_url,
+        webhook_url=f"{service_url}/webhooks/stripe",
+        webhook_secret=secret,
+    )
+    settings = Settings(
+        stripe_secret_key=SecretStr(DEMO_KEY),
+        stripe_webhook_secret=SecretStr(secret),
+        stripe_api_base=sandbox_url,
+        data_dir=data_dir / "sync",
+        public_url=service_url,
+        donation_account="acct_demo_redcross",
+        donation_partner="Red Cross (demo)",
+        reconcile_interval_seconds=10,
+        reconcile_after_seconds=20,
+        outbox_backoff_cap_seconds=30,
+        **client_settings(sandbox_url),
+    )
     service = create_app(settings, public_url=service_url)
     token = issue_kiosk_token(service.state.repo, "demo-kiosk", manager=True)
     env_file = _write_env_file(data_dir, settings)
@@ -230,13 +284,16 @@ async def run_demo(data_dir: Path, *, host: str = "127.0.0.1", sandbox_port: int
         if any(task.done() for task in tasks):
             raise SystemExit("demo: a server could not start (is the port already in use?)")
         await asyncio.sleep(0.05)
-    print(f"TablePay demo (offline): Stripe sandbox {sandbox_url}, sync service {service_url} "
-          f"(API docs {service_url}/docs). Data in {data_dir}. Ctrl+C stops.\n"
-          f"Other commands reach this demo's service with its settings: set -a; . {env_file}; set +a")
+    print(
+        f"TablePay demo (offline): Stripe sandbox {sandbox_url}, sync service {service_url} "
+        f"(API docs {service_url}/docs). Data in {data_dir}. Ctrl+C stops.\n"
+        f"Other commands reach this demo's service with its settings: set -a; . {env_file}; set +a"
+    )
     stop = asyncio.Event()
     _stop_on_signals(stop)
-    front = asyncio.create_task(_qt_kiosk(data_dir, service_url, token) if kiosk
-                                else _terminal_kiosk(service_url, token, once=once))
+    front = asyncio.create_task(
+        _qt_kiosk(data_dir, service_url, token) if kiosk else _terminal_kiosk(service_url, token, once=once)
+    )
     stopper = asyncio.create_task(stop.wait())
     try:
         await asyncio.wait({front, stopper}, return_when=asyncio.FIRST_COMPLETED)

@@ -28,8 +28,7 @@ def business_day_bounds(day: date, starts_at: str, tz: tzinfo) -> tuple[datetime
     Each bound is placed in local time on its own date, so a DST change inside the day
     gives a 23- or 25-hour business day, as the wall clock says."""
     start = parse_day_start(starts_at)
-    return (datetime.combine(day, start, tzinfo=tz),
-            datetime.combine(day + timedelta(days=1), start, tzinfo=tz))
+    return (datetime.combine(day, start, tzinfo=tz), datetime.combine(day + timedelta(days=1), start, tzinfo=tz))
 
 
 def business_day_of(moment: datetime, starts_at: str, tz: tzinfo) -> date:

@@ -97,12 +97,16 @@ def validate_order(order: Order, limits: Limits = Limits()) -> Order:
     if not _is_int(order.donation_amount) or order.donation_amount < 0:
         problems.append(f"donation must not be negative, got {order.donation_amount}")
     if not problems and (step := charge_step(currency)) > 1:
-        amounts = [(f"line {n} ({line.name or line.sku}) price", line.unit_amount)
-                   for n, line in enumerate(order.lines, start=1)]
+        amounts = [
+            (f"line {n} ({line.name or line.sku}) price", line.unit_amount)
+            for n, line in enumerate(order.lines, start=1)
+        ]
         for label, amount in [*amounts, ("tip", order.tip_amount), ("donation", order.donation_amount)]:
             if amount % step:
-                problems.append(f"{label} {Money(amount, currency)} is not a multiple of "
-                                f"{Money(step, currency)}, the smallest amount a card can pay in {currency}")
+                problems.append(
+                    f"{label} {Money(amount, currency)} is not a multiple of "
+                    f"{Money(step, currency)}, the smallest amount a card can pay in {currency}"
+                )
     if not problems:
         total = order.amount_total
         if total <= 0:
@@ -113,7 +117,13 @@ def validate_order(order: Order, limits: Limits = Limits()) -> Order:
     if problems:
         raise InvalidOrder("; ".join(problems))
     return Order(
-        order_id=order.order_id, kiosk_id=order.kiosk_id, currency=currency, table=order.table,
-        waiter=order.waiter, lines=order.lines, tip_amount=order.tip_amount,
-        donation_amount=order.donation_amount, note=order.note,
+        order_id=order.order_id,
+        kiosk_id=order.kiosk_id,
+        currency=currency,
+        table=order.table,
+        waiter=order.waiter,
+        lines=order.lines,
+        tip_amount=order.tip_amount,
+        donation_amount=order.donation_amount,
+        note=order.note,
     )

@@ -46,12 +46,11 @@ PAID_FAMILY = frozenset({S.PAID, S.PARTIALLY_REFUNDED, S.REFUNDED})
 
 # from -> the states it may move to. Anything not listed is refused.
 TRANSITIONS: dict[PaymentStatus, frozenset[PaymentStatus]] = {
-    S.OPEN: frozenset({S.PENDING, S.AUTHORIZED, S.PAID, S.FAILED, S.CANCELLED, S.EXPIRED,
-                       S.PARTIALLY_REFUNDED, S.REFUNDED}),
-    S.PENDING: frozenset({S.AUTHORIZED, S.PAID, S.FAILED, S.CANCELLED, S.EXPIRED,
-                          S.PARTIALLY_REFUNDED, S.REFUNDED}),
-    S.AUTHORIZED: frozenset({S.PAID, S.FAILED, S.CANCELLED, S.EXPIRED,
-                             S.PARTIALLY_REFUNDED, S.REFUNDED}),
+    S.OPEN: frozenset(
+        {S.PENDING, S.AUTHORIZED, S.PAID, S.FAILED, S.CANCELLED, S.EXPIRED, S.PARTIALLY_REFUNDED, S.REFUNDED}
+    ),
+    S.PENDING: frozenset({S.AUTHORIZED, S.PAID, S.FAILED, S.CANCELLED, S.EXPIRED, S.PARTIALLY_REFUNDED, S.REFUNDED}),
+    S.AUTHORIZED: frozenset({S.PAID, S.FAILED, S.CANCELLED, S.EXPIRED, S.PARTIALLY_REFUNDED, S.REFUNDED}),
     # A late success beats an earlier failure: the guest's money was taken.
     S.FAILED: frozenset({S.PAID, S.PARTIALLY_REFUNDED, S.REFUNDED}),
     S.CANCELLED: frozenset({S.PAID, S.PARTIALLY_REFUNDED, S.REFUNDED}),
@@ -64,9 +63,15 @@ TRANSITIONS: dict[PaymentStatus, frozenset[PaymentStatus]] = {
 
 # How far along a payment is; the table above never lowers it.
 RANK: dict[PaymentStatus, int] = {
-    S.OPEN: 0, S.PENDING: 1, S.AUTHORIZED: 2,
-    S.FAILED: 3, S.CANCELLED: 3, S.EXPIRED: 3,
-    S.PAID: 4, S.PARTIALLY_REFUNDED: 5, S.REFUNDED: 6,
+    S.OPEN: 0,
+    S.PENDING: 1,
+    S.AUTHORIZED: 2,
+    S.FAILED: 3,
+    S.CANCELLED: 3,
+    S.EXPIRED: 3,
+    S.PAID: 4,
+    S.PARTIALLY_REFUNDED: 5,
+    S.REFUNDED: 6,
 }
 
 FEED_EVENT: dict[PaymentStatus, str] = {

@@ -64,8 +64,9 @@ def _enabled_events(p: Params, required: bool) -> list[str] | None:
     events = [str(e) for e in as_list(p, "enabled_events")]
     if not events:
         if required:
-            raise invalid_request("Missing required param: enabled_events.", param="enabled_events",
-                                  code="parameter_missing")
+            raise invalid_request(
+                "Missing required param: enabled_events.", param="enabled_events", code="parameter_missing"
+            )
         return None
     return events
 
@@ -77,12 +78,24 @@ def _url(p: Params, required: bool) -> str | None:
     return url
 
 
-def create_endpoint(rt: Runtime, url: str, enabled_events: list[str], *, secret: str | None = None,
-                    description: str | None = None, metadata: dict[str, str] | None = None,
-                    api_version: str | None = None) -> Obj:
+def create_endpoint(
+    rt: Runtime,
+    url: str,
+    enabled_events: list[str],
+    *,
+    secret: str | None = None,
+    description: str | None = None,
+    metadata: dict[str, str] | None = None,
+    api_version: str | None = None,
+) -> Obj:
     """Shared by the API and the startup registration; returns the object with `secret`."""
-    endpoint = objects.webhook_endpoint(url=url, enabled_events=enabled_events, description=description,
-                                        metadata=metadata or {}, api_version=api_version)
+    endpoint = objects.webhook_endpoint(
+        url=url,
+        enabled_events=enabled_events,
+        description=description,
+        metadata=metadata or {},
+        api_version=api_version,
+    )
     secret = secret or "whsec_" + secrets.token_hex(24)
     rt.sandbox.store.insert(endpoint, {"secret": secret})
     return {**endpoint, "secret": secret}
@@ -94,8 +107,16 @@ async def create_webhook_endpoint(request: Request) -> JSONResponse:
     url = _url(p, True)
     events = _enabled_events(p, True)
     assert url is not None and events is not None
-    return ok(create_endpoint(rt, url, events, description=as_str(p, "description"), metadata=as_metadata(p),
-                              api_version=as_str(p, "api_version")))
+    return ok(
+        create_endpoint(
+            rt,
+            url,
+            events,
+            description=as_str(p, "description"),
+            metadata=as_metadata(p),
+            api_version=as_str(p, "api_version"),
+        )
+    )
 
 
 async def update_webhook_endpoint(request: Request) -> JSONResponse:
@@ -134,8 +155,20 @@ async def list_webhook_endpoints(request: Request) -> JSONResponse:
 
 async def create_transfer(request: Request) -> JSONResponse:
     rt, p = runtime(request), await params(request)
-    reject_unknown(p, {"amount", "currency", "destination", "source_transaction", "transfer_group", "metadata",
-                       "description", "expand", "source_type"})
+    reject_unknown(
+        p,
+        {
+            "amount",
+            "currency",
+            "destination",
+            "source_transaction",
+            "transfer_group",
+            "metadata",
+            "description",
+            "expand",
+            "source_type",
+        },
+    )
     amount = as_int(p, "amount", required=True, minimum=1)
     currency = (as_str(p, "currency", required=True) or "").lower()
     destination = as_str(p, "destination", required=True)
@@ -150,17 +183,30 @@ async def create_transfer(request: Request) -> JSONResponse:
         if charge is None or charge["object"] != "charge":
             raise invalid_request(f"No such charge: '{source}'", param="source_transaction", code="resource_missing")
         if charge["status"] != "succeeded":
-            raise invalid_request(f"The source_transaction {source} has not succeeded (status: {charge['status']}).",
-                                  param="source_transaction")
+            raise invalid_request(
+                f"The source_transaction {source} has not succeeded (status: {charge['status']}).",
+                param="source_transaction",
+            )
         if charge["currency"] != currency:
-            raise invalid_request(f"The currency of source_transaction's balance transaction ({charge['currency']}) "
-                                  f"must be the same as the transfer currency ({currency})", param="currency")
+            raise invalid_request(
+                f"The currency of source_transaction's balance transaction ({charge['currency']}) "
+                f"must be the same as the transfer currency ({currency})",
+                param="currency",
+            )
         if amount > charge["amount"]:
-            raise invalid_request(f"The transfer amount ({amount}) is greater than the source transaction amount "
-                                  f"({charge['amount']}).", param="amount")
-    transfer = objects.transfer(amount=amount, currency=currency, destination=destination,
-                                source_transaction=source, transfer_group=as_str(p, "transfer_group"),
-                                description=as_str(p, "description"), metadata=as_metadata(p))
+            raise invalid_request(
+                f"The transfer amount ({amount}) is greater than the source transaction amount ({charge['amount']}).",
+                param="amount",
+            )
+    transfer = objects.transfer(
+        amount=amount,
+        currency=currency,
+        destination=destination,
+        source_transaction=source,
+        transfer_group=as_str(p, "transfer_group"),
+        description=as_str(p, "description"),
+        metadata=as_metadata(p),
+    )
     return ok(rt.sandbox.expand(rt.payments.transfer(transfer, ctx(request)), expand_paths(p)))
 
 
@@ -181,8 +227,9 @@ async def create_transfer_reversal(request: Request) -> JSONResponse:
 
 async def list_transfers(request: Request) -> JSONResponse:
     rt, p = runtime(request), await params(request)
-    return list_page(rt, "transfer", "/v1/transfers", p,
-                     eq_filters(p, ("destination", "transfer_group")) + _created_filter(p))
+    return list_page(
+        rt, "transfer", "/v1/transfers", p, eq_filters(p, ("destination", "transfer_group")) + _created_filter(p)
+    )
 
 
 routes = [

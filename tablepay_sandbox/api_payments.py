@@ -14,9 +14,24 @@ from .forms import as_bool, as_int, as_list, as_metadata, as_str, reject_unknown
 from .money_format import below_minimum
 from .runtime import ctx, eq_filters, expand_paths, list_page, ok, params, runtime
 
-_PI_PARAMS = {"amount", "currency", "metadata", "description", "transfer_group", "payment_method", "confirm",
-              "payment_method_types", "automatic_payment_methods", "expand", "capture_method", "receipt_email",
-              "statement_descriptor_suffix", "return_url", "customer", "off_session"}
+_PI_PARAMS = {
+    "amount",
+    "currency",
+    "metadata",
+    "description",
+    "transfer_group",
+    "payment_method",
+    "confirm",
+    "payment_method_types",
+    "automatic_payment_methods",
+    "expand",
+    "capture_method",
+    "receipt_email",
+    "statement_descriptor_suffix",
+    "return_url",
+    "customer",
+    "off_session",
+}
 
 
 def _currency(value: str | None, param: str = "currency") -> str:
@@ -36,9 +51,15 @@ async def create_intent(request: Request) -> JSONResponse:
     currency = _currency(as_str(p, "currency"))
     if (minimum := below_minimum(amount, currency)) is not None:
         raise invalid_request(f"Amount must be at least {minimum}", param="amount", code="amount_too_small")
-    pi = objects.payment_intent(amount=amount, currency=currency, metadata=as_metadata(p),
-                                description=as_str(p, "description"), transfer_group=as_str(p, "transfer_group"),
-                                payment_method_types=types or ["card"], automatic=not types)
+    pi = objects.payment_intent(
+        amount=amount,
+        currency=currency,
+        metadata=as_metadata(p),
+        description=as_str(p, "description"),
+        transfer_group=as_str(p, "transfer_group"),
+        payment_method_types=types or ["card"],
+        automatic=not types,
+    )
     token = as_str(p, "payment_method")
     if token:
         pi.update(status="requires_confirmation", payment_method=objects.new_id("pm_1"))
@@ -58,20 +79,25 @@ async def retrieve_intent(request: Request) -> JSONResponse:
 
 async def confirm_intent(request: Request) -> JSONResponse:
     rt, p, c = runtime(request), await params(request), ctx(request)
-    reject_unknown(p, {"payment_method", "expand", "return_url", "off_session", "receipt_email",
-                       "payment_method_types"})
+    reject_unknown(
+        p, {"payment_method", "expand", "return_url", "off_session", "receipt_email", "payment_method_types"}
+    )
     pi = rt.sandbox.store.require(request.path_params["id"], "payment_intent", param="intent")
     if pi["status"] not in ("requires_payment_method", "requires_confirmation"):
         raise invalid_request(
             f"You cannot confirm this PaymentIntent because it has a status of {pi['status']}. "
             "Only a PaymentIntent with one of the following statuses may be confirmed: "
             "requires_confirmation, requires_action, requires_payment_method.",
-            code="payment_intent_unexpected_state")
+            code="payment_intent_unexpected_state",
+        )
     token = as_str(p, "payment_method") or rt.sandbox.store.private(pi["id"]).get("token")
     if not token:
-        raise invalid_request("You cannot confirm this PaymentIntent because it's missing a payment method. "
-                              "To confirm the PaymentIntent with cus_xxx, specify a payment method attached to "
-                              "this customer along with the customer ID.", code="payment_intent_unexpected_state")
+        raise invalid_request(
+            "You cannot confirm this PaymentIntent because it's missing a payment method. "
+            "To confirm the PaymentIntent with cus_xxx, specify a payment method attached to "
+            "this customer along with the customer ID.",
+            code="payment_intent_unexpected_state",
+        )
     pi, _ = rt.payments.charge_intent(pi, token, c)
     if pi["status"] != "succeeded":
         raise rt.payments.decline_error(pi)
@@ -103,8 +129,20 @@ async def list_charges(request: Request) -> JSONResponse:
 
 async def create_refund(request: Request) -> JSONResponse:
     rt, p, c = runtime(request), await params(request), ctx(request)
-    reject_unknown(p, {"charge", "payment_intent", "amount", "metadata", "reason", "expand",
-                       "refund_application_fee", "reverse_transfer", "instructions_email"})
+    reject_unknown(
+        p,
+        {
+            "charge",
+            "payment_intent",
+            "amount",
+            "metadata",
+            "reason",
+            "expand",
+            "refund_application_fee",
+            "reverse_transfer",
+            "instructions_email",
+        },
+    )
     store = rt.sandbox.store
     charge_id, pi_id = as_str(p, "charge"), as_str(p, "payment_intent")
     if charge_id and pi_id:
@@ -112,17 +150,21 @@ async def create_refund(request: Request) -> JSONResponse:
     if pi_id:
         pi = store.require(pi_id, "payment_intent", param="payment_intent")
         if not pi["latest_charge"] or pi["status"] != "succeeded":
-            raise invalid_request(f"This PaymentIntent ({pi_id}) does not have a successful charge to refund.",
-                                  param="payment_intent")
+            raise invalid_request(
+                f"This PaymentIntent ({pi_id}) does not have a successful charge to refund.", param="payment_intent"
+            )
         charge_id = pi["latest_charge"]
     if not charge_id:
-        raise invalid_request("One of the following params should be provided for this request: payment_intent "
-                              "or charge.", code="parameter_missing")
+        raise invalid_request(
+            "One of the following params should be provided for this request: payment_intent or charge.",
+            code="parameter_missing",
+        )
     charge = store.require(charge_id, "charge", param="charge")
     reason = as_str(p, "reason")
     if reason not in (None, "duplicate", "fraudulent", "requested_by_customer"):
-        raise invalid_request("Invalid reason: must be one of duplicate, fraudulent, or requested_by_customer",
-                              param="reason")
+        raise invalid_request(
+            "Invalid reason: must be one of duplicate, fraudulent, or requested_by_customer", param="reason"
+        )
     refund = rt.payments.refund(charge, as_int(p, "amount", minimum=1), as_metadata(p), reason, c)
     return ok(rt.sandbox.expand(refund, expand_paths(p)))
 

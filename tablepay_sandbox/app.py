@@ -48,9 +48,14 @@ def _register_startup_endpoint(rt: Runtime) -> None:
             found = {**endpoint, "secret": secret}
             break
     if found is None:
-        found = api_events.create_endpoint(rt, rt.webhook_url, ["*"], secret=rt.webhook_secret,
-                                           description="Registered by `tablepay sandbox --webhook-url`",
-                                           metadata={STARTUP_MARK: "true"})
+        found = api_events.create_endpoint(
+            rt,
+            rt.webhook_url,
+            ["*"],
+            secret=rt.webhook_secret,
+            description="Registered by `tablepay sandbox --webhook-url`",
+            metadata={STARTUP_MARK: "true"},
+        )
     rt.webhook_secret = found["secret"]
     # Printed in full only when generated: a sandbox test secret that signs nothing but local
     # test events, and the operator needs it for the service's configuration.
@@ -68,25 +73,43 @@ async def _server_error(request: Request, exc: Exception) -> Response:
 
 
 async def _unrecognized(request: Request) -> Response:
-    return JSONResponse({"error": {"type": "invalid_request_error", "message":
-                                   f"Unrecognized request URL ({request.method}: {request.url.path}). "
-                                   "Please see https://stripe.com/docs or we can help at https://support.stripe.com/."}},
-                        404)
+    return JSONResponse(
+        {
+            "error": {
+                "type": "invalid_request_error",
+                "message": f"Unrecognized request URL ({request.method}: {request.url.path}). "
+                "Please see https://stripe.com/docs or we can help at https://support.stripe.com/.",
+            }
+        },
+        404,
+    )
 
 
-def create_app(data_dir: Path, *, public_url: str, webhook_url: str | None = None,
-               webhook_secret: str | None = None, options: Options | None = None,
-               rkeeper_user: str = DEFAULT_USER, rkeeper_password: str = DEFAULT_PASSWORD,
-               rkeeper_options: RKeeperOptions | None = None) -> Starlette:
+def create_app(
+    data_dir: Path,
+    *,
+    public_url: str,
+    webhook_url: str | None = None,
+    webhook_secret: str | None = None,
+    options: Options | None = None,
+    rkeeper_user: str = DEFAULT_USER,
+    rkeeper_password: str = DEFAULT_PASSWORD,
+    rkeeper_options: RKeeperOptions | None = None,
+) -> Starlette:
     """Build the sandbox. `options` tunes retries and timers (tests shorten them).
 
     Besides Stripe it serves an R-Keeper 7 XML-interface simulator at
     `POST /rk7api/v0/xmlinterface.xml` (Basic auth `rkeeper_user`/`rkeeper_password`;
     `rkeeper_options` for the behaviour no source confirms). See docs/sandbox.md.
     """
-    rt = Runtime(data_dir=Path(data_dir), public_url=public_url.rstrip("/"), options=options or Options(),
-                 webhook_url=webhook_url, webhook_secret=webhook_secret,
-                 webhook_secret_given=webhook_secret is not None)
+    rt = Runtime(
+        data_dir=Path(data_dir),
+        public_url=public_url.rstrip("/"),
+        options=options or Options(),
+        webhook_url=webhook_url,
+        webhook_secret=webhook_secret,
+        webhook_secret_given=webhook_secret is not None,
+    )
     rkeeper = Simulator(Path(data_dir), rkeeper_user, rkeeper_password, rkeeper_options or RKeeperOptions())
 
     @asynccontextmanager
@@ -105,11 +128,21 @@ def create_app(data_dir: Path, *, public_url: str, webhook_url: str | None = Non
             store.close()
             rkeeper.stop()
 
-    routes = [*api_checkout.routes, *api_payments.routes, *api_events.routes, *checkout_page.routes,
-              *control.routes, *make_routes(rkeeper),
-              Route("/v1/{path:path}", _unrecognized, methods=["GET", "POST", "DELETE"])]
-    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(StripeEnvelope, runtime=rt)],
-                    exception_handlers={StripeError: _stripe_error, Exception: _server_error})
+    routes = [
+        *api_checkout.routes,
+        *api_payments.routes,
+        *api_events.routes,
+        *checkout_page.routes,
+        *control.routes,
+        *make_routes(rkeeper),
+        Route("/v1/{path:path}", _unrecognized, methods=["GET", "POST", "DELETE"]),
+    ]
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[Middleware(StripeEnvelope, runtime=rt)],
+        exception_handlers={StripeError: _stripe_error, Exception: _server_error},
+    )
     app.state.runtime = rt
     app.state.rkeeper = rkeeper
     return app

@@ -43,7 +43,9 @@ def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
         f"<title>{html.escape(title)}</title><style>{_CSS}</style></head>"
         f"<body><main><span class='badge'>TEST MODE · TablePay sandbox</span>{body}</main></body></html>",
-        status_code=status, headers={"Cache-Control": "no-store"})
+        status_code=status,
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 def _state(message: str, status: int = 200) -> HTMLResponse:
@@ -55,18 +57,23 @@ def render(session: Obj, items: list[Obj], declined: bool) -> HTMLResponse:
         return _state("This checkout session has expired.")
     if session["status"] == "complete":
         paid = session["payment_status"] == "paid"
-        return _state("This payment is complete. Thank you!" if paid
-                      else "Your payment is being processed by your bank.")
+        return _state(
+            "This payment is complete. Thank you!" if paid else "Your payment is being processed by your bank."
+        )
     currency = session["currency"]
     lines = "".join(
         f"<div class='line'><span><span class='qty'>{item['quantity']} ×</span>"
         f"{html.escape(item['description'] or '')}</span>"
         f"<span class='amt'>{html.escape(format_amount(item['amount_total'], currency))}</span></div>"
-        for item in items)
+        for item in items
+    )
     total = html.escape(format_amount(session["amount_total"], currency))
     error = "<div class='error' role='alert'>Your card was declined.</div>" if declined else ""
-    cancel = (f"<a class='cancel' href='{html.escape(session['cancel_url'], quote=True)}'>Cancel</a>"
-              if session["cancel_url"] else "")
+    cancel = (
+        f"<a class='cancel' href='{html.escape(session['cancel_url'], quote=True)}'>Cancel</a>"
+        if session["cancel_url"]
+        else ""
+    )
     body = (
         f"<h1>Your bill</h1><p class='total'>{total}</p>{error}"
         f"<div class='card'>{lines}<div class='line sum'><span>Total</span><span class='amt'>{total}</span></div></div>"
@@ -75,7 +82,8 @@ def render(session: Obj, items: list[Obj], declined: bool) -> HTMLResponse:
         "<p class='note'>Test card 4242 4242 4242 4242</p>"
         "<button class='alt' name='action' value='decline'>Declined card</button>"
         "<button class='alt' name='action' value='delayed'>Pay by bank (delayed)</button>"
-        f"</form>{cancel}")
+        f"</form>{cancel}"
+    )
     return _page(f"Pay {total}", body)
 
 

@@ -38,8 +38,9 @@ async def complete(request: Request) -> JSONResponse:
     rt, body = runtime(request), await _json(request)
     outcome = body.get("outcome")
     if outcome not in ("succeeded", "failed", "delayed_succeeded", "delayed_failed"):
-        raise invalid_request("outcome must be one of succeeded, failed, delayed_succeeded, delayed_failed",
-                              param="outcome")
+        raise invalid_request(
+            "outcome must be one of succeeded, failed, delayed_succeeded, delayed_failed", param="outcome"
+        )
     session = rt.payments.complete_checkout(request.path_params["id"], outcome, settle=bool(body.get("settle", True)))
     return ok(session)
 
@@ -61,17 +62,29 @@ async def delivery_mode(request: Request) -> JSONResponse:
 
 
 def _delivery_view(row: Obj) -> Obj:
-    return {"id": row["seq"], "event": row["event_id"], "type": row["event_type"], "endpoint": row["endpoint_id"],
-            "url": row["url"], "status": row["status"], "attempts": row["attempts"],
-            "last_response_code": row["last_status_code"], "last_error": row["last_error"],
-            "next_attempt_at": row["next_attempt_at"] if row["status"] == "pending" else None}
+    return {
+        "id": row["seq"],
+        "event": row["event_id"],
+        "type": row["event_type"],
+        "endpoint": row["endpoint_id"],
+        "url": row["url"],
+        "status": row["status"],
+        "attempts": row["attempts"],
+        "last_response_code": row["last_status_code"],
+        "last_error": row["last_error"],
+        "next_attempt_at": row["next_attempt_at"] if row["status"] == "pending" else None,
+    }
 
 
 async def deliveries(request: Request) -> JSONResponse:
     rt = runtime(request)
     clauses, args = ["1"], []
-    for name, column in (("event", "event_id"), ("status", "status"), ("endpoint", "endpoint_id"),
-                         ("type", "event_type")):
+    for name, column in (
+        ("event", "event_id"),
+        ("status", "status"),
+        ("endpoint", "endpoint_id"),
+        ("type", "event_type"),
+    ):
         if value := request.query_params.get(name):
             clauses.append(f"{column} = ?")
             args.append(value)
@@ -94,8 +107,7 @@ async def resend(request: Request) -> JSONResponse:
     event = rt.sandbox.store.require(request.path_params["id"], "event")
     worker = request.app.state.worker
     results = await worker.resend(event, body.get("endpoint"))
-    return ok({"event": event["id"], "status_code": results[0]["status_code"] if results else None,
-               "results": results})
+    return ok({"event": event["id"], "status_code": results[0]["status_code"] if results else None, "results": results})
 
 
 async def healthz(request: Request) -> JSONResponse:

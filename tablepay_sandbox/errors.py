@@ -8,8 +8,9 @@ from typing import Any
 class StripeError(Exception):
     """Becomes `{"error": {...}}` with Stripe's status code at the HTTP boundary."""
 
-    def __init__(self, status: int, type_: str, message: str, *, param: str | None = None,
-                 code: str | None = None, **extra: Any) -> None:
+    def __init__(
+        self, status: int, type_: str, message: str, *, param: str | None = None, code: str | None = None, **extra: Any
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.type = type_
@@ -29,8 +30,9 @@ class StripeError(Exception):
         return {"error": error}
 
 
-def invalid_request(message: str, *, param: str | None = None, code: str | None = None,
-                    status: int = 400) -> StripeError:
+def invalid_request(
+    message: str, *, param: str | None = None, code: str | None = None, status: int = 400
+) -> StripeError:
     return StripeError(status, "invalid_request_error", message, param=param, code=code)
 
 

@@ -61,8 +61,9 @@ def decode(raw: str | bytes) -> Params:
     return result
 
 
-def as_int(params: Params, name: str, *, required: bool = False, minimum: int | None = None,
-           default: int | None = None) -> int | None:
+def as_int(
+    params: Params, name: str, *, required: bool = False, minimum: int | None = None, default: int | None = None
+) -> int | None:
     """Stripe's integer coercion with its error wording."""
     value = params.get(name)
     if value is None or value == "":
@@ -113,8 +114,9 @@ def as_metadata(params: Params, name: str = "metadata") -> dict[str, str]:
         if len(key) > 40:
             raise invalid_request("Metadata keys can have a maximum length of 40 characters.", param=f"{name}[{key}]")
         if len(item) > 500:
-            raise invalid_request("Metadata values can have a maximum length of 500 characters.",
-                                  param=f"{name}[{key}]")
+            raise invalid_request(
+                "Metadata values can have a maximum length of 500 characters.", param=f"{name}[{key}]"
+            )
     return dict(value)
 
 

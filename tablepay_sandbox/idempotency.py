@@ -24,9 +24,11 @@ from .errors import StripeError, authentication, idempotency
 from .runtime import Runtime
 
 REPLAY_WINDOW = 24 * 3600.0  # Stripe keeps idempotency keys for at least 24 hours
-_NO_KEY = ("You did not provide an API key. You need to provide your API key in the Authorization header, "
-           "using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY'). See https://stripe.com/docs/api"
-           "#authentication for details, or we can help at https://support.stripe.com/.")
+_NO_KEY = (
+    "You did not provide an API key. You need to provide your API key in the Authorization header, "
+    "using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY'). See https://stripe.com/docs/api"
+    "#authentication for details, or we can help at https://support.stripe.com/."
+)
 
 
 def _mask(key: str) -> str:
@@ -87,8 +89,9 @@ class StripeEnvelope:
             return
         await self._idempotent(scope, receive, send, key_sha256, idem_key, extra)
 
-    async def _idempotent(self, scope: Scope, receive: Receive, send: Send, key_sha256: str, key: str,
-                          extra: dict[str, str]) -> None:
+    async def _idempotent(
+        self, scope: Scope, receive: Receive, send: Send, key_sha256: str, key: str, extra: dict[str, str]
+    ) -> None:
         body = b""
         while True:
             message = await receive()
@@ -104,23 +107,34 @@ class StripeEnvelope:
         if stored is not None:
             first_path = stored["request_hash"].split("\n")[0]
             if first_path != fingerprint.split("\n")[0]:
-                error = idempotency("Keys for idempotent requests can only be used for the same endpoint they "
-                                    f"were first used for ('{first_path}' vs '{fingerprint.split(chr(10))[0]}'). "
-                                    f"Try using a key other than '{key}' if you meant to execute a different "
-                                    "request.")
+                error = idempotency(
+                    "Keys for idempotent requests can only be used for the same endpoint they "
+                    f"were first used for ('{first_path}' vs '{fingerprint.split(chr(10))[0]}'). "
+                    f"Try using a key other than '{key}' if you meant to execute a different "
+                    "request."
+                )
             elif stored["request_hash"] != fingerprint:
-                error = idempotency("Keys for idempotent requests can only be used with the same parameters they "
-                                    f"were first used with. Try using a key other than '{key}' if you meant to "
-                                    "execute a different request.")
+                error = idempotency(
+                    "Keys for idempotent requests can only be used with the same parameters they "
+                    f"were first used with. Try using a key other than '{key}' if you meant to "
+                    "execute a different request."
+                )
             else:
-                replay = Response(stored["body"], stored["status"], media_type="application/json",
-                                  headers={**extra, "idempotent-replayed": "true"})
+                replay = Response(
+                    stored["body"],
+                    stored["status"],
+                    media_type="application/json",
+                    headers={**extra, "idempotent-replayed": "true"},
+                )
                 await replay(scope, receive, send)
                 return
         elif (key_sha256, key) in self._in_flight:
-            error = idempotency("There is currently another in-progress request using this Idempotent Key "
-                                "(that probably means you submitted twice, and the other request is still going "
-                                "through): " + key + ". Please try again later.", status=409)
+            error = idempotency(
+                "There is currently another in-progress request using this Idempotent Key "
+                "(that probably means you submitted twice, and the other request is still going "
+                "through): " + key + ". Please try again later.",
+                status=409,
+            )
         if error is not None:
             await JSONResponse(error.body(), error.status, headers=extra)(scope, receive, send)
             return
@@ -162,4 +176,5 @@ def _with_headers(send: Send, extra: dict[str, str]) -> Send:
             for name, value in extra.items():
                 headers[name] = value
         await send(message)
+
     return wrapped

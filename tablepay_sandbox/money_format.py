@@ -24,9 +24,30 @@ def format_amount(amount: int, currency: str) -> str:
 # Stripe's minimum charge amounts (docs: currencies#minimum-and-maximum-charge-amounts), in minor
 # units; currencies not listed are not checked.
 MINIMUM_CHARGE = {
-    "usd": 50, "eur": 50, "gbp": 30, "chf": 50, "cad": 50, "aud": 50, "nzd": 50, "sgd": 50, "jpy": 50,
-    "dkk": 250, "sek": 300, "nok": 300, "pln": 200, "czk": 1500, "huf": 17500, "ron": 200, "bgn": 100,
-    "hkd": 400, "mxn": 1000, "inr": 50, "myr": 200, "thb": 1000, "aed": 200, "brl": 50,
+    "usd": 50,
+    "eur": 50,
+    "gbp": 30,
+    "chf": 50,
+    "cad": 50,
+    "aud": 50,
+    "nzd": 50,
+    "sgd": 50,
+    "jpy": 50,
+    "dkk": 250,
+    "sek": 300,
+    "nok": 300,
+    "pln": 200,
+    "czk": 1500,
+    "huf": 17500,
+    "ron": 200,
+    "bgn": 100,
+    "hkd": 400,
+    "mxn": 1000,
+    "inr": 50,
+    "myr": 200,
+    "thb": 1000,
+    "aed": 200,
+    "brl": 50,
 }
 
 

@@ -25,11 +25,11 @@ from .store import Obj
 class Options:
     """Knobs beyond Stripe's API, mostly so tests need not wait real seconds."""
 
-    retry_base: float = 1.0          # first webhook retry after this many seconds ...
-    retry_factor: float = 2.0        # ... then multiplied by this ...
-    retry_cap: float = 60.0          # ... never more than this
-    max_attempts: int = 8            # Stripe retries for 3 days; the sandbox gives up sooner
-    delivery_timeout: float = 10.0   # httpx timeout for each webhook attempt
+    retry_base: float = 1.0  # first webhook retry after this many seconds ...
+    retry_factor: float = 2.0  # ... then multiplied by this ...
+    retry_cap: float = 60.0  # ... never more than this
+    max_attempts: int = 8  # Stripe retries for 3 days; the sandbox gives up sooner
+    delivery_timeout: float = 10.0  # httpx timeout for each webhook attempt
     delayed_settle_seconds: float = 5.0  # "Pay by bank" on the hosted page settles after this
 
 
@@ -78,20 +78,28 @@ async def params(request: Request) -> forms.Params:
 
 def ctx(request: Request) -> Ctx:
     state = request.scope.get("state", {})
-    return Ctx(request_id=state.get("request_id"), idempotency_key=state.get("idempotency_key"),
-               api_version=state.get("api_version") or objects.DEFAULT_API_VERSION)
+    return Ctx(
+        request_id=state.get("request_id"),
+        idempotency_key=state.get("idempotency_key"),
+        api_version=state.get("api_version") or objects.DEFAULT_API_VERSION,
+    )
 
 
 def expand_paths(p: forms.Params) -> list[str]:
     return [str(x) for x in forms.as_list(p, "expand")]
 
 
-def list_page(rt: Runtime, kind: str, url: str, p: forms.Params, where: list[tuple[str, Any]] | None = None,
-              view: Callable[[Obj], Obj] | None = None) -> JSONResponse:
+def list_page(
+    rt: Runtime,
+    kind: str,
+    url: str,
+    p: forms.Params,
+    where: list[tuple[str, Any]] | None = None,
+    view: Callable[[Obj], Obj] | None = None,
+) -> JSONResponse:
     """A Stripe list object (newest first, cursor paging), with `expand[]=data.x` applied."""
     limit, after, before = paginate_params(p)
-    data, has_more = rt.sandbox.store.page(kind, where or [], limit=limit, starting_after=after,
-                                           ending_before=before)
+    data, has_more = rt.sandbox.store.page(kind, where or [], limit=limit, starting_after=after, ending_before=before)
     if view is not None:
         data = [view(obj) for obj in data]
     page = {"object": "list", "data": data, "has_more": has_more, "url": url}

@@ -42,8 +42,11 @@ class Sandbox:
 
     # -- events ----------------------------------------------------------------
     def endpoints_for(self, event_type: str) -> list[Obj]:
-        return [ep for ep in self.store.all_of("webhook_endpoint")
-                if ep["status"] == "enabled" and ("*" in ep["enabled_events"] or event_type in ep["enabled_events"])]
+        return [
+            ep
+            for ep in self.store.all_of("webhook_endpoint")
+            if ep["status"] == "enabled" and ("*" in ep["enabled_events"] or event_type in ep["enabled_events"])
+        ]
 
     @property
     def delivery_mode(self) -> str:
@@ -53,8 +56,11 @@ class Sandbox:
         endpoints = self.endpoints_for(type_)
         status = _STATUS_FOR_MODE[self.delivery_mode]
         event = objects.event(
-            type_=type_, data_object=copy.deepcopy(obj), api_version=ctx.api_version,
-            request_id=ctx.request_id, idempotency_key=ctx.idempotency_key,
+            type_=type_,
+            data_object=copy.deepcopy(obj),
+            api_version=ctx.api_version,
+            request_id=ctx.request_id,
+            idempotency_key=ctx.idempotency_key,
             pending_webhooks=0 if status == "dropped" else len(endpoints),
             previous_attributes=previous_attributes,
         )
@@ -89,8 +95,12 @@ class Sandbox:
             return
         if head == "line_items" and obj.get("object") == "checkout.session":
             items = self.line_items(obj["id"])
-            obj["line_items"] = {"object": "list", "data": items, "has_more": False,
-                                 "url": f"/v1/checkout/sessions/{obj['id']}/line_items"}
+            obj["line_items"] = {
+                "object": "list",
+                "data": items,
+                "has_more": False,
+                "url": f"/v1/checkout/sessions/{obj['id']}/line_items",
+            }
             return
         if head not in obj:
             raise invalid_request(f"This property cannot be expanded ({full}).", param="expand")
@@ -111,6 +121,10 @@ def paginate_params(params: dict[str, Any]) -> tuple[int, str | None, str | None
     limit = as_int(params, "limit", default=10)
     assert limit is not None
     if limit < 1 or limit > 100:
-        raise invalid_request("This value must be less than or equal to 100." if limit > 100
-                              else "This value must be greater than or equal to 1.", param="limit")
+        raise invalid_request(
+            "This value must be less than or equal to 100."
+            if limit > 100
+            else "This value must be greater than or equal to 1.",
+            param="limit",
+        )
     return limit, as_str(params, "starting_after"), as_str(params, "ending_before")

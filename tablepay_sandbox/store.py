@@ -52,8 +52,9 @@ def m001_initial(db: sqlite_utils.Database) -> None:
 @migrations()
 def m002_hash_api_keys(db: sqlite_utils.Database) -> None:
     """Idempotency rows are scoped by the API key's sha256, not the key (see idempotency.py)."""
-    db.conn.create_function("sha256_hex", 1, lambda key: hashlib.sha256(key.encode("utf-8")).hexdigest(),
-                            deterministic=True)
+    db.conn.create_function(
+        "sha256_hex", 1, lambda key: hashlib.sha256(key.encode("utf-8")).hexdigest(), deterministic=True
+    )
     db.execute("PRAGMA secure_delete=ON")  # the overwritten clear keys are zeroed, not left in free space
     db.execute("ALTER TABLE idempotency RENAME COLUMN api_key TO api_key_sha256")
     db.execute("UPDATE idempotency SET api_key_sha256 = sha256_hex(api_key_sha256)")
@@ -84,8 +85,10 @@ class Store:
     # -- objects -----------------------------------------------------------
     def insert(self, obj: Obj, private: Obj | None = None) -> Obj:
         with self.db.conn:
-            self._exec("INSERT INTO objects (id, type, created, data, private) VALUES (?, ?, ?, ?, ?)",
-                       [obj["id"], obj["object"], obj["created"], json.dumps(obj), json.dumps(private or {})])
+            self._exec(
+                "INSERT INTO objects (id, type, created, data, private) VALUES (?, ?, ?, ?, ?)",
+                [obj["id"], obj["object"], obj["created"], json.dumps(obj), json.dumps(private or {})],
+            )
         return obj
 
     def save(self, obj: Obj) -> Obj:
@@ -121,8 +124,15 @@ class Store:
             raise invalid_request(f"No such {kind}: '{object_id}'", param=param, code="resource_missing")
         return int(row[0])
 
-    def page(self, kind: str, where: Sequence[tuple[str, Any]], *, limit: int,
-             starting_after: str | None, ending_before: str | None) -> tuple[list[Obj], bool]:
+    def page(
+        self,
+        kind: str,
+        where: Sequence[tuple[str, Any]],
+        *,
+        limit: int,
+        starting_after: str | None,
+        ending_before: str | None,
+    ) -> tuple[list[Obj], bool]:
         """One page of a Stripe list, newest first; `where` holds (SQL fragment, arg) pairs."""
         clauses = ["type = ?"] + [clause for clause, _ in where]
         args: list[Any] = [kind] + [arg for _, arg in where]
@@ -151,9 +161,11 @@ class Store:
     def add_delivery(self, event: Obj, endpoint: Obj, status: str) -> None:
         now = time.time()
         with self.db.conn:
-            self._exec("""INSERT INTO deliveries (event_id, event_type, endpoint_id, url, status,
+            self._exec(
+                """INSERT INTO deliveries (event_id, event_type, endpoint_id, url, status,
                           next_attempt_at, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
-                       [event["id"], event["type"], endpoint["id"], endpoint["url"], status, now, now, now])
+                [event["id"], event["type"], endpoint["id"], endpoint["url"], status, now, now, now],
+            )
 
     def deliveries(self, where: str = "1", args: Sequence[Any] = ()) -> list[Obj]:
         cursor = self._exec(f"SELECT * FROM deliveries WHERE {where} ORDER BY seq", args)
@@ -167,22 +179,27 @@ class Store:
             self._exec(f"UPDATE deliveries SET {sets} WHERE seq = ?", [*fields.values(), seq])
 
     def pending_webhooks(self, event_id: str) -> int:
-        row = self._exec("SELECT COUNT(*) FROM deliveries WHERE event_id = ? AND status IN ('pending', 'held')",
-                         [event_id]).fetchone()
+        row = self._exec(
+            "SELECT COUNT(*) FROM deliveries WHERE event_id = ? AND status IN ('pending', 'held')", [event_id]
+        ).fetchone()
         return int(row[0])
 
     # -- idempotency -------------------------------------------------------
     def idempotent_result(self, api_key_sha256: str, key: str, max_age: float) -> Obj | None:
-        row = self._exec("SELECT request_hash, status, body, created FROM idempotency "
-                         "WHERE api_key_sha256 = ? AND key = ?", [api_key_sha256, key]).fetchone()
+        row = self._exec(
+            "SELECT request_hash, status, body, created FROM idempotency WHERE api_key_sha256 = ? AND key = ?",
+            [api_key_sha256, key],
+        ).fetchone()
         if not row or row[3] < time.time() - max_age:
             return None
         return {"request_hash": row[0], "status": row[1], "body": row[2]}
 
     def store_idempotent(self, api_key_sha256: str, key: str, request_hash: str, status: int, body: str) -> None:
         with self.db.conn:
-            self._exec("INSERT OR REPLACE INTO idempotency VALUES (?, ?, ?, ?, ?, ?)",
-                       [api_key_sha256, key, request_hash, status, body, time.time()])
+            self._exec(
+                "INSERT OR REPLACE INTO idempotency VALUES (?, ?, ?, ?, ?, ?)",
+                [api_key_sha256, key, request_hash, status, body, time.time()],
+            )
 
     # -- settings ----------------------------------------------------------
     def setting(self, key: str, default: str) -> str:

@@ -86,8 +86,13 @@ class DeliveryWorker:
     def _settle_due(self) -> None:
         """Hosted-page bank payments settle at a stored time, so a restart does not lose them."""
         store = self.rt.sandbox.store
-        for session in store.all_of("checkout.session", [("json_extract(data, '$.payment_status') = ?", "unpaid"),
-                                                         ("json_extract(data, '$.status') = ?", "complete")]):
+        for session in store.all_of(
+            "checkout.session",
+            [
+                ("json_extract(data, '$.payment_status') = ?", "unpaid"),
+                ("json_extract(data, '$.status') = ?", "complete"),
+            ],
+        ):
             private = store.private(session["id"])
             settle_at = private.get("settle_at")
             if settle_at is not None and settle_at <= time.time():
@@ -98,8 +103,9 @@ class DeliveryWorker:
     async def _drain(self, endpoint_id: str) -> None:
         store = self.rt.sandbox.store
         while True:
-            due = store.deliveries("status = 'pending' AND endpoint_id = ? AND next_attempt_at <= ?",
-                                   [endpoint_id, time.time()])
+            due = store.deliveries(
+                "status = 'pending' AND endpoint_id = ? AND next_attempt_at <= ?", [endpoint_id, time.time()]
+            )
             if not due:
                 return
             for row in due:
@@ -119,23 +125,33 @@ class DeliveryWorker:
             store.update_delivery(row["seq"], attempts=attempts, last_status_code=code, last_error=error)
             return
         if code is not None and 200 <= code < 300:
-            store.update_delivery(row["seq"], status="succeeded", attempts=attempts, last_status_code=code,
-                                  last_error=None)
+            store.update_delivery(
+                row["seq"], status="succeeded", attempts=attempts, last_status_code=code, last_error=None
+            )
         elif attempts >= options.max_attempts:
-            store.update_delivery(row["seq"], status="failed", attempts=attempts, last_status_code=code,
-                                  last_error=error)
+            store.update_delivery(
+                row["seq"], status="failed", attempts=attempts, last_status_code=code, last_error=error
+            )
         else:
             delay = min(options.retry_base * options.retry_factor ** (attempts - 1), options.retry_cap)
-            store.update_delivery(row["seq"], attempts=attempts, last_status_code=code, last_error=error,
-                                  next_attempt_at=time.time() + delay)
+            store.update_delivery(
+                row["seq"],
+                attempts=attempts,
+                last_status_code=code,
+                last_error=error,
+                next_attempt_at=time.time() + delay,
+            )
         self.rt.sandbox.wakeup.set()
 
     async def send(self, event: Obj, endpoint: Obj) -> tuple[int | None, str | None]:
         """POST one signed event; returns (status code or None, error text or None)."""
         secret = self.rt.sandbox.store.private(endpoint["id"]).get("secret", "")
         payload = json.dumps(self.rt.sandbox.event_view(event), indent=2)
-        headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": USER_AGENT,
-                   "Stripe-Signature": sign(payload, secret)}
+        headers = {
+            "Content-Type": "application/json; charset=utf-8",
+            "User-Agent": USER_AGENT,
+            "Stripe-Signature": sign(payload, secret),
+        }
         try:
             response = await self.client.post(endpoint["url"], content=payload.encode("utf-8"), headers=headers)
         except httpx.HTTPError as exc:
@@ -154,6 +170,5 @@ class DeliveryWorker:
         results = []
         for endpoint in endpoints:
             code, error = await self.send(event, endpoint)
-            results.append({"endpoint": endpoint["id"], "url": endpoint["url"], "status_code": code,
-                            "error": error})
+            results.append({"endpoint": endpoint["id"], "url": endpoint["url"], "status_code": code, "error": error})
         return results

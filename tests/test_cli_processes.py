@@ -32,25 +32,59 @@ def test_sandbox_and_sync_service_processes_take_a_payment(tmp_path):
     sandbox_port, sync_port = unused_port(), unused_port()
     sandbox_url, sync_url = f"http://127.0.0.1:{sandbox_port}", f"http://127.0.0.1:{sync_port}"
     secret = "whsec_cli_test_secret"
-    env = {**os.environ, "TABLEPAY_DATA_DIR": str(tmp_path), "STRIPE_SECRET_KEY": "sk_test_cli",
-           "STRIPE_WEBHOOK_SECRET": secret, "STRIPE_API_BASE": sandbox_url, "TABLEPAY_PUBLIC_URL": sync_url}
-    added = subprocess.run([sys.executable, "-m", "tablepay", "sync", "add-kiosk", "kiosk-1"], env=env, cwd=ROOT,
-                           capture_output=True, text=True, timeout=60)
+    env = {
+        **os.environ,
+        "TABLEPAY_DATA_DIR": str(tmp_path),
+        "STRIPE_SECRET_KEY": "sk_test_cli",
+        "STRIPE_WEBHOOK_SECRET": secret,
+        "STRIPE_API_BASE": sandbox_url,
+        "TABLEPAY_PUBLIC_URL": sync_url,
+    }
+    added = subprocess.run(
+        [sys.executable, "-m", "tablepay", "sync", "add-kiosk", "kiosk-1"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     token = added.stdout.strip().splitlines()[-1]
-    with process(["sandbox", "--port", str(sandbox_port), "--webhook-url", f"{sync_url}/webhooks/stripe",
-                  "--webhook-secret", secret], env, f"{sandbox_url}/healthz"), \
-         process(["sync", "--host", "127.0.0.1", "--port", str(sync_port)], env, f"{sync_url}/healthz"):
+    with (
+        process(
+            [
+                "sandbox",
+                "--port",
+                str(sandbox_port),
+                "--webhook-url",
+                f"{sync_url}/webhooks/stripe",
+                "--webhook-secret",
+                secret,
+            ],
+            env,
+            f"{sandbox_url}/healthz",
+        ),
+        process(["sync", "--host", "127.0.0.1", "--port", str(sync_port)], env, f"{sync_url}/healthz"),
+    ):
         kiosk = httpx.Client(base_url=sync_url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
         with kiosk:
             payment = kiosk.post("/v1/checkouts", json=make_order()).json()
             session_id = payment["checkout_url"].rsplit("/", 1)[-1]
-            httpx.post(f"{sandbox_url}/_sandbox/checkout/sessions/{session_id}/complete",
-                       json={"outcome": "succeeded"}, timeout=30).raise_for_status()
+            httpx.post(
+                f"{sandbox_url}/_sandbox/checkout/sessions/{session_id}/complete",
+                json={"outcome": "succeeded"},
+                timeout=30,
+            ).raise_for_status()
             events = kiosk.get("/v1/events", params={"after": 1, "wait": 20}).json()["events"]
             assert [e["event"] for e in events] == ["payment.succeeded"]
             assert kiosk.get(f"/v1/payments/{payment['payment_id']}").json()["status"] == "paid"
-        second = subprocess.run([sys.executable, "-m", "tablepay", "sync", "--port", str(sync_port)], env=env,
-                                cwd=ROOT, capture_output=True, text=True, timeout=60)
+        second = subprocess.run(
+            [sys.executable, "-m", "tablepay", "sync", "--port", str(sync_port)],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert second.returncode == 1 and f"port {sync_port} on 127.0.0.1 is in use" in second.stderr
         assert "sync_service" not in second.stderr  # no "listening" line from the copy that could not start
     assert (tmp_path / "sync.sqlite").exists() and (tmp_path / "sandbox.sqlite").exists()
@@ -59,25 +93,64 @@ def test_sandbox_and_sync_service_processes_take_a_payment(tmp_path):
 def test_demo_walks_a_payment_to_paid(tmp_path):
     sandbox_port, sync_port = unused_port(), unused_port()
     env = {**os.environ, "TABLEPAY_DATA_DIR": str(tmp_path)}
-    proc = subprocess.Popen([sys.executable, "-m", "tablepay", "demo", "--once", "--sandbox-port", str(sandbox_port),
-                             "--sync-port", str(sync_port)], env=env, cwd=ROOT, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tablepay",
+            "demo",
+            "--once",
+            "--sandbox-port",
+            str(sandbox_port),
+            "--sync-port",
+            str(sync_port),
+        ],
+        env=env,
+        cwd=ROOT,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         url = read_until(proc, "/c/pay/", timeout=30)[-1].strip()
         # While it runs: a second demo on the same data dir is refused, and demo.env reaches its service.
-        second = subprocess.run([sys.executable, "-m", "tablepay", "demo", "--once", "--sandbox-port",
-                                 str(unused_port()), "--sync-port", str(unused_port())], env=env, cwd=ROOT, text=True,
-                                capture_output=True, timeout=60)
+        second = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "tablepay",
+                "demo",
+                "--once",
+                "--sandbox-port",
+                str(unused_port()),
+                "--sync-port",
+                str(unused_port()),
+            ],
+            env=env,
+            cwd=ROOT,
+            text=True,
+            capture_output=True,
+            timeout=60,
+        )
         assert second.returncode == 1 and "another demo is running with the data dir" in second.stderr
         settings = dict(line.split("=", 1) for line in (tmp_path / "demo" / "demo.env").read_text().splitlines())
-        added = subprocess.run([sys.executable, "-m", "tablepay", "sync", "add-kiosk", "bar-1"], cwd=ROOT, text=True,
-                               env={**os.environ, **{k: v.strip("'") for k, v in settings.items()}},
-                               capture_output=True, timeout=60)
+        added = subprocess.run(
+            [sys.executable, "-m", "tablepay", "sync", "add-kiosk", "bar-1"],
+            cwd=ROOT,
+            text=True,
+            env={**os.environ, **{k: v.strip("'") for k, v in settings.items()}},
+            capture_output=True,
+            timeout=60,
+        )
         token = added.stdout.strip().splitlines()[-1]
-        assert httpx.get(f"http://127.0.0.1:{sync_port}/v1/kiosk", headers={"Authorization": f"Bearer {token}"},
-                         timeout=10).json() == {"kiosk_id": "bar-1"}
-        httpx.post(f"http://127.0.0.1:{sandbox_port}/_sandbox/checkout/sessions/{url.rsplit('/', 1)[-1]}/complete",
-                   json={"outcome": "succeeded"}, timeout=30).raise_for_status()
+        assert httpx.get(
+            f"http://127.0.0.1:{sync_port}/v1/kiosk", headers={"Authorization": f"Bearer {token}"}, timeout=10
+        ).json() == {"kiosk_id": "bar-1"}
+        httpx.post(
+            f"http://127.0.0.1:{sandbox_port}/_sandbox/checkout/sessions/{url.rsplit('/', 1)[-1]}/complete",
+            json={"outcome": "succeeded"},
+            timeout=30,
+        ).raise_for_status()
         output, _ = proc.communicate(timeout=30)
         assert "PAID: 29.60 EUR for table 7." in output
         assert proc.returncode == 0
@@ -89,9 +162,23 @@ def test_demo_walks_a_payment_to_paid(tmp_path):
 
 def test_demo_opens_the_qt_kiosk_offscreen(tmp_path):
     env = {**os.environ, "TABLEPAY_DATA_DIR": str(tmp_path), "QT_QPA_PLATFORM": "offscreen"}
-    proc = subprocess.Popen([sys.executable, "-m", "tablepay", "demo", "--sandbox-port", str(unused_port()),
-                             "--sync-port", str(unused_port())], env=env, cwd=ROOT, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tablepay",
+            "demo",
+            "--sandbox-port",
+            str(unused_port()),
+            "--sync-port",
+            str(unused_port()),
+        ],
+        env=env,
+        cwd=ROOT,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         seen = read_until(proc, "Settings: hold the TablePay logo")
         assert any("Kiosk window open" in line for line in seen)
@@ -103,9 +190,23 @@ def test_demo_opens_the_qt_kiosk_offscreen(tmp_path):
 def test_demo_without_a_display_lets_the_terminal_play_the_kiosk(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
     env["TABLEPAY_DATA_DIR"] = str(tmp_path)
-    proc = subprocess.Popen([sys.executable, "-m", "tablepay", "demo", "--sandbox-port", str(unused_port()),
-                             "--sync-port", str(unused_port())], env=env, cwd=ROOT, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tablepay",
+            "demo",
+            "--sandbox-port",
+            str(unused_port()),
+            "--sync-port",
+            str(unused_port()),
+        ],
+        env=env,
+        cwd=ROOT,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         assert proc.stdout is not None
         first = proc.stdout.readline()
@@ -121,9 +222,23 @@ def test_demo_whose_qt_cannot_start_says_why_and_lets_the_terminal_play_the_kios
     """A display that Qt cannot use (here: nobody listens on it) must not abort the demo."""
     env = {k: v for k, v in os.environ.items() if k not in ("WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
     env.update(TABLEPAY_DATA_DIR=str(tmp_path), DISPLAY=":9876")
-    proc = subprocess.Popen([sys.executable, "-m", "tablepay", "demo", "--sandbox-port", str(unused_port()),
-                             "--sync-port", str(unused_port())], env=env, cwd=ROOT, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tablepay",
+            "demo",
+            "--sandbox-port",
+            str(unused_port()),
+            "--sync-port",
+            str(unused_port()),
+        ],
+        env=env,
+        cwd=ROOT,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         seen = read_until(proc, "Waiting for the sync service")
         said = [line for line in seen if "the kiosk window cannot open" in line]
@@ -135,9 +250,24 @@ def test_demo_whose_qt_cannot_start_says_why_and_lets_the_terminal_play_the_kios
 
 def test_ctrl_c_stops_the_demo_at_once_and_cleanly(tmp_path):
     env = {**os.environ, "TABLEPAY_DATA_DIR": str(tmp_path)}
-    proc = subprocess.Popen([sys.executable, "-m", "tablepay", "demo", "--terminal", "--sandbox-port",
-                             str(unused_port()), "--sync-port", str(unused_port())], env=env, cwd=ROOT, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tablepay",
+            "demo",
+            "--terminal",
+            "--sandbox-port",
+            str(unused_port()),
+            "--sync-port",
+            str(unused_port()),
+        ],
+        env=env,
+        cwd=ROOT,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     read_until(proc, "Waiting for the sync service")
     proc.send_signal(signal.SIGINT)
     started = time.monotonic()

@@ -30,8 +30,9 @@ def copy_tree(target: Path) -> None:
 
 def lint(tree: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(tree)}
-    return subprocess.run([str(LINT_IMPORTS), "--no-cache"], cwd=tree, env=env, capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--no-cache"], cwd=tree, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 @pytest.fixture(scope="module")
@@ -47,18 +48,22 @@ def test_the_untouched_tree_keeps_every_contract(tree: Path) -> None:
     assert "0 broken" in done.stdout
 
 
-@pytest.mark.parametrize(("module", "line", "contract"), [
-    ("sync_service/pos/rkeeper_xml.py", "import PySide6", "The sync service never imports Qt"),
-    ("tablepay_domain/money.py", "import sqlite3", "The domain core does no I/O"),
-    ("sync_service/storage/repository.py", "import sync_service.api.app", "Service layers"),
-    ("sync_service/providers/base.py", "import sync_service.services.checkout", "Service layers"),
-    ("pos_app/store/db.py", "import pos_app.viewmodels", "Kiosk layers"),
-    ("pos_app/client.py", "import pos_app.views.main_window", "Kiosk layers"),
-    ("pos_app/views/widgets.py", "import pos_app.client", "Kiosk views hold no SQL and no HTTP"),
-    ("sync_service/models.py", "import tablepay_sandbox", "The sandbox is a peer"),
-])
-def test_a_forbidden_import_breaks_its_contract(tree: Path, tmp_path: Path, module: str, line: str,
-                                                contract: str) -> None:
+@pytest.mark.parametrize(
+    ("module", "line", "contract"),
+    [
+        ("sync_service/pos/rkeeper_xml.py", "import PySide6", "The sync service never imports Qt"),
+        ("tablepay_domain/money.py", "import sqlite3", "The domain core does no I/O"),
+        ("sync_service/storage/repository.py", "import sync_service.api.app", "Service layers"),
+        ("sync_service/providers/base.py", "import sync_service.services.checkout", "Service layers"),
+        ("pos_app/store/db.py", "import pos_app.viewmodels", "Kiosk layers"),
+        ("pos_app/client.py", "import pos_app.views.main_window", "Kiosk layers"),
+        ("pos_app/views/widgets.py", "import pos_app.client", "Kiosk views hold no SQL and no HTTP"),
+        ("sync_service/models.py", "import tablepay_sandbox", "The sandbox is a peer"),
+    ],
+)
+def test_a_forbidden_import_breaks_its_contract(
+    tree: Path, tmp_path: Path, module: str, line: str, contract: str
+) -> None:
     copy = tmp_path / "tree"
     shutil.copytree(tree, copy)
     path = copy / module

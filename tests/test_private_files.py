@@ -37,8 +37,9 @@ def modes(top: Path) -> dict[str, int]:
 
 def assert_private(top: Path) -> dict[str, int]:
     found = modes(top)
-    wrong = {name: oct(mode) for name, mode in found.items()
-             if mode != (0o700 if (top.parent / name).is_dir() else 0o600)}
+    wrong = {
+        name: oct(mode) for name, mode in found.items() if mode != (0o700 if (top.parent / name).is_dir() else 0o600)
+    }
     assert not wrong, f"not private: {wrong}"
     return found
 
@@ -59,18 +60,41 @@ def test_service_sandbox_and_backup_files_are_private(tmp_path, umask):
     sandbox_port, sync_port = unused_port(), unused_port()
     sandbox_url, sync_url = f"http://127.0.0.1:{sandbox_port}", f"http://127.0.0.1:{sync_port}"
     secret = "whsec_private_files"
-    env = {**os.environ, "TABLEPAY_DATA_DIR": str(data), "STRIPE_SECRET_KEY": "sk_test_private",
-           "STRIPE_WEBHOOK_SECRET": secret, "STRIPE_API_BASE": sandbox_url, "TABLEPAY_PUBLIC_URL": sync_url}
+    env = {
+        **os.environ,
+        "TABLEPAY_DATA_DIR": str(data),
+        "STRIPE_SECRET_KEY": "sk_test_private",
+        "STRIPE_WEBHOOK_SECRET": secret,
+        "STRIPE_API_BASE": sandbox_url,
+        "TABLEPAY_PUBLIC_URL": sync_url,
+    }
     added = tablepay(["sync", "add-kiosk", "kiosk-1"], env, umask=umask)
     assert added.returncode == 0, added.stderr
     token = added.stdout.strip().splitlines()[-1]
-    with process(["sandbox", "--port", str(sandbox_port), "--webhook-url", f"{sync_url}/webhooks/stripe",
-                  "--webhook-secret", secret], env, f"{sandbox_url}/healthz", umask=umask), \
-         process(["sync", "--port", str(sync_port)], env, f"{sync_url}/healthz", umask=umask):
+    with (
+        process(
+            [
+                "sandbox",
+                "--port",
+                str(sandbox_port),
+                "--webhook-url",
+                f"{sync_url}/webhooks/stripe",
+                "--webhook-secret",
+                secret,
+            ],
+            env,
+            f"{sandbox_url}/healthz",
+            umask=umask,
+        ),
+        process(["sync", "--port", str(sync_port)], env, f"{sync_url}/healthz", umask=umask),
+    ):
         with httpx.Client(base_url=sync_url, headers={"Authorization": f"Bearer {token}"}, timeout=30) as kiosk:
             payment = kiosk.post("/v1/checkouts", json=make_order()).json()
-            httpx.post(f"{sandbox_url}/_sandbox/checkout/sessions/{payment['checkout_url'].rsplit('/', 1)[-1]}"
-                       "/complete", json={"outcome": "succeeded"}, timeout=30).raise_for_status()
+            httpx.post(
+                f"{sandbox_url}/_sandbox/checkout/sessions/{payment['checkout_url'].rsplit('/', 1)[-1]}/complete",
+                json={"outcome": "succeeded"},
+                timeout=30,
+            ).raise_for_status()
             assert kiosk.get("/v1/events", params={"after": 1, "wait": 20}).json()["events"]
         running = assert_private(data)  # while they run: with the -wal and -shm files
         for name in ("sync.sqlite", "sandbox.sqlite", "rkeeper.sqlite"):
@@ -80,7 +104,7 @@ def test_service_sandbox_and_backup_files_are_private(tmp_path, umask):
         backups.mkdir(mode=0o755)  # the operator's folder: its mode is theirs, the copy's is ours
         backed_up = tablepay(["sync", "backup", str(backups)], env, umask=umask)
         assert backed_up.returncode == 0, backed_up.stderr
-    copy, = backups.iterdir()
+    (copy,) = backups.iterdir()
     assert stat.S_IMODE(copy.stat().st_mode) == 0o600 and copy.name.endswith(".sqlite")
     assert_private(data)
 
@@ -88,14 +112,36 @@ def test_service_sandbox_and_backup_files_are_private(tmp_path, umask):
 @pytest.mark.parametrize("umask", UMASKS, ids=oct)
 def test_the_demos_files_are_private(tmp_path, umask):
     env = {**os.environ, "TABLEPAY_DATA_DIR": str(tmp_path / "home")}
-    proc = subprocess.Popen([sys.executable, "-m", "tablepay", "demo", "--terminal", "--sandbox-port",
-                             str(unused_port()), "--sync-port", str(unused_port())], env=env, cwd=ROOT, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, umask=umask)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tablepay",
+            "demo",
+            "--terminal",
+            "--sandbox-port",
+            str(unused_port()),
+            "--sync-port",
+            str(unused_port()),
+        ],
+        env=env,
+        cwd=ROOT,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        umask=umask,
+    )
     try:
         read_until(proc, "Waiting for the sync service")
         found = assert_private(tmp_path / "home")
-        assert {"home/demo", "home/demo/demo.env", "home/demo/demo-webhook-secret", "home/demo/sync/sync.sqlite",
-                "home/demo/sync/sync.sqlite-wal", "home/demo/sandbox/sandbox.sqlite"} <= found.keys(), found
+        assert {
+            "home/demo",
+            "home/demo/demo.env",
+            "home/demo/demo-webhook-secret",
+            "home/demo/sync/sync.sqlite",
+            "home/demo/sync/sync.sqlite-wal",
+            "home/demo/sandbox/sandbox.sqlite",
+        } <= found.keys(), found
     finally:
         stop(proc)
 
@@ -110,8 +156,12 @@ def test_the_kiosks_store_settings_and_fallback_pairing_are_private(tmp_path, pr
         found = assert_private(kiosk)
     finally:
         db.conn.close()
-    assert {"kiosk/kiosk.sqlite", "kiosk/kiosk.sqlite-wal", "kiosk/kiosk-settings.json",
-            "kiosk/kiosk-credentials-PLAINTEXT.json"} <= found.keys(), found
+    assert {
+        "kiosk/kiosk.sqlite",
+        "kiosk/kiosk.sqlite-wal",
+        "kiosk/kiosk-settings.json",
+        "kiosk/kiosk-credentials-PLAINTEXT.json",
+    } <= found.keys(), found
 
 
 def test_rewriting_a_file_makes_it_private_and_whole(tmp_path, process_umask):

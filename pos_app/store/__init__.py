@@ -4,5 +4,17 @@ from .db import open_db
 from .manager import SORT_SQL, EventRow, HistoryFilter, HistoryRow, ManagerStore
 from .repository import POS_STATUSES, AlreadySent, Attempt, KioskStore, LocalLine, LocalOrder
 
-__all__ = ["POS_STATUSES", "SORT_SQL", "AlreadySent", "Attempt", "EventRow", "HistoryFilter", "HistoryRow", "KioskStore",
-           "LocalLine", "LocalOrder", "ManagerStore", "open_db"]
+__all__ = [
+    "POS_STATUSES",
+    "SORT_SQL",
+    "AlreadySent",
+    "Attempt",
+    "EventRow",
+    "HistoryFilter",
+    "HistoryRow",
+    "KioskStore",
+    "LocalLine",
+    "LocalOrder",
+    "ManagerStore",
+    "open_db",
+]

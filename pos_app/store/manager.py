@@ -22,9 +22,17 @@ from tablepay_domain.payment_state import PaymentStatus
 
 # Sortable history columns -> their SQL (a whitelist: the sort key never reaches SQL as text).
 SORT_SQL = {
-    "time": "a.created_at", "table": "o.table_label", "waiter": "o.waiter", "order": "a.order_id",
-    "state": "a.status", "dishes": "a.dish_subtotal", "tip": "a.tip_amount", "donation": "a.donation_amount",
-    "total": "a.amount_total", "reference": "a.provider_reference", "pos": "o.pos_status",
+    "time": "a.created_at",
+    "table": "o.table_label",
+    "waiter": "o.waiter",
+    "order": "a.order_id",
+    "state": "a.status",
+    "dishes": "a.dish_subtotal",
+    "tip": "a.tip_amount",
+    "donation": "a.donation_amount",
+    "total": "a.amount_total",
+    "reference": "a.provider_reference",
+    "pos": "o.pos_status",
 }
 
 # Columns of the order (not the attempt) tie-break on the order and then the attempt, so SQLite can
@@ -39,10 +47,12 @@ def _order_by(sort: str, direction: str) -> str:
     return f"{SORT_SQL[sort]} {direction}, a.payment_id {direction}"
 
 
-_SELECT = ("SELECT a.payment_id, a.order_id, a.attempt, a.created_at, a.paid_at, o.table_label AS \"table\", o.waiter, a.status, "
-           "a.currency, a.dish_subtotal, a.tip_amount, a.donation_amount, a.amount_total, a.amount_refunded, "
-           "a.provider_reference, o.pos_status, a.donation_partner, o.status AS order_status "
-           "FROM payment_attempts a JOIN orders o ON o.order_id = a.order_id")
+_SELECT = (
+    'SELECT a.payment_id, a.order_id, a.attempt, a.created_at, a.paid_at, o.table_label AS "table", o.waiter, a.status, '
+    "a.currency, a.dish_subtotal, a.tip_amount, a.donation_amount, a.amount_total, a.amount_refunded, "
+    "a.provider_reference, o.pos_status, a.donation_partner, o.status AS order_status "
+    "FROM payment_attempts a JOIN orders o ON o.order_id = a.order_id"
+)
 
 
 @dataclass(frozen=True)
@@ -97,8 +107,13 @@ class EventRow:
 def _where(f: HistoryFilter) -> tuple[str, list[Any]]:
     clauses: list[str] = []
     params: list[Any] = []
-    for sql, value in (("a.created_at >= ?", f.since), ("a.created_at < ?", f.until), ("a.status = ?", f.status),
-                       ("o.waiter = ?", f.waiter), ("o.table_label = ?", f.table)):
+    for sql, value in (
+        ("a.created_at >= ?", f.since),
+        ("a.created_at < ?", f.until),
+        ("a.status = ?", f.status),
+        ("o.waiter = ?", f.waiter),
+        ("o.table_label = ?", f.table),
+    ):
         if value is not None:
             clauses.append(sql)
             params.append(value)
@@ -133,8 +148,9 @@ class ManagerStore:
         join = " JOIN orders o ON o.order_id = a.order_id" if (f.waiter or f.table) else ""
         return int(next(self.db.query(f"SELECT COUNT(*) AS n FROM payment_attempts a{join}{where}", params))["n"])
 
-    def history_page(self, f: HistoryFilter, sort: str = "time", descending: bool = True, offset: int = 0,
-                     limit: int = 200) -> list[HistoryRow]:
+    def history_page(
+        self, f: HistoryFilter, sort: str = "time", descending: bool = True, offset: int = 0, limit: int = 200
+    ) -> list[HistoryRow]:
         direction = "DESC" if descending else "ASC"
         where, params = _where(f)
         sql = f"{_SELECT}{where} ORDER BY {_order_by(sort, direction)} LIMIT ? OFFSET ?"
@@ -157,10 +173,15 @@ class ManagerStore:
     def refund_key(self, payment_id: str, amount: int) -> str:
         """The Idempotency-Key of this refund: the one already used if it got no answer, else a new one."""
         key = f"refund-{uuid.uuid4()}"
-        self.db.execute("INSERT OR IGNORE INTO pending_refunds VALUES (?, ?, ?, ?)",
-                        [payment_id, amount, key, datetime.now(UTC).isoformat(timespec="milliseconds")])
-        row = next(self.db.query("SELECT idempotency_key FROM pending_refunds WHERE payment_id = ? AND amount = ?",
-                                 [payment_id, amount]))
+        self.db.execute(
+            "INSERT OR IGNORE INTO pending_refunds VALUES (?, ?, ?, ?)",
+            [payment_id, amount, key, datetime.now(UTC).isoformat(timespec="milliseconds")],
+        )
+        row = next(
+            self.db.query(
+                "SELECT idempotency_key FROM pending_refunds WHERE payment_id = ? AND amount = ?", [payment_id, amount]
+            )
+        )
         return str(row["idempotency_key"])
 
     def refund_answered(self, payment_id: str, amount: int) -> None:
@@ -179,13 +200,19 @@ class ManagerStore:
 
     # -- an order's detail -----------------------------------------------------
     def attempts_of(self, order_id: str) -> list[HistoryRow]:
-        return [HistoryRow(**row) for row in self.db.query(f"{_SELECT} WHERE a.order_id = ? ORDER BY a.attempt",
-                                                           [order_id])]
+        return [
+            HistoryRow(**row) for row in self.db.query(f"{_SELECT} WHERE a.order_id = ? ORDER BY a.attempt", [order_id])
+        ]
 
     def events_of(self, payment_id: str) -> list[EventRow]:
-        return [EventRow(**row) for row in self.db.query(
-            "SELECT seq, event, status, amount_refunded, occurred_at, applied_at FROM applied_events "
-            "WHERE payment_id = ? ORDER BY seq", [payment_id])]
+        return [
+            EventRow(**row)
+            for row in self.db.query(
+                "SELECT seq, event, status, amount_refunded, occurred_at, applied_at FROM applied_events "
+                "WHERE payment_id = ? ORDER BY seq",
+                [payment_id],
+            )
+        ]
 
     # -- day totals ---------------------------------------------------------------
     def day_payments(self, since: str, until: str) -> list[DayPayment]:
@@ -193,18 +220,36 @@ class ManagerStore:
         rows = self.db.query(
             f"{_SELECT} WHERE a.paid_at >= ? AND a.paid_at < ? "
             f"UNION ALL {_SELECT} WHERE a.paid_at IS NULL AND a.created_at >= ? AND a.created_at < ?",
-            [since, until, since, until])
-        return [DayPayment(r["payment_id"], r["order_id"], PaymentStatus(r["status"]), r["waiter"], r["currency"],
-                           r["dish_subtotal"], r["tip_amount"], r["donation_amount"], r["amount_total"],
-                           r["amount_refunded"], r["donation_partner"] or "",
-                           datetime.fromisoformat(r["paid_at"]) if r["paid_at"] else None,
-                           r["order_status"] == "paid") for r in rows]
+            [since, until, since, until],
+        )
+        return [
+            DayPayment(
+                r["payment_id"],
+                r["order_id"],
+                PaymentStatus(r["status"]),
+                r["waiter"],
+                r["currency"],
+                r["dish_subtotal"],
+                r["tip_amount"],
+                r["donation_amount"],
+                r["amount_total"],
+                r["amount_refunded"],
+                r["donation_partner"] or "",
+                datetime.fromisoformat(r["paid_at"]) if r["paid_at"] else None,
+                r["order_status"] == "paid",
+            )
+            for r in rows
+        ]
 
     # -- reconciliation --------------------------------------------------------------
     def recent_payments(self, since: str, limit: int = 2000) -> list[HistoryRow]:
         """Attempts this kiosk created since `since` (newest first): what reconciliation checks."""
-        return [HistoryRow(**row) for row in self.db.query(
-            f"{_SELECT} WHERE a.created_at >= ? ORDER BY a.created_at DESC LIMIT ?", [since, limit])]
+        return [
+            HistoryRow(**row)
+            for row in self.db.query(
+                f"{_SELECT} WHERE a.created_at >= ? ORDER BY a.created_at DESC LIMIT ?", [since, limit]
+            )
+        ]
 
     # -- the manager PIN's lock ---------------------------------------------------------
     def pin_state(self) -> tuple[int, float]:
@@ -212,5 +257,4 @@ class ManagerStore:
         return int(row["wrong"]), float(row["locked_until"])
 
     def set_pin_state(self, wrong: int, locked_until: float) -> None:
-        self.db.execute("UPDATE manager_pin_state SET wrong = ?, locked_until = ? WHERE id = 1",
-                        [wrong, locked_until])
+        self.db.execute("UPDATE manager_pin_state SET wrong = ?, locked_until = ? WHERE id = 1", [wrong, locked_until])

@@ -80,8 +80,11 @@ class LocalOrder:
     @property
     def unsent(self) -> dict[str, int]:
         """sku -> how many of the dish the kitchen has not had yet."""
-        return {line.sku: line.quantity - self.sent_quantity(line.sku) for line in self.lines
-                if line.quantity > self.sent_quantity(line.sku)}
+        return {
+            line.sku: line.quantity - self.sent_quantity(line.sku)
+            for line in self.lines
+            if line.quantity > self.sent_quantity(line.sku)
+        }
 
     def totals(self) -> Totals:
         dishes = Money(sum(line.amount for line in self.lines), self.currency)
@@ -89,10 +92,21 @@ class LocalOrder:
 
 
 def _attempt(row: Mapping[str, Any]) -> Attempt:
-    return Attempt(row["payment_id"], row["order_id"], row["attempt"], PaymentStatus(row["status"]),
-                   row["currency"], row["amount_total"], row["tip_amount"], row["donation_amount"],
-                   row["checkout_url"], row["expires_at"], row["paid_at"], row["amount_refunded"],
-                   row["provider_reference"])
+    return Attempt(
+        row["payment_id"],
+        row["order_id"],
+        row["attempt"],
+        PaymentStatus(row["status"]),
+        row["currency"],
+        row["amount_total"],
+        row["tip_amount"],
+        row["donation_amount"],
+        row["checkout_url"],
+        row["expires_at"],
+        row["paid_at"],
+        row["amount_refunded"],
+        row["provider_reference"],
+    )
 
 
 class KioskStore:
@@ -102,8 +116,16 @@ class KioskStore:
     # -- orders ---------------------------------------------------------
     def create_order(self, order_id: str, table: str, currency: str, waiter: str = "") -> LocalOrder:
         now = _now()
-        self.db.table("orders").insert({"order_id": order_id, "table_label": table, "waiter": waiter,
-                                  "currency": currency, "created_at": now, "updated_at": now})
+        self.db.table("orders").insert(
+            {
+                "order_id": order_id,
+                "table_label": table,
+                "waiter": waiter,
+                "currency": currency,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
         return self.order(order_id)
 
     def order(self, order_id: str) -> LocalOrder:
@@ -113,17 +135,32 @@ class KioskStore:
         rows = list(self.db.query("SELECT * FROM lines WHERE order_id = ? ORDER BY position", [order_id]))
         lines = tuple(LocalLine(r["sku"], r["name"], r["quantity"], r["unit_amount"]) for r in rows)
         return LocalOrder(
-            row["order_id"], row["table_label"], row["waiter"], row["currency"], row["note"],
+            row["order_id"],
+            row["table_label"],
+            row["waiter"],
+            row["currency"],
+            row["note"],
             TipChoice(TipKind(row["tip_kind"]), row["tip_value"]),
             DonationChoice(DonationKind(row["donation_kind"]), row["donation_value"]),
-            row["status"], row["created_at"], row["updated_at"], row["paid_at"], lines,
-            self.latest_attempt(order_id), row["pos_status"],
+            row["status"],
+            row["created_at"],
+            row["updated_at"],
+            row["paid_at"],
+            lines,
+            self.latest_attempt(order_id),
+            row["pos_status"],
             {r["sku"]: r["sent_quantity"] for r in rows if r["sent_quantity"]},
         )
 
     def open_order_for_table(self, table: str) -> LocalOrder | None:
-        row = next(self.db.query("SELECT order_id FROM orders WHERE table_label = ? AND status = 'open' "
-                                 "ORDER BY created_at DESC LIMIT 1", [table]), None)
+        row = next(
+            self.db.query(
+                "SELECT order_id FROM orders WHERE table_label = ? AND status = 'open' "
+                "ORDER BY created_at DESC LIMIT 1",
+                [table],
+            ),
+            None,
+        )
         return self.order(row["order_id"]) if row else None
 
     def orders(self, status: str, since: str | None = None) -> list[LocalOrder]:
@@ -140,42 +177,62 @@ class KioskStore:
 
     def add_line(self, order_id: str, sku: str, name: str, unit_amount: int, quantity: int = 1) -> None:
         with self.db.atomic():
-            existing = next(self.db.query("SELECT quantity FROM lines WHERE order_id = ? AND sku = ?",
-                                          [order_id, sku]), None)
+            existing = next(
+                self.db.query("SELECT quantity FROM lines WHERE order_id = ? AND sku = ?", [order_id, sku]), None
+            )
             if existing:
-                self.db.execute("UPDATE lines SET quantity = quantity + ? WHERE order_id = ? AND sku = ?",
-                                [quantity, order_id, sku])
+                self.db.execute(
+                    "UPDATE lines SET quantity = quantity + ? WHERE order_id = ? AND sku = ?", [quantity, order_id, sku]
+                )
             else:
-                position = next(self.db.query("SELECT COALESCE(MAX(position), 0) + 1 AS p FROM lines "
-                                              "WHERE order_id = ?", [order_id]))["p"]
-                self.db.table("lines").insert({"order_id": order_id, "sku": sku, "name": name, "quantity": quantity,
-                                         "unit_amount": unit_amount, "position": position})
+                position = next(
+                    self.db.query(
+                        "SELECT COALESCE(MAX(position), 0) + 1 AS p FROM lines WHERE order_id = ?", [order_id]
+                    )
+                )["p"]
+                self.db.table("lines").insert(
+                    {
+                        "order_id": order_id,
+                        "sku": sku,
+                        "name": name,
+                        "quantity": quantity,
+                        "unit_amount": unit_amount,
+                        "position": position,
+                    }
+                )
             self._touch(order_id)
 
     def set_quantity(self, order_id: str, sku: str, quantity: int) -> None:
         """Raises AlreadySent when the kitchen got more of the dish than `quantity`."""
         with self.db.atomic():
-            sent = next(self.db.query("SELECT sent_quantity FROM lines WHERE order_id = ? AND sku = ?",
-                                      [order_id, sku]), {"sent_quantity": 0})["sent_quantity"]
+            sent = next(
+                self.db.query("SELECT sent_quantity FROM lines WHERE order_id = ? AND sku = ?", [order_id, sku]),
+                {"sent_quantity": 0},
+            )["sent_quantity"]
             if quantity < sent:
                 raise AlreadySent(f"{sent} already went to the kitchen")
             if quantity <= 0:
                 self.db.execute("DELETE FROM lines WHERE order_id = ? AND sku = ?", [order_id, sku])
             else:
-                self.db.execute("UPDATE lines SET quantity = ? WHERE order_id = ? AND sku = ?",
-                                [quantity, order_id, sku])
+                self.db.execute(
+                    "UPDATE lines SET quantity = ? WHERE order_id = ? AND sku = ?", [quantity, order_id, sku]
+                )
             self._touch(order_id)
 
     def set_note(self, order_id: str, note: str) -> None:
         self.db.execute("UPDATE orders SET note = ?, updated_at = ? WHERE order_id = ?", [note, _now(), order_id])
 
     def set_tip(self, order_id: str, tip: TipChoice) -> None:
-        self.db.execute("UPDATE orders SET tip_kind = ?, tip_value = ?, updated_at = ? WHERE order_id = ?",
-                        [tip.kind.value, tip.value, _now(), order_id])
+        self.db.execute(
+            "UPDATE orders SET tip_kind = ?, tip_value = ?, updated_at = ? WHERE order_id = ?",
+            [tip.kind.value, tip.value, _now(), order_id],
+        )
 
     def set_donation(self, order_id: str, donation: DonationChoice) -> None:
-        self.db.execute("UPDATE orders SET donation_kind = ?, donation_value = ?, updated_at = ? "
-                        "WHERE order_id = ?", [donation.kind.value, donation.value, _now(), order_id])
+        self.db.execute(
+            "UPDATE orders SET donation_kind = ?, donation_value = ?, updated_at = ? WHERE order_id = ?",
+            [donation.kind.value, donation.value, _now(), order_id],
+        )
 
     # -- the kitchen (restaurant POS) -------------------------------------------
     def mark_sent(self, order_id: str, quantities: Mapping[str, int]) -> None:
@@ -185,20 +242,27 @@ class KioskStore:
         """
         with self.db.atomic():
             for sku, quantity in quantities.items():
-                self.db.execute("UPDATE lines SET sent_quantity = MAX(sent_quantity, ?), quantity = MAX(quantity, ?) "
-                                "WHERE order_id = ? AND sku = ?", [quantity, quantity, order_id, sku])
+                self.db.execute(
+                    "UPDATE lines SET sent_quantity = MAX(sent_quantity, ?), quantity = MAX(quantity, ?) "
+                    "WHERE order_id = ? AND sku = ?",
+                    [quantity, quantity, order_id, sku],
+                )
             self._touch(order_id)
 
     def note_pos_status(self, order_id: str, status: str) -> None:
         """A send-to-kitchen answer's status, kept only while the feed has said nothing yet:
         the answer can arrive after newer pos.* events, and the feed is in order."""
         if status in POS_STATUSES:
-            self.db.execute("UPDATE orders SET pos_status = ?, updated_at = ? WHERE order_id = ? "
-                            "AND pos_status IS NULL", [status, _now(), order_id])
+            self.db.execute(
+                "UPDATE orders SET pos_status = ?, updated_at = ? WHERE order_id = ? AND pos_status IS NULL",
+                [status, _now(), order_id],
+            )
 
     def save_pos_menu(self, currency: str, body: Mapping[str, Any]) -> None:
-        self.db.execute("INSERT OR REPLACE INTO pos_menu_cache (currency, body, fetched_at) VALUES (?, ?, ?)",
-                        [currency, json.dumps(body), _now()])
+        self.db.execute(
+            "INSERT OR REPLACE INTO pos_menu_cache (currency, body, fetched_at) VALUES (?, ?, ?)",
+            [currency, json.dumps(body), _now()],
+        )
 
     def cached_pos_menu(self, currency: str) -> tuple[dict[str, Any], str] | None:
         """The last POS menu saved for this currency and when it was read, or None."""
@@ -215,8 +279,12 @@ class KioskStore:
 
     # -- payment attempts ------------------------------------------------
     def latest_attempt(self, order_id: str) -> Attempt | None:
-        row = next(self.db.query("SELECT * FROM payment_attempts WHERE order_id = ? ORDER BY attempt DESC LIMIT 1",
-                                 [order_id]), None)
+        row = next(
+            self.db.query(
+                "SELECT * FROM payment_attempts WHERE order_id = ? ORDER BY attempt DESC LIMIT 1", [order_id]
+            ),
+            None,
+        )
         return _attempt(row) if row else None
 
     def attempt(self, payment_id: str) -> Attempt | None:
@@ -228,15 +296,20 @@ class KioskStore:
         can settle. The guest may have paid a live checkout while the kiosk was offline; the feed says so."""
         live = sorted(status.value for status in PaymentStatus if status.is_live)
         marks = ", ".join("?" for _ in live)
-        checkouts = next(self.db.query(
-            f"SELECT COUNT(*) AS n FROM payment_attempts a JOIN orders o USING (order_id) "
-            f"WHERE a.status IN ({marks}) AND o.status = 'open'", live))["n"]
+        checkouts = next(
+            self.db.query(
+                f"SELECT COUNT(*) AS n FROM payment_attempts a JOIN orders o USING (order_id) "
+                f"WHERE a.status IN ({marks}) AND o.status = 'open'",
+                live,
+            )
+        )["n"]
         refunds = next(self.db.query("SELECT COUNT(*) AS n FROM pending_refunds"))["n"]
         return int(checkouts), int(refunds)
 
     def attempt_count(self, order_id: str) -> int:
-        return int(next(self.db.query("SELECT COUNT(*) AS n FROM payment_attempts WHERE order_id = ?",
-                                      [order_id]))["n"])
+        return int(
+            next(self.db.query("SELECT COUNT(*) AS n FROM payment_attempts WHERE order_id = ?", [order_id]))["n"]
+        )
 
     def record_attempt(self, payment: Mapping[str, Any], donation_partner: str | None = None) -> Attempt:
         """Remember an attempt the service answered with. Its status only moves forward, and a
@@ -252,11 +325,19 @@ class KioskStore:
         current = self.attempt(str(payment["payment_id"]))
         observed = PaymentStatus(payment["status"])
         status = advance(current.status, observed).after if current else observed
-        row = {"payment_id": payment["payment_id"], "order_id": payment["order_id"], "attempt": payment["attempt"],
-               "status": status.value, "currency": payment["currency"], "amount_total": payment["amount_total"],
-               "tip_amount": payment["tip_amount"], "donation_amount": payment["donation_amount"],
-               "paid_at": payment.get("paid_at"), "updated_at": _now(),
-               "dish_subtotal": payment["amount_total"] - payment["tip_amount"] - payment["donation_amount"]}
+        row = {
+            "payment_id": payment["payment_id"],
+            "order_id": payment["order_id"],
+            "attempt": payment["attempt"],
+            "status": status.value,
+            "currency": payment["currency"],
+            "amount_total": payment["amount_total"],
+            "tip_amount": payment["tip_amount"],
+            "donation_amount": payment["donation_amount"],
+            "paid_at": payment.get("paid_at"),
+            "updated_at": _now(),
+            "dish_subtotal": payment["amount_total"] - payment["tip_amount"] - payment["donation_amount"],
+        }
         for key in ("checkout_url", "expires_at", "provider_reference"):
             if payment.get(key) is not None:  # a feed event without it must not erase what we know
                 row[key] = payment[key]
@@ -295,8 +376,18 @@ class KioskStore:
                 inserted = self.db.execute(
                     "INSERT OR IGNORE INTO applied_events (event_id, seq, event, payment_id, applied_at, order_id, "
                     "status, amount_refunded, occurred_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [event["event_id"], event["seq"], event["event"], event["payment_id"], now, event.get("order_id"),
-                     event.get("status"), event.get("amount_refunded"), event.get("created_at")]).rowcount
+                    [
+                        event["event_id"],
+                        event["seq"],
+                        event["event"],
+                        event["payment_id"],
+                        now,
+                        event.get("order_id"),
+                        event.get("status"),
+                        event.get("amount_refunded"),
+                        event.get("created_at"),
+                    ],
+                ).rowcount
                 if not inserted:
                     continue
                 order_id = str(event["order_id"])
@@ -308,8 +399,11 @@ class KioskStore:
                     continue
                 status = self._upsert_attempt(event)
                 if status.is_paid:
-                    self.db.execute("UPDATE orders SET status = 'paid', paid_at = COALESCE(paid_at, ?), "
-                                    "updated_at = ? WHERE order_id = ?", [event.get("paid_at") or now, now, order_id])
+                    self.db.execute(
+                        "UPDATE orders SET status = 'paid', paid_at = COALESCE(paid_at, ?), "
+                        "updated_at = ? WHERE order_id = ?",
+                        [event.get("paid_at") or now, now, order_id],
+                    )
                 changed.append(order_id)
             self.db.execute("UPDATE feed_cursor SET after = MAX(after, ?) WHERE id = 1", [next_after])
         return changed

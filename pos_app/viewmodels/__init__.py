@@ -15,7 +15,26 @@ from .reconcile import Mismatch, ReconcileViewModel
 from .refund import RefundState, RefundViewModel
 from .settings import PinResult, SettingsViewModel
 
-__all__ = ["COLUMNS", "PAYMENT_LABELS", "POS_LABELS", "ROW_ROLE", "CheckoutState", "CheckoutViewModel", "FeedViewModel",
-           "HistoryModel", "HistoryRow", "KitchenViewModel", "ManagerViewModel", "Mismatch", "OrderDetail", "OrderViewModel",
-           "OrdersViewModel", "PinResult", "ReconcileViewModel", "RefundState", "RefundViewModel", "SettingsViewModel",
-           "Tone"]
+__all__ = [
+    "COLUMNS",
+    "PAYMENT_LABELS",
+    "POS_LABELS",
+    "ROW_ROLE",
+    "CheckoutState",
+    "CheckoutViewModel",
+    "FeedViewModel",
+    "HistoryModel",
+    "HistoryRow",
+    "KitchenViewModel",
+    "ManagerViewModel",
+    "Mismatch",
+    "OrderDetail",
+    "OrderViewModel",
+    "OrdersViewModel",
+    "PinResult",
+    "ReconcileViewModel",
+    "RefundState",
+    "RefundViewModel",
+    "SettingsViewModel",
+    "Tone",
+]

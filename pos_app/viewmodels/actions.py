@@ -30,8 +30,10 @@ Action = Callable[..., Awaitable[None]]
 
 def unexpected(error: Exception) -> str:
     """What the waiter reads: that nothing was lost and what to do (the trace is in the log)."""
-    return (f"Something went wrong ({type(error).__name__}); nothing was lost. "
-            "Try again, or go back; if it happens again, call the manager.")
+    return (
+        f"Something went wrong ({type(error).__name__}); nothing was lost. "
+        "Try again, or go back; if it happens again, call the manager."
+    )
 
 
 def waiter_action(*slot_types: type) -> Callable[[Action], Any]:

@@ -37,11 +37,15 @@ class CheckoutState(str, Enum):
 
 
 _FROM_STATUS = {
-    PaymentStatus.OPEN: CheckoutState.WAITING, PaymentStatus.PENDING: CheckoutState.WAITING,
-    PaymentStatus.AUTHORIZED: CheckoutState.WAITING, PaymentStatus.FAILED: CheckoutState.FAILED,
-    PaymentStatus.EXPIRED: CheckoutState.EXPIRED, PaymentStatus.CANCELLED: CheckoutState.CANCELLED,
+    PaymentStatus.OPEN: CheckoutState.WAITING,
+    PaymentStatus.PENDING: CheckoutState.WAITING,
+    PaymentStatus.AUTHORIZED: CheckoutState.WAITING,
+    PaymentStatus.FAILED: CheckoutState.FAILED,
+    PaymentStatus.EXPIRED: CheckoutState.EXPIRED,
+    PaymentStatus.CANCELLED: CheckoutState.CANCELLED,
     # A paid attempt whose feed event has not arrived yet: keep waiting for the feed.
-    PaymentStatus.PAID: CheckoutState.WAITING, PaymentStatus.PARTIALLY_REFUNDED: CheckoutState.WAITING,
+    PaymentStatus.PAID: CheckoutState.WAITING,
+    PaymentStatus.PARTIALLY_REFUNDED: CheckoutState.WAITING,
     PaymentStatus.REFUNDED: CheckoutState.WAITING,
 }
 
@@ -54,15 +58,16 @@ MESSAGES = {
     CheckoutState.EXPIRED: "The checkout expired",
     CheckoutState.CANCELLED: "The checkout was cancelled",
     CheckoutState.OFFLINE: "Payment needs the connection to the sync service. The order is kept; "
-                           "try again when the status bar shows Online.",
+    "try again when the status bar shows Online.",
 }
 
 
 class CheckoutViewModel(QObject):
     stateChanged = Signal(str)
 
-    def __init__(self, store: KioskStore, client: SyncClient, order_vm: OrderViewModel,
-                 parent: QObject | None = None) -> None:
+    def __init__(
+        self, store: KioskStore, client: SyncClient, order_vm: OrderViewModel, parent: QObject | None = None
+    ) -> None:
         super().__init__(parent)
         self.store, self.client, self.order_vm = store, client, order_vm
         self.state = CheckoutState.IDLE
@@ -151,8 +156,9 @@ class CheckoutViewModel(QObject):
         try:
             self.store.record_attempt(await self.client.cancel(self.attempt.payment_id))
         except Unreachable:
-            self._set(CheckoutState.WAITING, "Cannot cancel while the sync service is unreachable. "
-                                             "The guest may still pay.")
+            self._set(
+                CheckoutState.WAITING, "Cannot cancel while the sync service is unreachable. The guest may still pay."
+            )
             return
         except ApiError as exc:
             # 409: the guest paid at the same moment; the feed will say so.

@@ -15,14 +15,19 @@ class FeedViewModel(QObject):
     connectionChanged = Signal(str)  # a Connection value
     ordersChanged = Signal(list)  # order ids a feed page changed
 
-    def __init__(self, client: SyncClient, store: KioskStore, settings: KioskSettings,
-                 parent: QObject | None = None) -> None:
+    def __init__(
+        self, client: SyncClient, store: KioskStore, settings: KioskSettings, parent: QObject | None = None
+    ) -> None:
         super().__init__(parent)
-        self.worker = FeedWorker(client, store, wait=settings.feed_wait_seconds,
-                                 backoff_initial=settings.backoff_initial_seconds,
-                                 backoff_max=settings.backoff_max_seconds,
-                                 on_state=lambda state: self.connectionChanged.emit(state.value),
-                                 on_applied=self.ordersChanged.emit)
+        self.worker = FeedWorker(
+            client,
+            store,
+            wait=settings.feed_wait_seconds,
+            backoff_initial=settings.backoff_initial_seconds,
+            backoff_max=settings.backoff_max_seconds,
+            on_state=lambda state: self.connectionChanged.emit(state.value),
+            on_applied=self.ordersChanged.emit,
+        )
         # The status bar's words follow the connection and what the feed settles.
         self.status = StatusViewModel(store, parent=self)
         self.connectionChanged.connect(self.status.set_connection)

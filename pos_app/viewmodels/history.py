@@ -19,9 +19,19 @@ from .orders import PAYMENT_LABELS
 from .wording import counted
 
 # key (a store.SORT_SQL key), header
-COLUMNS = (("time", "Time"), ("table", "Table"), ("waiter", "Waiter"), ("order", "Order"), ("state", "State"),
-           ("dishes", "Dishes"), ("tip", "Tip"), ("donation", "Donation"), ("total", "Total"),
-           ("reference", "Provider ref."), ("pos", "POS"))
+COLUMNS = (
+    ("time", "Time"),
+    ("table", "Table"),
+    ("waiter", "Waiter"),
+    ("order", "Order"),
+    ("state", "State"),
+    ("dishes", "Dishes"),
+    ("tip", "Tip"),
+    ("donation", "Donation"),
+    ("total", "Total"),
+    ("reference", "Provider ref."),
+    ("pos", "POS"),
+)
 MONEY_COLUMNS = {"dishes", "tip", "donation", "total"}
 # What a manager looks for in a list (when, where, who, what happened, how much, the kitchen's side);
 # the rest is in Order detail. These fit side by side, without a horizontal scroll bar, in a
@@ -148,10 +158,16 @@ class HistoryModel(QAbstractTableModel):
             return label
         if key == "pos":
             return POS_LABELS.get(row.pos_status, row.pos_status or "") or "—"
-        values = {"table": row.table, "waiter": row.waiter, "order": row.order_id,
-                  "reference": row.provider_reference or "",
-                  "dishes": row.dish_subtotal, "tip": row.tip_amount, "donation": row.donation_amount,
-                  "total": row.amount_total}
+        values = {
+            "table": row.table,
+            "waiter": row.waiter,
+            "order": row.order_id,
+            "reference": row.provider_reference or "",
+            "dishes": row.dish_subtotal,
+            "tip": row.tip_amount,
+            "donation": row.donation_amount,
+            "total": row.amount_total,
+        }
         value = values[key]
         return m.fmt(value, row.currency) if isinstance(value, int) else str(value)
 

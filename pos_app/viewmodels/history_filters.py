@@ -153,9 +153,15 @@ class HistoryFilters(QObject):
     def quick_range_name(self) -> str | None:
         """The quick range the chosen days are, if any (its button shows as chosen)."""
         today = self.manager.today()
-        return next((name for name, (first_back, last_back) in self.QUICK_RANGES.items() if self.dated
-                     and (self.first, self.last) == (today - timedelta(days=first_back),
-                                                     today - timedelta(days=last_back))), None)
+        return next(
+            (
+                name
+                for name, (first_back, last_back) in self.QUICK_RANGES.items()
+                if self.dated
+                and (self.first, self.last) == (today - timedelta(days=first_back), today - timedelta(days=last_back))
+            ),
+            None,
+        )
 
     def reset(self) -> None:
         self.dated, self.status, self.waiter, self.table, self.search = False, None, None, None, ""

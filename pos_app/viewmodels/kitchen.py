@@ -20,8 +20,7 @@ from .order import OrderViewModel
 log = logging.getLogger(__name__)
 
 # What the waiter reads for each POS status of an order (None: never sent).
-POS_LABELS = {None: "", "queued": "Kitchen: queued", "in_pos": "In POS", "paid": "Paid in POS",
-              "failed": "POS problem"}
+POS_LABELS = {None: "", "queued": "Kitchen: queued", "in_pos": "In POS", "paid": "Paid in POS", "failed": "POS problem"}
 
 
 class Tone(str, Enum):
@@ -32,8 +31,10 @@ class Tone(str, Enum):
     ERROR = "error"
 
 
-OFFLINE = ("No connection to the sync service: nothing went to the kitchen. The order is kept; "
-           "send it again when the status bar shows Online.")
+OFFLINE = (
+    "No connection to the sync service: nothing went to the kitchen. The order is kept; "
+    "send it again when the status bar shows Online."
+)
 
 
 def refusal(exc: ApiError) -> str:
@@ -56,8 +57,9 @@ class KitchenViewModel(QObject):
     # A success fades after a while (the badge keeps the state); refusals stay until the next action.
     OK_MESSAGE_MS = 8000
 
-    def __init__(self, store: KioskStore, client: SyncClient, order_vm: OrderViewModel,
-                 parent: QObject | None = None) -> None:
+    def __init__(
+        self, store: KioskStore, client: SyncClient, order_vm: OrderViewModel, parent: QObject | None = None
+    ) -> None:
         super().__init__(parent)
         self.store, self.client, self.order_vm = store, client, order_vm
         self.sending = False

@@ -64,9 +64,18 @@ class ManagerViewModel(QObject):
     MAX_WRONG = 5
     LOCKOUT_SECONDS = 60.0
 
-    def __init__(self, store: KioskStore, manager_store: ManagerStore, client: SyncClient,
-                 settings: KioskSettings, export_dir: Path, *, clock: Callable[[], float] = time.time,
-                 tz: tzinfo | None = None, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        store: KioskStore,
+        manager_store: ManagerStore,
+        client: SyncClient,
+        settings: KioskSettings,
+        export_dir: Path,
+        *,
+        clock: Callable[[], float] = time.time,
+        tz: tzinfo | None = None,
+        parent: QObject | None = None,
+    ) -> None:
         super().__init__(parent)
         self.store, self.data, self.client, self.settings = store, manager_store, client, settings
         self.export_dir = export_dir
@@ -120,8 +129,15 @@ class ManagerViewModel(QObject):
         _, until = business_day_bounds(last, self.settings.business_day_starts_at, self.tz)
         return HistoryFilter(since=utc_iso(since), until=utc_iso(until), **others)
 
-    def make_filter(self, first: date | None = None, last: date | None = None, status: str | None = None,
-                    waiter: str | None = None, table: str | None = None, search: str = "") -> HistoryFilter:
+    def make_filter(
+        self,
+        first: date | None = None,
+        last: date | None = None,
+        status: str | None = None,
+        waiter: str | None = None,
+        table: str | None = None,
+        search: str = "",
+    ) -> HistoryFilter:
         """The history filter the screen asks for (dates are business days; None: no bound)."""
         f = HistoryFilter(status=status or None, waiter=waiter, table=table, order_search=search)
         if first is not None and last is not None:
@@ -136,39 +152,62 @@ class ManagerViewModel(QObject):
         return self.data.tables()
 
     def today(self) -> date:
-        return business_day_of(datetime.fromtimestamp(self._clock(), UTC), self.settings.business_day_starts_at,
-                               self.tz)
+        return business_day_of(
+            datetime.fromtimestamp(self._clock(), UTC), self.settings.business_day_starts_at, self.tz
+        )
 
     # -- detail ------------------------------------------------------------------------
     def detail(self, order_id: str) -> OrderDetail:
-        return OrderDetail(self.store.order(order_id),
-                           [AttemptDetail(p, self.data.events_of(p.payment_id)) for p in self.data.attempts_of(order_id)])
+        return OrderDetail(
+            self.store.order(order_id),
+            [AttemptDetail(p, self.data.events_of(p.payment_id)) for p in self.data.attempts_of(order_id)],
+        )
 
     @asyncSlot(str)
     async def load_pos_trail(self, order_id: str) -> None:
         """GET /v1/orders/{id}/pos; the answer (or why there is none) comes out as posTrail."""
-        await self._ask_service(order_id, self.client.pos_state, self.posTrail, {
-            "unreachable": "The sync service is unreachable: the POS trail cannot be shown now.",
-            "not_found": "This order never went to the restaurant's POS.",
-            "pos_disabled": "This sync service has no restaurant POS set up."})
+        await self._ask_service(
+            order_id,
+            self.client.pos_state,
+            self.posTrail,
+            {
+                "unreachable": "The sync service is unreachable: the POS trail cannot be shown now.",
+                "not_found": "This order never went to the restaurant's POS.",
+                "pos_disabled": "This sync service has no restaurant POS set up.",
+            },
+        )
 
     @asyncSlot(str)
     async def load_provider_events(self, order_id: str) -> None:
         """GET /v1/orders/{id}/history: the events that moved each attempt, as the service recorded them."""
-        await self._ask_service(order_id, self.client.order_history, self.providerEvents, {
-            "unreachable": "The sync service is unreachable: its event history cannot be shown now.",
-            "not_found": "The sync service has no attempt of this order."})
+        await self._ask_service(
+            order_id,
+            self.client.order_history,
+            self.providerEvents,
+            {
+                "unreachable": "The sync service is unreachable: its event history cannot be shown now.",
+                "not_found": "The sync service has no attempt of this order.",
+            },
+        )
 
-    async def _ask_service(self, order_id: str, call: Callable[[str], Awaitable[dict[str, Any]]],
-                           answer: SignalInstance, messages: dict[str, str]) -> None:
+    async def _ask_service(
+        self,
+        order_id: str,
+        call: Callable[[str], Awaitable[dict[str, Any]]],
+        answer: SignalInstance,
+        messages: dict[str, str],
+    ) -> None:
         """Emit (order_id, body, '') or, when there is no body, (order_id, None, why) in words."""
         try:
             answer.emit(order_id, await call(order_id), "")
         except Unreachable:
             answer.emit(order_id, None, messages["unreachable"])
         except ApiError as exc:
-            why = (messages["not_found"] if exc.status == 404 else messages.get(exc.code or "")
-                   or f"The service answered {exc.status} ({exc.message}).")
+            why = (
+                messages["not_found"]
+                if exc.status == 404
+                else messages.get(exc.code or "") or f"The service answered {exc.status} ({exc.message})."
+            )
             answer.emit(order_id, None, why)
         except Exception as error:  # noqa: BLE001 - a malformed answer: say so where the answer would be
             log.exception("asking the service about %s failed", order_id)
@@ -185,8 +224,11 @@ class ManagerViewModel(QObject):
 
     def attention_text(self, totals: DayTotals) -> str:
         """The day's unpaid orders whose attempt needs a look, a few by name and how many more."""
-        shown = [f"{p.order_id} · {PAYMENT_LABELS.get(p.status.value, p.status.value)} · "
-                 f"{self.fmt(p.amount_total, totals.currency)}" for p in totals.attention[:self.ATTENTION_SHOWN]]
+        shown = [
+            f"{p.order_id} · {PAYMENT_LABELS.get(p.status.value, p.status.value)} · "
+            f"{self.fmt(p.amount_total, totals.currency)}"
+            for p in totals.attention[: self.ATTENTION_SHOWN]
+        ]
         more = len(totals.attention) - self.ATTENTION_SHOWN
         if more > 0:
             shown.append(f"… and {more:,} more (History: filter by state)")
@@ -199,8 +241,10 @@ class ManagerViewModel(QObject):
         offsets = sorted((hour - start) % 24 for hour in totals.takings_by_hour)
         if not offsets:
             return []
-        return [((start + h) % 24, totals.takings_by_hour.get((start + h) % 24, 0))
-                for h in range(offsets[0], offsets[-1] + 1)]
+        return [
+            ((start + h) % 24, totals.takings_by_hour.get((start + h) % 24, 0))
+            for h in range(offsets[0], offsets[-1] + 1)
+        ]
 
     def pos_summary(self, body: dict[str, Any]) -> str:
         """The POS trail's first line: 'Status: in_pos · 2 packages'."""
@@ -212,15 +256,17 @@ class ManagerViewModel(QObject):
         stamp = datetime.fromtimestamp(self._clock()).strftime("%Y%m%d-%H%M%S")
         return self.export_dir / f"{stem}-{stamp}.csv"
 
-    def export_history(self, f: HistoryFilter, sort: str = "time", descending: bool = True,
-                       bom: bool = False) -> tuple[Path, int]:
+    def export_history(
+        self, f: HistoryFilter, sort: str = "time", descending: bool = True, bom: bool = False
+    ) -> tuple[Path, int]:
         path = self._export_path("payments")
         count = write_history_csv(path, self.data.history_rows(f, sort, descending), bom=bom, tz=self.tz)
         log.info("exported %d payments to %s", count, path)
         return path, count
 
-    def start_history_export(self, f: HistoryFilter, sort: str = "time", descending: bool = True,
-                             bom: bool = False) -> asyncio.Task[None]:
+    def start_history_export(
+        self, f: HistoryFilter, sort: str = "time", descending: bool = True, bom: bool = False
+    ) -> asyncio.Task[None]:
         """Export on a worker thread with its own read connection, so the screen stays live (100,000
         rows take seconds); `exportDone` says where the file went."""
         path, db_path = self._export_path("payments"), self.data.file_path()

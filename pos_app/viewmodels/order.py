@@ -20,8 +20,7 @@ class OrderViewModel(QObject):
     changed = Signal()
     notice = Signal(str)  # a change refused, in words for the waiter
 
-    def __init__(self, store: KioskStore, menu: Menu, settings: KioskSettings,
-                 parent: QObject | None = None) -> None:
+    def __init__(self, store: KioskStore, menu: Menu, settings: KioskSettings, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.store, self.menu, self.settings = store, menu, settings
         self.order: LocalOrder | None = None
@@ -96,8 +95,10 @@ class OrderViewModel(QObject):
         sent = order.sent_quantity(sku)
         if quantity < sent:
             name = next((line.name for line in order.lines if line.sku == sku), sku)
-            self.notice.emit(f"{sent} × {name} already went to the kitchen: the order cannot have fewer. "
-                             "Void dishes at the restaurant's POS.")
+            self.notice.emit(
+                f"{sent} × {name} already went to the kitchen: the order cannot have fewer. "
+                "Void dishes at the restaurant's POS."
+            )
             return
         try:
             self.store.set_quantity(order.order_id, sku, max(0, min(quantity, 999)))
@@ -165,9 +166,16 @@ class OrderViewModel(QObject):
         order = self._require()
         totals = order.totals()
         return {
-            "order_id": order.order_id, "kiosk_id": self.settings.kiosk_id, "currency": order.currency,
-            "table": order.table, "waiter": order.waiter,
-            "lines": [{"sku": line.sku, "name": line.name, "quantity": line.quantity, "unit_amount": line.unit_amount}
-                      for line in order.lines],
-            "tip_amount": totals.tip.amount, "donation_amount": totals.donation.amount, "note": order.note,
+            "order_id": order.order_id,
+            "kiosk_id": self.settings.kiosk_id,
+            "currency": order.currency,
+            "table": order.table,
+            "waiter": order.waiter,
+            "lines": [
+                {"sku": line.sku, "name": line.name, "quantity": line.quantity, "unit_amount": line.unit_amount}
+                for line in order.lines
+            ],
+            "tip_amount": totals.tip.amount,
+            "donation_amount": totals.donation.amount,
+            "note": order.note,
         }

@@ -16,9 +16,16 @@ from .kitchen import POS_LABELS
 
 # What the waiter reads for each local payment state.
 PAYMENT_LABELS = {
-    None: "No checkout yet", "open": "Waiting for guest", "pending": "Processing", "authorized": "Authorised",
-    "paid": "Paid", "failed": "Declined", "cancelled": "Cancelled", "expired": "Expired",
-    "partially_refunded": "Partly refunded", "refunded": "Refunded",
+    None: "No checkout yet",
+    "open": "Waiting for guest",
+    "pending": "Processing",
+    "authorized": "Authorised",
+    "paid": "Paid",
+    "failed": "Declined",
+    "cancelled": "Cancelled",
+    "expired": "Expired",
+    "partially_refunded": "Partly refunded",
+    "refunded": "Refunded",
 }
 
 
@@ -54,9 +61,17 @@ class OrdersViewModel(QObject):
         except ValueError:
             shown = ""
         total: Money = order.totals().total
-        return OrderRow(order.order_id, order.table, sum(line.quantity for line in order.lines),
-                        format_money(total, self.settings.locale), PAYMENT_LABELS.get(status, status or ""),
-                        status, shown, POS_LABELS.get(order.pos_status, order.pos_status or ""), order.pos_status)
+        return OrderRow(
+            order.order_id,
+            order.table,
+            sum(line.quantity for line in order.lines),
+            format_money(total, self.settings.locale),
+            PAYMENT_LABELS.get(status, status or ""),
+            status,
+            shown,
+            POS_LABELS.get(order.pos_status, order.pos_status or ""),
+            order.pos_status,
+        )
 
     def refresh(self, *_: object) -> None:
         midnight = datetime.now().astimezone().replace(hour=0, minute=0, second=0, microsecond=0)

@@ -52,9 +52,16 @@ class PairingViewModel(QObject):
     stateChanged = Signal(str)
     paired = Signal(object)  # the stored Pairing
 
-    def __init__(self, directory: Path, settings: KioskSettings, *, poll_wait: float = 25.0,
-                 retry_seconds: float = 2.0, clock: Callable[[], float] = time.monotonic,
-                 parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        settings: KioskSettings,
+        *,
+        poll_wait: float = 25.0,
+        retry_seconds: float = 2.0,
+        clock: Callable[[], float] = time.monotonic,
+        parent: QObject | None = None,
+    ) -> None:
         super().__init__(parent)
         self.directory, self.settings = directory, settings
         self._poll_wait, self._retry_seconds, self._clock = poll_wait, retry_seconds, clock
@@ -103,8 +110,10 @@ class PairingViewModel(QObject):
             answer = await (await self._client_for(url)).create_pairing_code(_kiosk_name())
         except Unreachable:
             if self.state is PairingState.REQUESTING:  # else Cancel was pressed meanwhile
-                self._fail(f"No answer from {url}. Check the address, and that the sync service runs "
-                           "(`tablepay sync`) and this kiosk can reach it.")
+                self._fail(
+                    f"No answer from {url}. Check the address, and that the sync service runs "
+                    "(`tablepay sync`) and this kiosk can reach it."
+                )
             return
         except ApiError as exc:
             if self.state is PairingState.REQUESTING:
@@ -122,8 +131,9 @@ class PairingViewModel(QObject):
             while self.state is PairingState.CODE:
                 client = await self._client_for(url)
                 try:
-                    answer = await client.pairing_code(self.code, self._poll_token,
-                                                       min(self._poll_wait, max(1, self.seconds_left())))
+                    answer = await client.pairing_code(
+                        self.code, self._poll_token, min(self._poll_wait, max(1, self.seconds_left()))
+                    )
                 except Unreachable:
                     self._go(PairingState.CODE, f"Lost the connection to {url}; trying again…")
                     await asyncio.sleep(self._retry_seconds)
@@ -153,8 +163,10 @@ class PairingViewModel(QObject):
     # -- by token ----------------------------------------------------------------------
     def use_token(self) -> None:
         self._stop_polling()
-        self._go(PairingState.MANUAL, "Type the sync service's address and the token from "
-                                      "`tablepay sync add-kiosk KIOSK_ID`.")
+        self._go(
+            PairingState.MANUAL,
+            "Type the sync service's address and the token from `tablepay sync add-kiosk KIOSK_ID`.",
+        )
 
     @waiter_action(str, str)
     async def pair_with_token(self, typed_url: str, token: str) -> None:
@@ -181,8 +193,11 @@ class PairingViewModel(QObject):
         except Unreachable:
             problem = f"No answer from {url}. Check the address and that the sync service runs."
         except ApiError as exc:
-            problem = ("The sync service refused this token (401). Issue a new one with "
-                       "`tablepay sync add-kiosk KIOSK_ID`." if exc.status == 401 else _refusal(url, exc))
+            problem = (
+                "The sync service refused this token (401). Issue a new one with `tablepay sync add-kiosk KIOSK_ID`."
+                if exc.status == 401
+                else _refusal(url, exc)
+            )
         finally:
             await client.aclose()
         if self.state is not asked_in:
@@ -224,8 +239,11 @@ class PairingViewModel(QObject):
     def _accept_url(self, typed: str, on_error: PairingState) -> str | None:
         url = normalise_service_url(typed)
         if url is None:
-            self._go(on_error, f"{typed.strip() or 'An empty address'} is not a web address: type it as "
-                               "192.168.1.20:8787 or http://server:8787.")
+            self._go(
+                on_error,
+                f"{typed.strip() or 'An empty address'} is not a web address: type it as "
+                "192.168.1.20:8787 or http://server:8787.",
+            )
             return None
         self.service_url = url
         return url
@@ -259,6 +277,10 @@ def _kiosk_name() -> str | None:
 
 def _refusal(url: str, exc: ApiError) -> str:
     if exc.status == 429:
-        return "The sync service is refusing more pairing requests from this kiosk for now. Wait a minute, then Try again."
-    return (f"{url} answered {exc.status} ({exc.message}). Is this a TablePay sync service, "
-            "and recent enough to pair by code? A token works with any version: Use a token.")
+        return (
+            "The sync service is refusing more pairing requests from this kiosk for now. Wait a minute, then Try again."
+        )
+    return (
+        f"{url} answered {exc.status} ({exc.message}). Is this a TablePay sync service, "
+        "and recent enough to pair by code? A token works with any version: Use a token."
+    )

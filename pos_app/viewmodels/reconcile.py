@@ -79,8 +79,15 @@ def summary(disagreeing: int, checked: int, days: int) -> str:
 class ReconcileViewModel(QObject):
     changed = Signal()
 
-    def __init__(self, data: ManagerStore, client: SyncClient, catch_up: Callable[[], Awaitable[object]], *,
-                 days: int = 7, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        data: ManagerStore,
+        client: SyncClient,
+        catch_up: Callable[[], Awaitable[object]],
+        *,
+        days: int = 7,
+        parent: QObject | None = None,
+    ) -> None:
         super().__init__(parent)
         self.data, self.client, self._catch_up, self.days = data, client, catch_up, days
         self.rows: list[Mismatch] = []
@@ -93,16 +100,24 @@ class ReconcileViewModel(QObject):
         local = self.data.recent_payments(since)
         remote: dict[str, dict[str, Any]] = {}
         for start in range(0, len(local), LOOKUP_BATCH):
-            ids = [row.payment_id for row in local[start:start + LOOKUP_BATCH]]
+            ids = [row.payment_id for row in local[start : start + LOOKUP_BATCH]]
             remote.update({str(p["payment_id"]): p for p in await self.client.lookup(ids)})
         rows = []
         for row in local:
             found = remote.get(row.payment_id)
             reason = compare(row, found)
             if reason:
-                rows.append(Mismatch(row.payment_id, row.order_id, row.table, row.status,
-                                     found.get("status") if found else None, found.get("pos_status") if found else None,
-                                     reason))
+                rows.append(
+                    Mismatch(
+                        row.payment_id,
+                        row.order_id,
+                        row.table,
+                        row.status,
+                        found.get("status") if found else None,
+                        found.get("pos_status") if found else None,
+                        reason,
+                    )
+                )
         self.rows, self.checked = rows, len(local)
         self.message = summary(len(rows), len(local), self.days)
 

@@ -32,8 +32,10 @@ class RefundState(str, Enum):
 
 def refusal(exc: ApiError) -> str:
     if exc.code == "forbidden" or exc.status == 403:
-        return ("Refused: this kiosk's token has no manager rights. On the sync service run "
-                "`tablepay sync add-kiosk KIOSK_ID --manager` and pair the kiosk with the new token.")
+        return (
+            "Refused: this kiosk's token has no manager rights. On the sync service run "
+            "`tablepay sync add-kiosk KIOSK_ID --manager` and pair the kiosk with the new token."
+        )
     if exc.code == "not_refundable":
         return f"Refused: this payment cannot be refunded ({exc.message})."
     if exc.code == "refund_too_large":
@@ -86,8 +88,11 @@ class RefundViewModel(QObject):
         if self.amount <= 0:
             return "Enter the amount to refund."
         if self.amount > self.left:
-            already = (f" ({fmt(self.payment.amount_refunded)} of {fmt(self.payment.amount_total)} is already refunded)"
-                       if self.payment.amount_refunded else "")
+            already = (
+                f" ({fmt(self.payment.amount_refunded)} of {fmt(self.payment.amount_total)} is already refunded)"
+                if self.payment.amount_refunded
+                else ""
+            )
             return f"At most {fmt(self.left)} can be refunded{already}."
         return ""
 
@@ -119,8 +124,10 @@ class RefundViewModel(QObject):
             answer = await self.client.refund(payment.payment_id, amount, key)
         except Unreachable:
             self.state = RefundState.NO_ANSWER
-            self.message = ("No answer from the sync service, so the refund may or may not be made. Press Refund "
-                            "again when online: it repeats the same refund and cannot refund twice.")
+            self.message = (
+                "No answer from the sync service, so the refund may or may not be made. Press Refund "
+                "again when online: it repeats the same refund and cannot refund twice."
+            )
             self.changed.emit()
             return
         except ApiError as exc:
@@ -134,7 +141,9 @@ class RefundViewModel(QObject):
         self.data.refund_answered(payment.payment_id, amount)
         log.info("refund %s of %s requested", refund_id, payment.payment_id)
         self.state = RefundState.REQUESTED
-        self.message = (f"Refund requested: {self.manager.fmt(refunded, payment.currency)}. "
-                        "The payment shows Refunded when Stripe confirms it.")
+        self.message = (
+            f"Refund requested: {self.manager.fmt(refunded, payment.currency)}. "
+            "The payment shows Refunded when Stripe confirms it."
+        )
         self.changed.emit()
         self.requested.emit(payment.payment_id)

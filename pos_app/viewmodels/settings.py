@@ -42,8 +42,15 @@ class SettingsViewModel(QObject):
     MAX_WRONG = 5
     LOCKOUT_SECONDS = 30.0
 
-    def __init__(self, settings: KioskSettings, directory: Path, client: SyncClient, service_url: str,
-                 clock: Callable[[], float] = time.monotonic, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        settings: KioskSettings,
+        directory: Path,
+        client: SyncClient,
+        service_url: str,
+        clock: Callable[[], float] = time.monotonic,
+        parent: QObject | None = None,
+    ) -> None:
         super().__init__(parent)
         self.settings, self.directory, self.client, self.service_url = settings, directory, client, service_url
         self._clock = clock
@@ -108,8 +115,12 @@ class SettingsViewModel(QObject):
         self.draftChanged.emit()
 
     def save(self) -> bool:
-        candidate = dataclasses.replace(self.settings, tip_presets=list(self.tip_presets),
-                                        donation_amounts=list(self.donation_amounts), locale=self.locale)
+        candidate = dataclasses.replace(
+            self.settings,
+            tip_presets=list(self.tip_presets),
+            donation_amounts=list(self.donation_amounts),
+            locale=self.locale,
+        )
         try:
             path = save_settings(candidate, self.directory)
         except ValueError as exc:
@@ -141,13 +152,19 @@ class SettingsViewModel(QObject):
             ok, message = False, f"Unreachable: no answer from {self.service_url}"
         except ApiError as exc:
             ok = False
-            message = ("Token refused (401): pair again with `tablepay kiosk pair URL TOKEN`"
-                       if exc.status == 401 else f"The service answered {exc.status}: {exc.message}")
+            message = (
+                "Token refused (401): pair again with `tablepay kiosk pair URL TOKEN`"
+                if exc.status == 401
+                else f"The service answered {exc.status}: {exc.message}"
+            )
         else:
             millis = (time.perf_counter() - started) * 1000
             ok = kiosk_id == self.settings.kiosk_id
-            message = (f"Connected as {kiosk_id} ({millis:.0f} ms)" if ok else
-                       f"Connected, but the token belongs to {kiosk_id!r}, not {self.settings.kiosk_id!r}")
+            message = (
+                f"Connected as {kiosk_id} ({millis:.0f} ms)"
+                if ok
+                else f"Connected, but the token belongs to {kiosk_id!r}, not {self.settings.kiosk_id!r}"
+            )
         finally:
             self.testing = False
         self.connectionTested.emit(ok, message)

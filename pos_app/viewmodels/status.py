@@ -36,8 +36,14 @@ class StatusViewModel(QObject):
 
     TICK_MS = 30_000  # while offline, "for how long" is redrawn every half minute
 
-    def __init__(self, store: KioskStore, *, clock: Callable[[], float] = time.time, tz: tzinfo | None = None,
-                 parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        store: KioskStore,
+        *,
+        clock: Callable[[], float] = time.time,
+        tz: tzinfo | None = None,
+        parent: QObject | None = None,
+    ) -> None:
         super().__init__(parent)
         self.store, self._clock = store, clock
         self.tz = tz or datetime.now().astimezone().tzinfo
@@ -107,4 +113,3 @@ class StatusViewModel(QObject):
         else:
             first = KEEP_WORKING
         return f"{first} {waiting}." if waiting else first
-

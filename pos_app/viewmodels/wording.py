@@ -15,9 +15,18 @@ from babel.numbers import format_decimal
 UI_LANGUAGE = "en"  # the language of every word the kiosk shows
 
 # Nouns the kiosk counts, singular -> plural, so a caller names the thing once ("payment").
-PLURALS = {"payment": "payments", "order": "orders", "event": "events", "refund": "refunds",
-           "package": "packages", "day": "days", "dish": "dishes", "change": "changes", "minute": "minutes",
-           "hour": "hours"}
+PLURALS = {
+    "payment": "payments",
+    "order": "orders",
+    "event": "events",
+    "refund": "refunds",
+    "package": "packages",
+    "day": "days",
+    "dish": "dishes",
+    "change": "changes",
+    "minute": "minutes",
+    "hour": "hours",
+}
 
 
 def plural(count: int, singular: str) -> str:

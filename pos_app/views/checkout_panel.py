@@ -109,8 +109,9 @@ class CheckoutPanel(QWidget):
         state = self.vm.state
         order = self.order_vm.order
         attempt = self.vm.attempt
-        amount = self.order_vm.fmt(attempt.amount_total) if attempt else (
-            self.order_vm.fmt(self.order_vm.totals().total))
+        amount = (
+            self.order_vm.fmt(attempt.amount_total) if attempt else (self.order_vm.fmt(self.order_vm.totals().total))
+        )
         table = f"Table {order.table}" if order else ""
         if state is CheckoutState.WAITING and attempt is not None and attempt.checkout_url:
             if self.qr.data != attempt.checkout_url:
@@ -120,9 +121,11 @@ class CheckoutPanel(QWidget):
             self.wait_breakdown.setText(
                 f"Dishes {self.order_vm.fmt(attempt.amount_total - attempt.tip_amount - attempt.donation_amount)}"
                 f"  ·  Tip {self.order_vm.fmt(attempt.tip_amount)}"
-                f"  ·  Donation {self.order_vm.fmt(attempt.donation_amount)}")
-            self.wait_message.setText(self.vm.message if self.vm.message != "Scan to pay" else
-                                      "Waiting for the guest to pay…")
+                f"  ·  Donation {self.order_vm.fmt(attempt.donation_amount)}"
+            )
+            self.wait_message.setText(
+                self.vm.message if self.vm.message != "Scan to pay" else "Waiting for the guest to pay…"
+            )
             self.cancel_button.setEnabled(True)
             self.stack.setCurrentIndex(0)
             self._tick()
@@ -133,14 +136,22 @@ class CheckoutPanel(QWidget):
         paid = state is CheckoutState.PAID
         self.result_page.setStyleSheet(
             f"#ResultView {{ background: {PAID}; }} #ResultView QLabel {{ color: white; }}"
-            f"#ResultView QPushButton#Primary {{ background: white; color: {PAID}; }}" if paid else "")
+            f"#ResultView QPushButton#Primary {{ background: white; color: {PAID}; }}"
+            if paid
+            else ""
+        )
         self.headline.setText(text)
         self.headline.setStyleSheet("" if paid else f"color: {colour};")
         self.result_amount.setText(amount)
         self.result_table.setText(table)
         self.result_message.setText("The sync service confirmed the payment." if paid else self.vm.message)
-        problem = state in (CheckoutState.FAILED, CheckoutState.EXPIRED, CheckoutState.CANCELLED,
-                            CheckoutState.OFFLINE, CheckoutState.ERROR)
+        problem = state in (
+            CheckoutState.FAILED,
+            CheckoutState.EXPIRED,
+            CheckoutState.CANCELLED,
+            CheckoutState.OFFLINE,
+            CheckoutState.ERROR,
+        )
         self.retry_button.setVisible(problem)
         self.back_button.setVisible(problem)
         self.done_button.setVisible(paid)

@@ -4,9 +4,19 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QMainWindow, QStackedWidget, QWidget
 
-from ..viewmodels import (CheckoutState, CheckoutViewModel, FeedViewModel, HistoryModel, KitchenViewModel,
-                          ManagerViewModel, OrdersViewModel, OrderViewModel, ReconcileViewModel, RefundViewModel,
-                          SettingsViewModel)
+from ..viewmodels import (
+    CheckoutState,
+    CheckoutViewModel,
+    FeedViewModel,
+    HistoryModel,
+    KitchenViewModel,
+    ManagerViewModel,
+    OrdersViewModel,
+    OrderViewModel,
+    ReconcileViewModel,
+    RefundViewModel,
+    SettingsViewModel,
+)
 from .checkout_panel import CheckoutPanel
 from .manager_page import ManagerPage
 from .order_page import OrderPage
@@ -19,12 +29,20 @@ from .widgets import BrandLogo, button, label, vbox
 WINDOW_SIZE = (1280, 800)  # the kiosk's touch screen
 
 
-
 class MainWindow(QMainWindow):
-    def __init__(self, order_vm: OrderViewModel, orders_vm: OrdersViewModel, checkout_vm: CheckoutViewModel,
-                 feed_vm: FeedViewModel, settings_vm: SettingsViewModel, service_url: str, *,
-                 kitchen_vm: KitchenViewModel, menu_note: tuple[str, bool] = ("", False),
-                 manager: tuple[ManagerViewModel, HistoryModel, RefundViewModel, ReconcileViewModel]) -> None:
+    def __init__(
+        self,
+        order_vm: OrderViewModel,
+        orders_vm: OrdersViewModel,
+        checkout_vm: CheckoutViewModel,
+        feed_vm: FeedViewModel,
+        settings_vm: SettingsViewModel,
+        service_url: str,
+        *,
+        kitchen_vm: KitchenViewModel,
+        menu_note: tuple[str, bool] = ("", False),
+        manager: tuple[ManagerViewModel, HistoryModel, RefundViewModel, ReconcileViewModel],
+    ) -> None:
         super().__init__()
         self.setWindowTitle("TablePay kiosk")
         self.setStyleSheet(STYLE)
@@ -98,9 +116,11 @@ class MainWindow(QMainWindow):
         self.context = label("", "Context")
         row.addSpacing(20)
         row.addWidget(self.context, 1)
-        self.nav_tables, self.nav_order, self.nav_orders = (button("Tables", "NavButton", True),
-                                                            button("Order", "NavButton", True),
-                                                            button("Orders", "NavButton", True))
+        self.nav_tables, self.nav_order, self.nav_orders = (
+            button("Tables", "NavButton", True),
+            button("Order", "NavButton", True),
+            button("Orders", "NavButton", True),
+        )
         self.nav_manager = button("Manager", "NavButton")
         for nav in (self.nav_tables, self.nav_order, self.nav_orders, self.nav_manager):
             nav.setFixedHeight(56)

@@ -64,14 +64,20 @@ class DayChart(QWidget):
             font.setBold(False)
             painter.setFont(font)
             painter.setPen(QColor(INK))
-            painter.drawText(QRectF(bar.left() - slot * 0.15, plot.bottom() + 4, slot, 20),
-                             Qt.AlignmentFlag.AlignHCenter, f"{hour:02d}")
+            painter.drawText(
+                QRectF(bar.left() - slot * 0.15, plot.bottom() + 4, slot, 20),
+                Qt.AlignmentFlag.AlignHCenter,
+                f"{hour:02d}",
+            )
             if amount:
                 font.setPixelSize(12 if slot < 60 else 13)
                 font.setBold(True)
                 painter.setFont(font)
-                painter.drawText(QRectF(bar.left() - slot * 0.15, bar.top() - 20, slot, 18),
-                                 Qt.AlignmentFlag.AlignHCenter, self.fmt(amount))
+                painter.drawText(
+                    QRectF(bar.left() - slot * 0.15, bar.top() - 20, slot, 18),
+                    Qt.AlignmentFlag.AlignHCenter,
+                    self.fmt(amount),
+                )
 
     def _tips(self, painter: QPainter, area: QRectF) -> None:
         self._title(painter, area, "TIPS PER WAITER")
@@ -88,10 +94,16 @@ class DayChart(QWidget):
             painter.setFont(font)
             painter.setPen(QColor(INK))
             name_width = 110
-            painter.drawText(QRectF(area.left(), y, name_width - 8, row_height - 8),
-                             Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, waiter)
+            painter.drawText(
+                QRectF(area.left(), y, name_width - 8, row_height - 8),
+                Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
+                waiter,
+            )
             room = area.width() - name_width - 90
             bar = QRectF(area.left() + name_width, y + 4, max(2.0, room * amount / top), row_height - 16)
             painter.fillRect(bar, QColor(WARN))
-            painter.drawText(QRectF(bar.right() + 6, y, 90, row_height - 8),
-                             Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, self.fmt(amount))
+            painter.drawText(
+                QRectF(bar.right() + 6, y, 90, row_height - 8),
+                Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
+                self.fmt(amount),
+            )

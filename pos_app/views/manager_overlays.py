@@ -12,8 +12,13 @@ from .overlays import Overlay
 from .theme import DANGER, MUTED, PAID, WARN
 from .widgets import button, clear, hbox, key_pad, label, vbox
 
-REFUND_TONES = {RefundState.EDITING: MUTED, RefundState.SENDING: MUTED, RefundState.REQUESTED: PAID,
-                RefundState.REFUSED: DANGER, RefundState.NO_ANSWER: WARN}
+REFUND_TONES = {
+    RefundState.EDITING: MUTED,
+    RefundState.SENDING: MUTED,
+    RefundState.REQUESTED: PAID,
+    RefundState.REFUSED: DANGER,
+    RefundState.NO_ANSWER: WARN,
+}
 
 
 class DetailOverlay(Overlay):
@@ -44,8 +49,10 @@ class DetailOverlay(Overlay):
         m, detail = self.manager, self.manager.detail(order_id)
         order = detail.order
         self.order_id = order_id
-        self.heading.setText(f"{order.order_id} · Table {order.table} · {order.waiter or 'no waiter'} · "
-                             f"opened {m.local_time(order.created_at)}")
+        self.heading.setText(
+            f"{order.order_id} · Table {order.table} · {order.waiter or 'no waiter'} · "
+            f"opened {m.local_time(order.created_at)}"
+        )
         clear(self.content)
         self.content.addWidget(label("DISHES", "SectionLabel"))
         for line in order.lines:
@@ -55,16 +62,22 @@ class DetailOverlay(Overlay):
             self.content.addSpacing(8)
             self.content.addWidget(label(f"ATTEMPT {p.attempt} · {p.payment_id}", "SectionLabel"))
             refunded = f" · refunded {m.fmt(p.amount_refunded, p.currency)}" if p.amount_refunded else ""
-            self.content.addWidget(label(
-                f"{PAYMENT_LABELS.get(p.status, p.status)} · total {m.fmt(p.amount_total, p.currency)} "
-                f"(dishes {m.fmt(p.dish_subtotal, p.currency)}, tip {m.fmt(p.tip_amount, p.currency)}, "
-                f"donation {m.fmt(p.donation_amount, p.currency)}){refunded} · {p.provider_reference or 'no reference yet'}",
-                wrap=True))
+            self.content.addWidget(
+                label(
+                    f"{PAYMENT_LABELS.get(p.status, p.status)} · total {m.fmt(p.amount_total, p.currency)} "
+                    f"(dishes {m.fmt(p.dish_subtotal, p.currency)}, tip {m.fmt(p.tip_amount, p.currency)}, "
+                    f"donation {m.fmt(p.donation_amount, p.currency)}){refunded} · {p.provider_reference or 'no reference yet'}",
+                    wrap=True,
+                )
+            )
             for event in attempt.events:
-                extra = (f" · refunded {m.fmt(event.amount_refunded, p.currency)}"
-                         if event.amount_refunded else "")
-                self.content.addWidget(label(f"   {m.local_time(event.occurred_at or event.applied_at, '%H:%M:%S')}  "
-                                             f"{event.event}{extra}", "LineMeta"))
+                extra = f" · refunded {m.fmt(event.amount_refunded, p.currency)}" if event.amount_refunded else ""
+                self.content.addWidget(
+                    label(
+                        f"   {m.local_time(event.occurred_at or event.applied_at, '%H:%M:%S')}  {event.event}{extra}",
+                        "LineMeta",
+                    )
+                )
             if not attempt.events:
                 self.content.addWidget(label("   no feed events yet", "LineMeta"))
         self.content.addSpacing(8)
@@ -89,8 +102,10 @@ class DetailOverlay(Overlay):
         lines: list[str] = []
         for attempt in body.get("attempts") or []:
             lines.append(f"Attempt {attempt.get('attempt')} · {attempt.get('status')}")
-            lines += [f"   {self.manager.local_time(e.get('received_at'), '%H:%M:%S')}  {e.get('type')}  "
-                      f"({e.get('outcome')})" for e in attempt.get("events") or []]
+            lines += [
+                f"   {self.manager.local_time(e.get('received_at'), '%H:%M:%S')}  {e.get('type')}  ({e.get('outcome')})"
+                for e in attempt.get("events") or []
+            ]
         self.provider_message.setText("\n".join(lines) or "No events yet.")
 
     def _on_pos_trail(self, order_id: str, body: Any, message: str) -> None:
@@ -100,8 +115,10 @@ class DetailOverlay(Overlay):
             self.pos_message.setText(message)
             return
         lines = [self.manager.pos_summary(body)]
-        lines += [f"{self.manager.local_time(step.get('at'), '%H:%M:%S')}  {step.get('step')}  {step.get('detail', '')}"
-                  for step in body.get("trail") or []]
+        lines += [
+            f"{self.manager.local_time(step.get('at'), '%H:%M:%S')}  {step.get('step')}  {step.get('detail', '')}"
+            for step in body.get("trail") or []
+        ]
         self.pos_message.setText("\n".join(lines))
 
 
@@ -152,9 +169,11 @@ class RefundOverlay(Overlay):
             self.display.setText("")
         else:
             fmt = lambda amount: vm.manager.fmt(amount, p.currency)  # noqa: E731
-            self.info.setText(f"Order {p.order_id} · Table {p.table} · paid {fmt(p.amount_total)}"
-                              + (f", already refunded {fmt(p.amount_refunded)}" if p.amount_refunded else "")
-                              + f" · left {fmt(vm.left)}")
+            self.info.setText(
+                f"Order {p.order_id} · Table {p.table} · paid {fmt(p.amount_total)}"
+                + (f", already refunded {fmt(p.amount_refunded)}" if p.amount_refunded else "")
+                + f" · left {fmt(vm.left)}"
+            )
             self.display.setText(fmt(vm.amount))
         problem = vm.problem() if vm.state is RefundState.EDITING and p is not None else ""
         text = vm.message or problem

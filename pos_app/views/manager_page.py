@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, Signal
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QHBoxLayout, QHeaderView, QLineEdit, QPushButton,
-                               QStackedWidget, QTableView, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLineEdit,
+    QPushButton,
+    QStackedWidget,
+    QTableView,
+    QWidget,
+)
 
 from ..viewmodels import ROW_ROLE, HistoryModel, HistoryRow, ManagerViewModel, ReconcileViewModel, RefundViewModel
 from .manager_overlays import DetailOverlay, RefundOverlay
@@ -12,14 +21,16 @@ from .manager_tabs import ReconcileTab, TotalsTab
 from .pickers import PICKER_HEIGHT, ChoiceOverlay, ColumnsOverlay, DaysOverlay, Picker
 from .widgets import button, label, segmented, vbox
 
+
 class HistoryTab(QWidget):
     """Labelled finger-sized filters over the paged table; the columns shown by default always fit."""
 
     detailRequested = Signal(str)  # order_id
     refundRequested = Signal(str)  # payment_id
 
-    def __init__(self, manager: ManagerViewModel, model: HistoryModel, host: QWidget,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self, manager: ManagerViewModel, model: HistoryModel, host: QWidget, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.manager, self.model, self.filters = manager, model, model.filters
         root = vbox(spacing=10)
@@ -88,12 +99,21 @@ class HistoryTab(QWidget):
         self.columns_overlay = ColumnsOverlay(host, model)
         self.columns_button.clicked.connect(self.columns_overlay.ask)
         self.days.clicked.connect(self.days_overlay.ask)
-        self.state.clicked.connect(lambda: self.choice_overlay.ask(
-            "State", self.filters.status_choices(), self.filters.status, self.filters.set_status))
-        self.waiter.clicked.connect(lambda: self.choice_overlay.ask(
-            "Waiter", self.filters.waiter_choices(), self.filters.waiter, self.filters.set_waiter))
-        self.table.clicked.connect(lambda: self.choice_overlay.ask(
-            "Table", self.filters.table_choices(), self.filters.table, self.filters.set_table))
+        self.state.clicked.connect(
+            lambda: self.choice_overlay.ask(
+                "State", self.filters.status_choices(), self.filters.status, self.filters.set_status
+            )
+        )
+        self.waiter.clicked.connect(
+            lambda: self.choice_overlay.ask(
+                "Waiter", self.filters.waiter_choices(), self.filters.waiter, self.filters.set_waiter
+            )
+        )
+        self.table.clicked.connect(
+            lambda: self.choice_overlay.ask(
+                "Table", self.filters.table_choices(), self.filters.table, self.filters.set_table
+            )
+        )
         self.search.textChanged.connect(self.filters.set_search)
         self.filters.changed.connect(self._render_filters)
         model.filterChanged.connect(self._render_count)
@@ -172,8 +192,9 @@ class HistoryTab(QWidget):
     def _export(self) -> None:
         self.export_button.setEnabled(False)
         self.export_message.setText("Exporting ...")
-        self.manager.start_history_export(self.model.filter, self.model.sort_key, self.model.descending,
-                                          bom=self.bom.isChecked())
+        self.manager.start_history_export(
+            self.model.filter, self.model.sort_key, self.model.descending, bom=self.bom.isChecked()
+        )
 
     def _exported(self, message: str) -> None:
         self.export_button.setEnabled(True)
@@ -185,8 +206,14 @@ class ManagerPage(QWidget):
 
     closed = Signal()
 
-    def __init__(self, manager: ManagerViewModel, model: HistoryModel, refund_vm: RefundViewModel,
-                 reconcile_vm: ReconcileViewModel, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        manager: ManagerViewModel,
+        model: HistoryModel,
+        refund_vm: RefundViewModel,
+        reconcile_vm: ReconcileViewModel,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("Page")
         self.manager, self.model = manager, model
@@ -194,8 +221,9 @@ class ManagerPage(QWidget):
         top = QHBoxLayout()
         top.addWidget(label("Manager", "Title"))
         top.addSpacing(24)
-        self.tab_buttons: list[QPushButton] = [button(text, checkable=True)
-                                               for text in ("History", "Day totals", "Reconciliation")]
+        self.tab_buttons: list[QPushButton] = [
+            button(text, checkable=True) for text in ("History", "Day totals", "Reconciliation")
+        ]
         top.addLayout(segmented(self.tab_buttons), 1)
         top.addSpacing(24)
         self.lock_button = button("Lock", "Secondary")

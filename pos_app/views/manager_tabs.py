@@ -5,8 +5,17 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QGridLayout, QHBoxLayout, QHeaderView, QLabel, QTableWidget,
-                               QTableWidgetItem, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QTableWidget,
+    QTableWidgetItem,
+    QWidget,
+)
 
 from ..viewmodels import ManagerViewModel, ReconcileViewModel
 from .manager_chart import DayChart
@@ -45,8 +54,15 @@ class TotalsTab(QWidget):
         figures.setHorizontalSpacing(28)
         figures.setVerticalSpacing(4)
         self.values: dict[str, QLabel] = {}
-        names = (("paid_orders", "PAID ORDERS"), ("gross", "GROSS TAKEN"), ("revenue", "REVENUE (DISHES)"),
-                 ("tips", "TIPS"), ("donations", "DONATIONS"), ("refunds", "REFUNDS"), ("attention", "NEED A LOOK"))
+        names = (
+            ("paid_orders", "PAID ORDERS"),
+            ("gross", "GROSS TAKEN"),
+            ("revenue", "REVENUE (DISHES)"),
+            ("tips", "TIPS"),
+            ("donations", "DONATIONS"),
+            ("refunds", "REFUNDS"),
+            ("attention", "NEED A LOOK"),
+        )
         for column, (key, title) in enumerate(names):
             figures.addWidget(label(title, "SectionLabel"), 0, column)
             value = label("", "Figure")
@@ -55,11 +71,16 @@ class TotalsTab(QWidget):
         root.addWidget(card(figures, margins=16))
         lists = QHBoxLayout()
         # Wrapped: a long partner name or many unpaid orders make a card taller, never the tab wider.
-        self.tips_list, self.partners_list, self.attention_list = (label("", wrap=True), label("", wrap=True),
-                                                                   label("", wrap=True))
-        for title, listing in (("TIPS PER WAITER", self.tips_list), ("DONATIONS PER PARTNER (not revenue)",
-                                                                      self.partners_list),
-                               ("OPEN OR FAILED, ORDER NOT PAID", self.attention_list)):
+        self.tips_list, self.partners_list, self.attention_list = (
+            label("", wrap=True),
+            label("", wrap=True),
+            label("", wrap=True),
+        )
+        for title, listing in (
+            ("TIPS PER WAITER", self.tips_list),
+            ("DONATIONS PER PARTNER (not revenue)", self.partners_list),
+            ("OPEN OR FAILED, ORDER NOT PAID", self.attention_list),
+        ):
             box = vbox(spacing=4)
             box.addWidget(label(title, "SectionLabel"))
             box.addWidget(listing)
@@ -78,14 +99,20 @@ class TotalsTab(QWidget):
         totals = m.totals(day)
         fmt = lambda amount: m.fmt(amount, totals.currency)  # noqa: E731
         self.day_label.setText(f"{day.strftime('%a %d %b %Y')} · from {m.settings.business_day_starts_at}")
-        for key, value in (("paid_orders", str(totals.paid_orders)), ("gross", fmt(totals.gross)),
-                           ("revenue", fmt(totals.revenue)), ("tips", fmt(totals.tips)),
-                           ("donations", fmt(totals.donations)), ("refunds", fmt(totals.refunds)),
-                           ("attention", str(len(totals.attention)))):
+        for key, value in (
+            ("paid_orders", str(totals.paid_orders)),
+            ("gross", fmt(totals.gross)),
+            ("revenue", fmt(totals.revenue)),
+            ("tips", fmt(totals.tips)),
+            ("donations", fmt(totals.donations)),
+            ("refunds", fmt(totals.refunds)),
+            ("attention", str(len(totals.attention))),
+        ):
             self.values[key].setText(value)
         self.tips_list.setText("\n".join(f"{w}: {fmt(a)}" for w, a in sorted(totals.tips_by_waiter.items())) or "—")
-        self.partners_list.setText("\n".join(f"{p}: {fmt(a)}" for p, a in sorted(totals.donations_by_partner.items()))
-                                   or "—")
+        self.partners_list.setText(
+            "\n".join(f"{p}: {fmt(a)}" for p, a in sorted(totals.donations_by_partner.items())) or "—"
+        )
         self.attention_list.setText(m.attention_text(totals))
         tips = sorted(totals.tips_by_waiter.items(), key=lambda item: -item[1])
         self.chart.set_data(m.hourly_takings(totals), tips, fmt)
@@ -105,8 +132,9 @@ class ReconcileTab(QWidget):
         self.check_button, self.refresh_all_button = button("Check now", "Primary"), button("Refresh all", "Secondary")
         self.check_button.clicked.connect(vm.check)
         self.refresh_all_button.clicked.connect(vm.refresh_all)
-        self.message = label("Compares this kiosk's payments of the last days with the sync service and the POS.",
-                             "Subtitle", wrap=True)
+        self.message = label(
+            "Compares this kiosk's payments of the last days with the sync service and the POS.", "Subtitle", wrap=True
+        )
         root.addLayout(hbox(self.check_button, self.refresh_all_button))
         root.addWidget(self.message)
         self.table = QTableWidget(0, len(self.HEADERS))
@@ -127,8 +155,16 @@ class ReconcileTab(QWidget):
         self.table.setRowCount(len(self.vm.rows))
         self.refresh_buttons = {}
         for index, row in enumerate(self.vm.rows):
-            for column, text in enumerate((row.order_id, row.table, row.kiosk_status, row.service_status or "unknown",
-                                           row.pos_status or "—", row.reason)):
+            for column, text in enumerate(
+                (
+                    row.order_id,
+                    row.table,
+                    row.kiosk_status,
+                    row.service_status or "unknown",
+                    row.pos_status or "—",
+                    row.reason,
+                )
+            ):
                 item = QTableWidgetItem(text)
                 item.setFlags(Qt.ItemFlag.ItemIsEnabled)
                 self.table.setItem(index, column, item)

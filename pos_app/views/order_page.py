@@ -3,8 +3,18 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QButtonGroup, QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea,
-                               QSizePolicy, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from tablepay_domain.tips import DonationKind, TipKind
 
@@ -267,8 +277,11 @@ class OrderPage(QWidget):
             return
         self.title.setText(f"Table {order.table}")
         for line in order.lines:
-            self.lines_box.addWidget(self._line_row(line.sku, line.name, line.quantity, line.unit_amount,
-                                                    order.sent_quantity(line.sku), editable))
+            self.lines_box.addWidget(
+                self._line_row(
+                    line.sku, line.name, line.quantity, line.unit_amount, order.sent_quantity(line.sku), editable
+                )
+            )
         if not order.lines:
             self.lines_box.addWidget(label("Tap a dish to add it.", "Empty"))
         self.lines_box.addStretch(1)
@@ -276,8 +289,10 @@ class OrderPage(QWidget):
         self.note_label.setVisible(bool(order.note))
         totals = self.vm.totals()
         for percent, chip in self.tip_buttons.items():
-            chip.setChecked((order.tip.kind is TipKind.NONE and percent == 0)
-                            or (order.tip.kind is TipKind.PERCENT and order.tip.value == percent))
+            chip.setChecked(
+                (order.tip.kind is TipKind.NONE and percent == 0)
+                or (order.tip.kind is TipKind.PERCENT and order.tip.value == percent)
+            )
             chip.setEnabled(editable)
         self.custom_tip_button.setChecked(order.tip.kind is TipKind.CUSTOM)
         self.custom_tip_button.setText(self.vm.fmt(totals.tip) if order.tip.kind is TipKind.CUSTOM else "Custom")

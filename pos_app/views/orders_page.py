@@ -77,8 +77,10 @@ class OrdersPage(QWidget):
 
     def _on_changed(self) -> None:
         self.pos_badges = {}
-        for box, rows, openable, empty in ((self.open_box, self.vm.open_rows, True, "No open orders."),
-                                           (self.paid_box, self.vm.paid_rows, False, "Nothing paid yet today.")):
+        for box, rows, openable, empty in (
+            (self.open_box, self.vm.open_rows, True, "No open orders."),
+            (self.paid_box, self.vm.paid_rows, False, "Nothing paid yet today."),
+        ):
             clear(box)
             for row in rows:
                 box.addWidget(self._row(row, openable))

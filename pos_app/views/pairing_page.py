@@ -71,8 +71,13 @@ class PairingWindow(QMainWindow):
     def _address_page(self) -> QWidget:
         page, body = QWidget(), vbox(spacing=16, margins=24)
         body.addWidget(label("Which sync service should this kiosk use?", "Title"))
-        body.addWidget(label("Type its address on the keys below, then get a pairing code to show the manager.",
-                             "Subtitle", wrap=True))
+        body.addWidget(
+            label(
+                "Type its address on the keys below, then get a pairing code to show the manager.",
+                "Subtitle",
+                wrap=True,
+            )
+        )
         self.url_edit = _edit("192.168.1.20:8787")
         self.get_code_button = button("Get pairing code", "Primary")
         self.get_code_button.setFixedWidth(300)
@@ -99,13 +104,17 @@ class PairingWindow(QMainWindow):
         self.code_label = label("", "PairingCode")
         self.code_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         body.addWidget(self.code_label, 0, Qt.AlignmentFlag.AlignHCenter)
-        body.addWidget(label("On the sync service's machine, run:", "PairingMessage"), 0,
-                       Qt.AlignmentFlag.AlignHCenter)
+        body.addWidget(label("On the sync service's machine, run:", "PairingMessage"), 0, Qt.AlignmentFlag.AlignHCenter)
         self.command_label = label("", "PairingCommand")
         self.command_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         body.addWidget(self.command_label, 0, Qt.AlignmentFlag.AlignHCenter)
-        body.addWidget(label("KIOSK_ID is the name this kiosk gets, e.g. bar-1. Add --manager if its staff "
-                             "may refund.", "Subtitle"), 0, Qt.AlignmentFlag.AlignHCenter)
+        body.addWidget(
+            label(
+                "KIOSK_ID is the name this kiosk gets, e.g. bar-1. Add --manager if its staff may refund.", "Subtitle"
+            ),
+            0,
+            Qt.AlignmentFlag.AlignHCenter,
+        )
         self.code_status = label("", "PairingMessage")
         body.addWidget(self.code_status, 0, Qt.AlignmentFlag.AlignHCenter)
         body.addStretch(1)
@@ -132,8 +141,9 @@ class PairingWindow(QMainWindow):
         top.addWidget(self.pair_button)
         body.addLayout(top)
         self.manual_url_edit, self.token_edit = _edit("Sync service address"), _edit("tpk_… from add-kiosk")
-        self.pair_button.clicked.connect(lambda: self.vm.pair_with_token(self.manual_url_edit.text(),
-                                                                         self.token_edit.text()))
+        self.pair_button.clicked.connect(
+            lambda: self.vm.pair_with_token(self.manual_url_edit.text(), self.token_edit.text())
+        )
         body.addLayout(hbox(label("Service", "FieldLabel"), self.manual_url_edit))
         body.addLayout(hbox(label("Token", "FieldLabel"), self.token_edit))
         self.manual_message = label("", "PinMessage", wrap=True)
@@ -192,9 +202,13 @@ class PairingWindow(QMainWindow):
             self._show_message(state)
 
     def _show_message(self, state: PairingState) -> None:
-        headlines = {PairingState.REQUESTING: "Asking for a pairing code…", PairingState.CHECKING: "Checking the token…",
-                     PairingState.EXPIRED: "This code has expired", PairingState.ERROR: "Not paired yet",
-                     PairingState.PAIRED: "Paired"}
+        headlines = {
+            PairingState.REQUESTING: "Asking for a pairing code…",
+            PairingState.CHECKING: "Checking the token…",
+            PairingState.EXPIRED: "This code has expired",
+            PairingState.ERROR: "Not paired yet",
+            PairingState.PAIRED: "Paired",
+        }
         self.headline.setText(headlines[state])
         self.detail.setText(self.vm.message)
         # Busy: Cancel is the way out; error or expired: Try again / New code, or another address.

@@ -69,8 +69,9 @@ class ChoiceOverlay(Overlay):
         self.body.addWidget(self.close_button)
         self.chips: dict[str | None, QPushButton] = {}
 
-    def ask(self, title: str, choices: Sequence[Choice], current: str | None,
-            on_pick: Callable[[str | None], None]) -> None:
+    def ask(
+        self, title: str, choices: Sequence[Choice], current: str | None, on_pick: Callable[[str | None], None]
+    ) -> None:
         self.title.setText(title)
         clear(self.grid)
         self.chips = {}
@@ -156,8 +157,9 @@ class ColumnsOverlay(Overlay):
     def __init__(self, parent: QWidget, model: HistoryModel) -> None:
         super().__init__(parent, "Columns", width=720)
         self.model = model
-        self.body.addWidget(label("The default columns fit the screen; more columns scroll sideways.", "Subtitle",
-                                  wrap=True))
+        self.body.addWidget(
+            label("The default columns fit the screen; more columns scroll sideways.", "Subtitle", wrap=True)
+        )
         grid = QGridLayout()
         grid.setSpacing(10)
         self.chips: dict[str, QPushButton] = {}

@@ -28,8 +28,9 @@ class PinPad(Overlay):
         super().__init__(parent, getattr(vm, "title", "Settings"), width=440)
         self.vm = vm
         self.prompt = getattr(vm, "prompt", "Enter the settings PIN")
-        self.no_pin_text = getattr(vm, "no_pin_text", "No settings PIN is set on this kiosk yet. To set one, "
-                                                      "run this on the kiosk's machine:")
+        self.no_pin_text = getattr(
+            vm, "no_pin_text", "No settings PIN is set on this kiosk yet. To set one, run this on the kiosk's machine:"
+        )
         self.digits = ""
         self.message = label("", "PinMessage", wrap=True)
         self.dots = label("", "PinDots")
@@ -200,10 +201,12 @@ class SettingsPage(QWidget):
 
     def _render(self) -> None:
         fmt = self.order_vm.fmt
-        self.tip_buttons = self._values_row(self.tips_row, self.vm.tip_presets, MAX_TIP_PRESETS,
-                                            lambda v: f"{v} %", self._edit_tip)
-        self.donation_buttons = self._values_row(self.donations_row, self.vm.donation_amounts, MAX_DONATION_AMOUNTS,
-                                                 fmt, self._edit_donation)
+        self.tip_buttons = self._values_row(
+            self.tips_row, self.vm.tip_presets, MAX_TIP_PRESETS, lambda v: f"{v} %", self._edit_tip
+        )
+        self.donation_buttons = self._values_row(
+            self.donations_row, self.vm.donation_amounts, MAX_DONATION_AMOUNTS, fmt, self._edit_donation
+        )
         for locale, chip in self.locale_buttons.items():
             chip.setChecked(locale == self.vm.locale)
         sample = format_money(Money(123450, self.order_vm.menu.currency), self.vm.locale)
@@ -211,8 +214,9 @@ class SettingsPage(QWidget):
         self.error.setText(self.vm.error)
         self.error.setVisible(bool(self.vm.error))
 
-    def _values_row(self, row: QHBoxLayout, values: list[int], limit: int, fmt: Callable[[int], str],
-                    edit: Callable[[int], None]) -> list[QPushButton]:
+    def _values_row(
+        self, row: QHBoxLayout, values: list[int], limit: int, fmt: Callable[[int], str], edit: Callable[[int], None]
+    ) -> list[QPushButton]:
         clear(row)
         buttons = []
         for index, value in enumerate(values):

@@ -19,8 +19,16 @@ COMPACT = 56  # the smallest touch target anywhere (order lines, segmented rows)
 GAP = 16
 
 STATUS_COLOURS = {
-    None: MUTED, "open": ACCENT, "pending": WARN, "authorized": WARN, "paid": PAID,
-    "failed": DANGER, "cancelled": MUTED, "expired": WARN, "partially_refunded": WARN, "refunded": MUTED,
+    None: MUTED,
+    "open": ACCENT,
+    "pending": WARN,
+    "authorized": WARN,
+    "paid": PAID,
+    "failed": DANGER,
+    "cancelled": MUTED,
+    "expired": WARN,
+    "partially_refunded": WARN,
+    "refunded": MUTED,
 }
 
 # The order's state in the restaurant POS (None: never sent to the kitchen).

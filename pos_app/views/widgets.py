@@ -47,8 +47,9 @@ def button(text: str, name: str = "", checkable: bool = False) -> QPushButton:
 PAD_KEYS = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "C", "0", "⌫")
 
 
-def key_pad(on_key: Callable[[str], None], *, spacing: int = 12, key_height: int | None = None,
-            holder: QWidget | None = None) -> tuple[QGridLayout, dict[str, QPushButton]]:
+def key_pad(
+    on_key: Callable[[str], None], *, spacing: int = 12, key_height: int | None = None, holder: QWidget | None = None
+) -> tuple[QGridLayout, dict[str, QPushButton]]:
     """A till-style 3x4 pad of finger-sized keys (digits, C, backspace); each key calls `on_key`."""
     grid = QGridLayout(holder) if holder is not None else QGridLayout()
     grid.setSpacing(spacing)
@@ -71,8 +72,15 @@ def segmented(buttons: list[QPushButton]) -> QHBoxLayout:
     row.setSpacing(0)
     for index, widget in enumerate(buttons):
         widget.setObjectName("Segment")
-        position = ("only" if len(buttons) == 1 else "first" if index == 0
-                    else "last" if index == len(buttons) - 1 else "middle")
+        position = (
+            "only"
+            if len(buttons) == 1
+            else "first"
+            if index == 0
+            else "last"
+            if index == len(buttons) - 1
+            else "middle"
+        )
         widget.setProperty("segment", position)
         widget.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         row.addWidget(widget, max(1, widget.sizeHint().width()))

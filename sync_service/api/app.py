@@ -80,20 +80,28 @@ def _build_pos(settings: Settings, repo: Repository, notifier: FeedNotifier, wor
     client = RKeeperClient(connection_from(settings))
     config = PosConfig.from_settings(settings)
     delivery = PosDelivery(repo, pos_repo, orders, client, config)
-    return Pos(orders, client, config, {PACKAGE_TOPIC: delivery.deliver_package,
-                                        PAYMENT_TOPIC: delivery.deliver_payment})
+    return Pos(
+        orders, client, config, {PACKAGE_TOPIC: delivery.deliver_package, PAYMENT_TOPIC: delivery.deliver_payment}
+    )
 
 
-def create_app(settings: Settings, *, provider: PaymentProvider | None = None,
-               public_url: str = "http://127.0.0.1:8787", background: bool = True,
-               clock: Callable[[], float] = time.time) -> FastAPI:
+def create_app(
+    settings: Settings,
+    *,
+    provider: PaymentProvider | None = None,
+    public_url: str = "http://127.0.0.1:8787",
+    background: bool = True,
+    clock: Callable[[], float] = time.time,
+) -> FastAPI:
     """Build the sync service. `background=False` leaves the outbox and reconciler loops off (tests drive them);
     `clock` (epoch seconds) is what pairing codes expire by (tests move it instead of waiting ten minutes)."""
     db = open_database(settings.database_path)
     repo = Repository(db)
     provider = provider or StripeGateway(
-        settings.stripe_secret_key.get_secret_value(), settings.webhook_secrets,
-        api_base=settings.stripe_api_base, timeout=settings.stripe_timeout_seconds,
+        settings.stripe_secret_key.get_secret_value(),
+        settings.webhook_secrets,
+        api_base=settings.stripe_api_base,
+        timeout=settings.stripe_timeout_seconds,
         max_retries=settings.stripe_max_retries,
     )
     notifier = FeedNotifier()
@@ -101,25 +109,48 @@ def create_app(settings: Settings, *, provider: PaymentProvider | None = None,
     work = WorkSignal()
     pos = _build_pos(settings, repo, notifier, work)
     pos_orders = pos.orders if pos else None
-    payment_events = PaymentEvents(repo, notifier, provider=provider,
-                                   donation_account=settings.donation_account,
-                                   donation_partner=settings.donation_partner, work=work, pos=pos_orders)
-    checkouts = CheckoutService(
-        repo, provider, payment_events, notifier, limits=Limits(max_total=settings.max_total),
-        public_url=settings.public_url or public_url, ttl_seconds=settings.checkout_ttl_seconds,
-        donations_enabled=settings.donation_account is not None,
-        donation_label=f"Donation to {settings.donation_partner}", pos=pos_orders,
+    payment_events = PaymentEvents(
+        repo,
+        notifier,
+        provider=provider,
+        donation_account=settings.donation_account,
+        donation_partner=settings.donation_partner,
+        work=work,
+        pos=pos_orders,
     )
-    outbox = OutboxWorker(repo, {DONATION_TOPIC: DonationTransfers(repo, provider),
-                                 DONATION_REVERSAL_TOPIC: DonationReversals(repo, provider),
-                                 **(pos.handlers if pos else {})},
-                          max_attempts=settings.outbox_max_attempts, work=work,
-                          observers=dict.fromkeys(TOPICS, pos.orders) if pos else {},
-                          backoff_base=settings.outbox_backoff_base_seconds,
-                          backoff_cap=settings.outbox_backoff_cap_seconds)
-    reconciler = Reconciler(repo, checkouts, payment_events, after_seconds=settings.reconcile_after_seconds,
-                            interval_seconds=settings.reconcile_interval_seconds,
-                            keep_requests_days=settings.webhook_requests_days)
+    checkouts = CheckoutService(
+        repo,
+        provider,
+        payment_events,
+        notifier,
+        limits=Limits(max_total=settings.max_total),
+        public_url=settings.public_url or public_url,
+        ttl_seconds=settings.checkout_ttl_seconds,
+        donations_enabled=settings.donation_account is not None,
+        donation_label=f"Donation to {settings.donation_partner}",
+        pos=pos_orders,
+    )
+    outbox = OutboxWorker(
+        repo,
+        {
+            DONATION_TOPIC: DonationTransfers(repo, provider),
+            DONATION_REVERSAL_TOPIC: DonationReversals(repo, provider),
+            **(pos.handlers if pos else {}),
+        },
+        max_attempts=settings.outbox_max_attempts,
+        work=work,
+        observers=dict.fromkeys(TOPICS, pos.orders) if pos else {},
+        backoff_base=settings.outbox_backoff_base_seconds,
+        backoff_cap=settings.outbox_backoff_cap_seconds,
+    )
+    reconciler = Reconciler(
+        repo,
+        checkouts,
+        payment_events,
+        after_seconds=settings.reconcile_after_seconds,
+        interval_seconds=settings.reconcile_interval_seconds,
+        keep_requests_days=settings.webhook_requests_days,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -139,8 +170,7 @@ def create_app(settings: Settings, *, provider: PaymentProvider | None = None,
             if pos is not None:
                 await pos.client.aclose()
 
-    app = FastAPI(title="TablePay sync service", version="0.1.0", description=service_doc or "",
-                  lifespan=lifespan)
+    app = FastAPI(title="TablePay sync service", version="0.1.0", description=service_doc or "", lifespan=lifespan)
     app.state.settings = settings
     app.state.repo = repo
     app.state.provider = provider
@@ -162,8 +192,9 @@ def create_app(settings: Settings, *, provider: PaymentProvider | None = None,
 
     @app.exception_handler(HTTPException)
     async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
-        code = {401: "unauthorized", 403: "forbidden", 404: "not_found",
-                429: "rate_limited"}.get(exc.status_code, "error")
+        code = {401: "unauthorized", 403: "forbidden", 404: "not_found", 429: "rate_limited"}.get(
+            exc.status_code, "error"
+        )
         response = _error(exc.status_code, code, str(exc.detail))
         response.headers.update(exc.headers or {})
         return response
@@ -182,14 +213,16 @@ def create_app(settings: Settings, *, provider: PaymentProvider | None = None,
     app.include_router(webhook_routes.router)
     app.add_middleware(page_headers.HtmlHeaders)  # added first, so it sits inside the webhook fast path
     app.add_middleware(FeedFastPath, repo=repo, notifier=notifier)
-    app.add_middleware(webhook_routes.WebhookFastPath, provider=provider, events=payment_events,
-                       budget=app.state.rejected_budget)
+    app.add_middleware(
+        webhook_routes.WebhookFastPath, provider=provider, events=payment_events, budget=app.state.rejected_budget
+    )
     app.include_router(kiosk_routes.router)
     app.include_router(pos_routes.router)
     app.include_router(pairing_routes.router)
     app.include_router(pages.router)
     # Added last, so it runs first: a body over its limit is refused before routing or authentication.
     # A webhook may be read a little past its own limit, so an oversize forgery can be recognised.
-    app.add_middleware(BodyLimit, default=settings.max_body_bytes,
-                       limits={webhook_routes.PATH: webhook_routes.READ_LIMIT_BYTES})
+    app.add_middleware(
+        BodyLimit, default=settings.max_body_bytes, limits={webhook_routes.PATH: webhook_routes.READ_LIMIT_BYTES}
+    )
     return app

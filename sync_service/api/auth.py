@@ -28,8 +28,9 @@ def mint_token() -> tuple[str, str]:
 
 
 MANAGER_SCOPE = "manager"
-TOKEN_REQUIRED = ("a valid kiosk token is required (Authorization: Bearer ...); "
-                  "pair the kiosk with `tablepay sync add-kiosk`")
+TOKEN_REQUIRED = (
+    "a valid kiosk token is required (Authorization: Bearer ...); pair the kiosk with `tablepay sync add-kiosk`"
+)
 
 
 def issue_kiosk_token(repo: Repository, kiosk_id: str, *, manager: bool = False) -> str:
@@ -68,6 +69,7 @@ def manager_from_request(request: Request) -> str:
     kiosk_id = kiosk_from_request(request)
     repo: Repository = request.app.state.repo
     if MANAGER_SCOPE not in repo.kiosk_scopes(kiosk_id):
-        raise HTTPException(403, "this needs a manager token: pair the kiosk with "
-                                 f"`tablepay sync add-kiosk {kiosk_id} --manager`")
+        raise HTTPException(
+            403, f"this needs a manager token: pair the kiosk with `tablepay sync add-kiosk {kiosk_id} --manager`"
+        )
     return kiosk_id

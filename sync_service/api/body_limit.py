@@ -31,12 +31,19 @@ def _declared_length(scope: Scope) -> int | None:
 
 
 async def refuse_too_large(send: Send, limit: int) -> None:
-    content = orjson.dumps({"error": {"code": "too_large",
-                                      "message": f"request body larger than {limit} bytes"}})
+    content = orjson.dumps({"error": {"code": "too_large", "message": f"request body larger than {limit} bytes"}})
     # connection: close, so the server drops the rest of the body instead of reading it to find the next request.
-    await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", b"application/json"), (b"connection", b"close"),
-                            (b"content-length", str(len(content)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"connection", b"close"),
+                (b"content-length", str(len(content)).encode()),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": content})
 
 
@@ -93,6 +100,11 @@ class BodyLimit:
         self.refused += 1
         if self.refused % 1000 == 1:  # the first, then one line per thousand: a flood does not flood the log
             client = scope.get("client")
-            log.warning("request_too_large", path=scope["path"], limit=limit,
-                        client=client[0] if client else None, refused_since_start=self.refused)
+            log.warning(
+                "request_too_large",
+                path=scope["path"],
+                limit=limit,
+                client=client[0] if client else None,
+                refused_since_start=self.refused,
+            )
         await refuse_too_large(send, limit)

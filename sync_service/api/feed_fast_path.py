@@ -77,8 +77,12 @@ class FeedFastPath:
         if outcome == "gone":
             return
         if outcome == "revoked":
-            await _answer(send, 401, {"error": {"code": "unauthorized", "message": TOKEN_REQUIRED}},
-                          [(b"www-authenticate", b"Bearer")])
+            await _answer(
+                send,
+                401,
+                {"error": {"code": "unauthorized", "message": TOKEN_REQUIRED}},
+                [(b"www-authenticate", b"Bearer")],
+            )
             return
         assert not isinstance(outcome, str)
         rows = outcome
@@ -86,8 +90,9 @@ class FeedFastPath:
             row.pop("kiosk_id", None)
         await _answer(send, 200, {"events": rows, "next_after": rows[-1]["seq"] if rows else after})
 
-    async def _poll(self, kiosk_id: str, hashed: str, after: int, wait: float, limit: int,
-                    receive: Receive) -> list[dict[str, Any]] | str:
+    async def _poll(
+        self, kiosk_id: str, hashed: str, after: int, wait: float, limit: int, receive: Receive
+    ) -> list[dict[str, Any]] | str:
         """The rows, or "gone" (the kiosk hung up) or "revoked" (its token, while it waited)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait
@@ -130,8 +135,10 @@ class FeedFastPath:
 
         self._notifier.subscribe(kiosk_id, woken)
         hung_up.add_done_callback(on_hang_up)
-        handles = [loop.call_later(remaining, settle, "deadline"),
-                   loop.call_later(REVOCATION_CHECK_SECONDS, check_token)]
+        handles = [
+            loop.call_later(remaining, settle, "deadline"),
+            loop.call_later(REVOCATION_CHECK_SECONDS, check_token),
+        ]
         try:
             return await woken or "changed"
         finally:
@@ -148,10 +155,22 @@ async def _until_disconnect(receive: Receive, hung_up: asyncio.Future[str]) -> N
         hung_up.set_result("gone")
 
 
-async def _answer(send: Send, status: int, body: dict[str, Any], headers: list[tuple[bytes, bytes]] | None = None,
-                  ) -> None:
+async def _answer(
+    send: Send,
+    status: int,
+    body: dict[str, Any],
+    headers: list[tuple[bytes, bytes]] | None = None,
+) -> None:
     content = orjson.dumps(body)
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(content)).encode()), *(headers or [])]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(content)).encode()),
+                *(headers or []),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": content})

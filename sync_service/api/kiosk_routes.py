@@ -43,14 +43,27 @@ async def who_am_i(kiosk_id: Kiosk) -> dict[str, str]:
     return {"kiosk_id": kiosk_id}
 
 
-@router.post("/checkouts", status_code=201, response_model=Payment,
-             responses={403: {"model": ErrorResponse}, 409: {"model": ErrorResponse},
-                        422: {"model": ErrorResponse}, 502: {"model": ErrorResponse}})
-async def create_checkout(order: OrderSnapshot, request: Request, kiosk_id: Kiosk,
-                          idempotency_key: Annotated[str | None, Header(max_length=255)] = None) -> JSONResponse:
+@router.post(
+    "/checkouts",
+    status_code=201,
+    response_model=Payment,
+    responses={
+        403: {"model": ErrorResponse},
+        409: {"model": ErrorResponse},
+        422: {"model": ErrorResponse},
+        502: {"model": ErrorResponse},
+    },
+)
+async def create_checkout(
+    order: OrderSnapshot,
+    request: Request,
+    kiosk_id: Kiosk,
+    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+) -> JSONResponse:
     """Open a hosted checkout (attempt n+1) for an order; the total is computed here."""
-    status, body = await _checkouts(request).create(order.to_domain(), kiosk_id=kiosk_id,
-                                                    idempotency_key=idempotency_key)
+    status, body = await _checkouts(request).create(
+        order.to_domain(), kiosk_id=kiosk_id, idempotency_key=idempotency_key
+    )
     return JSONResponse(body, status_code=status)
 
 
@@ -65,22 +78,40 @@ async def refresh_payment(payment_id: str, request: Request, kiosk_id: Kiosk) ->
     return (await _checkouts(request).refresh(payment_id, kiosk_id)).public()
 
 
-@router.post("/payments/{payment_id}/cancel", response_model=Payment,
-             responses={404: {"model": ErrorResponse}, 409: {"model": ErrorResponse}})
+@router.post(
+    "/payments/{payment_id}/cancel",
+    response_model=Payment,
+    responses={404: {"model": ErrorResponse}, 409: {"model": ErrorResponse}},
+)
 async def cancel_payment(payment_id: str, request: Request, kiosk_id: Kiosk) -> dict[str, object]:
     """Expire the hosted checkout so it can no longer be paid; the attempt becomes cancelled."""
     return (await _checkouts(request).cancel(payment_id, kiosk_id)).public()
 
 
-@router.post("/payments/{payment_id}/refunds", status_code=202, response_model=RefundOut,
-             responses={403: {"model": ErrorResponse}, 404: {"model": ErrorResponse},
-                        409: {"model": ErrorResponse}, 422: {"model": ErrorResponse}, 502: {"model": ErrorResponse}})
-async def refund_payment(payment_id: str, refund: RefundIn, request: Request, kiosk_id: Manager,
-                         idempotency_key: Annotated[str | None, Header(max_length=255)] = None) -> JSONResponse:
+@router.post(
+    "/payments/{payment_id}/refunds",
+    status_code=202,
+    response_model=RefundOut,
+    responses={
+        403: {"model": ErrorResponse},
+        404: {"model": ErrorResponse},
+        409: {"model": ErrorResponse},
+        422: {"model": ErrorResponse},
+        502: {"model": ErrorResponse},
+    },
+)
+async def refund_payment(
+    payment_id: str,
+    refund: RefundIn,
+    request: Request,
+    kiosk_id: Manager,
+    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+) -> JSONResponse:
     """Refund part or all of what is left (manager token). The payment's state follows the provider's events."""
     refunds: RefundService = request.app.state.refunds
-    status, body = await refunds.refund(payment_id, kiosk_id=kiosk_id, amount=refund.amount, reason=refund.reason,
-                                        idempotency_key=idempotency_key)
+    status, body = await refunds.refund(
+        payment_id, kiosk_id=kiosk_id, amount=refund.amount, reason=refund.reason, idempotency_key=idempotency_key
+    )
     return JSONResponse(body, status_code=status)
 
 
@@ -92,9 +123,18 @@ async def order_history(order_id: str, request: Request, kiosk_id: Kiosk) -> dic
     if not attempts:
         raise HTTPException(404, f"no payment attempts for order {order_id}")
     events = repo.events_for_payments([a.payment_id for a in attempts])
-    return {"order_id": order_id, "attempts": [
-        {"payment_id": a.payment_id, "attempt": a.attempt, "status": a.status.value,
-         "events": [e for e in events if e["payment_id"] == a.payment_id]} for a in attempts]}
+    return {
+        "order_id": order_id,
+        "attempts": [
+            {
+                "payment_id": a.payment_id,
+                "attempt": a.attempt,
+                "status": a.status.value,
+                "events": [e for e in events if e["payment_id"] == a.payment_id],
+            }
+            for a in attempts
+        ],
+    }
 
 
 @router.post("/payments/lookup", response_model=LookupOut)
@@ -103,10 +143,21 @@ async def lookup_payments(lookup: LookupIn, request: Request, kiosk_id: Kiosk) -
     repo = request.app.state.repo
     found = [p for p in repo.payments_by_id(lookup.payment_ids).values() if p.kiosk_id == kiosk_id]
     pos = PosRepository(repo).statuses(sorted({p.order_id for p in found}))
-    return {"payments": [{"payment_id": p.payment_id, "order_id": p.order_id, "status": p.status.value,
-                          "amount_total": p.amount_total, "amount_refunded": p.amount_refunded,
-                          "pos_status": pos.get(p.order_id), "updated_at": p.updated_at,
-                          "attention": p.attention} for p in found]}
+    return {
+        "payments": [
+            {
+                "payment_id": p.payment_id,
+                "order_id": p.order_id,
+                "status": p.status.value,
+                "amount_total": p.amount_total,
+                "amount_refunded": p.amount_refunded,
+                "pos_status": pos.get(p.order_id),
+                "updated_at": p.updated_at,
+                "attention": p.attention,
+            }
+            for p in found
+        ]
+    }
 
 
 # How often a long poll asks whether its token was revoked meanwhile (`tablepay sync
@@ -114,8 +165,11 @@ async def lookup_payments(lookup: LookupIn, request: Request, kiosk_id: Kiosk) -
 REVOCATION_CHECK_SECONDS = 1.0
 
 
-async def _while_allowed(request: Request, kiosk_id: str, poll: Coroutine[Any, Any, list[dict[str, Any]]],
-                         ) -> list[dict[str, Any]]:
+async def _while_allowed(
+    request: Request,
+    kiosk_id: str,
+    poll: Coroutine[Any, Any, list[dict[str, Any]]],
+) -> list[dict[str, Any]]:
     """A long poll ends when its kiosk hangs up, instead of holding on (and holding a shutdown) for `wait`,
     and with 401 when its token is revoked while it waits."""
 
@@ -130,8 +184,11 @@ async def _while_allowed(request: Request, kiosk_id: str, poll: Coroutine[Any, A
             if token_kiosk(request) != kiosk_id:
                 return
 
-    polling, watching, checking = (asyncio.create_task(poll), asyncio.create_task(hung_up()),
-                                   asyncio.create_task(revoked()))
+    polling, watching, checking = (
+        asyncio.create_task(poll),
+        asyncio.create_task(hung_up()),
+        asyncio.create_task(revoked()),
+    )
     finished: set[asyncio.Task[Any]] = set()
     try:
         finished, _ = await asyncio.wait({polling, watching, checking}, return_when=asyncio.FIRST_COMPLETED)
@@ -146,11 +203,13 @@ async def _while_allowed(request: Request, kiosk_id: str, poll: Coroutine[Any, A
 
 
 @router.get("/events", response_model=FeedPage)
-async def events(request: Request, kiosk_id: Kiosk,
-                 after: Annotated[DigitsInteger, Query(ge=0, le=2**63 - 1,
-                                                       description="Last seq the kiosk has applied")] = 0,
-                 wait: Annotated[float, Query(ge=0, le=60, description="Seconds to hold the request open")] = 0,
-                 limit: Annotated[DigitsInteger, Query(ge=1, le=500)] = 100) -> dict[str, object]:
+async def events(
+    request: Request,
+    kiosk_id: Kiosk,
+    after: Annotated[DigitsInteger, Query(ge=0, le=2**63 - 1, description="Last seq the kiosk has applied")] = 0,
+    wait: Annotated[float, Query(ge=0, le=60, description="Seconds to hold the request open")] = 0,
+    limit: Annotated[DigitsInteger, Query(ge=1, le=500)] = 100,
+) -> dict[str, object]:
     """This kiosk's events after `after`: at once if any, else as soon as one arrives (long poll)."""
     feed: Feed = request.app.state.feed
     rows = await _while_allowed(request, kiosk_id, feed.poll(after, wait, kiosk_id=kiosk_id, limit=limit))

@@ -38,8 +38,10 @@ def guest_page_headers(template: str) -> dict[str, str]:
     styles = re.findall(r"<style>(.*?)</style>", template, flags=re.DOTALL)
     if len(styles) != 1 or "{{" in styles[0]:
         raise ValueError("a guest page has exactly one <style>, with no placeholders in it (its hash is fixed)")
-    policy = (f"default-src 'none'; style-src {style_hash_source(styles[0])}; img-src 'none'; "
-              "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+    policy = (
+        f"default-src 'none'; style-src {style_hash_source(styles[0])}; img-src 'none'; "
+        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    )
     return {**_COMMON, "Content-Security-Policy": policy}
 
 

@@ -38,29 +38,41 @@ def _render(payment: PaymentRecord | None, *, cancelled_page: bool, locale: str)
     else:
         state = payment.status.value
         if cancelled_page and payment.status.is_live:
-            title, text, tone = ("Payment not completed",
-                                 "You left the payment page. No money was taken. Ask your waiter if you "
-                                 "want to pay another way.", "info")
+            title, text, tone = (
+                "Payment not completed",
+                "You left the payment page. No money was taken. Ask your waiter if you want to pay another way.",
+                "info",
+            )
         else:
             title, text, tone = _MESSAGES[state]
         # As the kiosk shows it, in the guest's locale ("€38.00", "38,00 €"), never "38.00 EUR".
         amount = format_money(Money(payment.amount_total, payment.currency), locale)
         refresh = payment.status.is_live and not cancelled_page
-    page = (_TEMPLATE.replace("{{title}}", html.escape(title)).replace("{{text}}", html.escape(text))
-            .replace("{{tone}}", tone).replace("{{amount}}", html.escape(amount))
-            .replace("{{refresh}}", '<meta http-equiv="refresh" content="3">' if refresh else ""))
+    page = (
+        _TEMPLATE.replace("{{title}}", html.escape(title))
+        .replace("{{text}}", html.escape(text))
+        .replace("{{tone}}", tone)
+        .replace("{{amount}}", html.escape(amount))
+        .replace("{{refresh}}", '<meta http-equiv="refresh" content="3">' if refresh else "")
+    )
     return HTMLResponse(page, status_code=200 if payment else 404, headers=_HEADERS)
 
 
 @router.get("/pay/success")
 async def success_page(request: Request, session_id: str = "") -> HTMLResponse:
     repo: Repository = request.app.state.repo
-    return _render(repo.find_payment(session_id=session_id) if session_id else None, cancelled_page=False,
-                   locale=guest_locale(request.headers.get("accept-language")))
+    return _render(
+        repo.find_payment(session_id=session_id) if session_id else None,
+        cancelled_page=False,
+        locale=guest_locale(request.headers.get("accept-language")),
+    )
 
 
 @router.get("/pay/cancel")
 async def cancel_page(request: Request, payment_id: str = "") -> HTMLResponse:
     repo: Repository = request.app.state.repo
-    return _render(repo.payment(payment_id) if payment_id else None, cancelled_page=True,
-                   locale=guest_locale(request.headers.get("accept-language")))
+    return _render(
+        repo.payment(payment_id) if payment_id else None,
+        cancelled_page=True,
+        locale=guest_locale(request.headers.get("accept-language")),
+    )

@@ -18,8 +18,7 @@ from ..services.pairing import Collected, PairingCodes, Waiting
 from .schemas import ErrorResponse, PairingCodeIn, PairingCodeOut, PairingPoll
 from .source_budget import SourceBudget
 
-router = APIRouter(prefix="/v1/pairing", tags=["pairing"],
-                   responses={429: {"model": ErrorResponse}})
+router = APIRouter(prefix="/v1/pairing", tags=["pairing"], responses={429: {"model": ErrorResponse}})
 log = structlog.get_logger(__name__)
 
 # A kiosk asks for a code at start and on "New code": 10 at once, then one a minute per address.
@@ -42,35 +41,46 @@ def _within(request: Request, budget: SourceBudget, retry_after: int) -> None:
     if not budget.take(source):
         if budget.refused % 1000 == 1:  # a flood: one line per thousand, not one per request
             log.warning("pairing_rate_limited", path=request.url.path, source=source, refused=budget.refused)
-        raise HTTPException(429, "too many pairing requests from this address; try again in a minute",
-                            headers={"Retry-After": str(retry_after)})
+        raise HTTPException(
+            429,
+            "too many pairing requests from this address; try again in a minute",
+            headers={"Retry-After": str(retry_after)},
+        )
 
 
 def _not_found() -> HTTPException:
-    return HTTPException(404, "no such pairing code is waiting (wrong, expired or already used): "
-                              "ask the kiosk for a new code")
+    return HTTPException(
+        404, "no such pairing code is waiting (wrong, expired or already used): ask the kiosk for a new code"
+    )
 
 
-@router.post("/codes", status_code=201, response_model=PairingCodeOut,
-             responses={422: {"model": ErrorResponse}})
+@router.post("/codes", status_code=201, response_model=PairingCodeOut, responses={422: {"model": ErrorResponse}})
 async def create_code(request: Request, body: PairingCodeIn | None = None) -> dict[str, Any]:
     """A new one-time code for an unpaired kiosk to show, and the secret it polls with."""
     _within(request, request.app.state.pairing_create_budget, retry_after=60)
     pairing: PairingCodes = request.app.state.pairing
     new = pairing.create(body.kiosk_name if body else None)
     if new is None:
-        raise HTTPException(429, "too many pairing codes are waiting on this service; try again in a few minutes",
-                            headers={"Retry-After": "60"})
-    return {"code": new.code, "poll_token": new.poll_secret, "expires_at": int(new.expires_at),
-            "expires_in": int(new.ttl_seconds)}
+        raise HTTPException(
+            429,
+            "too many pairing codes are waiting on this service; try again in a few minutes",
+            headers={"Retry-After": "60"},
+        )
+    return {
+        "code": new.code,
+        "poll_token": new.poll_secret,
+        "expires_at": int(new.expires_at),
+        "expires_in": int(new.ttl_seconds),
+    }
 
 
 @router.get("/codes/{code}", response_model=PairingPoll, responses={404: {"model": ErrorResponse}})
-async def poll_code(code: str, request: Request,
-                    poll_token: Annotated[str, Header(alias=POLL_SECRET_HEADER, max_length=100)] = "",
-                    wait: Annotated[float, Query(ge=0, le=30, description="Seconds to hold on for the "
-                                                                         "operator's approval")] = 0,
-                    ) -> JSONResponse:
+async def poll_code(
+    code: str,
+    request: Request,
+    poll_token: Annotated[str, Header(alias=POLL_SECRET_HEADER, max_length=100)] = "",
+    wait: Annotated[float, Query(ge=0, le=30, description="Seconds to hold on for the operator's approval")] = 0,
+) -> JSONResponse:
     """`waiting` until an operator runs `tablepay sync add-kiosk KIOSK_ID --code CODE`, then `paired`
     with the kiosk's new token, once. Needs the `Poll-Token` header from the code's creation."""
     _within(request, request.app.state.pairing_poll_budget, retry_after=2)
@@ -78,8 +88,10 @@ async def poll_code(code: str, request: Request,
     answer = await _until_hung_up(request, pairing.wait_for(code, poll_token, wait))
     if isinstance(answer, Collected):
         log.info("kiosk_paired_by_code", kiosk_id=answer.kiosk_id)
-        return JSONResponse({"status": "paired", "kiosk_id": answer.kiosk_id, "token": answer.token},
-                            headers={"Cache-Control": "no-store"})
+        return JSONResponse(
+            {"status": "paired", "kiosk_id": answer.kiosk_id, "token": answer.token},
+            headers={"Cache-Control": "no-store"},
+        )
     if isinstance(answer, Waiting):
         return JSONResponse({"status": "waiting", "expires_in": round(answer.expires_in)})
     raise _not_found()

@@ -31,17 +31,28 @@ def _pos_or_503(request: Request) -> Any:
     return pos
 
 
-@router.post("/orders", status_code=202, response_model=SentToPos,
-             responses={403: {"model": ErrorResponse}, 409: {"model": ErrorResponse},
-                        422: {"model": ErrorResponse}, 503: {"model": ErrorResponse}})
+@router.post(
+    "/orders",
+    status_code=202,
+    response_model=SentToPos,
+    responses={
+        403: {"model": ErrorResponse},
+        409: {"model": ErrorResponse},
+        422: {"model": ErrorResponse},
+        503: {"model": ErrorResponse},
+    },
+)
 async def send_order(order: OrderSnapshot, request: Request, kiosk_id: Kiosk) -> dict[str, Any]:
     """Send to the kitchen: queue for the POS the dishes it has not been sent yet (a new package)."""
     checkouts: CheckoutService = request.app.state.checkouts
     return await checkouts.send_to_pos(order.to_domain(), kiosk_id=kiosk_id)
 
 
-@router.get("/orders/{order_id}/pos", response_model=PosOrderState,
-            responses={404: {"model": ErrorResponse}, 503: {"model": ErrorResponse}})
+@router.get(
+    "/orders/{order_id}/pos",
+    response_model=PosOrderState,
+    responses={404: {"model": ErrorResponse}, 503: {"model": ErrorResponse}},
+)
 async def pos_state(order_id: str, request: Request, kiosk_id: Kiosk) -> dict[str, Any]:
     """Where an order stands in the POS, with every package and step taken."""
     found: dict[str, Any] | None = _pos_or_503(request).orders.status(order_id)
@@ -51,8 +62,9 @@ async def pos_state(order_id: str, request: Request, kiosk_id: Kiosk) -> dict[st
 
 
 @router.get("/menu", response_model=PosMenu, responses={502: {"model": ErrorResponse}, 503: {"model": ErrorResponse}})
-async def pos_menu(request: Request, kiosk_id: Kiosk,
-                   currency: Annotated[str, Query(min_length=3, max_length=3)] = "EUR") -> Any:
+async def pos_menu(
+    request: Request, kiosk_id: Kiosk, currency: Annotated[str, Query(min_length=3, max_length=3)] = "EUR"
+) -> Any:
     """The menu as the POS sells it now, in the shape of resources/menu.json."""
     pos = _pos_or_503(request)
     try:
@@ -62,8 +74,9 @@ async def pos_menu(request: Request, kiosk_id: Kiosk,
     try:
         return await menu_from_pos(pos.client, pos.config, code)
     except PosError as exc:
-        return JSONResponse({"error": {"code": "pos_unavailable", "message": f"could not read the POS menu: {exc}"}},
-                            status_code=502)
+        return JSONResponse(
+            {"error": {"code": "pos_unavailable", "message": f"could not read the POS menu: {exc}"}}, status_code=502
+        )
 
 
 # Dead letters are the restaurant's, not one kiosk's (a donation transfer, a POS step of any
@@ -74,10 +87,14 @@ async def dead_letters(request: Request, kiosk_id: Manager) -> list[dict[str, An
     return request.app.state.repo.outbox_rows(state="dead", of_known_orders=True)  # type: ignore[no-any-return]
 
 
-@router.post("/outbox/{row_id}/retry", response_model=DeadLetter,
-             responses={403: {"model": ErrorResponse}, 404: {"model": ErrorResponse}})
-async def retry_dead_letter(row_id: Annotated[DigitsInteger, FastPath(ge=1, le=MAX_ROW_ID)], request: Request,
-                            kiosk_id: Manager) -> dict[str, Any]:
+@router.post(
+    "/outbox/{row_id}/retry",
+    response_model=DeadLetter,
+    responses={403: {"model": ErrorResponse}, 404: {"model": ErrorResponse}},
+)
+async def retry_dead_letter(
+    row_id: Annotated[DigitsInteger, FastPath(ge=1, le=MAX_ROW_ID)], request: Request, kiosk_id: Manager
+) -> dict[str, Any]:
     """Put a dead letter back in line; the worker tries it again at once."""
     outbox: OutboxWorker = request.app.state.outbox
     row = outbox.retry(row_id)

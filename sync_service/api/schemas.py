@@ -18,8 +18,11 @@ StrictInteger = Annotated[int, Field(strict=True)]
 # controls, lone surrogates and Unicode non-characters (U+FDD0-U+FDEF, U+xxFFFE/U+xxFFFF of
 # every plane). One NUL in a waiter's name once made the POS XML invalid and parked the
 # order's POS steps for good, so they are refused at the door, in every text field.
-_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef" + "".join(
-    chr(plane * 0x10000 + 0xFFFE) + chr(plane * 0x10000 + 0xFFFF) for plane in range(17)) + "]")
+_UNPRINTABLE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef"
+    + "".join(chr(plane * 0x10000 + 0xFFFE) + chr(plane * 0x10000 + 0xFFFF) for plane in range(17))
+    + "]"
+)
 
 
 def _kind(char: str) -> str:
@@ -28,7 +31,9 @@ def _kind(char: str) -> str:
         return "a lone surrogate"
     if point >= 0xFDD0:
         return "a Unicode non-character"
-    return {0x00: "NUL", 0x09: "a tab", 0x0A: "a line break", 0x0D: "a carriage return"}.get(point, "a control character")
+    return {0x00: "NUL", 0x09: "a tab", 0x0A: "a line break", 0x0D: "a carriage return"}.get(
+        point, "a control character"
+    )
 
 
 def _printable(allowed: str = "") -> AfterValidator:
@@ -37,10 +42,11 @@ def _printable(allowed: str = "") -> AfterValidator:
             if found.group() not in allowed:
                 char = found.group()
                 # The code point, never the character itself: it may not even encode as UTF-8.
-                raise PydanticCustomError("unprintable_text", "must not contain {kind} (U+{code}, at position "
-                                          "{position}): use printable text only",
-                                          {"kind": _kind(char), "code": f"{ord(char):04X}",
-                                           "position": found.start() + 1})
+                raise PydanticCustomError(
+                    "unprintable_text",
+                    "must not contain {kind} (U+{code}, at position {position}): use printable text only",
+                    {"kind": _kind(char), "code": f"{ord(char):04X}", "position": found.start() + 1},
+                )
         return text
 
     return AfterValidator(check)
@@ -88,11 +94,18 @@ class OrderSnapshot(BaseModel):
 
     def to_domain(self) -> Order:
         return Order(
-            order_id=self.order_id, kiosk_id=self.kiosk_id, currency=self.currency, table=self.table,
-            waiter=self.waiter, tip_amount=self.tip_amount, donation_amount=self.donation_amount,
+            order_id=self.order_id,
+            kiosk_id=self.kiosk_id,
+            currency=self.currency,
+            table=self.table,
+            waiter=self.waiter,
+            tip_amount=self.tip_amount,
+            donation_amount=self.donation_amount,
             note=self.note,
-            lines=tuple(Line(sku=line.sku, name=line.name, quantity=line.quantity, unit_amount=line.unit_amount)
-                        for line in self.lines),
+            lines=tuple(
+                Line(sku=line.sku, name=line.name, quantity=line.quantity, unit_amount=line.unit_amount)
+                for line in self.lines
+            ),
         )
 
 
@@ -100,8 +113,9 @@ class Payment(BaseModel):
     payment_id: str
     order_id: str
     attempt: int
-    status: str = Field(description="open, pending, authorized, paid, failed, cancelled, expired, "
-                                    "partially_refunded or refunded")
+    status: str = Field(
+        description="open, pending, authorized, paid, failed, cancelled, expired, partially_refunded or refunded"
+    )
     currency: str
     checkout_url: str | None
     expires_at: int | None = Field(description="Unix time the hosted checkout stops accepting payment")
@@ -114,8 +128,11 @@ class Payment(BaseModel):
     failure_reason: str | None
     created_at: str
     updated_at: str
-    attention: str | None = Field(default=None, description="Set when a person must act, e.g. "
-                                  "'double_payment: ...' when another attempt already paid the order")
+    attention: str | None = Field(
+        default=None,
+        description="Set when a person must act, e.g. "
+        "'double_payment: ...' when another attempt already paid the order",
+    )
 
 
 class FeedEvent(BaseModel):
@@ -134,8 +151,10 @@ class FeedEvent(BaseModel):
     paid_at: str | None
     created_at: str
     pos_status: str | None = Field(default=None, description="For `pos.*` events: queued, in_pos, paid or failed")
-    provider_reference: str | None = Field(default=None, description="Payment events: the provider's payment "
-                                           "intent id, or its checkout session id before there is one")
+    provider_reference: str | None = Field(
+        default=None,
+        description="Payment events: the provider's payment intent id, or its checkout session id before there is one",
+    )
 
 
 class FeedPage(BaseModel):
@@ -230,8 +249,10 @@ class RefundOut(BaseModel):
     payment_id: str
     amount: int
     currency: str
-    status: str = Field(description="The provider's refund status (pending, succeeded, ...); the payment's own "
-                                    "state follows from the provider's events")
+    status: str = Field(
+        description="The provider's refund status (pending, succeeded, ...); the payment's own "
+        "state follows from the provider's events"
+    )
     left_to_refund: int
 
 
@@ -256,7 +277,9 @@ class LookupOut(BaseModel):
 
 
 class ProviderEvent(BaseModel):
-    event_id: str = Field(description="The provider's event id, or `refresh:...`/`reconcile...` for a server-side retrieve")
+    event_id: str = Field(
+        description="The provider's event id, or `refresh:...`/`reconcile...` for a server-side retrieve"
+    )
     type: str
     outcome: str = Field(description="applied (it moved the payment), unchanged, ...")
     received_at: str
@@ -276,14 +299,17 @@ class OrderHistory(BaseModel):
 
 class PairingCodeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    kiosk_name: PrintableText | None = Field(default=None, max_length=64,
-                                             description="What the kiosk calls itself (its host name); "
-                                                         "`add-kiosk --code` shows it to the operator")
+    kiosk_name: PrintableText | None = Field(
+        default=None,
+        max_length=64,
+        description="What the kiosk calls itself (its host name); `add-kiosk --code` shows it to the operator",
+    )
 
 
 class PairingCodeOut(BaseModel):
-    code: str = Field(description="To show on the kiosk: 8 characters of 23456789ACDEFGHJKMNPQRTUVWXY, "
-                                  "grouped as KXM4-7RPQ")
+    code: str = Field(
+        description="To show on the kiosk: 8 characters of 23456789ACDEFGHJKMNPQRTUVWXY, grouped as KXM4-7RPQ"
+    )
     poll_token: str = Field(description="The kiosk's secret for polling; only its hash is stored")
     expires_at: int = Field(description="Unix time")
     expires_in: int = Field(description="Seconds from now (for a countdown that does not trust the kiosk's clock)")

@@ -47,8 +47,14 @@ class _Bucket:
 
 
 class SourceBudget:
-    def __init__(self, *, burst: int = REJECTED_BURST, per_second: float = REJECTED_PER_SECOND,
-                 max_sources: int = REJECTED_SOURCES, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        *,
+        burst: int = REJECTED_BURST,
+        per_second: float = REJECTED_PER_SECOND,
+        max_sources: int = REJECTED_SOURCES,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._burst, self._rate, self._max, self._clock = float(burst), per_second, max_sources, clock
         self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
         self._overflow = _Bucket(float(burst), clock())

@@ -62,19 +62,33 @@ class Received:
 
 
 def _kept_headers(headers: Mapping[str, str]) -> str:
-    return orjson.dumps({name: value[:KEPT_HEADER_CHARS] for name in KEPT_HEADERS
-                         if (value := headers.get(name))}).decode()
+    return orjson.dumps(
+        {name: value[:KEPT_HEADER_CHARS] for name in KEPT_HEADERS if (value := headers.get(name))}
+    ).decode()
 
 
-async def handle_webhook(provider: PaymentProvider, events: PaymentEvents, received: Received,
-                         headers: Mapping[str, str], *, source: str | None,
-                         budget: SourceBudget) -> tuple[int, dict[str, Any]]:
+async def handle_webhook(
+    provider: PaymentProvider,
+    events: PaymentEvents,
+    received: Received,
+    headers: Mapping[str, str],
+    *,
+    source: str | None,
+    budget: SourceBudget,
+) -> tuple[int, dict[str, Any]]:
     """200 when applied, ignored or already seen; 400 when forged or malformed (429 past the source's
     budget of stored rejections); 500 so Stripe retries."""
     kept_headers = _kept_headers(headers)
     if received.too_large:
-        return _reject(events, budget, source, received, kept_headers, "too_large",
-                       f"body too large ({received.size} bytes; first {REJECTED_HEAD_BYTES} kept)")
+        return _reject(
+            events,
+            budget,
+            source,
+            received,
+            kept_headers,
+            "too_large",
+            f"body too large ({received.size} bytes; first {REJECTED_HEAD_BYTES} kept)",
+        )
     try:
         notice = await provider.read_webhook(received.body, headers)
     except InvalidWebhook as exc:
@@ -89,34 +103,57 @@ async def handle_webhook(provider: PaymentProvider, events: PaymentEvents, recei
     except Exception:  # noqa: BLE001 - rolled back; a 5xx makes Stripe deliver it again
         log.exception("webhook_processing_failed", event_id=notice.event_id, type=notice.type)
         events.store_failed(notice, traceback.format_exc(limit=20))
-        return 500, {"error": {"code": "processing_failed",
-                               "message": "the event could not be processed; it will be retried"}}
+        return 500, {
+            "error": {"code": "processing_failed", "message": "the event could not be processed; it will be retried"}
+        }
     return 200, {"received": True, "outcome": outcome}
 
 
-def _reject(events: PaymentEvents, budget: SourceBudget, source: str | None, received: Received,
-            kept_headers: str, code: str, reason: str) -> tuple[int, dict[str, Any]]:
+def _reject(
+    events: PaymentEvents,
+    budget: SourceBudget,
+    source: str | None,
+    received: Received,
+    kept_headers: str,
+    code: str,
+    reason: str,
+) -> tuple[int, dict[str, Any]]:
     """Keep what a forged request looks like, unless its source has used up its budget."""
     if not budget.take(source):
         if budget.refused % 1000 == 1:  # a flood: one line per thousand, not one per request
             log.warning("webhook_rejections_not_stored", source=source, refused_since_start=budget.refused)
-        return 429, {"error": {"code": "rate_limited",
-                               "message": "too many rejected webhooks from this address"}}
+        return 429, {"error": {"code": "rate_limited", "message": "too many rejected webhooks from this address"}}
     log.warning("webhook_rejected", reason=reason, source=source)
-    events.store_rejected(RejectedRequest(
-        head=received.body[:REJECTED_HEAD_BYTES], size=received.size,
-        sha256=received.sha256 or hashlib.sha256(received.body).hexdigest(), headers=kept_headers, reason=reason))
+    events.store_rejected(
+        RejectedRequest(
+            head=received.body[:REJECTED_HEAD_BYTES],
+            size=received.size,
+            sha256=received.sha256 or hashlib.sha256(received.body).hexdigest(),
+            headers=kept_headers,
+            reason=reason,
+        )
+    )
     return 400, {"error": {"code": code, "message": reason if code == "invalid_webhook" else "webhook body too large"}}
 
 
-@router.post(PATH, responses={400: {"description": "Bad signature or malformed event; nothing changed"},
-                              500: {"description": "Not processed (rolled back); Stripe will retry"}})
+@router.post(
+    PATH,
+    responses={
+        400: {"description": "Bad signature or malformed event; nothing changed"},
+        500: {"description": "Not processed (rolled back); Stripe will retry"},
+    },
+)
 async def stripe_webhook(request: Request) -> JSONResponse:
     """200 when applied, ignored or already seen; 400 when forged or malformed; 500 so Stripe retries."""
     state = request.app.state
-    status, answer = await handle_webhook(state.provider, state.payment_events, Received.whole(await request.body()),
-                                          request.headers, source=request.client.host if request.client else None,
-                                          budget=state.rejected_budget)
+    status, answer = await handle_webhook(
+        state.provider,
+        state.payment_events,
+        Received.whole(await request.body()),
+        request.headers,
+        source=request.client.host if request.client else None,
+        budget=state.rejected_budget,
+    )
     return JSONResponse(answer, status)
 
 
@@ -132,12 +169,22 @@ class WebhookFastPath:
         if received is None:
             return
         client = scope.get("client")
-        status, answer = await handle_webhook(self._provider, self._events, received, Headers(scope=scope),
-                                              source=client[0] if client else None, budget=self._budget)
+        status, answer = await handle_webhook(
+            self._provider,
+            self._events,
+            received,
+            Headers(scope=scope),
+            source=client[0] if client else None,
+            budget=self._budget,
+        )
         content = orjson.dumps(answer)
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(content)).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(content)).encode())],
+            }
+        )
         await send({"type": "http.response.body", "body": content})
 
 

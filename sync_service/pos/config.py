@@ -40,16 +40,27 @@ class PosConfig:
             return Ref(code=code) if code else None
 
         assert settings.rkeeper_station_code and settings.rkeeper_cashier_code and settings.rkeeper_currency_id
-        return cls(station=Ref(code=settings.rkeeper_station_code), cashier=Ref(code=settings.rkeeper_cashier_code),
-                   currency=Ref(id=settings.rkeeper_currency_id), waiter=ref(settings.rkeeper_waiter_code),
-                   order_type=ref(settings.rkeeper_order_type_code), tables=settings.pos_tables,
-                   tip_mode=TipMode(settings.rkeeper_tip_mode), tip_charge=ref(settings.rkeeper_tip_charge_code),
-                   tip_dish_code=settings.rkeeper_tip_dish_code,
-                   payment_includes_tip=settings.rkeeper_payment_includes_tip)
+        return cls(
+            station=Ref(code=settings.rkeeper_station_code),
+            cashier=Ref(code=settings.rkeeper_cashier_code),
+            currency=Ref(id=settings.rkeeper_currency_id),
+            waiter=ref(settings.rkeeper_waiter_code),
+            order_type=ref(settings.rkeeper_order_type_code),
+            tables=settings.pos_tables,
+            tip_mode=TipMode(settings.rkeeper_tip_mode),
+            tip_charge=ref(settings.rkeeper_tip_charge_code),
+            tip_dish_code=settings.rkeeper_tip_dish_code,
+            payment_includes_tip=settings.rkeeper_payment_includes_tip,
+        )
 
 
 def connection_from(settings: Settings) -> Connection:
     assert settings.rkeeper_url and settings.rkeeper_user and settings.rkeeper_password
-    return Connection(url=settings.rkeeper_url, user=settings.rkeeper_user,
-                      password=settings.rkeeper_password.get_secret_value(), ca_bundle=settings.rkeeper_ca_bundle,
-                      verify_tls=settings.rkeeper_verify_tls, timeout_seconds=settings.rkeeper_timeout_seconds)
+    return Connection(
+        url=settings.rkeeper_url,
+        user=settings.rkeeper_user,
+        password=settings.rkeeper_password.get_secret_value(),
+        ca_bundle=settings.rkeeper_ca_bundle,
+        verify_tls=settings.rkeeper_verify_tls,
+        timeout_seconds=settings.rkeeper_timeout_seconds,
+    )

@@ -51,9 +51,13 @@ def _verify(connection: Connection) -> ssl.SSLContext | bool:
 class RKeeperClient:
     def __init__(self, connection: Connection, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self._http = httpx.AsyncClient(
-            base_url=connection.url.rstrip("/"), auth=httpx.BasicAuth(connection.user, connection.password),
-            verify=_verify(connection), timeout=httpx.Timeout(connection.timeout_seconds),
-            headers={"Content-Type": "application/xml; charset=utf-8"}, transport=transport)
+            base_url=connection.url.rstrip("/"),
+            auth=httpx.BasicAuth(connection.user, connection.password),
+            verify=_verify(connection),
+            timeout=httpx.Timeout(connection.timeout_seconds),
+            headers={"Content-Type": "application/xml; charset=utf-8"},
+            transport=transport,
+        )
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -62,9 +66,11 @@ class RKeeperClient:
         try:
             async with self._http.stream("POST", ENDPOINT, content=document) as response:
                 if response.status_code == 401:
-                    raise rx.PosAuthError(f"{command}: the POS refused the login (HTTP 401): check RKEEPER_USER "
-                                          "and RKEEPER_PASSWORD, and that the user's role has the HTTP access "
-                                          "privilege")
+                    raise rx.PosAuthError(
+                        f"{command}: the POS refused the login (HTTP 401): check RKEEPER_USER "
+                        "and RKEEPER_PASSWORD, and that the user's role has the HTTP access "
+                        "privilege"
+                    )
                 if response.status_code >= 500:
                     raise rx.PosUnavailable(f"{command}: the POS answered HTTP {response.status_code}")
                 if response.status_code != 200:
@@ -94,9 +100,16 @@ class RKeeperClient:
         items = rx.ref_items(await self.call("GetRefData", rx.get_ref_data("MENUITEMS")))
         categories = rx.ref_items(await self.call("GetRefData", rx.get_ref_data("CATEGLIST")))
         prices = rx.prices_from(await self.call("GetOrderMenu", rx.get_order_menu(station)))
-        return ([rx.MenuItem(ident=i.get("Ident", ""), code=i.get("Code", ""), name=i.get("Name", ""),
-                             parent=i.get("Parent", "")) for i in items],
-                {c.get("Ident", ""): c.get("Name", "") for c in categories}, prices)
+        return (
+            [
+                rx.MenuItem(
+                    ident=i.get("Ident", ""), code=i.get("Code", ""), name=i.get("Name", ""), parent=i.get("Parent", "")
+                )
+                for i in items
+            ],
+            {c.get("Ident", ""): c.get("Name", "") for c in categories},
+            prices,
+        )
 
     # writes ----------------------------------------------------------------
     async def create_order(self, guid: str, **fields: object) -> rx.PosOrder:
@@ -109,14 +122,11 @@ class RKeeperClient:
             raise rx.PosProtocolError(f"CreateOrder said Ok but GetOrder cannot find {guid}")
         return order
 
-    async def save_order(self, guid: str, *, station: rx.Ref, line_guid: str,
-                         dishes: list[rx.DishLine]) -> rx.PosOrder:
-        result = await self.call("SaveOrder", rx.save_order(guid, station=station, line_guid=line_guid,
-                                                            dishes=dishes))
+    async def save_order(self, guid: str, *, station: rx.Ref, line_guid: str, dishes: list[rx.DishLine]) -> rx.PosOrder:
+        result = await self.call("SaveOrder", rx.save_order(guid, station=station, line_guid=line_guid, dishes=dishes))
         return rx.order_from(result)
 
-    async def pay_order(self, guid: str, *, station: rx.Ref, cashier: rx.Ref,
-                        payment: rx.PaymentLine) -> str:
+    async def pay_order(self, guid: str, *, station: rx.Ref, cashier: rx.Ref, payment: rx.PaymentLine) -> str:
         """Pay and close the order; returns the receipt's CheckNum."""
         result = await self.call("PayOrder", rx.pay_order(guid, station=station, cashier=cashier, payment=payment))
         check = result.root.find("PrintCheck")
@@ -130,14 +140,16 @@ async def _read_capped(command: str, response: httpx.Response) -> bytes:
     """The answer's body, or PosProtocolError as soon as it says or shows it is over MAX_ANSWER_BYTES."""
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_ANSWER_BYTES:
-        raise rx.PosProtocolError(f"{command}: the POS's answer is {declared} bytes, over the limit of "
-                                  f"{MAX_ANSWER_BYTES}; not read")
+        raise rx.PosProtocolError(
+            f"{command}: the POS's answer is {declared} bytes, over the limit of {MAX_ANSWER_BYTES}; not read"
+        )
     chunks: list[bytes] = []
     size = 0
     async for chunk in response.aiter_bytes():
         size += len(chunk)
         if size > MAX_ANSWER_BYTES:
-            raise rx.PosProtocolError(f"{command}: the POS's answer passed the limit of {MAX_ANSWER_BYTES} "
-                                      "bytes; the rest was not read")
+            raise rx.PosProtocolError(
+                f"{command}: the POS's answer passed the limit of {MAX_ANSWER_BYTES} bytes; the rest was not read"
+            )
         chunks.append(chunk)
     return b"".join(chunks)

@@ -69,8 +69,8 @@ class PosMismatch(PosError):
 class PosDish:
     code: str
     quantity: int  # thousandths
-    price: int     # hundredths
-    amount: int    # hundredths
+    price: int  # hundredths
+    amount: int  # hundredths
 
 
 @dataclass(frozen=True)
@@ -190,8 +190,16 @@ def get_order(guid: str) -> bytes:
     return _bytes(root)
 
 
-def create_order(guid: str, *, table: Ref, station: Ref, waiter: Ref | None, order_type: Ref | None,
-                 ext_props: dict[str, str], comment: str) -> bytes:
+def create_order(
+    guid: str,
+    *,
+    table: Ref,
+    station: Ref,
+    waiter: Ref | None,
+    order_type: Ref | None,
+    ext_props: dict[str, str],
+    comment: str,
+) -> bytes:
     root, cmd = _query("CreateOrder")
     order = ET.SubElement(cmd, "Order", {"guid": guid, "persistentComment": comment})
     ET.SubElement(order, "Table", table.attrs())
@@ -227,8 +235,11 @@ def pay_order(guid: str, *, station: Ref, cashier: Ref, payment: PaymentLine) ->
     _order_ref(cmd, guid)
     ET.SubElement(cmd, "Station", station.attrs())
     ET.SubElement(cmd, "Cashier", cashier.attrs())
-    attrs = {**payment.currency.attrs(), "amount": str(payment.amount),
-             "extTransactionInfo": payment.ext_transaction_info}
+    attrs = {
+        **payment.currency.attrs(),
+        "amount": str(payment.amount),
+        "extTransactionInfo": payment.ext_transaction_info,
+    }
     if payment.tip_amount:
         attrs["tipAmount"] = str(payment.tip_amount)
     line = ET.SubElement(cmd, "Payment", attrs)
@@ -243,6 +254,7 @@ def close_visit(visit_id: str) -> bytes:
 
 # parsing --------------------------------------------------------------------
 
+
 def parse_result(command: str, body: bytes) -> Result:
     """The root of an answer, or the typed error its `Status` describes."""
     try:
@@ -254,8 +266,12 @@ def parse_result(command: str, body: bytes) -> Result:
     status = root.get("Status", "")
     if status not in ("Ok", "No changes"):
         number = root.get("RK7ErrorN")
-        raise PosCommandError(command, status or "(no Status)", root.get("ErrorText", ""),
-                              int(number) if number and number.lstrip("-").isdigit() else None)
+        raise PosCommandError(
+            command,
+            status or "(no Status)",
+            root.get("ErrorText", ""),
+            int(number) if number and number.lstrip("-").isdigit() else None,
+        )
     return Result(root)
 
 
@@ -271,17 +287,34 @@ def order_from(result: Result) -> PosOrder:
     if element is None:
         raise PosProtocolError(f"{result.attr('CMD')}: the answer has no <Order>")
     sessions = tuple(
-        PosSession(uni=s.get("uni", ""), line_guid=s.get("line_guid", ""), dishes=tuple(
-            PosDish(code=d.get("code", ""), quantity=_int(d, "quantity"), price=_int(d, "price"),
-                    amount=_int(d, "amount"))
-            for d in s.iter("Dish")))
-        for s in element.findall("Session"))
+        PosSession(
+            uni=s.get("uni", ""),
+            line_guid=s.get("line_guid", ""),
+            dishes=tuple(
+                PosDish(
+                    code=d.get("code", ""),
+                    quantity=_int(d, "quantity"),
+                    price=_int(d, "price"),
+                    amount=_int(d, "amount"),
+                )
+                for d in s.iter("Dish")
+            ),
+        )
+        for s in element.findall("Session")
+    )
     props = {p.get("name", ""): p.get("value", "") for p in element.iter("Prop")}
     return PosOrder(
-        guid=element.get("guid", ""), visit=element.get("visit", ""), order_ident=element.get("orderIdent", ""),
-        version=_int(element, "version"), order_sum=_int(element, "orderSum"),
-        unpaid_sum=_int(element, "unpaidSum"), paid=element.get("paid") == "1",
-        finished=element.get("finished") == "1", sessions=sessions, ext_props=props)
+        guid=element.get("guid", ""),
+        visit=element.get("visit", ""),
+        order_ident=element.get("orderIdent", ""),
+        version=_int(element, "version"),
+        order_sum=_int(element, "orderSum"),
+        unpaid_sum=_int(element, "unpaidSum"),
+        paid=element.get("paid") == "1",
+        finished=element.get("finished") == "1",
+        sessions=sessions,
+        ext_props=props,
+    )
 
 
 def ref_items(result: Result) -> list[dict[str, str]]:

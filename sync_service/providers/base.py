@@ -140,13 +140,21 @@ class PaymentProvider(Protocol):
     async def read_webhook(self, body: bytes, headers: Mapping[str, str]) -> ProviderNotice:
         """Verify and interpret a webhook, or raise InvalidWebhook."""
 
-    async def transfer_donation(self, *, amount: int, currency: str, destination: str,
-                                payment_intent: str, idempotency_key: str,
-                                metadata: Mapping[str, str]) -> str:
+    async def transfer_donation(
+        self,
+        *,
+        amount: int,
+        currency: str,
+        destination: str,
+        payment_intent: str,
+        idempotency_key: str,
+        metadata: Mapping[str, str],
+    ) -> str:
         """Move a donation to the partner's account; returns the transfer id."""
 
-    async def refund(self, *, payment_intent: str, amount: int, idempotency_key: str, reason: str | None,
-                     metadata: Mapping[str, str]) -> RefundResult:
+    async def refund(
+        self, *, payment_intent: str, amount: int, idempotency_key: str, reason: str | None, metadata: Mapping[str, str]
+    ) -> RefundResult:
         """Refund part or all of a paid payment; the state follows from the provider's events."""
         ...
 
@@ -154,8 +162,9 @@ class PaymentProvider(Protocol):
         """How much of a transfer has been taken back so far."""
         ...
 
-    async def reverse_transfer(self, transfer_id: str, *, amount: int, idempotency_key: str,
-                               metadata: Mapping[str, str]) -> str:
+    async def reverse_transfer(
+        self, transfer_id: str, *, amount: int, idempotency_key: str, metadata: Mapping[str, str]
+    ) -> str:
         """Take back part of a transfer from the connected account; returns the reversal's id."""
         ...
 

@@ -74,8 +74,11 @@ def _owner(obj: Mapping[str, Any], event: Mapping[str, Any] | None) -> dict[str,
     source = event if event is not None else obj
     livemode = source.get("livemode")
     account = event.get("account") if event is not None else None
-    return {"livemode": livemode if isinstance(livemode, bool) else None,
-            "account": str(account) if account else None, "currency": _currency(obj)}
+    return {
+        "livemode": livemode if isinstance(livemode, bool) else None,
+        "account": str(account) if account else None,
+        "currency": _currency(obj),
+    }
 
 
 def observation_from_session(session: Mapping[str, Any], event: Mapping[str, Any] | None = None) -> Observation:
@@ -88,12 +91,17 @@ def observation_from_session(session: Mapping[str, Any], event: Mapping[str, Any
     intent = session.get("payment_intent")
     if status == "open" and isinstance(intent, Mapping):
         new = {"requires_capture": PaymentStatus.AUTHORIZED, "processing": PaymentStatus.PENDING}.get(
-            str(intent.get("status")))
+            str(intent.get("status"))
+        )
     return Observation(
-        status=new, payment_id=_metadata_payment_id(session), session_id=str(session.get("id")),
-        payment_intent=_id(intent), amount_total=_amount(session, "amount_total"),
+        status=new,
+        payment_id=_metadata_payment_id(session),
+        session_id=str(session.get("id")),
+        payment_intent=_id(intent),
+        amount_total=_amount(session, "amount_total"),
         charge=_id(intent.get("latest_charge")) if isinstance(intent, Mapping) else None,
-        subject="checkout_session", **_owner(session, event),
+        subject="checkout_session",
+        **_owner(session, event),
     )
 
 
@@ -102,8 +110,9 @@ def _failure_reason(intent: Mapping[str, Any]) -> str | None:
     return (error.get("decline_code") or error.get("code") or error.get("message")) if error else None
 
 
-def observation_from_event(event_type: str, obj: Mapping[str, Any],
-                           event: Mapping[str, Any] | None = None) -> Observation:
+def observation_from_event(
+    event_type: str, obj: Mapping[str, Any], event: Mapping[str, Any] | None = None
+) -> Observation:
     """Map one Stripe event to what it says about a payment attempt (whose it is, the service decides).
 
     Raises MalformedObject for an amount we refuse to compute with.
@@ -125,20 +134,31 @@ def observation_from_event(event_type: str, obj: Mapping[str, Any],
             "payment_intent.amount_capturable_updated": PaymentStatus.AUTHORIZED,
             "payment_intent.canceled": PaymentStatus.CANCELLED,
         }.get(event_type)
-        return Observation(status=status, payment_id=_metadata_payment_id(obj), payment_intent=_id(obj.get("id")),
-                           charge=_id(obj.get("latest_charge")), amount_total=_amount(obj, "amount"),
-                           failure_reason=_failure_reason(obj) if status is PaymentStatus.FAILED else None,
-                           subject="payment_intent", **_owner(obj, event))
+        return Observation(
+            status=status,
+            payment_id=_metadata_payment_id(obj),
+            payment_intent=_id(obj.get("id")),
+            charge=_id(obj.get("latest_charge")),
+            amount_total=_amount(obj, "amount"),
+            failure_reason=_failure_reason(obj) if status is PaymentStatus.FAILED else None,
+            subject="payment_intent",
+            **_owner(obj, event),
+        )
     if event_type.startswith("charge."):
         amount, refunded = _amount(obj, "amount"), _amount(obj, "amount_refunded")
         if amount is not None and refunded is not None and refunded > amount:
             raise MalformedObject(f"amount_refunded {refunded} is more than the charge's amount {amount}")
         is_refund = event_type == "charge.refunded"
-        return Observation(status=refund_status(amount or 0, refunded or 0) if is_refund else None,
-                           payment_id=_metadata_payment_id(obj), payment_intent=_id(obj.get("payment_intent")),
-                           charge=_id(obj.get("id")), amount_total=amount,
-                           amount_refunded=(refunded or 0) if is_refund else None,
-                           subject="charge", **_owner(obj, event))
+        return Observation(
+            status=refund_status(amount or 0, refunded or 0) if is_refund else None,
+            payment_id=_metadata_payment_id(obj),
+            payment_intent=_id(obj.get("payment_intent")),
+            charge=_id(obj.get("id")),
+            amount_total=amount,
+            amount_refunded=(refunded or 0) if is_refund else None,
+            subject="charge",
+            **_owner(obj, event),
+        )
     return Observation(status=None, payment_id=_metadata_payment_id(obj))
 
 
@@ -153,13 +173,22 @@ def _observed(session: Mapping[str, Any]) -> Observation:
 class StripeGateway:
     name = "stripe"
 
-    def __init__(self, secret_key: str, webhook_secrets: list[str], *, api_base: str | None = None,
-                 timeout: float = 10.0, max_retries: int = 2) -> None:
+    def __init__(
+        self,
+        secret_key: str,
+        webhook_secrets: list[str],
+        *,
+        api_base: str | None = None,
+        timeout: float = 10.0,
+        max_retries: int = 2,
+    ) -> None:
         base = {"api": api_base} if api_base else None
         self._http = stripe.HTTPXClient(timeout=timeout)
         # The SDK's own retries are bounded and backed off (and honour Stripe-Should-Retry).
         self._client = stripe.StripeClient(
-            secret_key, base_addresses=base, max_network_retries=max_retries,  # type: ignore[arg-type]
+            secret_key,
+            base_addresses=base,  # type: ignore[arg-type]  # a plain dict where the SDK declares a TypedDict
+            max_network_retries=max_retries,
             http_client=self._http,
         )
         self._webhook_secrets = webhook_secrets
@@ -175,25 +204,36 @@ class StripeGateway:
         except _RETRYABLE as exc:
             raise ProviderError(f"Stripe is unavailable: {exc.user_message or exc}", retryable=True) from exc
         except stripe.StripeError as exc:
-            raise ProviderError(f"Stripe refused the request: {exc.user_message or exc}", retryable=False,
-                                code=exc.code) from exc
+            raise ProviderError(
+                f"Stripe refused the request: {exc.user_message or exc}", retryable=False, code=exc.code
+            ) from exc
 
     async def create_checkout(self, request: CheckoutRequest) -> HostedCheckout:
         order = request.order
         currency = order.currency.lower()
 
         def item(name: str, unit_amount: int, quantity: int, sku: str) -> dict[str, Any]:
-            return {"quantity": quantity, "price_data": {
-                "currency": currency, "unit_amount": unit_amount,
-                "product_data": {"name": name, "metadata": {"sku": sku}}}}
+            return {
+                "quantity": quantity,
+                "price_data": {
+                    "currency": currency,
+                    "unit_amount": unit_amount,
+                    "product_data": {"name": name, "metadata": {"sku": sku}},
+                },
+            }
 
         items = [item(line.name, line.unit_amount, line.quantity, line.sku) for line in order.lines]
         if order.tip_amount:
             items.append(item("Tip", order.tip_amount, 1, "tip"))
         if order.donation_amount:
             items.append(item(request.donation_label, order.donation_amount, 1, "donation"))
-        metadata = {"order_id": order.order_id, "payment_id": request.payment_id,
-                    "attempt": str(request.attempt), "kiosk_id": order.kiosk_id, "table": order.table}
+        metadata = {
+            "order_id": order.order_id,
+            "payment_id": request.payment_id,
+            "attempt": str(request.attempt),
+            "kiosk_id": order.kiosk_id,
+            "table": order.table,
+        }
         params: dict[str, Any] = {
             "mode": "payment",
             "line_items": items,
@@ -204,14 +244,20 @@ class StripeGateway:
             "success_url": request.success_url,
             "cancel_url": request.cancel_url,
         }
-        session = await self._call(lambda: self._client.v1.checkout.sessions.create_async(
-            params, {"idempotency_key": request.idempotency_key}))  # type: ignore[arg-type]
-        return HostedCheckout(session_id=session.id, url=str(session.url),
-                              expires_at=int(session.expires_at), amount_total=int(session.amount_total or 0))
+        session = await self._call(
+            lambda: self._client.v1.checkout.sessions.create_async(params, {"idempotency_key": request.idempotency_key})  # type: ignore[arg-type]  # a plain dict where the SDK declares a TypedDict
+        )
+        return HostedCheckout(
+            session_id=session.id,
+            url=str(session.url),
+            expires_at=int(session.expires_at),
+            amount_total=int(session.amount_total or 0),
+        )
 
     async def observe_checkout(self, session_id: str) -> Observation:
-        session = await self._call(lambda: self._client.v1.checkout.sessions.retrieve_async(
-            session_id, {"expand": ["payment_intent"]}))
+        session = await self._call(
+            lambda: self._client.v1.checkout.sessions.retrieve_async(session_id, {"expand": ["payment_intent"]})
+        )
         return _observed(session.to_dict())
 
     async def expire_checkout(self, session_id: str) -> Observation:
@@ -258,38 +304,55 @@ class StripeGateway:
             raise InvalidWebhook(f"malformed event: {exc}") from exc
         return ProviderNotice(event_id=event_id, type=event_type, observation=observation, payload=payload)
 
-    async def transfer_donation(self, *, amount: int, currency: str, destination: str,
-                                payment_intent: str, idempotency_key: str,
-                                metadata: Mapping[str, str]) -> str:
+    async def transfer_donation(
+        self,
+        *,
+        amount: int,
+        currency: str,
+        destination: str,
+        payment_intent: str,
+        idempotency_key: str,
+        metadata: Mapping[str, str],
+    ) -> str:
         intent = await self._call(lambda: self._client.v1.payment_intents.retrieve_async(payment_intent))
         charge = _id(intent.to_dict().get("latest_charge"))
-        params: dict[str, Any] = {"amount": amount, "currency": currency.lower(), "destination": destination,
-                                  "metadata": dict(metadata)}
+        params: dict[str, Any] = {
+            "amount": amount,
+            "currency": currency.lower(),
+            "destination": destination,
+            "metadata": dict(metadata),
+        }
         if charge:
             # Ties the transfer to the guest's charge: it waits for those funds.
             params["source_transaction"] = charge
-        transfer = await self._call(lambda: self._client.v1.transfers.create_async(
-            params, {"idempotency_key": idempotency_key}))  # type: ignore[arg-type]
+        transfer = await self._call(
+            lambda: self._client.v1.transfers.create_async(params, {"idempotency_key": idempotency_key})  # type: ignore[arg-type]  # a plain dict where the SDK declares a TypedDict
+        )
         return str(transfer.id)
 
-    async def refund(self, *, payment_intent: str, amount: int, idempotency_key: str, reason: str | None,
-                     metadata: Mapping[str, str]) -> RefundResult:
+    async def refund(
+        self, *, payment_intent: str, amount: int, idempotency_key: str, reason: str | None, metadata: Mapping[str, str]
+    ) -> RefundResult:
         params: dict[str, Any] = {"payment_intent": payment_intent, "amount": amount, "metadata": dict(metadata)}
         if reason:
             params["reason"] = reason
-        refund = await self._call(lambda: self._client.v1.refunds.create_async(
-            params, {"idempotency_key": idempotency_key}))  # type: ignore[arg-type]
+        refund = await self._call(
+            lambda: self._client.v1.refunds.create_async(params, {"idempotency_key": idempotency_key})  # type: ignore[arg-type]  # a plain dict where the SDK declares a TypedDict
+        )
         return RefundResult(refund_id=str(refund.id), amount=int(refund.amount), status=str(refund.status))
 
     async def transfer_reversed(self, transfer_id: str) -> int:
         transfer = await self._call(lambda: self._client.v1.transfers.retrieve_async(transfer_id))
         return int(transfer.amount_reversed or 0)
 
-    async def reverse_transfer(self, transfer_id: str, *, amount: int, idempotency_key: str,
-                               metadata: Mapping[str, str]) -> str:
-        reversal = await self._call(lambda: self._client.v1.transfers.reversals.create_async(
-            transfer_id, {"amount": amount, "metadata": dict(metadata)},
-            {"idempotency_key": idempotency_key}))
+    async def reverse_transfer(
+        self, transfer_id: str, *, amount: int, idempotency_key: str, metadata: Mapping[str, str]
+    ) -> str:
+        reversal = await self._call(
+            lambda: self._client.v1.transfers.reversals.create_async(
+                transfer_id, {"amount": amount, "metadata": dict(metadata)}, {"idempotency_key": idempotency_key}
+            )
+        )
         return str(reversal.id)
 
     async def events_since(self, created_gte: int) -> list[ProviderNotice]:
@@ -308,8 +371,14 @@ class StripeGateway:
                 except MalformedObject as exc:
                     log.warning("backfill_event_refused", event_id=raw.get("id"), error=str(exc))
                     continue
-                notices.append(ProviderNotice(event_id=str(raw["id"]), type=str(raw["type"]),
-                                              observation=observation, payload=orjson.dumps(raw).decode()))
+                notices.append(
+                    ProviderNotice(
+                        event_id=str(raw["id"]),
+                        type=str(raw["type"]),
+                        observation=observation,
+                        payload=orjson.dumps(raw).decode(),
+                    )
+                )
             if not page.has_more or not page.data:
                 break
             params = {**params, "starting_after": page.data[-1].id}
@@ -329,9 +398,30 @@ class StripeGateway:
 # account's settlement currency, which only Stripe can check: this is the floor, not a promise.
 # Currencies not listed are not checked here (Stripe's own answer then stands).
 STRIPE_MINIMUM_CHARGE: dict[str, int] = {
-    "USD": 50, "AED": 200, "AUD": 50, "BGN": 100, "BRL": 50, "CAD": 50, "CHF": 50, "CZK": 1500, "DKK": 250,
-    "EUR": 50, "GBP": 30, "HKD": 400, "HUF": 17500, "INR": 50, "JPY": 50, "MXN": 1000, "MYR": 200, "NOK": 300,
-    "NZD": 50, "PLN": 200, "RON": 200, "SEK": 300, "SGD": 50, "THB": 1000,
+    "USD": 50,
+    "AED": 200,
+    "AUD": 50,
+    "BGN": 100,
+    "BRL": 50,
+    "CAD": 50,
+    "CHF": 50,
+    "CZK": 1500,
+    "DKK": 250,
+    "EUR": 50,
+    "GBP": 30,
+    "HKD": 400,
+    "HUF": 17500,
+    "INR": 50,
+    "JPY": 50,
+    "MXN": 1000,
+    "MYR": 200,
+    "NOK": 300,
+    "NZD": 50,
+    "PLN": 200,
+    "RON": 200,
+    "SEK": 300,
+    "SGD": 50,
+    "THB": 1000,
 }
 
 

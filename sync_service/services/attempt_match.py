@@ -27,7 +27,7 @@ MAX_ATTENTION = 2000
 
 
 class Link(Enum):
-    OURS = "ours"        # the attempt's own object
+    OURS = "ours"  # the attempt's own object
     UNKNOWN = "unknown"  # an intent or charge while the attempt's intent is not learnt yet: ask for our session
     FOREIGN = "foreign"  # another object
 
@@ -46,8 +46,9 @@ def _link(payment: PaymentRecord, obs: Observation) -> tuple[Link, str | None]:
     if obs.subject == "checkout_session":
         if payment.provider_session_id and obs.session_id == payment.provider_session_id:
             return Link.OURS, None
-        return Link.FOREIGN, (f"checkout session {obs.session_id} is not this attempt's "
-                              f"({payment.provider_session_id or 'none opened'})")
+        return Link.FOREIGN, (
+            f"checkout session {obs.session_id} is not this attempt's ({payment.provider_session_id or 'none opened'})"
+        )
     ours = payment.provider_payment_intent
     if ours:
         if obs.payment_intent == ours:
@@ -65,8 +66,10 @@ def match(payment: PaymentRecord, obs: Observation, *, livemode: bool) -> Match:
     link, why = _link(payment, obs)
     differences = [why] if why else []
     if obs.livemode is not None and obs.livemode != livemode:
-        differences.append(f"a {'live' if obs.livemode else 'test'} mode object, but this service runs in "
-                           f"{'live' if livemode else 'test'} mode")
+        differences.append(
+            f"a {'live' if obs.livemode else 'test'} mode object, but this service runs in "
+            f"{'live' if livemode else 'test'} mode"
+        )
     if obs.account:
         differences.append(f"sent for the connected account {obs.account}")
     if obs.currency != payment.currency:
@@ -98,7 +101,9 @@ def attention_note(what: str, differences: tuple[str, ...], existing: str | None
     detail = "; ".join(differences)
     if existing and detail in existing:
         return existing  # the same news again (a retry, the next sweep): one note
-    note = (f"{ATTENTION_PREFIX}: {what} about this payment does not match it ({detail}). It was not applied: "
-            "nothing was booked in the POS or sent to the donation partner. Look the payment up in the "
-            "provider's dashboard; if money was taken, refund it there and settle the order by hand.")
+    note = (
+        f"{ATTENTION_PREFIX}: {what} about this payment does not match it ({detail}). It was not applied: "
+        "nothing was booked in the POS or sent to the donation partner. Look the payment up in the "
+        "provider's dashboard; if money was taken, refund it there and settle the order by hand."
+    )
     return (f"{existing} | {note}" if existing else note)[:MAX_ATTENTION]

@@ -99,9 +99,20 @@ class KeyedLocks:
 
 
 class CheckoutService:
-    def __init__(self, repo: Repository, provider: PaymentProvider, events: PaymentEvents,
-                 notifier: FeedNotifier, *, limits: Limits, public_url: str, ttl_seconds: int,
-                 donations_enabled: bool, donation_label: str, pos: PosOrders | None = None) -> None:
+    def __init__(
+        self,
+        repo: Repository,
+        provider: PaymentProvider,
+        events: PaymentEvents,
+        notifier: FeedNotifier,
+        *,
+        limits: Limits,
+        public_url: str,
+        ttl_seconds: int,
+        donations_enabled: bool,
+        donation_label: str,
+        pos: PosOrders | None = None,
+    ) -> None:
         """`pos` (when a POS is configured): a checkout first sends the POS what it has not seen."""
         self._repo = repo
         self._provider = provider
@@ -135,7 +146,9 @@ class CheckoutService:
         if minimum is not None and order.amount_total < minimum:
             raise BelowMinimumCharge(
                 f"The total {order.total()} is below the smallest card payment {self._provider.name.title()} "
-                f"accepts ({Money(minimum, order.currency)})", minimum_amount=minimum)
+                f"accepts ({Money(minimum, order.currency)})",
+                minimum_amount=minimum,
+            )
 
     async def create(self, order: Order, *, kiosk_id: str, idempotency_key: str | None) -> tuple[int, dict[str, Any]]:
         order = self._valid(order, kiosk_id)
@@ -171,8 +184,9 @@ class CheckoutService:
                 self._repo.finish_idempotent_request(kiosk_id, idempotency_key, status, response)
             return status, response
 
-    def _refuse_other_request(self, kiosk_id: str, key: str, request_hash: str,
-                              held: IdempotentRequest | None = None) -> IdempotentRequest | None:
+    def _refuse_other_request(
+        self, kiosk_id: str, key: str, request_hash: str, held: IdempotentRequest | None = None
+    ) -> IdempotentRequest | None:
         """422 at once when the key was used for a different order, whether that one is finished or not."""
         held = held or self._repo.idempotent_request(kiosk_id, key)
         if held is not None and held.request_hash != request_hash:
@@ -217,17 +231,36 @@ class CheckoutService:
             # The same request again after a crash or a lost answer: carry on with it.
             if idempotency_key and current.idempotency_key == idempotency_key:
                 return current
-            raise Conflict(f"order {order.order_id} already has a checkout in progress (attempt "
-                           f"{current.attempt}); cancel it first", payment_id=current.payment_id)
+            raise Conflict(
+                f"order {order.order_id} already has a checkout in progress (attempt "
+                f"{current.attempt}); cancel it first",
+                payment_id=current.payment_id,
+            )
         now = utc_now()
         payment = PaymentRecord(
-            payment_id=f"pay_{uuid.uuid4().hex}", order_id=order.order_id, attempt=len(attempts) + 1,
-            kiosk_id=order.kiosk_id, status=PaymentStatus.OPEN, currency=order.currency,
-            dish_subtotal=order.dish_subtotal, tip_amount=order.tip_amount,
-            donation_amount=order.donation_amount, amount_total=order.amount_total, amount_refunded=0,
-            snapshot=snapshot, provider=self._provider.name, provider_session_id=None,
-            provider_payment_intent=None, provider_charge=None, checkout_url=None, expires_at=None,
-            idempotency_key=idempotency_key, failure_reason=None, created_at=now, updated_at=now, paid_at=None,
+            payment_id=f"pay_{uuid.uuid4().hex}",
+            order_id=order.order_id,
+            attempt=len(attempts) + 1,
+            kiosk_id=order.kiosk_id,
+            status=PaymentStatus.OPEN,
+            currency=order.currency,
+            dish_subtotal=order.dish_subtotal,
+            tip_amount=order.tip_amount,
+            donation_amount=order.donation_amount,
+            amount_total=order.amount_total,
+            amount_refunded=0,
+            snapshot=snapshot,
+            provider=self._provider.name,
+            provider_session_id=None,
+            provider_payment_intent=None,
+            provider_charge=None,
+            checkout_url=None,
+            expires_at=None,
+            idempotency_key=idempotency_key,
+            failure_reason=None,
+            created_at=now,
+            updated_at=now,
+            paid_at=None,
         )
         with self._repo.transaction():
             self._repo.upsert_order(order, snapshot)
@@ -238,11 +271,13 @@ class CheckoutService:
 
     async def _open_hosted_checkout(self, payment: PaymentRecord, order: Order) -> PaymentRecord:
         request = CheckoutRequest(
-            order=order, payment_id=payment.payment_id, attempt=payment.attempt,
+            order=order,
+            payment_id=payment.payment_id,
+            attempt=payment.attempt,
             success_url=f"{self._public_url}/pay/success?session_id={{CHECKOUT_SESSION_ID}}",
             cancel_url=f"{self._public_url}/pay/cancel?payment_id={payment.payment_id}",
-            expires_at=int(time.time()) + min(max(self._ttl, STRIPE_MIN_TTL + CLOCK_MARGIN),
-                                              STRIPE_MAX_TTL - CLOCK_MARGIN),
+            expires_at=int(time.time())
+            + min(max(self._ttl, STRIPE_MIN_TTL + CLOCK_MARGIN), STRIPE_MAX_TTL - CLOCK_MARGIN),
             # Derived from our attempt id, so a retried create returns the same session.
             idempotency_key=f"tablepay-checkout-{payment.payment_id}",
             donation_label=self._donation_label,
@@ -250,24 +285,42 @@ class CheckoutService:
         try:
             hosted = await self._provider.create_checkout(request)
         except ProviderError as exc:
-            self._events.apply_observation(payment.payment_id, Observation(
-                status=PaymentStatus.FAILED, failure_reason=f"provider: {exc}"), "checkout_create_failed")
+            self._events.apply_observation(
+                payment.payment_id,
+                Observation(status=PaymentStatus.FAILED, failure_reason=f"provider: {exc}"),
+                "checkout_create_failed",
+            )
             log.warning("checkout_create_failed", payment_id=payment.payment_id, error=str(exc))
-            raise ProviderUnavailable(f"the payment provider could not open a checkout: {exc}",
-                                      payment_id=payment.payment_id) from exc
+            raise ProviderUnavailable(
+                f"the payment provider could not open a checkout: {exc}", payment_id=payment.payment_id
+            ) from exc
         if hosted.amount_total != payment.amount_total:
             await self._provider.expire_checkout(hosted.session_id)
-            self._events.apply_observation(payment.payment_id, Observation(
-                status=PaymentStatus.FAILED, failure_reason="amount mismatch"), "checkout_amount_mismatch")
-            raise ProviderUnavailable(f"the provider computed {hosted.amount_total} instead of "
-                                      f"{payment.amount_total}; checkout refused")
+            self._events.apply_observation(
+                payment.payment_id,
+                Observation(status=PaymentStatus.FAILED, failure_reason="amount mismatch"),
+                "checkout_amount_mismatch",
+            )
+            raise ProviderUnavailable(
+                f"the provider computed {hosted.amount_total} instead of {payment.amount_total}; checkout refused"
+            )
         with self._repo.transaction():
-            self._repo.update_payment(payment.payment_id, provider_session_id=hosted.session_id,
-                                      checkout_url=hosted.url, expires_at=hosted.expires_at)
+            self._repo.update_payment(
+                payment.payment_id,
+                provider_session_id=hosted.session_id,
+                checkout_url=hosted.url,
+                expires_at=hosted.expires_at,
+            )
         updated = self._repo.payment(payment.payment_id)
         assert updated is not None
-        log.info("checkout_created", payment_id=payment.payment_id, order_id=payment.order_id,
-                 attempt=payment.attempt, amount_total=payment.amount_total, currency=payment.currency)
+        log.info(
+            "checkout_created",
+            payment_id=payment.payment_id,
+            order_id=payment.order_id,
+            attempt=payment.attempt,
+            amount_total=payment.amount_total,
+            currency=payment.currency,
+        )
         return updated
 
     def get(self, payment_id: str, kiosk_id: str | None) -> PaymentRecord:
@@ -294,8 +347,10 @@ class CheckoutService:
             if payment.status is PaymentStatus.CANCELLED:
                 return payment
             if not payment.status.is_live:
-                raise Conflict(f"payment {payment_id} is {payment.status.value} and cannot be cancelled",
-                               status=payment.status.value)
+                raise Conflict(
+                    f"payment {payment_id} is {payment.status.value} and cannot be cancelled",
+                    status=payment.status.value,
+                )
             obs = Observation(status=PaymentStatus.CANCELLED)
             if payment.provider_session_id:
                 try:
@@ -307,6 +362,8 @@ class CheckoutService:
                     obs = seen
             updated = self._events.apply_observation(payment_id, obs, "cancel")
         if updated.status is not PaymentStatus.CANCELLED:
-            raise Conflict(f"payment {payment_id} could not be cancelled: it is {updated.status.value}",
-                           status=updated.status.value)
+            raise Conflict(
+                f"payment {payment_id} could not be cancelled: it is {updated.status.value}",
+                status=updated.status.value,
+            )
         return updated

@@ -29,15 +29,18 @@ class DonationTransfers:
         if payment is None or not payment.provider_payment_intent:
             raise LookupError(f"payment {payment_id} has no provider payment yet")
         transfer_id = await self._provider.transfer_donation(
-            amount=job["amount"], currency=job["currency"], destination=job["destination"],
+            amount=job["amount"],
+            currency=job["currency"],
+            destination=job["destination"],
             payment_intent=payment.provider_payment_intent,
             # The provider dedupes on this key: a retried job never moves the money twice.
             idempotency_key=f"tablepay-donation-{payment_id}",
             metadata={"payment_id": payment_id, "order_id": job["order_id"], "partner": job["partner"]},
         )
         with self._repo.transaction():
-            self._repo.record_transfer(payment_id, transfer_id, job["partner"], job["destination"],
-                                       job["amount"], job["currency"])
+            self._repo.record_transfer(
+                payment_id, transfer_id, job["partner"], job["destination"], job["amount"], job["currency"]
+            )
 
 
 def donation_refunded(amount_total: int, donation_amount: int, amount_refunded: int) -> int:
@@ -61,6 +64,8 @@ class DonationReversals:
         already = await self._provider.transfer_reversed(transfer_id)
         if already < target:
             await self._provider.reverse_transfer(
-                transfer_id, amount=target - already,
+                transfer_id,
+                amount=target - already,
                 idempotency_key=f"tablepay-donation-reversal-{payment_id}-{target}",
-                metadata={"payment_id": payment_id})
+                metadata={"payment_id": payment_id},
+            )

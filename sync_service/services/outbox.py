@@ -51,13 +51,22 @@ class DeliveryObserver(Protocol):
 
 def backoff_seconds(attempts: int, *, base: float = 1.0, cap: float = 300.0) -> float:
     """Exponential backoff with full jitter, bounded by `cap`."""
-    return random.uniform(0, min(cap, base * 2 ** attempts))  # noqa: S311 - jitter, not crypto
+    return random.uniform(0, min(cap, base * 2**attempts))  # noqa: S311 - jitter, not crypto
 
 
 class OutboxWorker:
-    def __init__(self, repo: Repository, handlers: dict[str, Handler], *, max_attempts: int,
-                 work: WorkSignal | None = None, observers: dict[str, DeliveryObserver] | None = None,
-                 idle_seconds: float = 1.0, backoff_base: float = 1.0, backoff_cap: float = 300.0) -> None:
+    def __init__(
+        self,
+        repo: Repository,
+        handlers: dict[str, Handler],
+        *,
+        max_attempts: int,
+        work: WorkSignal | None = None,
+        observers: dict[str, DeliveryObserver] | None = None,
+        idle_seconds: float = 1.0,
+        backoff_base: float = 1.0,
+        backoff_cap: float = 300.0,
+    ) -> None:
         """`observers`: topic -> who is told when a row of that topic is parked or retried."""
         self._repo = repo
         self._handlers = handlers
@@ -97,12 +106,19 @@ class OutboxWorker:
                 dead = attempts >= self._max_attempts or bool(getattr(exc, "permanent", False))
                 error = f"{type(exc).__name__}: {exc}"
                 with self._repo.transaction():
-                    self._repo.outbox_failed(row["id"], error, time.time() + backoff_seconds(
-                        attempts, base=self._base, cap=self._cap), dead)
+                    self._repo.outbox_failed(
+                        row["id"], error, time.time() + backoff_seconds(attempts, base=self._base, cap=self._cap), dead
+                    )
                     if dead and (observer := self._observers.get(row["topic"])):
                         observer.parked(row, error)
-                log.warning("outbox_failed", topic=row["topic"], key=row["dedupe_key"], attempts=attempts,
-                            dead_letter=dead, error=str(exc))
+                log.warning(
+                    "outbox_failed",
+                    topic=row["topic"],
+                    key=row["dedupe_key"],
+                    attempts=attempts,
+                    dead_letter=dead,
+                    error=str(exc),
+                )
             else:
                 with self._repo.transaction():
                     self._repo.outbox_done(row["id"])

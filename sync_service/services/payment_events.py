@@ -79,25 +79,36 @@ class _BatchView:
             return self.by_id[obs.payment_id]
         for record in self.by_id.values():  # links learnt earlier in this batch
             if (obs.session_id and record.provider_session_id == obs.session_id) or (
-                    obs.payment_intent and record.provider_payment_intent == obs.payment_intent):
+                obs.payment_intent and record.provider_payment_intent == obs.payment_intent
+            ):
                 return record
-        found = self._repo.find_payment(payment_id=obs.payment_id, session_id=obs.session_id,
-                                        payment_intent=obs.payment_intent)
+        found = self._repo.find_payment(
+            payment_id=obs.payment_id, session_id=obs.session_id, payment_intent=obs.payment_intent
+        )
         if found:
             self.by_id[found.payment_id] = found
         return found
 
 
 class PaymentEvents:
-    def __init__(self, repo: Repository, notifier: FeedNotifier, *, provider: CheckoutReader,
-                 donation_account: str | None, donation_partner: str, work: WorkSignal | None = None,
-                 pos: PosOrders | None = None) -> None:
+    def __init__(
+        self,
+        repo: Repository,
+        notifier: FeedNotifier,
+        *,
+        provider: CheckoutReader,
+        donation_account: str | None,
+        donation_partner: str,
+        work: WorkSignal | None = None,
+        pos: PosOrders | None = None,
+    ) -> None:
         """`work` is told after a commit that queued outbox rows; `pos` (when a POS is configured) is
         told of every change inside its transaction."""
         self._repo = repo
         self._notifier = notifier
         self._committer: GroupCommitter[ProviderNotice, Accepted] = GroupCommitter(
-            repo, self._accept_batch, after_commit=self._after_batch)
+            repo, self._accept_batch, after_commit=self._after_batch
+        )
         self._reader = provider
         self._provider = provider.name
         self._livemode = provider.livemode
@@ -136,11 +147,24 @@ class PaymentEvents:
             self._notifier.notify(kiosk_id)
         if any(a.queued_work for a in results):
             self._work.notify()
-        log.info("webhooks", count=len(notices), events=[
-            {"event_id": n.event_id, "type": n.type, "outcome": a.outcome, "payment_id": a.payment_id,
-             **({"status": f"{a.change.before.status.value}->{a.change.after.status.value}"}
-                if a.change and a.change.moved else {})}
-            for n, a in zip(notices, results, strict=True)])
+        log.info(
+            "webhooks",
+            count=len(notices),
+            events=[
+                {
+                    "event_id": n.event_id,
+                    "type": n.type,
+                    "outcome": a.outcome,
+                    "payment_id": a.payment_id,
+                    **(
+                        {"status": f"{a.change.before.status.value}->{a.change.after.status.value}"}
+                        if a.change and a.change.moved
+                        else {}
+                    ),
+                }
+                for n, a in zip(notices, results, strict=True)
+            ],
+        )
 
     def _accept_batch(self, notices: Sequence[ProviderNotice]) -> list[Accepted]:
         """Inside the group transaction: dedupe, decide and write a batch of events."""
@@ -168,17 +192,30 @@ class PaymentEvents:
                 view.by_id[change.after.payment_id] = change.after
                 changes.append(change)
             results.append((outcome, change, payment.payment_id if payment else None))
-            event_rows.append((notice.event_id, self._provider, notice.type,
-                               payment.payment_id if payment else None, outcome,
-                               # A webhook's body is kept once, in webhook_requests (same event_id).
-                               "" if notice.request_headers is not None else notice.payload))
+            event_rows.append(
+                (
+                    notice.event_id,
+                    self._provider,
+                    notice.type,
+                    payment.payment_id if payment else None,
+                    outcome,
+                    # A webhook's body is kept once, in webhook_requests (same event_id).
+                    "" if notice.request_headers is not None else notice.payload,
+                )
+            )
         queued = self._write(changes)
         self._repo.record_events(event_rows)
-        self._repo.store_requests([(n.event_id, outcome, n.request_headers, n.payload, None)
-                                   for n, (outcome, _, _) in zip(notices, results, strict=True)
-                                   if n.request_headers is not None and outcome != "unlinked"])
-        return [Accepted(outcome, change, payment_id, queued_work=bool(change and id(change) in queued))
-                for outcome, change, payment_id in results]
+        self._repo.store_requests(
+            [
+                (n.event_id, outcome, n.request_headers, n.payload, None)
+                for n, (outcome, _, _) in zip(notices, results, strict=True)
+                if n.request_headers is not None and outcome != "unlinked"
+            ]
+        )
+        return [
+            Accepted(outcome, change, payment_id, queued_work=bool(change and id(change) in queued))
+            for outcome, change, payment_id in results
+        ]
 
     # raw requests that did not apply ---------------------------------------------------
     def store_rejected(self, request: RejectedRequest) -> None:
@@ -186,7 +223,8 @@ class PaymentEvents:
         REJECTED_KEPT_BYTES) so it can be looked at."""
         with self._repo.transaction():
             self._rejected_bytes += self._repo.store_rejected_request(
-                request.headers, request.head, request.size, request.sha256, request.reason[:REJECTED_REASON_CHARS])
+                request.headers, request.head, request.size, request.sha256, request.reason[:REJECTED_REASON_CHARS]
+            )
             self._rejected_rows += 1
             if self._rejected_rows >= REJECTED_TRIM_ROWS or self._rejected_bytes >= REJECTED_TRIM_BYTES:
                 self._repo.trim_rejected_requests(REJECTED_KEPT, REJECTED_KEPT_BYTES)
@@ -200,8 +238,9 @@ class PaymentEvents:
     def store_failed(self, notice: ProviderNotice, error: str) -> None:
         """A verified event whose processing failed (rolled back): kept to inspect and replay."""
         with self._repo.transaction():
-            self._repo.store_requests([(notice.event_id, "failed", notice.request_headers or "{}", notice.payload,
-                                        error)])
+            self._repo.store_requests(
+                [(notice.event_id, "failed", notice.request_headers or "{}", notice.payload, error)]
+            )
 
     async def replay_failed(self, provider: ProviderNotices, request_id: int | None = None) -> dict[int, str]:
         """Process stored failed requests again (their signatures were checked when they came in)."""
@@ -228,36 +267,43 @@ class PaymentEvents:
             if change:
                 change = self._flag_double_payment(change, {})
             queued = self._write([change] if change else [])
-            self._repo.record_event(f"{source}:{payment_id}:{utc_now()}", self._provider, source, payment_id,
-                                    outcome, "")
+            self._repo.record_event(
+                f"{source}:{payment_id}:{utc_now()}", self._provider, source, payment_id, outcome, ""
+            )
         if change is None:
             return payment
         if queued:
             self._work.notify()
         if change.moved:
             self._notifier.notify(payment.kiosk_id)
-            log.info("payment_observed", source=source, payment_id=payment_id,
-                     status=f"{payment.status.value}->{change.after.status.value}")
+            log.info(
+                "payment_observed",
+                source=source,
+                payment_id=payment_id,
+                status=f"{payment.status.value}->{change.after.status.value}",
+            )
         return change.after
 
-    def _judge_notice(self, payment: PaymentRecord | None, notice: ProviderNotice,
-                      now: str) -> tuple[str, Change | None]:
+    def _judge_notice(
+        self, payment: PaymentRecord | None, notice: ProviderNotice, now: str
+    ) -> tuple[str, Change | None]:
         """`_judge` for an event; on its second look, our retrieved checkout is applied first, with it."""
         first: Change | None = None
         if payment is not None and notice.our_checkout is not None:
             _, first = self._judge(payment, notice.our_checkout, "the checkout as retrieved", True, now)
             payment = first.after if first else payment
-        outcome, change = self._judge(payment, notice.observation, f"a {notice.type} event", notice.links_checked,
-                                      now)
+        outcome, change = self._judge(payment, notice.observation, f"a {notice.type} event", notice.links_checked, now)
         if first is None:
             return outcome, change
         if change is None:
             return ("applied" if first.moved else outcome), first
         return ("applied" if first.moved or change.moved else outcome), Change(
-            first.before, change.after, moved=first.moved or change.moved)
+            first.before, change.after, moved=first.moved or change.moved
+        )
 
-    def _judge(self, payment: PaymentRecord | None, obs: Observation, what: str, links_checked: bool,
-               now: str) -> tuple[str, Change | None]:
+    def _judge(
+        self, payment: PaymentRecord | None, obs: Observation, what: str, links_checked: bool, now: str
+    ) -> tuple[str, Change | None]:
         """The outcome of `obs` (`what` names where it came from) and the change it makes.
 
         Only the attempt's own object, with its amount, currency and mode, moves it. A success that does
@@ -276,8 +322,10 @@ class PaymentEvents:
         if verdict.link is Link.UNKNOWN:
             if not links_checked and not differences:
                 return "unlinked", None
-            differences = (f"payment intent {obs.payment_intent} is not the one this attempt's checkout "
-                           "reports", *differences)
+            differences = (
+                f"payment intent {obs.payment_intent} is not the one this attempt's checkout reports",
+                *differences,
+            )
         log.warning("provider_mismatch", payment_id=payment.payment_id, type=what, differences=list(differences))
         if not takes_money(obs):
             return "mismatch", None
@@ -301,8 +349,10 @@ class PaymentEvents:
         if not others:
             return change
         log.warning("double_payment", payment_id=after.payment_id, order_id=after.order_id, other=sorted(others))
-        note = (f"double_payment: order {after.order_id} was already paid by {', '.join(sorted(others))}; "
-                "refund one of them")
+        note = (
+            f"double_payment: order {after.order_id} was already paid by {', '.join(sorted(others))}; "
+            "refund one of them"
+        )
         return replace(change, after=replace(after, attention=note))
 
     def _queues_reversal(self, change: Change) -> bool:
@@ -310,8 +360,9 @@ class PaymentEvents:
         before, after = change.before, change.after
         if not (self._donation_account and after.donation_amount and after.amount_refunded > before.amount_refunded):
             return False
-        return donation_refunded(after.amount_total, after.donation_amount, after.amount_refunded) > \
-            donation_refunded(before.amount_total, before.donation_amount, before.amount_refunded)
+        return donation_refunded(after.amount_total, after.donation_amount, after.amount_refunded) > donation_refunded(
+            before.amount_total, before.donation_amount, before.amount_refunded
+        )
 
     def _write(self, changes: list[Change]) -> set[int]:
         """Write the changes and the work they cause; returns id() of the changes that queued work."""
@@ -323,19 +374,31 @@ class PaymentEvents:
         for change in changes:
             after = change.after
             if self._queues_donation(change):
-                self._repo.enqueue(DONATION_TOPIC, f"donation:{after.payment_id}", after.payment_id, {
-                    "payment_id": after.payment_id, "amount": after.donation_amount,
-                    "currency": after.currency, "destination": self._donation_account,
-                    "partner": self._donation_partner, "order_id": after.order_id,
-                }, ordering_key=f"donation:{after.payment_id}")
+                self._repo.enqueue(
+                    DONATION_TOPIC,
+                    f"donation:{after.payment_id}",
+                    after.payment_id,
+                    {
+                        "payment_id": after.payment_id,
+                        "amount": after.donation_amount,
+                        "currency": after.currency,
+                        "destination": self._donation_account,
+                        "partner": self._donation_partner,
+                        "order_id": after.order_id,
+                    },
+                    ordering_key=f"donation:{after.payment_id}",
+                )
                 queued.add(id(change))
             if self._queues_reversal(change):
                 target = donation_refunded(after.amount_total, after.donation_amount, after.amount_refunded)
-                self._repo.enqueue(DONATION_REVERSAL_TOPIC, f"donation-reversal:{after.payment_id}:{target}",
-                                   after.payment_id, {"payment_id": after.payment_id, "reversed_total": target},
-                                   ordering_key=f"donation:{after.payment_id}")
+                self._repo.enqueue(
+                    DONATION_REVERSAL_TOPIC,
+                    f"donation-reversal:{after.payment_id}:{target}",
+                    after.payment_id,
+                    {"payment_id": after.payment_id, "reversed_total": target},
+                    ordering_key=f"donation:{after.payment_id}",
+                )
                 queued.add(id(change))
             if self._pos is not None and change.moved and self._pos.follow(after, change.became_paid):
                 queued.add(id(change))
         return queued
-

@@ -47,13 +47,17 @@ def _package_present(remote: rx.PosOrder, package: dict[str, Any], packages: lis
         for line in p["lines"]:
             through[line["sku"]] = through.get(line["sku"], 0) + line["quantity"] * QUANTITY
     have = remote.quantities()
-    return all(have.get(sku, 0) >= count for sku, count in through.items()
-               if any(line["sku"] == sku for line in package["lines"]))
+    return all(
+        have.get(sku, 0) >= count
+        for sku, count in through.items()
+        if any(line["sku"] == sku for line in package["lines"])
+    )
 
 
 class PosDelivery:
-    def __init__(self, repo: Repository, pos_repo: PosRepository, orders: PosOrders, client: RKeeperClient,
-                 config: PosConfig) -> None:
+    def __init__(
+        self, repo: Repository, pos_repo: PosRepository, orders: PosOrders, client: RKeeperClient, config: PosConfig
+    ) -> None:
         self._repo, self._pos, self._orders = repo, pos_repo, orders
         self._client, self._config = client, config
 
@@ -65,9 +69,14 @@ class PosDelivery:
         table, waiter = self._pos.table_and_waiter(order_id)
         try:
             remote = await self._client.create_order(
-                guid, table=self._config.table(table), station=self._config.station, waiter=self._config.waiter,
-                order_type=self._config.order_type, ext_props={"tablepay_order_id": order_id},
-                comment=f"TablePay {order_id}" + (f" ({waiter})" if waiter else ""))
+                guid,
+                table=self._config.table(table),
+                station=self._config.station,
+                waiter=self._config.waiter,
+                order_type=self._config.order_type,
+                ext_props={"tablepay_order_id": order_id},
+                comment=f"TablePay {order_id}" + (f" ({waiter})" if waiter else ""),
+            )
         except rx.PosCommandError as exc:
             if exc.number != rx.ORDER_GUID_EXISTS:
                 raise
@@ -75,8 +84,13 @@ class PosDelivery:
             if remote is None:
                 raise
         with self._repo.transaction():
-            self._orders.delivered(order_id, "created", f"POS order {guid}, visit {remote.visit}",
-                                   visit_id=remote.visit, order_ident=remote.order_ident)
+            self._orders.delivered(
+                order_id,
+                "created",
+                f"POS order {guid}, visit {remote.visit}",
+                visit_id=remote.visit,
+                order_ident=remote.order_ident,
+            )
         return remote
 
     async def deliver_package(self, payload: dict[str, Any]) -> None:
@@ -92,15 +106,27 @@ class PosDelivery:
             if remote.paid or remote.finished:
                 raise rx.PosMismatch(f"order {order_id} is closed in the POS; package {number} was not added")
             remote = await self._client.save_order(
-                pos_order["pos_guid"], station=self._config.station, line_guid=package["line_guid"],
-                dishes=[rx.DishLine(code=line["sku"], quantity=line["quantity"] * QUANTITY,
-                                    price=to_hundredths(line["unit_amount"], line["currency"]))
-                        for line in package["lines"]])
+                pos_order["pos_guid"],
+                station=self._config.station,
+                line_guid=package["line_guid"],
+                dishes=[
+                    rx.DishLine(
+                        code=line["sku"],
+                        quantity=line["quantity"] * QUANTITY,
+                        price=to_hundredths(line["unit_amount"], line["currency"]),
+                    )
+                    for line in package["lines"]
+                ],
+            )
         pending = [p for p in packages if not p["delivered_at"] and p["package"] != number]
         with self._repo.transaction():
             self._pos.mark_delivered(order_id, number)
-            self._orders.delivered(order_id, "package_sent", f"package {number} in the POS (version {remote.version})",
-                                   None if pending else PosStatus.IN_POS)
+            self._orders.delivered(
+                order_id,
+                "package_sent",
+                f"package {number} in the POS (version {remote.version})",
+                None if pending else PosStatus.IN_POS,
+            )
         self._orders.notify(order_id)
 
     async def deliver_payment(self, payload: dict[str, Any]) -> None:
@@ -125,23 +151,30 @@ class PosDelivery:
             if exc.number != rx.VISIT_CLOSED:
                 raise
         with self._repo.transaction():
-            self._orders.delivered(order_id, "paid", detail + "; visit closed", PosStatus.PAID, payment_id,
-                                   check_num=check_num)
+            self._orders.delivered(
+                order_id, "paid", detail + "; visit closed", PosStatus.PAID, payment_id, check_num=check_num
+            )
         self._orders.notify(order_id)
 
-    async def _add_tip_dish(self, remote: rx.PosOrder, guid: str, payment_id: str, tip: int,
-                            currency: str) -> rx.PosOrder:
+    async def _add_tip_dish(
+        self, remote: rx.PosOrder, guid: str, payment_id: str, tip: int, currency: str
+    ) -> rx.PosOrder:
         if self._config.tip_mode is not TipMode.DISH or tip <= 0:
             return remote
         assert self._config.tip_dish_code
         line_guid = tip_line_guid(guid, payment_id)
         price = to_hundredths(tip, currency)
         present = remote.session(line_guid) or any(
-            d.code == self._config.tip_dish_code and d.price == price for s in remote.sessions for d in s.dishes)
+            d.code == self._config.tip_dish_code and d.price == price for s in remote.sessions for d in s.dishes
+        )
         if present:
             return remote
-        return await self._client.save_order(guid, station=self._config.station, line_guid=line_guid, dishes=[
-            rx.DishLine(code=self._config.tip_dish_code, quantity=QUANTITY, price=price)])
+        return await self._client.save_order(
+            guid,
+            station=self._config.station,
+            line_guid=line_guid,
+            dishes=[rx.DishLine(code=self._config.tip_dish_code, quantity=QUANTITY, price=price)],
+        )
 
     async def _pay(self, remote: rx.PosOrder, guid: str, payment: PaymentRecord) -> str:
         tip = to_hundredths(payment.tip_amount, payment.currency)
@@ -149,12 +182,20 @@ class PosDelivery:
         charge_tip = self._config.tip_mode is TipMode.TIP_CHARGE and tip > 0
         expected = dishes + (0 if self._config.tip_mode is TipMode.TIP_CHARGE else tip)
         if remote.unpaid_sum != expected:
-            raise rx.PosMismatch(f"the POS wants {remote.unpaid_sum} for order {payment.order_id} but the guest paid "
-                                 f"{expected} (hundredths, without donation); check the order at the POS")
+            raise rx.PosMismatch(
+                f"the POS wants {remote.unpaid_sum} for order {payment.order_id} but the guest paid "
+                f"{expected} (hundredths, without donation); check the order at the POS"
+            )
         reference = payment.provider_payment_intent or payment.provider_session_id or payment.payment_id
-        return await self._client.pay_order(guid, station=self._config.station, cashier=self._config.cashier,
-                                            payment=rx.PaymentLine(
-            currency=self._config.currency,
-            amount=remote.unpaid_sum + (tip if charge_tip and self._config.payment_includes_tip else 0),
-            ext_transaction_info=f"{payment.provider}:{reference}",
-            tip_amount=tip if charge_tip else 0, tip_charge=self._config.tip_charge if charge_tip else None))
+        return await self._client.pay_order(
+            guid,
+            station=self._config.station,
+            cashier=self._config.cashier,
+            payment=rx.PaymentLine(
+                currency=self._config.currency,
+                amount=remote.unpaid_sum + (tip if charge_tip and self._config.payment_includes_tip else 0),
+                ext_transaction_info=f"{payment.provider}:{reference}",
+                tip_amount=tip if charge_tip else 0,
+                tip_charge=self._config.tip_charge if charge_tip else None,
+            ),
+        )

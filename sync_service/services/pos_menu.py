@@ -27,5 +27,8 @@ async def menu_from_pos(client: RKeeperClient, config: PosConfig, currency: str)
             continue  # a price that is not a whole minor unit of this currency cannot be charged
         category = category_names.get(item.parent) or "Menu"
         categories.setdefault(category, []).append({"sku": item.code, "name": item.name, "unit_amount": amount})
-    return {"currency": currency, "source": "pos",
-            "categories": [{"name": name, "items": entries} for name, entries in categories.items()]}
+    return {
+        "currency": currency,
+        "source": "pos",
+        "categories": [{"name": name, "items": entries} for name, entries in categories.items()],
+    }

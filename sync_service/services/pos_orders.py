@@ -31,10 +31,10 @@ TOPICS = (PACKAGE_TOPIC, PAYMENT_TOPIC)
 
 
 class PosStatus(str, Enum):
-    QUEUED = "queued"    # something waits to be sent
-    IN_POS = "in_pos"    # every package is in the POS
-    PAID = "paid"        # paid and closed in the POS
-    FAILED = "failed"    # a step is parked as a dead letter; a manager must look
+    QUEUED = "queued"  # something waits to be sent
+    IN_POS = "in_pos"  # every package is in the POS
+    PAID = "paid"  # paid and closed in the POS
+    FAILED = "failed"  # a step is parked as a dead letter; a manager must look
 
 
 class LinesAlreadySent(Exception):
@@ -86,14 +86,23 @@ class PosOrders:
         for sku, count in already.items():
             if wanted.get(sku, 0) < count:
                 name = next(line["name"] for p in packages for line in p["lines"] if line["sku"] == sku)
-                raise LinesAlreadySent(f"{count} x {name} already went to the kitchen; the order cannot have fewer. "
-                                       "Void dishes at the restaurant's POS.")
+                raise LinesAlreadySent(
+                    f"{count} x {name} already went to the kitchen; the order cannot have fewer. "
+                    "Void dishes at the restaurant's POS."
+                )
         new_lines: list[dict[str, Any]] = []
         for line in order.lines:
             extra = wanted[line.sku] - already.get(line.sku, 0)
             if extra > 0 and all(n["sku"] != line.sku for n in new_lines):
-                new_lines.append({"sku": line.sku, "name": line.name, "quantity": extra,
-                                  "unit_amount": line.unit_amount, "currency": order.currency})
+                new_lines.append(
+                    {
+                        "sku": line.sku,
+                        "name": line.name,
+                        "quantity": extra,
+                        "unit_amount": line.unit_amount,
+                        "currency": order.currency,
+                    }
+                )
         pos_order = self._pos.pos_order(order.order_id)
         if not new_lines:
             return Sent(order.order_id, pos_order["status"] if pos_order else PosStatus.QUEUED.value, None)
@@ -102,15 +111,24 @@ class PosOrders:
             self._repo.append_pos_feed(order.kiosk_id, order.order_id, order.currency, PosStatus.QUEUED.value)
         number = len(packages) + 1
         self._pos.add_package(order.order_id, number, new_line_guid(), new_lines)
-        self._repo.enqueue(PACKAGE_TOPIC, f"pos:{order.order_id}:package:{number}", None,
-                           {"order_id": order.order_id, "package": number}, ordering_key=order.order_id)
-        self._pos.add_trail(order.order_id, "queued", f"package {number}: " + ", ".join(
-            f"{line['quantity']} x {line['name']}" for line in new_lines))
+        self._repo.enqueue(
+            PACKAGE_TOPIC,
+            f"pos:{order.order_id}:package:{number}",
+            None,
+            {"order_id": order.order_id, "package": number},
+            ordering_key=order.order_id,
+        )
+        self._pos.add_trail(
+            order.order_id,
+            "queued",
+            f"package {number}: " + ", ".join(f"{line['quantity']} x {line['name']}" for line in new_lines),
+        )
         self._set_status(order.order_id, order.kiosk_id, order.currency, PosStatus.QUEUED)
         return Sent(order.order_id, PosStatus.QUEUED.value, number)
 
-    def _set_status(self, order_id: str, kiosk_id: str, currency: str, status: PosStatus,
-                    payment_id: str = "", **changes: Any) -> None:
+    def _set_status(
+        self, order_id: str, kiosk_id: str, currency: str, status: PosStatus, payment_id: str = "", **changes: Any
+    ) -> None:
         current = self._pos.pos_order(order_id)
         if current is None:
             return
@@ -124,22 +142,35 @@ class PosOrders:
         if self._pos.pos_order(payment.order_id) is None:
             return False
         if became_paid:
-            queued = self._repo.enqueue(PAYMENT_TOPIC, f"pos:{payment.order_id}:payment:{payment.payment_id}",
-                                        payment.payment_id, {"order_id": payment.order_id,
-                                                             "payment_id": payment.payment_id},
-                                        ordering_key=payment.order_id)
+            queued = self._repo.enqueue(
+                PAYMENT_TOPIC,
+                f"pos:{payment.order_id}:payment:{payment.payment_id}",
+                payment.payment_id,
+                {"order_id": payment.order_id, "payment_id": payment.payment_id},
+                ordering_key=payment.order_id,
+            )
             self._pos.add_trail(payment.order_id, "payment_queued", f"{payment.payment_id} paid; queued for the POS")
             return queued
         if payment.status in (PaymentStatus.REFUNDED, PaymentStatus.PARTIALLY_REFUNDED):
             # Refunds are an operator action at the POS: record it, leave the closed POS order alone.
-            self._pos.add_trail(payment.order_id, "refund_noted",
-                                f"{payment.payment_id} refunded {payment.amount_refunded} (minor units) at the "
-                                "provider; the POS order is not changed: book the return at the POS")
+            self._pos.add_trail(
+                payment.order_id,
+                "refund_noted",
+                f"{payment.payment_id} refunded {payment.amount_refunded} (minor units) at the "
+                "provider; the POS order is not changed: book the return at the POS",
+            )
         return False
 
     # outbox outcomes (inside the worker's transaction) ----------------------------
-    def delivered(self, order_id: str, step: str, detail: str, status: PosStatus | None = None,
-                  payment_id: str = "", **changes: Any) -> None:
+    def delivered(
+        self,
+        order_id: str,
+        step: str,
+        detail: str,
+        status: PosStatus | None = None,
+        payment_id: str = "",
+        **changes: Any,
+    ) -> None:
         self._pos.add_trail(order_id, step, detail)
         if status is not None:
             kiosk_id, currency = self._order_identity(order_id)

@@ -21,9 +21,17 @@ ORPHAN_AFTER_SECONDS = 300
 
 
 class Reconciler:
-    def __init__(self, repo: Repository, checkouts: CheckoutService, events: PaymentEvents, *,
-                 after_seconds: float, interval_seconds: float, batch: int = 50,
-                 keep_requests_days: float = 30) -> None:
+    def __init__(
+        self,
+        repo: Repository,
+        checkouts: CheckoutService,
+        events: PaymentEvents,
+        *,
+        after_seconds: float,
+        interval_seconds: float,
+        batch: int = 50,
+        keep_requests_days: float = 30,
+    ) -> None:
         self._repo = repo
         self._keep_requests = timedelta(days=keep_requests_days)
         self._events = events
@@ -41,8 +49,11 @@ class Reconciler:
         cutoff = (datetime.now(UTC) - timedelta(seconds=ORPHAN_AFTER_SECONDS)).isoformat(timespec="milliseconds")
         orphans = self._repo.orphaned_open_payments(cutoff, self._batch)
         for payment in orphans:
-            self._events.apply_observation(payment.payment_id, Observation(
-                status=PaymentStatus.FAILED, failure_reason="the checkout was never opened"), "reconcile_orphan")
+            self._events.apply_observation(
+                payment.payment_id,
+                Observation(status=PaymentStatus.FAILED, failure_reason="the checkout was never opened"),
+                "reconcile_orphan",
+            )
             log.warning("orphan_attempt_failed", payment_id=payment.payment_id)
         return len(orphans)
 
@@ -52,8 +63,9 @@ class Reconciler:
         changed = self._fail_orphans()
         with self._repo.transaction():
             # Raw webhook requests that applied cleanly are history after a while; failed ones stay.
-            self._repo.prune_webhook_requests((datetime.now(UTC) - self._keep_requests).isoformat(
-                timespec="milliseconds"))
+            self._repo.prune_webhook_requests(
+                (datetime.now(UTC) - self._keep_requests).isoformat(timespec="milliseconds")
+            )
         for payment in self._repo.stale_live_payments(cutoff, self._batch):
             try:
                 updated = await self._checkouts.refresh(payment.payment_id, None)
@@ -62,8 +74,9 @@ class Reconciler:
                 continue
             if updated.status is not payment.status:
                 changed += 1
-                log.info("reconciled", payment_id=payment.payment_id, before=payment.status.value,
-                         after=updated.status.value)
+                log.info(
+                    "reconciled", payment_id=payment.payment_id, before=payment.status.value, after=updated.status.value
+                )
             else:
                 # Touch it so the sweep moves on to other payments before coming back.
                 with self._repo.transaction():

@@ -50,8 +50,9 @@ class RefundService:
         assert payment is not None
         return payment.amount_total - max(payment.amount_refunded, self._refunds.requested(payment_id))
 
-    async def refund(self, payment_id: str, *, kiosk_id: str, amount: int, reason: str | None,
-                     idempotency_key: str | None) -> tuple[int, dict[str, Any]]:
+    async def refund(
+        self, payment_id: str, *, kiosk_id: str, amount: int, reason: str | None, idempotency_key: str | None
+    ) -> tuple[int, dict[str, Any]]:
         request_hash = hashlib.sha256(json.dumps([payment_id, amount, reason]).encode()).hexdigest()
         async with self._locks.hold(payment_id):
             if idempotency_key:
@@ -66,28 +67,47 @@ class RefundService:
             if amount <= 0:
                 raise InvalidRefund("The refund amount must be more than zero.")
             if payment.status not in REFUNDABLE or not payment.provider_payment_intent:
-                raise NotRefundable(f"Only a paid payment can be refunded; this one is {payment.status.value}.",
-                                    status=payment.status.value)
+                raise NotRefundable(
+                    f"Only a paid payment can be refunded; this one is {payment.status.value}.",
+                    status=payment.status.value,
+                )
             left = self.left_to_refund(payment_id)
             if amount > left:
-                raise RefundTooLarge(f"Only {Money(left, payment.currency)} is left to refund on this payment.",
-                                     left_to_refund=left)
+                raise RefundTooLarge(
+                    f"Only {Money(left, payment.currency)} is left to refund on this payment.", left_to_refund=left
+                )
             key = idempotency_key or str(uuid.uuid4())
             provider_key = "tablepay-refund-" + hashlib.sha256(f"{payment_id}:{kiosk_id}:{key}".encode()).hexdigest()
             try:
                 result = await self._provider.refund(
-                    payment_intent=payment.provider_payment_intent, amount=amount, idempotency_key=provider_key,
-                    reason=reason, metadata={"payment_id": payment_id, "order_id": payment.order_id})
+                    payment_intent=payment.provider_payment_intent,
+                    amount=amount,
+                    idempotency_key=provider_key,
+                    reason=reason,
+                    metadata={"payment_id": payment_id, "order_id": payment.order_id},
+                )
             except ProviderError as exc:
                 log.warning("refund_failed", payment_id=payment_id, amount=amount, error=str(exc))
                 raise ProviderUnavailable(f"the payment provider did not refund: {exc}") from exc
-            body = {"refund_id": result.refund_id, "payment_id": payment_id, "amount": result.amount,
-                    "currency": payment.currency, "status": result.status,
-                    "left_to_refund": left - result.amount}
+            body = {
+                "refund_id": result.refund_id,
+                "payment_id": payment_id,
+                "amount": result.amount,
+                "currency": payment.currency,
+                "status": result.status,
+                "left_to_refund": left - result.amount,
+            }
             with self._repo.transaction():
-                self._refunds.add(refund_id=result.refund_id, payment_id=payment_id, amount=result.amount,
-                                  currency=payment.currency, status=result.status, reason=reason,
-                                  idempotency_key=provider_key, kiosk_id=kiosk_id)
+                self._refunds.add(
+                    refund_id=result.refund_id,
+                    payment_id=payment_id,
+                    amount=result.amount,
+                    currency=payment.currency,
+                    status=result.status,
+                    reason=reason,
+                    idempotency_key=provider_key,
+                    kiosk_id=kiosk_id,
+                )
                 if idempotency_key:
                     self._repo.save_idempotent_response(kiosk_id, idempotency_key, request_hash, 202, body)
             log.info("refund_requested", payment_id=payment_id, refund_id=result.refund_id, amount=result.amount)

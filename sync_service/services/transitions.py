@@ -30,17 +30,26 @@ class Change:
 
 def decide(payment: PaymentRecord, obs: Observation, now: str) -> Change | None:
     """The change `obs` makes to `payment`, or None when it changes nothing."""
-    links: dict[str, Any] = {column: value for column, value in (
-        ("provider_session_id", obs.session_id), ("provider_payment_intent", obs.payment_intent),
-        ("provider_charge", obs.charge)) if value and getattr(payment, column) is None}
+    links: dict[str, Any] = {
+        column: value
+        for column, value in (
+            ("provider_session_id", obs.session_id),
+            ("provider_payment_intent", obs.payment_intent),
+            ("provider_charge", obs.charge),
+        )
+        if value and getattr(payment, column) is None
+    }
     target, refunded = obs.status, payment.amount_refunded
     if obs.amount_refunded is not None:
         # Refund events may come out of order: the largest refunded sum is the newest.
         refunded = max(refunded, obs.amount_refunded)
         target = refund_status(payment.amount_total, refunded)
     transition = advance(payment.status, target) if target else None
-    if transition is None or not transition.changed or (
-            transition.after is payment.status and refunded == payment.amount_refunded):
+    if (
+        transition is None
+        or not transition.changed
+        or (transition.after is payment.status and refunded == payment.amount_refunded)
+    ):
         return Change(payment, replace(payment, **links, updated_at=now), moved=False) if links else None
     after = transition.after
     changes: dict[str, object] = {**links, "status": after, "amount_refunded": refunded, "updated_at": now}

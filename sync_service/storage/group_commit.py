@@ -21,9 +21,14 @@ Out = TypeVar("Out")
 
 
 class GroupCommitter(Generic[In, Out]):
-    def __init__(self, repo: Repository, process: Callable[[Sequence[In]], list[Out]], *,
-                 after_commit: Callable[[Sequence[In], list[Out]], None] | None = None,
-                 max_batch: int = 256) -> None:
+    def __init__(
+        self,
+        repo: Repository,
+        process: Callable[[Sequence[In]], list[Out]],
+        *,
+        after_commit: Callable[[Sequence[In], list[Out]], None] | None = None,
+        max_batch: int = 256,
+    ) -> None:
         """`process(items)` runs inside a transaction and returns one result per item, in order;
         `after_commit(items, results)` runs once per committed batch (notifications, one log line)."""
         self._repo = repo
@@ -43,7 +48,7 @@ class GroupCommitter(Generic[In, Out]):
         return await future
 
     def _flush(self) -> None:
-        batch, self._waiting = self._waiting[:self._max_batch], self._waiting[self._max_batch:]
+        batch, self._waiting = self._waiting[: self._max_batch], self._waiting[self._max_batch :]
         self._scheduled = bool(self._waiting)
         if self._waiting:
             asyncio.get_running_loop().call_soon(self._flush)

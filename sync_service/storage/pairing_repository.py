@@ -32,19 +32,20 @@ class PairingRepository:
     def live_codes(self, now: float) -> int:
         return int(self.conn.execute("SELECT count(*) FROM pairing_codes WHERE expires_at > ?", (now,)).fetchone()[0])
 
-    def add(self, code_hash: str, poll_secret_hash: str, kiosk_name: str | None, now: float,
-            expires_at: float) -> bool:
+    def add(self, code_hash: str, poll_secret_hash: str, kiosk_name: str | None, now: float, expires_at: float) -> bool:
         """A new code; False when one with this hash exists (a collision: draw another)."""
         cursor = self.conn.execute(
             "INSERT INTO pairing_codes (code_hash, poll_secret_hash, kiosk_name, created_at, expires_at) "
             "VALUES (?, ?, ?, ?, ?) ON CONFLICT(code_hash) DO NOTHING",
-            (code_hash, poll_secret_hash, kiosk_name, now, expires_at))
+            (code_hash, poll_secret_hash, kiosk_name, now, expires_at),
+        )
         return cursor.rowcount == 1
 
     def find(self, code_hash: str) -> CodeRow | None:
         row = self.conn.execute(
             "SELECT expires_at, kiosk_name, kiosk_id, scopes, collected_at FROM pairing_codes WHERE code_hash = ?",
-            (code_hash,)).fetchone()
+            (code_hash,),
+        ).fetchone()
         return CodeRow(row[0], row[1], row[2], row[3], row[4] is not None) if row else None
 
     def find_for_poll(self, code_hash: str, poll_secret_hash: str, now: float) -> CodeRow | None:
@@ -52,7 +53,8 @@ class PairingRepository:
         row = self.conn.execute(
             "SELECT expires_at, kiosk_name, kiosk_id, scopes FROM pairing_codes WHERE code_hash = ? "
             "AND poll_secret_hash = ? AND expires_at > ? AND collected_at IS NULL",
-            (code_hash, poll_secret_hash, now)).fetchone()
+            (code_hash, poll_secret_hash, now),
+        ).fetchone()
         return CodeRow(row[0], row[1], row[2], row[3], False) if row else None
 
     def approve(self, code_hash: str, kiosk_id: str, scopes: str, now: float) -> bool:
@@ -60,7 +62,8 @@ class PairingRepository:
         cursor = self.conn.execute(
             "UPDATE pairing_codes SET kiosk_id = ?, scopes = ?, approved_at = ? "
             "WHERE code_hash = ? AND kiosk_id IS NULL AND expires_at > ?",
-            (kiosk_id, scopes, now, code_hash, now))
+            (kiosk_id, scopes, now, code_hash, now),
+        )
         return cursor.rowcount == 1
 
     def collect(self, code_hash: str, poll_secret_hash: str, token_hash: str, now: float) -> str | None:
@@ -74,7 +77,8 @@ class PairingRepository:
             rows = self.conn.execute(
                 "UPDATE pairing_codes SET collected_at = ? WHERE code_hash = ? AND poll_secret_hash = ? "
                 "AND expires_at > ? AND kiosk_id IS NOT NULL AND collected_at IS NULL RETURNING kiosk_id, scopes",
-                (now, code_hash, poll_secret_hash, now)).fetchall()
+                (now, code_hash, poll_secret_hash, now),
+            ).fetchall()
             if not rows:
                 return None
             kiosk_id, scopes = rows[0]

@@ -58,19 +58,40 @@ def execute(query: Query, ctx: Ctx, arrival: datetime, started: float) -> Elemen
         cmd = query.commands[0]
         outcome = run_one(ctx, cmd)
         return _root(options, command_name(cmd), outcome, arrival, started)
-    root = result_root(options, status=OK, cmd="", error_text="", number=None, arrival=arrival,
-                       now=datetime.now(), work_ms=0, processed=0)
+    root = result_root(
+        options,
+        status=OK,
+        cmd="",
+        error_text="",
+        number=None,
+        arrival=arrival,
+        now=datetime.now(),
+        work_ms=0,
+        processed=0,
+    )
     processed = 0
     for cmd in query.commands:
         one_started = time.monotonic()
         outcome = run_one(ctx, cmd)
         if isinstance(outcome, RKError):
-            wrapped = command_result(cmd=command_name(cmd), status=outcome.status, error_text=outcome.text,
-                                     number=outcome.number, now=datetime.now(), work_ms=_ms(one_started))
+            wrapped = command_result(
+                cmd=command_name(cmd),
+                status=outcome.status,
+                error_text=outcome.text,
+                number=outcome.number,
+                now=datetime.now(),
+                work_ms=_ms(one_started),
+            )
         else:
             processed += 1
-            wrapped = command_result(cmd=command_name(cmd), status=outcome.status, error_text="", number=None,
-                                     now=datetime.now(), work_ms=_ms(one_started))
+            wrapped = command_result(
+                cmd=command_name(cmd),
+                status=outcome.status,
+                error_text="",
+                number=None,
+                now=datetime.now(),
+                work_ms=_ms(one_started),
+            )
             wrapped.attrib.update({k: str(v) for k, v in outcome.attrs.items()})
             wrapped.extend(outcome.children)
         root.append(wrapped)
@@ -85,10 +106,28 @@ def error_root(options: RKeeperOptions, error: RKError, arrival: datetime, start
 
 def _root(options: RKeeperOptions, cmd: str, outcome: Result | RKError, arrival: datetime, started: float) -> Element:
     if isinstance(outcome, RKError):
-        return result_root(options, status=outcome.status, cmd=cmd, error_text=outcome.text, number=outcome.number,
-                           arrival=arrival, now=datetime.now(), work_ms=_ms(started), processed=0)
-    root = result_root(options, status=outcome.status, cmd=cmd, error_text="", number=None, arrival=arrival,
-                       now=datetime.now(), work_ms=_ms(started), processed=1)
+        return result_root(
+            options,
+            status=outcome.status,
+            cmd=cmd,
+            error_text=outcome.text,
+            number=outcome.number,
+            arrival=arrival,
+            now=datetime.now(),
+            work_ms=_ms(started),
+            processed=0,
+        )
+    root = result_root(
+        options,
+        status=outcome.status,
+        cmd=cmd,
+        error_text="",
+        number=None,
+        arrival=arrival,
+        now=datetime.now(),
+        work_ms=_ms(started),
+        processed=1,
+    )
     root.attrib.update({k: str(v) for k, v in outcome.attrs.items()})
     root.extend(outcome.children)
     return root

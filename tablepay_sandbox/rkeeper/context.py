@@ -16,14 +16,14 @@ from .xmlio import Element, int_attr, norm_guid
 class Ctx:
     store: RKStore
     options: RKeeperOptions
-    locks: dict[str, str]     # order guid -> the lockguid that may still change it
+    locks: dict[str, str]  # order guid -> the lockguid that may still change it
     now: datetime
 
 
 @dataclass
 class Result:
     children: list[Element] = field(default_factory=list)
-    attrs: dict[str, object] = field(default_factory=dict)   # extra attributes on the result root
+    attrs: dict[str, object] = field(default_factory=dict)  # extra attributes on the result root
     status: str = "Ok"
 
 

@@ -10,17 +10,17 @@ EXEC_ERROR = "Query Executing Error"
 
 # Numbers for the two request-level statuses: no source shows one, so these are ours [I].
 # Clients should branch on Status for those.
-E_PARSE = 1                # [I]
-E_BAD_PARAMS = 2           # [I]
-E_VISIT_CLOSED = 2128      # [V] "Визит N закрыт!"
-E_VISIT_LOCKED = 2129      # [V] CloseVisit while an order of the visit is locked
-E_ORDER_LOCKED = 2219      # [V] order locked by another lock key
+E_PARSE = 1  # [I]
+E_BAD_PARAMS = 2  # [I]
+E_VISIT_CLOSED = 2128  # [V] "Визит N закрыт!"
+E_VISIT_LOCKED = 2129  # [V] CloseVisit while an order of the visit is locked
+E_ORDER_LOCKED = 2219  # [V] order locked by another lock key
 E_NOT_ENOUGH_MONEY = 3373  # [V] payments do not match the unpaid sum
-E_NO_GUESTS = 3444         # [V] guest count cannot be zero
-E_NOT_FOUND_IN = 3020      # [I] number for the [V] text "Не найден элемент N в коллекции X"
-E_GUID_EXISTS = 3021       # [I] CreateOrder with a guid that already exists
-E_ORDER_NOT_FOUND = 3022   # [I] GetOrder/SaveOrder/PayOrder of an unknown order
-E_UNPAID_ORDERS = 3023     # [I] CloseVisit while an order of the visit has unpaid dishes
+E_NO_GUESTS = 3444  # [V] guest count cannot be zero
+E_NOT_FOUND_IN = 3020  # [I] number for the [V] text "Не найден элемент N в коллекции X"
+E_GUID_EXISTS = 3021  # [I] CreateOrder with a guid that already exists
+E_ORDER_NOT_FOUND = 3022  # [I] GetOrder/SaveOrder/PayOrder of an unknown order
+E_UNPAID_ORDERS = 3023  # [I] CloseVisit while an order of the visit has unpaid dishes
 
 
 class RKError(Exception):

@@ -32,12 +32,12 @@ def _guid(value: Any, name: str) -> str:
 
 @dataclass
 class Faults:
-    fail_next: int = 0                 # answer HTTP 503, apply nothing
-    delay_next: int = 0                # apply, then answer after delay_seconds
+    fail_next: int = 0  # answer HTTP 503, apply nothing
+    delay_next: int = 0  # apply, then answer after delay_seconds
     delay_seconds: float = 0.0
-    drop_next: int = 0                 # apply, then drop the connection mid-answer
-    drop_commands: list[str] = field(default_factory=list)   # empty: any command
-    locks: dict[str, str] = field(default_factory=dict)     # order guid -> lockguid
+    drop_next: int = 0  # apply, then drop the connection mid-answer
+    drop_commands: list[str] = field(default_factory=list)  # empty: any command
+    locks: dict[str, str] = field(default_factory=dict)  # order guid -> lockguid
 
     def update(self, body: dict[str, Any]) -> None:
         """Apply a POST body; every key optional. Validates everything before changing anything."""
@@ -85,5 +85,11 @@ class Faults:
         return False
 
     def as_json(self) -> dict[str, Any]:
-        return {"fail_next": self.fail_next, "delay_next": self.delay_next, "delay_seconds": self.delay_seconds,
-                "drop_next": self.drop_next, "commands": self.drop_commands, "locks": dict(self.locks)}
+        return {
+            "fail_next": self.fail_next,
+            "delay_next": self.delay_next,
+            "delay_seconds": self.delay_seconds,
+            "drop_next": self.drop_next,
+            "commands": self.drop_commands,
+            "locks": dict(self.locks),
+        }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-DEFAULT_USER = "tablepay"       # sandbox-only credentials; a real cash server has its own employees
+DEFAULT_USER = "tablepay"  # sandbox-only credentials; a real cash server has its own employees
 DEFAULT_PASSWORD = "tablepay"
 
 

@@ -10,7 +10,7 @@ from .orders import SESSION_OPEN, Doc, list_order_element, next_uni, order_eleme
 from .seed import CASHES, EMPLOYEES, MENUITEMS, TABLES_REF
 from .xmlio import Element, element, fmt_dt, int_attr, new_guid, norm_guid
 
-FIRST_ORDER_IDENT = 256   # [V] the first (here: only) order of a visit
+FIRST_ORDER_IDENT = 256  # [V] the first (here: only) order of a visit
 
 
 def changed(ctx: Ctx, order: Doc) -> None:
@@ -36,14 +36,23 @@ def create_order(ctx: Ctx, cmd: Element) -> Result:
     visit_id = ctx.store.next_value("visit")
     ctx.store.add_visit(visit_id, new_guid())
     order: Doc = {
-        "guid": guid, "visit": visit_id, "orderIdent": FIRST_ORDER_IDENT,
-        "orderName": f"{table['Code']}/{visit_id}",   # [I] the format of a real server's orderName
+        "guid": guid,
+        "visit": visit_id,
+        "orderIdent": FIRST_ORDER_IDENT,
+        "orderName": f"{table['Code']}/{visit_id}",  # [I] the format of a real server's orderName
         "table": {"id": table["Ident"], "code": table["Code"], "name": table["Name"]},
         "persistentComment": order_el.get("persistentComment", ""),
-        "props": [{"name": p.get("name", ""), "value": p.get("value", "")}
-                  for p in order_el.findall("ExternalProps/Prop")],
-        "version": 1, "paid": False, "finished": False, "created": fmt_dt(ctx.now),
-        "next_uni": 0, "sessions": [], "payments": [], "check": None,
+        "props": [
+            {"name": p.get("name", ""), "value": p.get("value", "")} for p in order_el.findall("ExternalProps/Prop")
+        ],
+        "version": 1,
+        "paid": False,
+        "finished": False,
+        "created": fmt_dt(ctx.now),
+        "next_uni": 0,
+        "sessions": [],
+        "payments": [],
+        "check": None,
     }
     ctx.store.insert_order(order)
     ctx.store.next_value("version")
@@ -65,7 +74,9 @@ def get_order_list(ctx: Ctx, cmd: Element) -> Result:
     for visit in ctx.store.visits():
         if only_opened and visit["finished"]:
             continue
-        visit_el = element("Visit", VisitID=visit["visit"], guid=visit["guid"], Finished="1" if visit["finished"] else "0")
+        visit_el = element(
+            "Visit", VisitID=visit["visit"], guid=visit["guid"], Finished="1" if visit["finished"] else "0"
+        )
         orders_el = element("Orders")
         visit_el.append(orders_el)
         for order in ctx.store.orders(visit["visit"]):
@@ -88,8 +99,14 @@ def _dish_line(ctx: Ctx, dish_el: Element) -> dict[str, Any]:
     if price < 0:
         raise bad_params(f"Dish {item['Code']}: price must not be negative")
     line_guid = norm_guid(dish_el.get("line_guid", ""), "line_guid") if dish_el.get("line_guid") else None
-    return {"line_guid": line_guid, "id": item["Ident"], "code": item["Code"], "name": item["Name"],
-            "quantity": quantity, "price": price}
+    return {
+        "line_guid": line_guid,
+        "id": item["Ident"],
+        "code": item["Code"],
+        "name": item["Name"],
+        "quantity": quantity,
+        "price": price,
+    }
 
 
 def save_order(ctx: Ctx, cmd: Element) -> Result:
@@ -110,8 +127,13 @@ def save_order(ctx: Ctx, cmd: Element) -> Result:
         given_guid = norm_guid(session_el.get("line_guid", ""), "line_guid") if session_el.get("line_guid") else None
         uni = int_attr(session_el, "uni")
         if uni is None:
-            session: Doc = {"uni": next_uni(order), "sessionID": len(order["sessions"]) + 1,
-                       "line_guid": given_guid or new_guid(), "state": SESSION_OPEN, "dishes": []}
+            session: Doc = {
+                "uni": next_uni(order),
+                "sessionID": len(order["sessions"]) + 1,
+                "line_guid": given_guid or new_guid(),
+                "state": SESSION_OPEN,
+                "dishes": [],
+            }
             order["sessions"].append(session)
         else:
             found = [s for s in order["sessions"] if s["uni"] == uni]
@@ -124,5 +146,7 @@ def save_order(ctx: Ctx, cmd: Element) -> Result:
             session["dishes"].append({"uni": next_uni(order), **line, "line_guid": line["line_guid"] or new_guid()})
         written.append(session)
     changed(ctx, order)
-    return Result([order_element(order)]
-                  + [element("Session", sessionID=s["sessionID"], line_guid=s["line_guid"]) for s in written])
+    return Result(
+        [order_element(order)]
+        + [element("Session", sessionID=s["sessionID"], line_guid=s["line_guid"]) for s in written]
+    )

@@ -5,7 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from .context import Ctx, Result, check_lock, find_order, open_order_to_change, required_child, resolve
-from .errors import E_NOT_ENOUGH_MONEY, E_UNPAID_ORDERS, E_VISIT_LOCKED, bad_params, executing, not_found_in, visit_closed
+from .errors import (
+    E_NOT_ENOUGH_MONEY,
+    E_UNPAID_ORDERS,
+    E_VISIT_LOCKED,
+    bad_params,
+    executing,
+    not_found_in,
+    visit_closed,
+)
 from .order_commands import changed
 from .orders import SESSION_CLOSED, next_uni, unpaid_sum
 from .seed import CASHES, CURRENCIES, DISCOUNTS, EMPLOYEES
@@ -26,9 +34,17 @@ def _payment(ctx: Ctx, pay_el: Element) -> dict[str, Any]:
         tip_charge = resolve(ctx, charge_el, DISCOUNTS)["Code"]
     # [I] Whether amount includes the tip is undocumented: an option, default "it does not".
     covered = amount - tip if ctx.options.payment_amount_includes_tip else amount
-    return {"id": currency["Ident"], "code": currency["Code"], "name": currency["Name"], "amount": amount,
-            "tipAmount": tip, "covered": covered, "tipCharge": tip_charge,
-            "extTransactionInfo": pay_el.get("extTransactionInfo", ""), "authcode": pay_el.get("authcode", "")}
+    return {
+        "id": currency["Ident"],
+        "code": currency["Code"],
+        "name": currency["Name"],
+        "amount": amount,
+        "tipAmount": tip,
+        "covered": covered,
+        "tipCharge": tip_charge,
+        "extTransactionInfo": pay_el.get("extTransactionInfo", ""),
+        "authcode": pay_el.get("authcode", ""),
+    }
 
 
 def pay_order(ctx: Ctx, cmd: Element) -> Result:
@@ -49,12 +65,22 @@ def pay_order(ctx: Ctx, cmd: Element) -> Result:
     for session in order["sessions"]:
         session["state"] = SESSION_CLOSED
     order["paid"] = order["finished"] = True
-    order["check"] = {"CheckNum": ctx.store.next_value("check"), "line_guid": new_guid(), "amount": covered,
-                      "printTime": fmt_dt(ctx.now)}
+    order["check"] = {
+        "CheckNum": ctx.store.next_value("check"),
+        "line_guid": new_guid(),
+        "amount": covered,
+        "printTime": fmt_dt(ctx.now),
+    }
     changed(ctx, order)
     check = order["check"]
-    printed = element("PrintCheck", CheckNum=check["CheckNum"], line_guid=check["line_guid"], amount=check["amount"],
-                      state=CHECK_STATE_CLOSED, printTime=check["printTime"])
+    printed = element(
+        "PrintCheck",
+        CheckNum=check["CheckNum"],
+        line_guid=check["line_guid"],
+        amount=check["amount"],
+        state=CHECK_STATE_CLOSED,
+        printTime=check["printTime"],
+    )
     for pay in payments:
         sub(printed, "Pay", id=pay["id"], code=pay["code"], name=pay["name"], amount=pay["amount"])
     return Result([printed])
@@ -83,7 +109,7 @@ def close_visit(ctx: Ctx, cmd: Element) -> Result:
             raise executing(E_UNPAID_ORDERS, f"В визите {visit_id} есть неоплаченные заказы")
     for order in orders:
         if not order["finished"]:
-            order["finished"] = True   # an empty order closes with its visit
+            order["finished"] = True  # an empty order closes with its visit
             changed(ctx, order)
     ctx.store.finish_visit(visit_id)
     ctx.store.next_value("version")

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from .context import Ctx, Result, required_child, resolve
 from .errors import bad_params
-from .seed import (CASHES, CATEGLIST, CURRENCIES, DISCOUNTS, EMPLOYEES, MENUITEMS, REST_CODE, RESTAURANT,
-                   TABLES_REF)
+from .seed import CASHES, CATEGLIST, CURRENCIES, DISCOUNTS, EMPLOYEES, MENUITEMS, REST_CODE, RESTAURANT, TABLES_REF
 from .xmlio import Element, element, fmt_dt, sub
 
 # Which collections GetRefData serves, and the attributes each item shows.
@@ -21,8 +20,7 @@ REF_ATTRS = {
 
 
 def get_system_info(ctx: Ctx, cmd: Element) -> Result:
-    info = element("SystemInfo", SystemTime=fmt_dt(ctx.now), ShiftDate=ctx.now.date().isoformat(),
-                   RestCode=REST_CODE)
+    info = element("SystemInfo", SystemTime=fmt_dt(ctx.now), ShiftDate=ctx.now.date().isoformat(), RestCode=REST_CODE)
     sub(info, "Restaurant", id=RESTAURANT["id"], code=RESTAURANT["code"], name=ctx.options.restaurant_name)
     return Result([info])
 

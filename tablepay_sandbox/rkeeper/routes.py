@@ -97,8 +97,9 @@ class XmlInterface:
         request = Request(scope, receive)
         sim = self.sim
         if not sim.authorized(request.headers):
-            response = Response(UNAUTHORIZED_BODY, 401, media_type="text/html",
-                                headers={"WWW-Authenticate": 'Basic realm="RK7"'})
+            response = Response(
+                UNAUTHORIZED_BODY, 401, media_type="text/html", headers={"WWW-Authenticate": 'Basic realm="RK7"'}
+            )
             await response(scope, receive, send)
             return
         arrival, started = datetime.now(), time.monotonic()
@@ -134,8 +135,13 @@ class XmlInterface:
 
 async def _send_half(send: Send, payload: bytes) -> None:
     """Promise the whole body, send half, and return: the server then closes the connection mid-body."""
-    await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-type", XML_TYPE.encode()), (b"content-length", str(len(payload)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", XML_TYPE.encode()), (b"content-length", str(len(payload)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": payload[: len(payload) // 2], "more_body": True})
 
 

@@ -26,7 +26,7 @@ Doc = dict[str, Any]
 
 migrations = Migrations("tablepay_sandbox_rkeeper")
 
-COUNTER_START = {"visit": 1000, "check": 10000, "version": 1}   # first values handed out: 1001, 10001; version 1
+COUNTER_START = {"visit": 1000, "check": 10000, "version": 1}  # first values handed out: 1001, 10001; version 1
 
 
 @migrations()
@@ -65,8 +65,10 @@ class RKStore:
         with self.conn:
             for collection, items in reference_data().items():
                 for item in items:
-                    self.conn.execute("INSERT INTO ref VALUES (?, ?, ?, ?, ?)",
-                                      [collection, item["Ident"], item["Code"], item["GUIDString"], json.dumps(item)])
+                    self.conn.execute(
+                        "INSERT INTO ref VALUES (?, ?, ?, ?, ?)",
+                        [collection, item["Ident"], item["Code"], item["GUIDString"], json.dumps(item)],
+                    )
             for name, value in COUNTER_START.items():
                 self.conn.execute("INSERT INTO counters VALUES (?, ?)", [name, value])
 
@@ -75,8 +77,9 @@ class RKStore:
         rows = self.conn.execute("SELECT data FROM ref WHERE collection = ? ORDER BY ident", [collection])
         return [json.loads(r[0]) for r in rows.fetchall()]
 
-    def find_ref(self, collection: str, *, ident: int | None = None, code: str | None = None,
-                 guid: str | None = None) -> Item | None:
+    def find_ref(
+        self, collection: str, *, ident: int | None = None, code: str | None = None, guid: str | None = None
+    ) -> Item | None:
         if ident is not None:
             row = self.conn.execute("SELECT data FROM ref WHERE collection = ? AND ident = ?", [collection, ident])
         elif code is not None:
@@ -110,8 +113,10 @@ class RKStore:
         self.conn.execute("UPDATE visits SET finished = 1 WHERE visit_id = ?", [visit_id])
 
     def insert_order(self, order: Doc) -> None:
-        self.conn.execute("INSERT INTO orders (guid, visit_id, order_ident, data) VALUES (?, ?, ?, ?)",
-                          [order["guid"], order["visit"], order["orderIdent"], json.dumps(order)])
+        self.conn.execute(
+            "INSERT INTO orders (guid, visit_id, order_ident, data) VALUES (?, ?, ?, ?)",
+            [order["guid"], order["visit"], order["orderIdent"], json.dumps(order)],
+        )
 
     def save_order(self, order: Doc) -> None:
         self.conn.execute("UPDATE orders SET data = ? WHERE guid = ?", [json.dumps(order), order["guid"]])
@@ -121,8 +126,9 @@ class RKStore:
         return json.loads(row[0]) if row else None
 
     def order_by_ident(self, visit_id: int, order_ident: int) -> Doc | None:
-        row = self.conn.execute("SELECT data FROM orders WHERE visit_id = ? AND order_ident = ?",
-                                [visit_id, order_ident]).fetchone()
+        row = self.conn.execute(
+            "SELECT data FROM orders WHERE visit_id = ? AND order_ident = ?", [visit_id, order_ident]
+        ).fetchone()
         return json.loads(row[0]) if row else None
 
     def orders(self, visit_id: int | None = None) -> list[Doc]:

@@ -103,23 +103,46 @@ def element(tag: str, **attrs: object) -> Element:
 
 
 # -- results ----------------------------------------------------------------
-def result_root(options: RKeeperOptions, *, status: str, cmd: str, error_text: str, number: int | None,
-                arrival: datetime, now: datetime, work_ms: int, processed: int) -> Element:
+def result_root(
+    options: RKeeperOptions,
+    *,
+    status: str,
+    cmd: str,
+    error_text: str,
+    number: int | None,
+    arrival: datetime,
+    now: datetime,
+    work_ms: int,
+    processed: int,
+) -> Element:
     """The RK7QueryResult root, attributes in the cash server's order."""
     attrs: dict[str, object] = {
-        "ServerVersion": options.server_version, "XmlVersion": options.xml_version, "NetName": options.net_name,
-        "Status": status, "CMD": cmd, "ErrorText": error_text, "DateTime": fmt_dt(now), "WorkTime": work_ms,
-        "Processed": processed, "ArrivalDateTime": fmt_dt(arrival),
+        "ServerVersion": options.server_version,
+        "XmlVersion": options.xml_version,
+        "NetName": options.net_name,
+        "Status": status,
+        "CMD": cmd,
+        "ErrorText": error_text,
+        "DateTime": fmt_dt(now),
+        "WorkTime": work_ms,
+        "Processed": processed,
+        "ArrivalDateTime": fmt_dt(arrival),
     }
     if number is not None:
         attrs["RK7ErrorN"] = number
     return element("RK7QueryResult", **attrs)
 
 
-def command_result(*, cmd: str, status: str, error_text: str, number: int | None, now: datetime,
-                   work_ms: int) -> Element:
-    attrs: dict[str, object] = {"CMD": cmd, "Status": status, "ErrorText": error_text, "DateTime": fmt_dt(now),
-                                "WorkTime": work_ms}
+def command_result(
+    *, cmd: str, status: str, error_text: str, number: int | None, now: datetime, work_ms: int
+) -> Element:
+    attrs: dict[str, object] = {
+        "CMD": cmd,
+        "Status": status,
+        "ErrorText": error_text,
+        "DateTime": fmt_dt(now),
+        "WorkTime": work_ms,
+    }
     if number is not None:
         attrs["RK7ErrorN"] = number
     return element("CommandResult", **attrs)

@@ -18,9 +18,16 @@ def test_minor_units_follow_iso_4217():
     assert MINOR_UNITS["BHD"] == 3
 
 
-@pytest.mark.parametrize(("amount", "currency", "text"), [
-    (1250, "EUR", "12.50"), (5, "usd", "0.05"), (1500, "JPY", "1500"), (1250, "KWD", "1.250"), (-301, "EUR", "-3.01"),
-])
+@pytest.mark.parametrize(
+    ("amount", "currency", "text"),
+    [
+        (1250, "EUR", "12.50"),
+        (5, "usd", "0.05"),
+        (1500, "JPY", "1500"),
+        (1250, "KWD", "1.250"),
+        (-301, "EUR", "-3.01"),
+    ],
+)
 def test_decimal_strings_round_trip_without_floats(amount, currency, text):
     assert Money(amount, currency).to_decimal_string() == text
 
@@ -37,14 +44,17 @@ def test_money_refuses_floats_and_mixing():
         Money(1, "EUR") + Money(1, "USD")
 
 
-@pytest.mark.parametrize(("base", "percent", "expected"), [(1000, 10, 100), (1005, 10, 101), (1004, 10, 100),
-                                                           (333, 15, 50), (0, 20, 0), (2599, 15, 390)])
+@pytest.mark.parametrize(
+    ("base", "percent", "expected"),
+    [(1000, 10, 100), (1005, 10, 101), (1004, 10, 100), (333, 15, 50), (0, 20, 0), (2599, 15, 390)],
+)
 def test_percent_rounds_half_up(base, percent, expected):
     assert Money(base, "EUR").percent(percent).amount == expected
 
 
-@pytest.mark.parametrize(("amount", "currency", "hundredths"), [
-    (1234, "EUR", 1234), (500, "JPY", 50000), (1230, "KWD", 123), (0, "BHD", 0)])
+@pytest.mark.parametrize(
+    ("amount", "currency", "hundredths"), [(1234, "EUR", 1234), (500, "JPY", 50000), (1230, "KWD", 123), (0, "BHD", 0)]
+)
 def test_hundredths_round_trip_exactly(amount: int, currency: str, hundredths: int) -> None:
     assert to_hundredths(amount, currency) == hundredths
     assert from_hundredths(hundredths, currency) == amount

@@ -2,8 +2,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tablepay_domain.money import Money
-from tablepay_domain.tips import (DonationChoice, DonationKind, TipChoice, TipKind, compute_totals,
-                                  round_up_amount)
+from tablepay_domain.tips import DonationChoice, DonationKind, TipChoice, TipKind, compute_totals, round_up_amount
 
 
 def test_tip_presets_round_half_up_on_the_dish_subtotal():
@@ -23,7 +22,12 @@ def test_round_up_goes_to_the_next_whole_unit():
 
 def test_totals_keep_tip_and_donation_separate():
     totals = compute_totals(Money(3600, "EUR"), TipChoice(TipKind.PERCENT, 15), DonationChoice(DonationKind.ROUND_UP))
-    assert (totals.dishes.amount, totals.tip.amount, totals.donation.amount, totals.total.amount) == (3600, 540, 60, 4200)
+    assert (totals.dishes.amount, totals.tip.amount, totals.donation.amount, totals.total.amount) == (
+        3600,
+        540,
+        60,
+        4200,
+    )
     assert totals.revenue == Money(3600, "EUR")
     fixed = compute_totals(Money(3600, "EUR"), TipChoice(), DonationChoice(DonationKind.FIXED, 200))
     assert fixed.total == Money(3800, "EUR")

@@ -38,23 +38,36 @@ def harness(tmp_path: Path) -> Iterator[Harness]:
 
 
 def kiosk_settings(**changes: object) -> KioskSettings:
-    values: dict[str, object] = dict(kiosk_id="kiosk-1", waiter="Ana", feed_wait_seconds=2.0,
-                                     backoff_initial_seconds=0.1, backoff_max_seconds=0.5,
-                                     request_timeout_seconds=5.0)
+    values: dict[str, object] = dict(
+        kiosk_id="kiosk-1",
+        waiter="Ana",
+        feed_wait_seconds=2.0,
+        backoff_initial_seconds=0.1,
+        backoff_max_seconds=0.5,
+        request_timeout_seconds=5.0,
+    )
     values.update(changes)
     return KioskSettings(**values)  # type: ignore[arg-type]
 
 
 @contextmanager
-def running_kiosk(qtbot, loop: asyncio.AbstractEventLoop, harness: Harness, directory: Path,
-                  settings: KioskSettings | None = None, *, online: bool = True,
-                  service_url: str | None = None) -> Iterator[Kiosk]:
+def running_kiosk(
+    qtbot,
+    loop: asyncio.AbstractEventLoop,
+    harness: Harness,
+    directory: Path,
+    settings: KioskSettings | None = None,
+    *,
+    online: bool = True,
+    service_url: str | None = None,
+) -> Iterator[Kiosk]:
     """A kiosk started as `tablepay kiosk` starts it (start_kiosk: the menu source is honoured).
 
     `service_url`: talk to the service through something else on loopback (a proxy that injects faults).
     """
-    starting = loop.create_task(start_kiosk(directory, settings or kiosk_settings(),
-                                            Pairing(service_url or harness.service.url, harness.token)))
+    starting = loop.create_task(
+        start_kiosk(directory, settings or kiosk_settings(), Pairing(service_url or harness.service.url, harness.token))
+    )
     qtbot.waitUntil(starting.done, timeout=15_000)
     built = starting.result()
     qtbot.addWidget(built.window)

@@ -33,8 +33,9 @@ def badge_colour(page) -> str:
     return str(page.evaluate("getComputedStyle(document.querySelector('.badge')).backgroundColor"))
 
 
-def test_guest_pays_on_the_hosted_page_and_the_kiosk_turns_paid(qtbot, kiosk: Kiosk, harness: Harness, tmp_path,
-                                                               chromium):
+def test_guest_pays_on_the_hosted_page_and_the_kiosk_turns_paid(
+    qtbot, kiosk: Kiosk, harness: Harness, tmp_path, chromium
+):
     from playwright.sync_api import expect
 
     shots = screenshot_dir(tmp_path)
@@ -68,8 +69,9 @@ def test_guest_pays_on_the_hosted_page_and_the_kiosk_turns_paid(qtbot, kiosk: Ki
     assert harness.payment(payment["payment_id"])["status"] == "paid"
 
 
-def test_guest_cancels_on_the_hosted_page_and_nothing_is_paid(qtbot, kiosk: Kiosk, harness: Harness, tmp_path,
-                                                             chromium, qasync_loop):
+def test_guest_cancels_on_the_hosted_page_and_nothing_is_paid(
+    qtbot, kiosk: Kiosk, harness: Harness, tmp_path, chromium, qasync_loop
+):
     from playwright.sync_api import expect
 
     shots = screenshot_dir(tmp_path)

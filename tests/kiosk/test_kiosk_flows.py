@@ -51,7 +51,12 @@ def test_order_with_tip_and_round_up_is_paid_through_the_sandbox(qtbot, kiosk: K
     order_id = take_order(qtbot, kiosk)
     totals = kiosk.order_vm.totals()
     # 2 x 9.50 + 13.50 + 3.50 = 36.00; 15 % = 5.40; 41.40 rounds up by 0.60
-    assert (totals.dishes.amount, totals.tip.amount, totals.donation.amount, totals.total.amount) == (3600, 540, 60, 4200)
+    assert (totals.dishes.amount, totals.tip.amount, totals.donation.amount, totals.total.amount) == (
+        3600,
+        540,
+        60,
+        4200,
+    )
     assert kiosk.window.order_page.total_value.text() == "€42.00"
     payment = check_out(qtbot, kiosk)
     assert harness.payment(payment["payment_id"])["amount_total"] == 4200
@@ -147,8 +152,12 @@ def test_the_order_screen_fits_1280x800_with_five_lines_and_no_clipped_button(qt
         kiosk.order_vm.add_item(sku)
     page = w.order_page
     # The rows are built at once; Qt shows and lays them out when it handles its posted events.
-    qtbot.waitUntil(lambda: len(page.line_rows) == 5 and all(
-        target.isVisible() and target.height() >= 56 for row in page.line_rows.values() for target in row))
+    qtbot.waitUntil(
+        lambda: (
+            len(page.line_rows) == 5
+            and all(target.isVisible() and target.height() >= 56 for row in page.line_rows.values() for target in row)
+        )
+    )
     assert not page.lines_scroll.verticalScrollBar().isVisible()
     viewport = page.lines_scroll.viewport()
     for minus, plus, remove in page.line_rows.values():

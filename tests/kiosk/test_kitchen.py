@@ -27,8 +27,10 @@ QUEUED_FOREVER = dict(outbox_max_attempts=100, outbox_backoff_base_seconds=60, o
 
 @pytest.fixture
 def harness(tmp_path: Path) -> Iterator[Harness]:
-    with refused_url() as pos_url, running_harness(tmp_path, pos=True, rkeeper_url=pos_url,
-                                                   **QUEUED_FOREVER) as running:
+    with (
+        refused_url() as pos_url,
+        running_harness(tmp_path, pos=True, rkeeper_url=pos_url, **QUEUED_FOREVER) as running,
+    ):
         yield running
 
 
@@ -52,8 +54,10 @@ def send(qtbot, kiosk: Kiosk, expected: str) -> None:
 
 
 def packages(harness: Harness, order_id: str) -> list[list[tuple[str, int]]]:
-    return [[(line["sku"], line["quantity"]) for line in package["lines"]]
-            for package in harness.pos_state(order_id)["packages"]]
+    return [
+        [(line["sku"], line["quantity"]) for line in package["lines"]]
+        for package in harness.pos_state(order_id)["packages"]
+    ]
 
 
 def test_send_to_kitchen_then_only_the_new_dish_goes(qtbot, kiosk: Kiosk, harness: Harness):
@@ -116,7 +120,10 @@ def test_the_services_refusal_is_shown_when_the_kitchen_got_more(qtbot, kiosk: K
     assert "The order now shows what the kitchen has." in page.kitchen_message.text()
     assert packages(harness, order_id) == [[("MARG", 3), ("LEMO", 1)]]
     order = kiosk.store.order(order_id)  # the kiosk caught up with the service's packages
-    assert order.sent == {"MARG": 3, "LEMO": 1} and [(l.sku, l.quantity) for l in order.lines] == [("MARG", 3), ("LEMO", 1)]
+    assert order.sent == {"MARG": 3, "LEMO": 1} and [(l.sku, l.quantity) for l in order.lines] == [
+        ("MARG", 3),
+        ("LEMO", 1),
+    ]
     send(qtbot, kiosk, "Nothing new to send")
 
 

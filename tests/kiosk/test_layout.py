@@ -57,8 +57,16 @@ def test_the_history_default_columns_fit_whole_without_a_horizontal_scroll_bar(q
     assert not view.horizontalScrollBar().isVisible()
     header = view.horizontalHeader()
     columns = [c for c in range(model.columnCount()) if not view.isColumnHidden(c)]
-    assert [model.column_key(c) for c in columns] == ["time", "table", "waiter", "order", "state", "tip", "total",
-                                                      "pos"]
+    assert [model.column_key(c) for c in columns] == [
+        "time",
+        "table",
+        "waiter",
+        "order",
+        "state",
+        "tip",
+        "total",
+        "pos",
+    ]
     for column in columns:  # as wide as the header and every loaded row need: nothing elided
         assert view.columnWidth(column) >= header.sectionSizeHint(column), model.column_key(column)
         assert view.columnWidth(column) >= view.sizeHintForColumn(column), model.column_key(column)
@@ -75,8 +83,13 @@ def test_each_history_filter_has_a_visible_label_and_a_finger_sized_picker(qtbot
     page = manager_page(qtbot, kiosk, size)
     tab = page.history
     assert page.minimumSizeHint().width() <= size[0] and page.minimumSizeHint().height() <= size[1]
-    fields = {"DAYS": tab.days.button, "STATE": tab.state.button, "WAITER": tab.waiter.button,
-              "TABLE": tab.table.button, "ORDER ID": tab.search}
+    fields = {
+        "DAYS": tab.days.button,
+        "STATE": tab.state.button,
+        "WAITER": tab.waiter.button,
+        "TABLE": tab.table.button,
+        "ORDER ID": tab.search,
+    }
     for caption, field in fields.items():
         label = next(w for w in tab.findChildren(QLabel) if w.text() == caption)
         assert label.isVisible() and label.buddy() is field
@@ -123,8 +136,12 @@ def test_counts_agree_in_number(qtbot, kiosk: Kiosk):
     from pos_app.viewmodels.reconcile import summary
     from pos_app.viewmodels.wording import counted
 
-    assert [counted(n, "payment") for n in (0, 1, 2, 1000)] == ["0 payments", "1 payment", "2 payments",
-                                                                "1,000 payments"]
+    assert [counted(n, "payment") for n in (0, 1, 2, 1000)] == [
+        "0 payments",
+        "1 payment",
+        "2 payments",
+        "1,000 payments",
+    ]
     assert counted(1000, "refund", "de_DE") == "1.000 refunds" and counted(1, "package") == "1 package"
     assert counted(2, "dish") == "2 dishes" and counted(1, "event") == "1 event" and counted(3, "order") == "3 orders"
     assert summary(1, 3, 7) == "1 of 3 payments of the last 7 days disagrees."
@@ -182,12 +199,22 @@ def test_the_status_bar_says_online_or_since_when_offline_and_never_the_url(qtbo
     assert window.status_detail.text() == "Orders are kept; payments need the connection."
     kiosk.order_vm.open_table("4")
     kiosk.order_vm.add_item("MARG")
-    kiosk.store.record_attempt({"payment_id": "pay_waiting", "order_id": kiosk.order_vm.order.order_id,
-                                "attempt": 1, "status": "open", "currency": "EUR", "amount_total": 950,
-                                "tip_amount": 0, "donation_amount": 0})
+    kiosk.store.record_attempt(
+        {
+            "payment_id": "pay_waiting",
+            "order_id": kiosk.order_vm.order.order_id,
+            "attempt": 1,
+            "status": "open",
+            "currency": "EUR",
+            "amount_total": 950,
+            "tip_amount": 0,
+            "donation_amount": 0,
+        }
+    )
     status.refresh()
-    assert window.status_detail.text() == ("Orders are kept; payments need the connection. "
-                                           "1 payment waits for the service.")
+    assert window.status_detail.text() == (
+        "Orders are kept; payments need the connection. 1 payment waits for the service."
+    )
     assert window.status_detail.width() >= window.status_detail.sizeHint().width()
     status.set_connection(Connection.ONLINE)
     assert window.connection_pill.text() == "●  Online" and "1 payment waits for the service" in bar_text()

@@ -54,9 +54,15 @@ def manager_vm(tmp_path, now: list[float]) -> ManagerViewModel:
     from .conftest import kiosk_settings
 
     db = open_db(tmp_path / DB_NAME)
-    return ManagerViewModel(KioskStore(db), ManagerStore(db), SyncClient("http://127.0.0.1:9", "t"),
-                            kiosk_settings(manager_pin_hash=hash_pin(PIN)), tmp_path / "exports",
-                            clock=lambda: now[0], tz=DUBLIN)
+    return ManagerViewModel(
+        KioskStore(db),
+        ManagerStore(db),
+        SyncClient("http://127.0.0.1:9", "t"),
+        kiosk_settings(manager_pin_hash=hash_pin(PIN)),
+        tmp_path / "exports",
+        clock=lambda: now[0],
+        tz=DUBLIN,
+    )
 
 
 def test_five_wrong_manager_pins_lock_for_a_minute_even_across_a_restart(tmp_path):
@@ -94,9 +100,11 @@ def seeded(qtbot, kiosk: Kiosk, count: int = 400) -> None:
 
 def all_rows(tmp_path, where: str = "", params: tuple = ()) -> list[tuple]:
     with sqlite3.connect(tmp_path / "kiosk" / DB_NAME) as conn:
-        return conn.execute("SELECT a.payment_id, a.order_id, o.table_label, o.waiter, a.status, a.amount_total, "
-                            "a.created_at FROM payment_attempts a JOIN orders o USING (order_id)" + where,
-                            params).fetchall()
+        return conn.execute(
+            "SELECT a.payment_id, a.order_id, o.table_label, o.waiter, a.status, a.amount_total, "
+            "a.created_at FROM payment_attempts a JOIN orders o USING (order_id)" + where,
+            params,
+        ).fetchall()
 
 
 def test_history_filters_search_and_sort_on_seeded_data(qtbot, kiosk: Kiosk, tmp_path):
@@ -173,36 +181,74 @@ def test_csv_export_of_the_filtered_history_matches_the_database(qtbot, kiosk: K
         rows = list(csv.DictReader(handle))
     with sqlite3.connect(tmp_path / "kiosk" / DB_NAME) as conn:
         conn.row_factory = sqlite3.Row
-        db = {r["payment_id"]: r for r in conn.execute(
-            "SELECT a.*, o.table_label, o.waiter FROM payment_attempts a JOIN orders o USING (order_id) "
-            "WHERE o.waiter = 'Ana'")}
+        db = {
+            r["payment_id"]: r
+            for r in conn.execute(
+                "SELECT a.*, o.table_label, o.waiter FROM payment_attempts a JOIN orders o USING (order_id) "
+                "WHERE o.waiter = 'Ana'"
+            )
+        }
     assert len(rows) == len(db) == 30
     for row in rows:
         expected = db[row["payment_id"]]
         assert row["currency"] == "EUR" and row["waiter"] == "Ana" and row["table"] == expected["table_label"]
-        for column, field in (("dish_subtotal", "dish_subtotal"), ("tip", "tip_amount"),
-                              ("donation", "donation_amount"), ("total", "amount_total"),
-                              ("refunded", "amount_refunded")):
+        for column, field in (
+            ("dish_subtotal", "dish_subtotal"),
+            ("tip", "tip_amount"),
+            ("donation", "donation_amount"),
+            ("total", "amount_total"),
+            ("refunded", "amount_refunded"),
+        ):
             assert Decimal(row[column]) * 100 == expected[field], (column, row)
             assert row[column].count(".") == 1 and len(row[column].split(".")[1]) == 2
         moment = datetime.fromisoformat(row["time"])
-        assert moment.utcoffset() is not None and moment == datetime.fromisoformat(expected["created_at"]).replace(microsecond=0)
+        assert moment.utcoffset() is not None and moment == datetime.fromisoformat(expected["created_at"]).replace(
+            microsecond=0
+        )
         assert row["state"] == expected["status"] and row["provider_reference"] == expected["provider_reference"]
 
 
-def payment(store: ManagerStore, i: int, waiter: str, status: str, paid_at: datetime | None, created: datetime, *,
-            dishes: int, tip: int, donation: int, partner: str = "Red Cross", refunded: int = 0,
-            order_paid: bool = True) -> None:
+def payment(
+    store: ManagerStore,
+    i: int,
+    waiter: str,
+    status: str,
+    paid_at: datetime | None,
+    created: datetime,
+    *,
+    dishes: int,
+    tip: int,
+    donation: int,
+    partner: str = "Red Cross",
+    refunded: int = 0,
+    order_paid: bool = True,
+) -> None:
     total = dishes + tip + donation
     iso = lambda m: m.astimezone(UTC).isoformat(timespec="milliseconds") if m else None  # noqa: E731
-    store.db.execute("INSERT INTO orders (order_id, table_label, waiter, currency, status, created_at, updated_at, "
-                     "paid_at) VALUES (?, '1', ?, 'EUR', ?, ?, ?, ?)",
-                     [f"o{i}", waiter, "paid" if order_paid else "open", iso(created), iso(created), iso(paid_at)])
-    store.db.execute("INSERT INTO payment_attempts (payment_id, order_id, attempt, status, currency, amount_total, "
-                     "tip_amount, donation_amount, dish_subtotal, amount_refunded, donation_partner, created_at, "
-                     "paid_at, updated_at) VALUES (?, ?, 1, ?, 'EUR', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                     [f"p{i}", f"o{i}", status, total, tip, donation, dishes, refunded, partner, iso(created),
-                      iso(paid_at), iso(created)])
+    store.db.execute(
+        "INSERT INTO orders (order_id, table_label, waiter, currency, status, created_at, updated_at, "
+        "paid_at) VALUES (?, '1', ?, 'EUR', ?, ?, ?, ?)",
+        [f"o{i}", waiter, "paid" if order_paid else "open", iso(created), iso(created), iso(paid_at)],
+    )
+    store.db.execute(
+        "INSERT INTO payment_attempts (payment_id, order_id, attempt, status, currency, amount_total, "
+        "tip_amount, donation_amount, dish_subtotal, amount_refunded, donation_partner, created_at, "
+        "paid_at, updated_at) VALUES (?, ?, 1, ?, 'EUR', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            f"p{i}",
+            f"o{i}",
+            status,
+            total,
+            tip,
+            donation,
+            dishes,
+            refunded,
+            partner,
+            iso(created),
+            iso(paid_at),
+            iso(created),
+        ],
+    )
 
 
 def test_day_totals_on_a_seeded_business_day(tmp_path):
@@ -211,10 +257,12 @@ def test_day_totals_on_a_seeded_business_day(tmp_path):
     day = date(2026, 3, 5)
     at = lambda d, h, m=0: datetime(2026, 3, d, h, m, tzinfo=DUBLIN)  # noqa: E731
     payment(s, 1, "Ana", "paid", at(5, 12, 10), at(5, 12), dishes=3000, tip=450, donation=100)
-    payment(s, 2, "Bruno", "paid", at(5, 19, 30), at(5, 19, 20), dishes=5000, tip=500, donation=200,
-            partner="Food Bank")
-    payment(s, 3, "Ana", "partially_refunded", at(6, 1, 45), at(6, 1, 30), dishes=2000, tip=200, donation=0,
-            refunded=1000)  # 01:45 on the 6th: the late shift counts to the 5th
+    payment(
+        s, 2, "Bruno", "paid", at(5, 19, 30), at(5, 19, 20), dishes=5000, tip=500, donation=200, partner="Food Bank"
+    )
+    payment(
+        s, 3, "Ana", "partially_refunded", at(6, 1, 45), at(6, 1, 30), dishes=2000, tip=200, donation=0, refunded=1000
+    )  # 01:45 on the 6th: the late shift counts to the 5th
     payment(s, 4, "Ana", "failed", None, at(5, 20), dishes=1500, tip=0, donation=0, order_paid=False)
     payment(s, 5, "Bruno", "paid", at(6, 4, 30), at(6, 4, 20), dishes=9999, tip=1, donation=0)  # the 6th
     payment(s, 6, "Ana", "paid", at(5, 3, 50), at(5, 3, 40), dishes=7777, tip=1, donation=0)  # still the 4th
@@ -249,19 +297,42 @@ def test_reconciliation_reasons_name_what_disagrees() -> None:
     from pos_app.store.manager import HistoryRow
     from pos_app.viewmodels.reconcile import compare
 
-    row = HistoryRow(payment_id="pay_1", order_id="o-1", attempt=2, created_at="2026-11-23T12:00:00+00:00",
-                     paid_at="2026-11-23T12:01:00+00:00", table="7", waiter="Ana", status="paid", currency="EUR",
-                     dish_subtotal=1000, tip_amount=100, donation_amount=0, amount_total=1100, amount_refunded=0,
-                     provider_reference="pi_1", pos_status="paid", donation_partner=None, order_status="paid")
+    row = HistoryRow(
+        payment_id="pay_1",
+        order_id="o-1",
+        attempt=2,
+        created_at="2026-11-23T12:00:00+00:00",
+        paid_at="2026-11-23T12:01:00+00:00",
+        table="7",
+        waiter="Ana",
+        status="paid",
+        currency="EUR",
+        dish_subtotal=1000,
+        tip_amount=100,
+        donation_amount=0,
+        amount_total=1100,
+        amount_refunded=0,
+        provider_reference="pi_1",
+        pos_status="paid",
+        donation_partner=None,
+        order_status="paid",
+    )
     agreeing = {"status": "paid", "amount_refunded": 0, "pos_status": "paid", "attention": None}
     assert compare(row, agreeing) == ""
     assert compare(row, None) == "The sync service does not know this payment."
     assert compare(row, {**agreeing, "status": "refunded"}) == "The kiosk has it as paid, the service as refunded."
     assert compare(row, {**agreeing, "pos_status": "failed"}) == "Paid, but the POS has it as failed."
-    assert compare(row, {**agreeing, "attention": "double_payment: order o-1 was already paid by pay_0"}) == \
-        "This order was paid twice: refund this payment."
-    flagged = {**agreeing, "attention": "provider_mismatch: a checkout.session.completed event about this payment "
-                                        "does not match it (amount 1, not 1100 (minor units)). It was not applied."}
-    assert compare(row, flagged) == ("Check with the payment provider: a checkout.session.completed event about "
-                                     "this payment does not match it (amount 1, not 1100 (minor units)). "
-                                     "It was not applied.")
+    assert (
+        compare(row, {**agreeing, "attention": "double_payment: order o-1 was already paid by pay_0"})
+        == "This order was paid twice: refund this payment."
+    )
+    flagged = {
+        **agreeing,
+        "attention": "provider_mismatch: a checkout.session.completed event about this payment "
+        "does not match it (amount 1, not 1100 (minor units)). It was not applied.",
+    }
+    assert compare(row, flagged) == (
+        "Check with the payment provider: a checkout.session.completed event about "
+        "this payment does not match it (amount 1, not 1100 (minor units)). "
+        "It was not applied."
+    )

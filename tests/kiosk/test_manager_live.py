@@ -58,8 +58,9 @@ def test_a_partial_then_a_full_refund_reach_the_history_from_the_feed(qtbot, kio
     qtbot.waitUntil(lambda: kiosk.refund_vm.state is RefundState.REQUESTED, timeout=LONG)
     assert "Refund requested: €10.00" in overlay.message.text()
     assert harness.payment(payment["payment_id"])["status"] in ("paid", "partially_refunded")
-    qtbot.waitUntil(lambda: model.row_at(select(qtbot, kiosk, payment["payment_id"])).status == "partially_refunded",
-                    timeout=LONG)  # the feed's payment.partially_refunded, not the button
+    qtbot.waitUntil(
+        lambda: model.row_at(select(qtbot, kiosk, payment["payment_id"])).status == "partially_refunded", timeout=LONG
+    )  # the feed's payment.partially_refunded, not the button
     current = model.row_at(select(qtbot, kiosk, payment["payment_id"]))
     assert current.amount_refunded == 1000 and "Partly refunded (€10.00)" in model.text(current, "state")
 
@@ -71,8 +72,9 @@ def test_a_partial_then_a_full_refund_reach_the_history_from_the_feed(qtbot, kio
     click(qtbot, overlay.full_button)
     click(qtbot, overlay.refund_button)
     qtbot.waitUntil(lambda: kiosk.refund_vm.state is RefundState.REQUESTED, timeout=LONG)
-    qtbot.waitUntil(lambda: model.row_at(select(qtbot, kiosk, payment["payment_id"])).status == "refunded",
-                    timeout=LONG)
+    qtbot.waitUntil(
+        lambda: model.row_at(select(qtbot, kiosk, payment["payment_id"])).status == "refunded", timeout=LONG
+    )
     assert model.row_at(select(qtbot, kiosk, payment["payment_id"])).amount_refunded == 4200
     assert not page.history.refund_button.isEnabled()  # nothing left to refund
 
@@ -88,8 +90,9 @@ def test_a_partial_then_a_full_refund_reach_the_history_from_the_feed(qtbot, kio
     assert "Attempt 1 · refunded" in page.detail.provider_message.text()
 
 
-def test_reconciliation_shows_a_disagreement_and_refresh_resolves_it(qtbot, qasync_loop, kiosk: Kiosk,
-                                                                     harness: Harness):
+def test_reconciliation_shows_a_disagreement_and_refresh_resolves_it(
+    qtbot, qasync_loop, kiosk: Kiosk, harness: Harness
+):
     take_order(qtbot, kiosk)
     payment = check_out(qtbot, kiosk)
     stopping = qasync_loop.create_task(kiosk.feed_vm.stop())  # the kiosk stops hearing the feed
@@ -103,23 +106,38 @@ def test_reconciliation_shows_a_disagreement_and_refresh_resolves_it(qtbot, qasy
     click(qtbot, tab.check_button)
     qtbot.waitUntil(lambda: not kiosk.reconcile_vm.busy and bool(kiosk.reconcile_vm.rows), timeout=LONG)
     mismatch = kiosk.reconcile_vm.rows[0]
-    assert (mismatch.payment_id, mismatch.kiosk_status, mismatch.service_status) == (payment["payment_id"], "open",
-                                                                                     "paid")
-    assert tab.message.text() == "1 of 1 payment of the last 7 days disagrees." and tab.table.item(0, 5).text() == mismatch.reason
+    assert (mismatch.payment_id, mismatch.kiosk_status, mismatch.service_status) == (
+        payment["payment_id"],
+        "open",
+        "paid",
+    )
+    assert (
+        tab.message.text() == "1 of 1 payment of the last 7 days disagrees."
+        and tab.table.item(0, 5).text() == mismatch.reason
+    )
     click(qtbot, tab.refresh_buttons[payment["payment_id"]])
     qtbot.waitUntil(lambda: not kiosk.reconcile_vm.busy and not kiosk.reconcile_vm.rows, timeout=LONG)
     assert tab.message.text() == "The one payment of the last 7 days agrees." and tab.table.rowCount() == 0
     assert kiosk.store.order(mismatch.order_id).is_paid  # from the feed, caught up by Refresh
 
 
-def test_reconciliation_shows_a_provider_success_that_did_not_match_with_what_to_do(qtbot, kiosk: Kiosk,
-                                                                                    harness: Harness):
+def test_reconciliation_shows_a_provider_success_that_did_not_match_with_what_to_do(
+    qtbot, kiosk: Kiosk, harness: Harness
+):
     take_order(qtbot, kiosk)
     payment = check_out(qtbot, kiosk)
     session = harness.stripe_http.get(f"/v1/checkout/sessions/{harness.session_id(payment)}").json()
     underpaid = {**session, "status": "complete", "payment_status": "paid", "amount_total": 1}
-    body = json.dumps({"id": "evt_underpaid", "object": "event", "type": "checkout.session.completed",
-                       "livemode": False, "created": int(time.time()), "data": {"object": underpaid}}).encode()
+    body = json.dumps(
+        {
+            "id": "evt_underpaid",
+            "object": "event",
+            "type": "checkout.session.completed",
+            "livemode": False,
+            "created": int(time.time()),
+            "data": {"object": underpaid},
+        }
+    ).encode()
     assert post_webhook(harness, body, sign(body)).json()["outcome"] == "mismatch"
     assert kiosk.checkout_vm.state is not CheckoutState.PAID
     open_manager(qtbot, kiosk)

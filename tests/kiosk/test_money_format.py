@@ -9,17 +9,41 @@ from tablepay_domain.money import MINOR_UNITS
 from tablepay_domain.money import Money
 
 
-@pytest.mark.parametrize(("amount", "currency", "shown"), [
-    (1_200, "JPY", "JP¥1,200"), (950, "EUR", "€9.50"), (2_350, "KWD", "KWD2.350"), (1, "BHD", "BHD0.001"),
-    (123_456_789, "EUR", "€1,234,567.89")])
+@pytest.mark.parametrize(
+    ("amount", "currency", "shown"),
+    [
+        (1_200, "JPY", "JP¥1,200"),
+        (950, "EUR", "€9.50"),
+        (2_350, "KWD", "KWD2.350"),
+        (1, "BHD", "BHD0.001"),
+        (123_456_789, "EUR", "€1,234,567.89"),
+    ],
+)
 def test_amounts_are_shown_with_the_currencys_own_decimals(amount: int, currency: str, shown: str) -> None:
     assert format_money(Money(amount, currency)).replace("\xa0", "") == shown
 
 
 # ISO 4217's own list (the SIX table), written out here rather than read from the product's MINOR_UNITS:
 # the currencies with no decimals and those with three; every other one we take has two.
-ISO_4217_ZERO = {"BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI", "VND", "VUV",
-                 "XAF", "XOF", "XPF"}
+ISO_4217_ZERO = {
+    "BIF",
+    "CLP",
+    "DJF",
+    "GNF",
+    "ISK",
+    "JPY",
+    "KMF",
+    "KRW",
+    "PYG",
+    "RWF",
+    "UGX",
+    "UYI",
+    "VND",
+    "VUV",
+    "XAF",
+    "XOF",
+    "XPF",
+}
 ISO_4217_THREE = {"BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"}
 
 

@@ -23,8 +23,11 @@ from .test_kiosk_flows import LONG, check_out, click, take_order
 from .test_manager import open_manager
 from .test_manager_live import paid_order, select
 
-MALFORMED = [pytest.param(b"[]", id="a-list"), pytest.param(b"{}", id="no-fields"),
-             pytest.param(b"<html>oops</html>", id="not-json")]
+MALFORMED = [
+    pytest.param(b"[]", id="a-list"),
+    pytest.param(b"{}", id="no-fields"),
+    pytest.param(b"<html>oops</html>", id="not-json"),
+]
 
 
 @pytest.fixture
@@ -73,8 +76,14 @@ def test_cancel(qtbot, kiosk: Kiosk, proxy, body: bytes, caplog) -> None:
     check_out(qtbot, kiosk)
     proxy[0].break_route("POST", r"/v1/payments/[^/]+/cancel", 200, body)
     click(qtbot, kiosk.window.checkout_panel.cancel_button)
-    qtbot.waitUntil(lambda: proxy[0].hits > 0 and kiosk.checkout_vm.state is not CheckoutState.CANCELLING
-                    and any("failed unexpectedly" in r.getMessage() for r in caplog.records), timeout=LONG)
+    qtbot.waitUntil(
+        lambda: (
+            proxy[0].hits > 0
+            and kiosk.checkout_vm.state is not CheckoutState.CANCELLING
+            and any("failed unexpectedly" in r.getMessage() for r in caplog.records)
+        ),
+        timeout=LONG,
+    )
     assert_logged(caplog)
     panel = kiosk.window.checkout_panel
     # The way out: Back / Try again; or, when a feed event for the still-live attempt came in just

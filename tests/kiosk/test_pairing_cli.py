@@ -23,14 +23,20 @@ def test_pair_learns_the_kiosk_id_from_the_service(harness: Harness, tmp_path, c
 
 def test_pair_with_a_matching_kiosk_id_override(harness: Harness, tmp_path):
     directory = tmp_path / "k"
-    assert main(["kiosk", "--data-dir", str(directory), "pair", harness.service.url, harness.token,
-                 "--kiosk-id", "kiosk-1"]) == 0
+    assert (
+        main(
+            ["kiosk", "--data-dir", str(directory), "pair", harness.service.url, harness.token, "--kiosk-id", "kiosk-1"]
+        )
+        == 0
+    )
 
 
 def test_pair_refuses_a_kiosk_id_that_does_not_match_the_token(harness: Harness, tmp_path, capsys):
     directory = tmp_path / "k"
-    assert main(["kiosk", "--data-dir", str(directory), "pair", harness.service.url, harness.token,
-                 "--kiosk-id", "bar-2"]) == 2
+    assert (
+        main(["kiosk", "--data-dir", str(directory), "pair", harness.service.url, harness.token, "--kiosk-id", "bar-2"])
+        == 2
+    )
     assert "belongs to kiosk 'kiosk-1', not 'bar-2'" in capsys.readouterr().err
     assert load_pairing(directory) is None and not (directory / SETTINGS_FILE).exists()
 

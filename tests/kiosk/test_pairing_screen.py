@@ -64,8 +64,9 @@ def unpaired(**changes: object) -> KioskSettings:
 
 
 @contextmanager
-def first_start(qtbot, loop: asyncio.AbstractEventLoop, directory: Path,
-                settings: KioskSettings) -> Iterator[tuple[PairingScreen, asyncio.Task[Kiosk | None]]]:
+def first_start(
+    qtbot, loop: asyncio.AbstractEventLoop, directory: Path, settings: KioskSettings
+) -> Iterator[tuple[PairingScreen, asyncio.Task[Kiosk | None]]]:
     """`tablepay kiosk` without a pairing: the pairing screen, then (once paired) the kiosk."""
     screen = build_pairing_screen(directory, settings, poll_wait=1.0, retry_seconds=0.2)
     qtbot.addWidget(screen.window)
@@ -97,8 +98,14 @@ def type_on(qtbot, keyboard, text: str) -> None:
 
 
 def add_kiosk(h: Harness, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "tablepay", "sync", "add-kiosk", *args], env=h.command_env(),
-                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "tablepay", "sync", "add-kiosk", *args],
+        env=h.command_env(),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def showing_code(qtbot, screen: PairingScreen) -> str:
@@ -112,8 +119,9 @@ def showing_code(qtbot, screen: PairingScreen) -> str:
     return code
 
 
-def test_an_unpaired_kiosk_shows_a_code_and_goes_on_to_the_order_screen(qtbot, qasync_loop, harness: Harness,
-                                                                         tmp_path: Path) -> None:
+def test_an_unpaired_kiosk_shows_a_code_and_goes_on_to_the_order_screen(
+    qtbot, qasync_loop, harness: Harness, tmp_path: Path
+) -> None:
     directory = tmp_path / "kiosk"
     with first_start(qtbot, qasync_loop, directory, unpaired()) as (screen, starting):
         window = screen.window
@@ -146,7 +154,8 @@ def test_an_unpaired_kiosk_shows_a_code_and_goes_on_to_the_order_screen(qtbot, q
 
 
 def test_a_configured_service_is_asked_at_once_and_an_expired_code_offers_a_new_one(
-        qtbot, qasync_loop, harness: Harness, clock: Clock, tmp_path: Path) -> None:
+    qtbot, qasync_loop, harness: Harness, clock: Clock, tmp_path: Path
+) -> None:
     settings = unpaired(service_url=harness.service.url)
     with first_start(qtbot, qasync_loop, tmp_path / "kiosk", settings) as (screen, _):
         first = showing_code(qtbot, screen)
@@ -199,10 +208,12 @@ def proxy(harness: Harness) -> Iterator[FaultyProxy]:
         yield faulty
 
 
-@pytest.mark.parametrize("route", [("POST", "/v1/pairing/codes", 201), ("GET", "/v1/pairing/codes/.+", 200)],
-                         ids=["create", "poll"])
-def test_a_malformed_answer_leaves_try_again_on_screen(qtbot, qasync_loop, proxy: FaultyProxy, route, caplog,
-                                                       tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "route", [("POST", "/v1/pairing/codes", 201), ("GET", "/v1/pairing/codes/.+", 200)], ids=["create", "poll"]
+)
+def test_a_malformed_answer_leaves_try_again_on_screen(
+    qtbot, qasync_loop, proxy: FaultyProxy, route, caplog, tmp_path: Path
+) -> None:
     method, path, status = route
     proxy.break_route(method, path, status, b'{"status": "paired"}')  # a 2xx without the fields it promises
     settings = unpaired(service_url=proxy.url)  # type: ignore[attr-defined]

@@ -19,10 +19,14 @@ from tests.support.harness import running_harness
 
 from .conftest import kiosk_settings, running_kiosk
 
-POS_MENU = {"currency": "EUR", "source": "pos", "categories": [
-    {"name": "Pizze", "items": [{"sku": "MARG", "name": "Margherita (POS)", "unit_amount": 990}]},
-    {"name": "Specials", "items": [{"sku": "SPEC", "name": "Chef's special", "unit_amount": 1750}]},
-]}
+POS_MENU = {
+    "currency": "EUR",
+    "source": "pos",
+    "categories": [
+        {"name": "Pizze", "items": [{"sku": "MARG", "name": "Margherita (POS)", "unit_amount": 990}]},
+        {"name": "Specials", "items": [{"sku": "SPEC", "name": "Chef's special", "unit_amount": 1750}]},
+    ],
+}
 
 
 def test_menu_from_dict_keeps_the_files_tables():
@@ -31,8 +35,9 @@ def test_menu_from_dict_keeps_the_files_tables():
     assert menu.tables == file_menu.tables and menu.categories == ("Pizze", "Specials")
     assert menu.item("SPEC").unit_amount == 1750
     with pytest.raises(ValueError, match="unit_amount"):
-        menu_from_dict({"currency": "EUR", "categories": [{"name": "x", "items": [
-            {"sku": "A", "name": "A", "unit_amount": 9.5}]}]})
+        menu_from_dict(
+            {"currency": "EUR", "categories": [{"name": "x", "items": [{"sku": "A", "name": "A", "unit_amount": 9.5}]}]}
+        )
 
 
 def test_set_menu_source_saves_the_setting(tmp_path, capsys):
@@ -118,8 +123,9 @@ def test_offline_the_kiosk_builds_the_grid_from_the_saved_pos_menu(qtbot, qasync
     KioskStore(open_db(directory / DB_NAME)).save_pos_menu("EUR", POS_MENU)  # what an earlier start saved
     with running_harness(tmp_path) as harness:
         harness.service.stop()
-        with running_kiosk(qtbot, qasync_loop, harness, directory, kiosk_settings(menu_source="pos"),
-                           online=False) as kiosk:
+        with running_kiosk(
+            qtbot, qasync_loop, harness, directory, kiosk_settings(menu_source="pos"), online=False
+        ) as kiosk:
             window = kiosk.window
             assert "Menu: POS as saved" in window.menu_note.text()
             assert "sync service unreachable" in window.menu_note.text()
@@ -136,8 +142,17 @@ def test_offline_the_kiosk_builds_the_grid_from_the_saved_pos_menu(qtbot, qasync
 def test_the_grid_comes_from_the_pos_and_from_its_saved_copy_when_the_service_is_away(qtbot, qasync_loop, tmp_path):
     # A menu file that differs from the POS: only its currency and tables may show.
     own = tmp_path / "menu.json"
-    own.write_text(json.dumps({"currency": "EUR", "tables": ["Patio A", "Patio B"], "categories": [
-        {"name": "Old", "items": [{"sku": "OLD", "name": "Yesterday's dish", "unit_amount": 100}]}]}))
+    own.write_text(
+        json.dumps(
+            {
+                "currency": "EUR",
+                "tables": ["Patio A", "Patio B"],
+                "categories": [
+                    {"name": "Old", "items": [{"sku": "OLD", "name": "Yesterday's dish", "unit_amount": 100}]}
+                ],
+            }
+        )
+    )
     settings = kiosk_settings(menu_source="pos", menu_path=str(own))
     pos = load_menu()  # the simulator seeds its menu from resources/menu.json
     with running_harness(tmp_path, pos=True) as harness:

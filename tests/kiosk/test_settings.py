@@ -45,7 +45,9 @@ def test_five_taps_on_the_logo_open_the_pin_pad(qtbot, kiosk: Kiosk):
     assert not kiosk.window.pin_pad.isVisible()
     click(qtbot, logo)
     assert kiosk.window.pin_pad.isVisible()
-    assert kiosk.window.pin_pad.keys["5"].isVisible() and "Enter the settings PIN" in kiosk.window.pin_pad.message.text()
+    assert (
+        kiosk.window.pin_pad.keys["5"].isVisible() and "Enter the settings PIN" in kiosk.window.pin_pad.message.text()
+    )
 
 
 def test_a_long_press_on_the_logo_opens_the_pin_pad(qtbot, kiosk: Kiosk):
@@ -177,16 +179,20 @@ def test_every_kiosk_setting_is_documented() -> None:
         assert f"| `{setting.name}` |" in documented, f"{setting.name} is not in docs/kiosk.md's settings table"
 
 
-@pytest.mark.parametrize(("name", "value", "says"), [
-    ("request_timeout_seconds", -1, "greater than 0"),
-    ("backoff_initial_seconds", "1.5", "valid number"),
-    ("feed_wait_seconds", True, "valid number"),
-    ("backoff_max_seconds", 0.1, "at least backoff_initial_seconds"),
-    ("kiosk_id", "", "at least 1 character"),
-    ("tip_presets", "10,15", "valid list"),
-])
-def test_a_wrong_setting_in_the_file_is_refused_with_its_name(tmp_path: Path, name: str, value: object,
-                                                              says: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        ("request_timeout_seconds", -1, "greater than 0"),
+        ("backoff_initial_seconds", "1.5", "valid number"),
+        ("feed_wait_seconds", True, "valid number"),
+        ("backoff_max_seconds", 0.1, "at least backoff_initial_seconds"),
+        ("kiosk_id", "", "at least 1 character"),
+        ("tip_presets", "10,15", "valid list"),
+    ],
+)
+def test_a_wrong_setting_in_the_file_is_refused_with_its_name(
+    tmp_path: Path, name: str, value: object, says: str
+) -> None:
     (tmp_path / SETTINGS_FILE).write_text(json.dumps({name: value}))
     with pytest.raises(ValueError, match=name) as refused:
         load_settings(tmp_path)

@@ -15,16 +15,34 @@ def store(tmp_path) -> KioskStore:
 
 
 def event(seq: int, status: str, name: str, order_id: str = "o1", payment_id: str = "p1") -> dict:
-    return {"seq": seq, "event_id": f"e{seq}", "event": name, "order_id": order_id, "payment_id": payment_id,
-            "attempt": 1, "status": status, "currency": "EUR", "amount_total": 1000, "tip_amount": 0,
-            "donation_amount": 0, "amount_refunded": 0, "paid_at": None, "created_at": "x"}
+    return {
+        "seq": seq,
+        "event_id": f"e{seq}",
+        "event": name,
+        "order_id": order_id,
+        "payment_id": payment_id,
+        "attempt": 1,
+        "status": status,
+        "currency": "EUR",
+        "amount_total": 1000,
+        "tip_amount": 0,
+        "donation_amount": 0,
+        "amount_refunded": 0,
+        "paid_at": None,
+        "created_at": "x",
+    }
 
 
 def test_wal_and_migrations(tmp_path, store):
     assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     again = open_db(tmp_path / "kiosk.sqlite")  # re-opening applies nothing twice
-    assert [m["name"] for m in again["_sqlite_migrations"].rows] == ["m001_initial", "m002_pos", "m003_manager",
-                                                                     "m004_pending_refunds", "m005_history_order_indexes"]
+    assert [m["name"] for m in again["_sqlite_migrations"].rows] == [
+        "m001_initial",
+        "m002_pos",
+        "m003_manager",
+        "m004_pending_refunds",
+        "m005_history_order_indexes",
+    ]
 
 
 def test_event_applied_twice_is_harmless(store):
@@ -77,8 +95,12 @@ def test_lines_quantities_and_removal(store):
 
 
 def pos_event(seq: int, pos_status: str, order_id: str = "o1", payment_id: str = "") -> dict:
-    return {**event(seq, "", f"pos.{pos_status}", order_id, payment_id), "attempt": 0, "amount_total": 0,
-            "pos_status": pos_status}
+    return {
+        **event(seq, "", f"pos.{pos_status}", order_id, payment_id),
+        "attempt": 0,
+        "amount_total": 0,
+        "pos_status": pos_status,
+    }
 
 
 def test_pos_events_set_the_pos_status_with_the_cursor_and_payments_still_work(store):

@@ -65,13 +65,26 @@ def test_checkout_sends_one_idempotency_key_per_attempt_and_waits_for_the_feed(o
     def service(request: httpx.Request) -> httpx.Response:
         body = json.loads(request.content)
         seen.append((request.headers["Idempotency-Key"], body))
-        return httpx.Response(201, json={"payment_id": "p1", "order_id": body["order_id"], "attempt": 1,
-                                         "status": "paid", "currency": "EUR", "checkout_url": "http://c/1",
-                                         "expires_at": 2_000_000_000, "amount_total": 950, "tip_amount": 0,
-                                         "donation_amount": 0, "paid_at": None})
+        return httpx.Response(
+            201,
+            json={
+                "payment_id": "p1",
+                "order_id": body["order_id"],
+                "attempt": 1,
+                "status": "paid",
+                "currency": "EUR",
+                "checkout_url": "http://c/1",
+                "expires_at": 2_000_000_000,
+                "amount_total": 950,
+                "tip_amount": 0,
+                "donation_amount": 0,
+                "paid_at": None,
+            },
+        )
 
-    vm = CheckoutViewModel(order_vm.store, SyncClient("http://svc", "t", transport=httpx.MockTransport(service)),
-                           order_vm)
+    vm = CheckoutViewModel(
+        order_vm.store, SyncClient("http://svc", "t", transport=httpx.MockTransport(service)), order_vm
+    )
     order_vm.open_table("5")
     order_vm.add_item("MARG")
     vm.start()
@@ -79,9 +92,24 @@ def test_checkout_sends_one_idempotency_key_per_attempt_and_waits_for_the_feed(o
     qtbot.waitUntil(lambda: vm.state is CheckoutState.WAITING, timeout=5000)
     assert seen[0][0] == f"{order_vm.order.order_id}:1"
     assert vm.seconds_left(now=2_000_000_000 - 90) == 90
-    order_vm.store.apply_events([{"seq": 1, "event_id": "e1", "event": "payment.succeeded",
-                                  "order_id": order_vm.order.order_id, "payment_id": "p1", "attempt": 1,
-                                  "status": "paid", "currency": "EUR", "amount_total": 950, "tip_amount": 0,
-                                  "donation_amount": 0, "paid_at": None}], 1)
+    order_vm.store.apply_events(
+        [
+            {
+                "seq": 1,
+                "event_id": "e1",
+                "event": "payment.succeeded",
+                "order_id": order_vm.order.order_id,
+                "payment_id": "p1",
+                "attempt": 1,
+                "status": "paid",
+                "currency": "EUR",
+                "amount_total": 950,
+                "tip_amount": 0,
+                "donation_amount": 0,
+                "paid_at": None,
+            }
+        ],
+        1,
+    )
     vm.on_orders_changed([order_vm.order.order_id])
     assert vm.state is CheckoutState.PAID

@@ -10,7 +10,6 @@ from collections.abc import Iterator
 import pytest
 
 
-
 @pytest.fixture
 def x_display() -> Iterator[str]:
     """An Xvfb display (":N"), stopped afterwards; skipped where Xvfb is not installed."""
@@ -19,9 +18,12 @@ def x_display() -> Iterator[str]:
     # -displayfd: Xvfb takes the first free display itself and writes its number once it listens,
     # so no number is guessed and nothing is polled.
     read_end, write_end = os.pipe()
-    server = subprocess.Popen(["Xvfb", "-displayfd", str(write_end), "-screen", "0", "1280x800x24",
-                               "-nolisten", "tcp"], pass_fds=[write_end],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        ["Xvfb", "-displayfd", str(write_end), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+        pass_fds=[write_end],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     os.close(write_end)
     with os.fdopen(read_end) as numbers:
         number = numbers.readline().strip()  # empty: Xvfb ended without a display

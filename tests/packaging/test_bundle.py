@@ -26,8 +26,11 @@ MAX_BYTES = 150_000_000  # issue 12: at most 150 MB, the sum of the sizes of the
 pytestmark = [
     pytest.mark.bundle,
     pytest.mark.timeout(1200),  # the first test pays for the build
-    pytest.mark.skipif(not WANTED, reason="builds the PyInstaller bundle (about a minute): runs in CI, "
-                                          "or locally with TABLEPAY_BUILD_BUNDLE=1 (or run bash scripts/build)"),
+    pytest.mark.skipif(
+        not WANTED,
+        reason="builds the PyInstaller bundle (about a minute): runs in CI, "
+        "or locally with TABLEPAY_BUILD_BUNDLE=1 (or run bash scripts/build)",
+    ),
 ]
 
 
@@ -46,8 +49,15 @@ def _python_env() -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def built() -> Built:
-    proc = subprocess.run(["bash", "scripts/build"], cwd=ROOT, env=_python_env(), capture_output=True, text=True,
-                          timeout=1100, stdin=subprocess.DEVNULL)
+    proc = subprocess.run(
+        ["bash", "scripts/build"],
+        cwd=ROOT,
+        env=_python_env(),
+        capture_output=True,
+        text=True,
+        timeout=1100,
+        stdin=subprocess.DEVNULL,
+    )
     assert proc.returncode == 0, f"scripts/build failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
     report = json.loads((BUNDLE.parent / f"{BUNDLE.name}-smoke.json").read_text())
     return Built(proc.stdout, report)
@@ -92,8 +102,16 @@ def test_babel_carries_the_offered_locales_and_shows_every_currency_as_a_checkou
 def test_qt_keeps_the_platforms_the_kiosk_runs_on_and_nothing_it_does_not_use(built: Built) -> None:
     plugins = built.report["qt_plugins"]
     assert set(plugins["platforms"]) == {"qoffscreen", "qxcb", "qwayland"}
-    assert not {"platformthemes", "imageformats", "iconengines", "generic", "egldeviceintegrations",
-                "networkinformation", "tls", "sqldrivers"} & set(plugins)
+    assert not {
+        "platformthemes",
+        "imageformats",
+        "iconengines",
+        "generic",
+        "egldeviceintegrations",
+        "networkinformation",
+        "tls",
+        "sqldrivers",
+    } & set(plugins)
     loads = built.report["qt_platform_plugins_load"]
     assert loads["offscreen"] is True and loads["xcb"] is True, loads
     if ctypes.util.find_library("wayland-client"):  # libwayland-client0 is the desktop's, not the bundle's
@@ -108,8 +126,17 @@ def test_qt_keeps_the_platforms_the_kiosk_runs_on_and_nothing_it_does_not_use(bu
 def test_no_server_or_test_package_and_the_kiosk_s_own_still_work(built: Built) -> None:
     assert built.report["excluded_but_importable"] == []
     internal = {path.name for path in (BUNDLE / "_internal").iterdir()}
-    assert not internal & {"pytest", "_pytest", "hypothesis", "pytestqt", "playwright", "sync_service",
-                           "tablepay_sandbox", "uvicorn", "stripe"}, "test or server code got into the bundle"
+    assert not internal & {
+        "pytest",
+        "_pytest",
+        "hypothesis",
+        "pytestqt",
+        "playwright",
+        "sync_service",
+        "tablepay_sandbox",
+        "uvicorn",
+        "stripe",
+    }, "test or server code got into the bundle"
     # keyring's desktop backend (SecretService) needs secretstorage, jeepney and cryptography
     assert built.report["keyring_secretstorage"] is True
     assert built.report["keyring_backend"].startswith("keyring.backends.")
@@ -118,9 +145,15 @@ def test_no_server_or_test_package_and_the_kiosk_s_own_still_work(built: Built) 
 
 
 def test_the_bundle_opens_the_order_screen_on_a_real_x_display(built: Built, x_display: str) -> None:
-    proc = subprocess.run([sys.executable, "scripts/bundle_smoke.py", str(BUNDLE), "--runs", "1", "--platform", "xcb"],
-                          cwd=ROOT, env={**os.environ, "DISPLAY": x_display}, capture_output=True, text=True,
-                          timeout=180, stdin=subprocess.DEVNULL)
+    proc = subprocess.run(
+        [sys.executable, "scripts/bundle_smoke.py", str(BUNDLE), "--runs", "1", "--platform", "xcb"],
+        cwd=ROOT,
+        env={**os.environ, "DISPLAY": x_display},
+        capture_output=True,
+        text=True,
+        timeout=180,
+        stdin=subprocess.DEVNULL,
+    )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
     report = json.loads((BUNDLE.parent / f"{BUNDLE.name}-smoke-xcb.json").read_text())
     assert report["ok"] and report["qt_platform"] == "xcb" and report["order_screen"]

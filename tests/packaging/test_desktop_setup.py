@@ -22,13 +22,20 @@ ROOT = Path(__file__).resolve().parents[2]
 DPKG_LOCK = Path("/var/lib/dpkg/lock-frontend")
 needs_apt_as_root = pytest.mark.skipif(
     os.geteuid() != 0 or not shutil.which("apt-get") or not DPKG_LOCK.parent.is_dir(),
-    reason="takes the real dpkg lock: runs as root on Debian/Ubuntu (CI)")
+    reason="takes the real dpkg lock: runs as root on Debian/Ubuntu (CI)",
+)
 
 
 def apt_get(*args: str, wait: int = 60) -> subprocess.Popen[str]:
     env = {**os.environ, "TABLEPAY_APT_LOCK_POLL": "1", "TABLEPAY_APT_LOCK_WAIT": str(wait)}
-    return subprocess.Popen(["bash", "-c", '. scripts/apt.sh; apt_get "$@"', "apt_get", *args], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        ["bash", "-c", '. scripts/apt.sh; apt_get "$@"', "apt_get", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 @pytest.fixture
@@ -71,20 +78,41 @@ def _xcb_libraries_missing() -> list[str]:
     return sorted(lib for lib in missing if not lib.startswith("libQt6"))
 
 
-@pytest.mark.skipif(os.geteuid() != 0 and os.environ.get("CI") != "true",
-                    reason="scripts/setup installs system libraries only as root (CI)")
+@pytest.mark.skipif(
+    os.geteuid() != 0 and os.environ.get("CI") != "true",
+    reason="scripts/setup installs system libraries only as root (CI)",
+)
 def test_setup_left_no_system_library_of_the_xcb_plugin_missing() -> None:
     assert _xcb_libraries_missing() == []
 
 
 def test_the_kiosk_opens_its_window_on_an_x_display(tmp_path: Path, x_display: str) -> None:
-    env = {**os.environ, "DISPLAY": x_display, "QT_QPA_PLATFORM": "xcb",
-           "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring"}
+    env = {
+        **os.environ,
+        "DISPLAY": x_display,
+        "QT_QPA_PLATFORM": "xcb",
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
+    }
     with refused_url() as nobody:  # the kiosk starts offline
         (tmp_path / "kiosk-credentials-PLAINTEXT.json").write_text(json.dumps({"service_url": nobody, "token": "t"}))
-        proc = subprocess.run([sys.executable, "-m", "tablepay", "kiosk", "--data-dir", str(tmp_path),
-                               "--smoke-test", str(tmp_path / "shot.png")], cwd=ROOT, env=env, capture_output=True,
-                              text=True, timeout=90, stdin=subprocess.DEVNULL)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "tablepay",
+                "kiosk",
+                "--data-dir",
+                str(tmp_path),
+                "--smoke-test",
+                str(tmp_path / "shot.png"),
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=90,
+            stdin=subprocess.DEVNULL,
+        )
     assert proc.returncode == 0, proc.stderr[-2000:]
     report = json.loads(proc.stdout.strip().splitlines()[-1])
     assert report["ok"] and report["qt_platform"] == "xcb" and report["order_screen"]

@@ -15,8 +15,15 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def smoke(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring"}
-    return subprocess.run([sys.executable, "-m", "tablepay", "kiosk", "--data-dir", str(data), *args], cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [sys.executable, "-m", "tablepay", "kiosk", "--data-dir", str(data), *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def test_smoke_test_shows_the_order_screen_offline_and_exits_0(tmp_path):

@@ -27,8 +27,9 @@ API_KEY = "sk_test_tablepay_sandbox_tests"
 FIXTURES = Path(__file__).resolve().parents[2] / "tablepay_sandbox" / "stripe_fixtures.json"
 
 # Short retry timings so retry tests take milliseconds, not minutes.
-FAST = Options(retry_base=0.05, retry_factor=2.0, retry_cap=0.5, max_attempts=4, delivery_timeout=5.0,
-               delayed_settle_seconds=0.2)
+FAST = Options(
+    retry_base=0.05, retry_factor=2.0, retry_cap=0.5, max_attempts=4, delivery_timeout=5.0, delayed_settle_seconds=0.2
+)
 
 
 @dataclass
@@ -48,8 +49,7 @@ class Sandbox:
         """A sync SDK client like production's, closed when the test ends (no leaked sockets)."""
         http = stripe.HTTPXClient(timeout=10, allow_sync_methods=True)
         self.http_clients.append(http)
-        return stripe.StripeClient(api_key, base_addresses={"api": self.url}, max_network_retries=0,
-                                   http_client=http)
+        return stripe.StripeClient(api_key, base_addresses={"api": self.url}, max_network_retries=0, http_client=http)
 
     def control(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         return httpx.request(method, self.url + path, timeout=10, **kwargs)
@@ -75,12 +75,23 @@ def start_sandbox(tmp_path: Path) -> Iterator[SandboxFactory]:
     first = bound_socket()  # the app needs its own URL before it is built
     port = first.getsockname()[1]
 
-    def start(*, webhook_url: str | None = None, webhook_secret: str | None = None,
-              options: Options = FAST, data_dir: Path | None = None,
-              rkeeper_options: RKeeperOptions | None = None) -> Sandbox:
+    def start(
+        *,
+        webhook_url: str | None = None,
+        webhook_secret: str | None = None,
+        options: Options = FAST,
+        data_dir: Path | None = None,
+        rkeeper_options: RKeeperOptions | None = None,
+    ) -> Sandbox:
         data = data_dir or tmp_path / "sandbox-data"
-        app = create_app(data, public_url=f"http://127.0.0.1:{port}", webhook_url=webhook_url,
-                         webhook_secret=webhook_secret, options=options, rkeeper_options=rkeeper_options)
+        app = create_app(
+            data,
+            public_url=f"http://127.0.0.1:{port}",
+            webhook_url=webhook_url,
+            webhook_secret=webhook_secret,
+            options=options,
+            rkeeper_options=rkeeper_options,
+        )
         # The first start serves on the socket bound above; a restart binds the same port again.
         server = LiveServer(app, sock=first).start() if not servers else LiveServer(app, port=port).start()
         servers.append(server)
@@ -122,11 +133,17 @@ class Receiver:
 
     def wait_for(self, predicate: Callable[[list[dict[str, Any]]], bool], timeout: float = 10) -> list[dict[str, Any]]:
         """Wait until the parsed events received so far satisfy `predicate`; returns them."""
+
         def met() -> tuple[list[dict[str, Any]]] | None:
             events = self.events()
             return (events,) if predicate(events) else None  # a tuple: truthy even when no event is awaited
-        return eventually(met, timeout=timeout, interval=0.02,
-                          message=lambda: f"the webhooks awaited (received {[e['type'] for e in self.events()]})")[0]
+
+        return eventually(
+            met,
+            timeout=timeout,
+            interval=0.02,
+            message=lambda: f"the webhooks awaited (received {[e['type'] for e in self.events()]})",
+        )[0]
 
     def events(self) -> list[dict[str, Any]]:
         with self.lock:
@@ -164,10 +181,14 @@ def session_params(**overrides: Any) -> dict[str, Any]:
     params: dict[str, Any] = {
         "mode": "payment",
         "line_items": [
-            {"price_data": {"currency": "eur", "unit_amount": 1250, "product_data": {"name": "Risotto"}},
-             "quantity": 2},
-            {"price_data": {"currency": "eur", "unit_amount": 450, "product_data": {"name": "Espresso"}},
-             "quantity": 1},
+            {
+                "price_data": {"currency": "eur", "unit_amount": 1250, "product_data": {"name": "Risotto"}},
+                "quantity": 2,
+            },
+            {
+                "price_data": {"currency": "eur", "unit_amount": 450, "product_data": {"name": "Espresso"}},
+                "quantity": 1,
+            },
         ],
         "client_reference_id": "order-42",
         "metadata": {"order_id": "order-42", "table": "7"},

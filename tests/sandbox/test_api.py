@@ -19,9 +19,11 @@ from .conftest import API_KEY, FIXTURES, Sandbox, session_params
 
 
 def test_form_decoding_matches_stripes_nesting() -> None:
-    body = ("line_items[0][price_data][product_data][name]=Pasta&line_items[0][quantity]=2"
-            "&line_items[1][quantity]=1&metadata[order_id]=o1&expand[0]=payment_intent&expand[]=line_items"
-            "&expand[]=x")
+    body = (
+        "line_items[0][price_data][product_data][name]=Pasta&line_items[0][quantity]=2"
+        "&line_items[1][quantity]=1&metadata[order_id]=o1&expand[0]=payment_intent&expand[]=line_items"
+        "&expand[]=x"
+    )
     assert forms.decode(body) == {
         "line_items": [{"price_data": {"product_data": {"name": "Pasta"}}, "quantity": "2"}, {"quantity": "1"}],
         "metadata": {"order_id": "o1"},
@@ -41,8 +43,12 @@ def test_invalid_api_key_is_401(sandbox: Sandbox) -> None:
 def test_idempotent_replay_and_mismatch(client: stripe.StripeClient, sandbox: Sandbox) -> None:
     key = str(uuid.uuid4())
     first = client.v1.checkout.sessions.create(session_params(), {"idempotency_key": key})
-    again = sandbox.api("POST", "/v1/checkout/sessions", content=_encoded(session_params()),
-                        headers={"Idempotency-Key": key, "Content-Type": "application/x-www-form-urlencoded"})
+    again = sandbox.api(
+        "POST",
+        "/v1/checkout/sessions",
+        content=_encoded(session_params()),
+        headers={"Idempotency-Key": key, "Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert again.status_code == 200
     assert again.headers["idempotent-replayed"] == "true"
     assert again.text == first.last_response.body  # byte for byte, as Stripe replays
@@ -55,7 +61,8 @@ def test_idempotent_replay_and_mismatch(client: stripe.StripeClient, sandbox: Sa
     assert "same parameters" in str(info.value.user_message)
     # keys are per API key: another key may reuse it freely
     other = sandbox.client("sk_test_someone_else").v1.checkout.sessions.create(
-        session_params(client_reference_id="other"), {"idempotency_key": key})
+        session_params(client_reference_id="other"), {"idempotency_key": key}
+    )
     assert other.id != first.id
 
 
@@ -114,8 +121,7 @@ def test_list_pagination_and_filters(client: stripe.StripeClient) -> None:
 def test_expand_payment_intent_and_line_items(client: stripe.StripeClient, sandbox: Sandbox) -> None:
     session = client.v1.checkout.sessions.create(session_params())
     sandbox.control("POST", f"/_sandbox/checkout/sessions/{session.id}/complete", json={"outcome": "succeeded"})
-    full = client.v1.checkout.sessions.retrieve(session.id, {"expand": ["payment_intent.latest_charge",
-                                                                       "line_items"]})
+    full = client.v1.checkout.sessions.retrieve(session.id, {"expand": ["payment_intent.latest_charge", "line_items"]})
     assert full.payment_intent.object == "payment_intent"
     assert full.payment_intent.metadata.to_dict() == {"order_id": "order-42"}
     assert full.payment_intent.latest_charge.status == "succeeded"
@@ -137,8 +143,13 @@ def test_payment_intent_confirm_success_and_decline(client: stripe.StripeClient,
     assert paid.status == "succeeded" and paid.amount_received == 2000
     charges = client.v1.charges.list({"payment_intent": pi.id}).data
     assert [c.status for c in charges] == ["succeeded", "failed"]
-    assert sandbox.event_types() == ["payment_intent.created", "charge.failed", "payment_intent.payment_failed",
-                                     "charge.succeeded", "payment_intent.succeeded"]
+    assert sandbox.event_types() == [
+        "payment_intent.created",
+        "charge.failed",
+        "payment_intent.payment_failed",
+        "charge.succeeded",
+        "payment_intent.succeeded",
+    ]
 
 
 def _paid_charge(client: stripe.StripeClient, sandbox: Sandbox) -> stripe.Charge:
@@ -154,8 +165,7 @@ def test_refunds_up_to_the_remainder(client: stripe.StripeClient, sandbox: Sandb
     assert (part.amount, part.status, part.payment_intent) == (950, "succeeded", charge.payment_intent)
     with pytest.raises(stripe.InvalidRequestError) as info:
         client.v1.refunds.create({"payment_intent": charge.payment_intent, "amount": 2001})
-    assert str(info.value.user_message) == \
-        "Refund amount (€20.01) is greater than unrefunded amount on charge (€20.00)"
+    assert str(info.value.user_message) == "Refund amount (€20.01) is greater than unrefunded amount on charge (€20.00)"
     rest = client.v1.refunds.create({"payment_intent": charge.payment_intent})
     assert rest.amount == 2000
     after = client.v1.charges.retrieve(charge.id)
@@ -168,17 +178,28 @@ def test_refunds_up_to_the_remainder(client: stripe.StripeClient, sandbox: Sandb
 
 def test_transfer_with_source_transaction(client: stripe.StripeClient, sandbox: Sandbox) -> None:
     charge = _paid_charge(client, sandbox)
-    transfer = client.v1.transfers.create({"amount": 300, "currency": "eur", "destination": "acct_1Waiter",
-                                           "source_transaction": charge.id, "transfer_group": "order-42",
-                                           "metadata": {"kind": "tip"}})
-    assert (transfer.source_transaction, transfer.destination, transfer.transfer_group) == \
-        (charge.id, "acct_1Waiter", "order-42")
+    transfer = client.v1.transfers.create(
+        {
+            "amount": 300,
+            "currency": "eur",
+            "destination": "acct_1Waiter",
+            "source_transaction": charge.id,
+            "transfer_group": "order-42",
+            "metadata": {"kind": "tip"},
+        }
+    )
+    assert (transfer.source_transaction, transfer.destination, transfer.transfer_group) == (
+        charge.id,
+        "acct_1Waiter",
+        "order-42",
+    )
     assert client.v1.transfers.retrieve(transfer.id).metadata.to_dict() == {"kind": "tip"}
     assert [t.id for t in client.v1.transfers.list().data] == [transfer.id]
     assert sandbox.event_types(type="transfer.*") == ["transfer.created"]
     with pytest.raises(stripe.InvalidRequestError) as info:
-        client.v1.transfers.create({"amount": 300, "currency": "eur", "destination": "acct_1Waiter",
-                                    "source_transaction": "ch_missing"})
+        client.v1.transfers.create(
+            {"amount": 300, "currency": "eur", "destination": "acct_1Waiter", "source_transaction": "ch_missing"}
+        )
     assert info.value.param == "source_transaction"
     with pytest.raises(stripe.InvalidRequestError) as missing:
         client.v1.transfers.create({"amount": 300, "currency": "eur"})
@@ -187,12 +208,15 @@ def test_transfer_with_source_transaction(client: stripe.StripeClient, sandbox: 
 
 def test_transfer_reversals_take_back_at_most_the_transfer(client: stripe.StripeClient, sandbox: Sandbox) -> None:
     charge = _paid_charge(client, sandbox)
-    transfer = client.v1.transfers.create({"amount": 300, "currency": "eur", "destination": "acct_1Partner",
-                                           "source_transaction": charge.id})
-    first = client.v1.transfers.reversals.create(transfer.id, {"amount": 100, "metadata": {"why": "refund"}},
-                                                 {"idempotency_key": "rev-1"})
-    again = client.v1.transfers.reversals.create(transfer.id, {"amount": 100, "metadata": {"why": "refund"}},
-                                                 {"idempotency_key": "rev-1"})
+    transfer = client.v1.transfers.create(
+        {"amount": 300, "currency": "eur", "destination": "acct_1Partner", "source_transaction": charge.id}
+    )
+    first = client.v1.transfers.reversals.create(
+        transfer.id, {"amount": 100, "metadata": {"why": "refund"}}, {"idempotency_key": "rev-1"}
+    )
+    again = client.v1.transfers.reversals.create(
+        transfer.id, {"amount": 100, "metadata": {"why": "refund"}}, {"idempotency_key": "rev-1"}
+    )
     assert (first.object, first.amount, first.transfer, again.id) == ("transfer_reversal", 100, transfer.id, first.id)
     assert set(first.to_dict()) == set(json.loads(FIXTURES.read_text())["resources"]["transfer_reversal"])
     with pytest.raises(stripe.InvalidRequestError) as too_much:
@@ -227,8 +251,9 @@ def test_request_block_names_the_api_request(client: stripe.StripeClient) -> Non
 
 
 def test_webhook_endpoints_crud(client: stripe.StripeClient) -> None:
-    endpoint = client.v1.webhook_endpoints.create({"url": "http://127.0.0.1:9/hook",
-                                                   "enabled_events": ["checkout.session.completed"]})
+    endpoint = client.v1.webhook_endpoints.create(
+        {"url": "http://127.0.0.1:9/hook", "enabled_events": ["checkout.session.completed"]}
+    )
     assert endpoint.secret.startswith("whsec_") and endpoint.status == "enabled"
     assert [e.id for e in client.v1.webhook_endpoints.list().data] == [endpoint.id]
     deleted = client.v1.webhook_endpoints.delete(endpoint.id)
@@ -240,8 +265,7 @@ def test_webhook_endpoints_crud(client: stripe.StripeClient) -> None:
 @pytest.mark.asyncio
 async def test_async_client_round_trip(sandbox: Sandbox) -> None:
     http = stripe.HTTPXClient(timeout=10)
-    client = stripe.StripeClient(API_KEY, base_addresses={"api": sandbox.url}, max_network_retries=0,
-                                 http_client=http)
+    client = stripe.StripeClient(API_KEY, base_addresses={"api": sandbox.url}, max_network_retries=0, http_client=http)
     try:
         session = await client.v1.checkout.sessions.create_async(session_params(), {"idempotency_key": "async-1"})
         again = await client.v1.checkout.sessions.retrieve_async(session.id, {"expand": ["line_items"]})

@@ -18,17 +18,33 @@ XML_PATH = "/rk7api/v0/xmlinterface.xml"
 AUTH = ("tablepay", "tablepay")
 GUID = "{6B1C2D3E-0000-4000-8000-00000000A101}"
 MENU = json.loads((Path(__file__).resolve().parents[2] / "resources" / "menu.json").read_text("utf-8"))
-ROOT_ATTRS = ["ServerVersion", "XmlVersion", "NetName", "Status", "CMD", "ErrorText", "DateTime", "WorkTime",
-              "Processed", "ArrivalDateTime"]
+ROOT_ATTRS = [
+    "ServerVersion",
+    "XmlVersion",
+    "NetName",
+    "Status",
+    "CMD",
+    "ErrorText",
+    "DateTime",
+    "WorkTime",
+    "Processed",
+    "ArrivalDateTime",
+]
 DATETIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$")
 BRACED_GUID = re.compile(r"^\{[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}\}$")
 
 
 # -- helpers ----------------------------------------------------------------
-def post(sandbox: Sandbox, body: str | bytes, *, auth: tuple[str, str] | None = AUTH,
-         content_type: str = "text/xml; charset=utf-8") -> httpx.Response:
-    return httpx.post(sandbox.url + XML_PATH, content=body, auth=auth, headers={"Content-Type": content_type},
-                      timeout=10)
+def post(
+    sandbox: Sandbox,
+    body: str | bytes,
+    *,
+    auth: tuple[str, str] | None = AUTH,
+    content_type: str = "text/xml; charset=utf-8",
+) -> httpx.Response:
+    return httpx.post(
+        sandbox.url + XML_PATH, content=body, auth=auth, headers={"Content-Type": content_type}, timeout=10
+    )
 
 
 def query(sandbox: Sandbox, *commands: str) -> ET.Element:
@@ -59,16 +75,24 @@ def refused(root: ET.Element, status: str, number: int | None = None, text: str 
 
 
 def create(sandbox: Sandbox, guid: str = GUID, table: str = "7", extra: str = "") -> ET.Element:
-    return query(sandbox, cmd("CreateOrder", f'<Order guid="{guid}" persistentComment="ext #A-1"><Table code="{table}"/>'
-                                             '<Station code="3"/><Waiter code="5"/><OrderType code="1"/>'
-                                             '<Guests><Guest guestLabel="1"/></Guests>'
-                                             '<ExternalProps><Prop name="ext_order_id" value="A-1001"/>'
-                                             f'<Prop name="table" value="{table}"/></ExternalProps>{extra}</Order>'))
+    return query(
+        sandbox,
+        cmd(
+            "CreateOrder",
+            f'<Order guid="{guid}" persistentComment="ext #A-1"><Table code="{table}"/>'
+            '<Station code="3"/><Waiter code="5"/><OrderType code="1"/>'
+            '<Guests><Guest guestLabel="1"/></Guests>'
+            '<ExternalProps><Prop name="ext_order_id" value="A-1001"/>'
+            f'<Prop name="table" value="{table}"/></ExternalProps>{extra}</Order>',
+        ),
+    )
 
 
 def save(sandbox: Sandbox, dishes: str, guid: str = GUID, session: str = "", order: str = "") -> ET.Element:
-    return query(sandbox, cmd("SaveOrder", f'<Order guid="{guid}"{order}/><Session{session}><Station code="3"/>'
-                                           f"{dishes}</Session>"))
+    return query(
+        sandbox,
+        cmd("SaveOrder", f'<Order guid="{guid}"{order}/><Session{session}><Station code="3"/>{dishes}</Session>'),
+    )
 
 
 def get_order(sandbox: Sandbox, guid: str = GUID) -> ET.Element:
@@ -78,12 +102,19 @@ def get_order(sandbox: Sandbox, guid: str = GUID) -> ET.Element:
     return order
 
 
-def pay(sandbox: Sandbox, amount: int, tip: int = 0, guid: str = GUID, order: str = "",
-        currency: str = 'id="1030240"') -> ET.Element:
+def pay(
+    sandbox: Sandbox, amount: int, tip: int = 0, guid: str = GUID, order: str = "", currency: str = 'id="1030240"'
+) -> ET.Element:
     tip_part = (f' tipAmount="{tip}"', '<TipCharge code="7"/>') if tip else ("", "")
-    return query(sandbox, cmd("PayOrder", f'<Order guid="{guid}"{order}/><Station code="3"/><Cashier code="5"/>'
-                                          f'<Payment {currency} amount="{amount}" extTransactionInfo="psp:txn_8f2a" '
-                                          f'authcode="A1B2C3"{tip_part[0]}>{tip_part[1]}</Payment>'))
+    return query(
+        sandbox,
+        cmd(
+            "PayOrder",
+            f'<Order guid="{guid}"{order}/><Station code="3"/><Cashier code="5"/>'
+            f'<Payment {currency} amount="{amount}" extTransactionInfo="psp:txn_8f2a" '
+            f'authcode="A1B2C3"{tip_part[0]}>{tip_part[1]}</Payment>',
+        ),
+    )
 
 
 def orders(sandbox: Sandbox) -> list[dict]:
@@ -96,14 +127,14 @@ def faults(sandbox: Sandbox, **body: object) -> dict:
     return response.json()
 
 
-TWO_BRUS_ONE_CARB = '<Dish code="BRUS" quantity="2000"/><Dish id="1000009" quantity="1000"/>'   # 2 x 650 + 1350
-ONE_TIRA = '<Dish code="TIRA" quantity="1000"/>'                                                   # 690
+TWO_BRUS_ONE_CARB = '<Dish code="BRUS" quantity="2000"/><Dish id="1000009" quantity="1000"/>'  # 2 x 650 + 1350
+ONE_TIRA = '<Dish code="TIRA" quantity="1000"/>'  # 690
 
 
 # -- transport and envelope ---------------------------------------------------
 @pytest.mark.parametrize("auth", [None, ("tablepay", "wrong"), ("someone", "tablepay")])
 def test_bad_or_missing_credentials_get_the_cash_servers_401(sandbox: Sandbox, auth: tuple[str, str] | None) -> None:
-    response = post(sandbox, "<RK7Query><RK7CMD CMD=\"GetSystemInfo\"/></RK7Query>", auth=auth)
+    response = post(sandbox, '<RK7Query><RK7CMD CMD="GetSystemInfo"/></RK7Query>', auth=auth)
     assert response.status_code == 401
     assert response.headers["www-authenticate"] == 'Basic realm="RK7"'
     assert response.headers["content-type"].startswith("text/html")
@@ -122,21 +153,26 @@ def test_result_root_carries_the_cash_servers_attributes(sandbox: Sandbox) -> No
     assert restaurant is not None and set(restaurant.attrib) == {"id", "code", "name"}
 
 
-@pytest.mark.parametrize("body, content_type, text", [
-    ("", "text/xml", "Empty input XML"),
-    ('<RK7Query><RK7CMD CMD="GetSystemInfo"/></RK7Query>', "application/x-www-form-urlencoded", "Empty input XML"),
-    ("<RK7Query><RK7CMD CMD=", "text/xml", None),
-])
-def test_unreadable_input_is_a_parse_error_with_http_200(sandbox: Sandbox, body: str, content_type: str,
-                                                         text: str | None) -> None:
+@pytest.mark.parametrize(
+    "body, content_type, text",
+    [
+        ("", "text/xml", "Empty input XML"),
+        ('<RK7Query><RK7CMD CMD="GetSystemInfo"/></RK7Query>', "application/x-www-form-urlencoded", "Empty input XML"),
+        ("<RK7Query><RK7CMD CMD=", "text/xml", None),
+    ],
+)
+def test_unreadable_input_is_a_parse_error_with_http_200(
+    sandbox: Sandbox, body: str, content_type: str, text: str | None
+) -> None:
     response = post(sandbox, body, content_type=content_type)
     assert response.status_code == 200
     refused(ET.fromstring(response.content), "Query Parse Error", text=text)
 
 
 def test_entity_expansion_is_refused_before_it_expands(sandbox: Sandbox) -> None:
-    lol = ['<!ENTITY lol "lol">'] + [f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">'
-                                    for i in range(1, 10)]
+    lol = ['<!ENTITY lol "lol">'] + [
+        f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">' for i in range(1, 10)
+    ]
     bomb = f'<?xml version="1.0"?><!DOCTYPE RK7Query [{"".join(lol)}]><RK7Query><RK7CMD CMD="&lol9;"/></RK7Query>'
     response = post(sandbox, bomb)
     assert response.status_code == 200 and len(response.content) < 2000
@@ -152,8 +188,12 @@ def test_unknown_command_names_are_case_sensitive(sandbox: Sandbox) -> None:
 
 def test_several_rk7command_children_each_get_a_command_result(sandbox: Sandbox) -> None:
     create(sandbox)
-    root = query(sandbox, '<RK7Command CMD="GetOrder"><Order guid="' + GUID + '"/></RK7Command>',
-                 '<RK7Command CMD="NoSuchThing"/>', '<RK7Command CMD="GetSystemInfo"/>')
+    root = query(
+        sandbox,
+        '<RK7Command CMD="GetOrder"><Order guid="' + GUID + '"/></RK7Command>',
+        '<RK7Command CMD="NoSuchThing"/>',
+        '<RK7Command CMD="GetSystemInfo"/>',
+    )
     assert root.get("Status") == "Ok" and root.get("Processed") == "2"
     results = root.findall("CommandResult")
     assert [r.get("CMD") for r in results] == ["GetOrder", "NoSuchThing", "GetSystemInfo"]
@@ -164,18 +204,27 @@ def test_several_rk7command_children_each_get_a_command_result(sandbox: Sandbox)
 
 # -- reference data -------------------------------------------------------------
 def test_menu_from_menuitems_categlist_and_order_menu_matches_menu_json(sandbox: Sandbox) -> None:
-    items = ok(query(sandbox, cmd("GetRefData", RefName="MENUITEMS", OnlyActive="1",
-                                  PropMask="items.(Ident,Code,Name,GUIDString)"))).findall("RK7Reference/Items/Item")
+    items = ok(
+        query(
+            sandbox,
+            cmd("GetRefData", RefName="MENUITEMS", OnlyActive="1", PropMask="items.(Ident,Code,Name,GUIDString)"),
+        )
+    ).findall("RK7Reference/Items/Item")
     categories = ok(query(sandbox, cmd("GetRefData", RefName="CATEGLIST"))).findall("RK7Reference/Items/Item")
-    prices = {int(i.get("Ident", "")): int(i.get("Price", ""))
-              for i in ok(query(sandbox, cmd("GetOrderMenu", '<Station code="3"/>'))).findall("Dishes/Item")}
+    prices = {
+        int(i.get("Ident", "")): int(i.get("Price", ""))
+        for i in ok(query(sandbox, cmd("GetOrderMenu", '<Station code="3"/>'))).findall("Dishes/Item")
+    }
     category_names = {c.get("Ident"): c.get("Name") for c in categories}
     built = {}
     for item in items:
         assert item.get("Status") == "rsActive" and BRACED_GUID.match(item.get("GUIDString", ""))
         if int(item.get("Ident", "")) in prices:
-            built[item.get("Code")] = (item.get("Name"), prices[int(item.get("Ident", ""))],
-                                       category_names[item.get("Parent")])
+            built[item.get("Code")] = (
+                item.get("Name"),
+                prices[int(item.get("Ident", ""))],
+                category_names[item.get("Parent")],
+            )
     expected = {d["sku"]: (d["name"], d["unit_amount"], c["name"]) for c in MENU["categories"] for d in c["items"]}
     assert built == expected
     assert items[0].get("Ident") == "1000001" and items[0].get("Code") == MENU["categories"][0]["items"][0]["sku"]
@@ -184,7 +233,10 @@ def test_menu_from_menuitems_categlist_and_order_menu_matches_menu_json(sandbox:
     assert len(tips) == 1 and tips[0].get("Name") == "Tips" and int(tips[0].get("Ident", "")) not in prices
     currency = ok(query(sandbox, cmd("GetRefData", RefName="CURRENCIES"))).find("RK7Reference/Items/Item")
     assert currency is not None and (currency.get("Ident"), currency.get("Code"), currency.get("Name")) == (
-        "1030240", "11", "Online card")
+        "1030240",
+        "11",
+        "Online card",
+    )
     refused(query(sandbox, cmd("GetRefData", RefName="NOSUCHREF")), "Bad Query Parameters")
     refused(query(sandbox, cmd("GetOrderMenu")), "Bad Query Parameters")
 
@@ -201,8 +253,9 @@ def test_create_save_twice_pay_close_then_the_visit_is_closed(sandbox: Sandbox) 
     package_guid = "{11111111-2222-4333-8444-555555555555}"
     first = ok(save(sandbox, TWO_BRUS_ONE_CARB, session=f' line_guid="{package_guid.lower()}"'))
     assert [(s.get("sessionID"), s.get("line_guid")) for s in first.findall("Session")] == [("1", package_guid)]
-    second = ok(query(sandbox, cmd("SaveOrder", f'<Order visit="{visit}" orderIdent="256"/><Session>{ONE_TIRA}'
-                                                "</Session>")))
+    second = ok(
+        query(sandbox, cmd("SaveOrder", f'<Order visit="{visit}" orderIdent="256"/><Session>{ONE_TIRA}</Session>'))
+    )
     assert second.findall("Session")[0].get("sessionID") == "2"
     assert BRACED_GUID.match(second.findall("Session")[0].get("line_guid", ""))
 
@@ -210,12 +263,13 @@ def test_create_save_twice_pay_close_then_the_visit_is_closed(sandbox: Sandbox) 
     sessions = order.findall("Session")
     assert [s.get("sessionID") for s in sessions] == ["1", "2"] and sessions[0].get("line_guid") == package_guid
     dishes = [(d.get("code"), d.get("quantity"), d.get("price"), d.get("amount")) for d in order.iter("Dish")]
-    assert dishes == [("BRUS", "2000", "650", "1300"), ("CARB", "1000", "1350", "1350"),
-                      ("TIRA", "1000", "690", "690")]
+    assert dishes == [("BRUS", "2000", "650", "1300"), ("CARB", "1000", "1350", "1350"), ("TIRA", "1000", "690", "690")]
     assert (order.get("orderSum"), order.get("unpaidSum"), order.get("basicSum")) == ("3340", "3340", "3340")
     assert order.get("version") == "3"
     assert [(p.get("name"), p.get("value")) for p in order.findall("ExternalProps/Prop")] == [
-        ("ext_order_id", "A-1001"), ("table", "7")]
+        ("ext_order_id", "A-1001"),
+        ("table", "7"),
+    ]
     assert order.find("Table").get("code") == "7"  # type: ignore[union-attr]
     unis = [int(el.get("uni", "")) for el in order.iter() if el.get("uni")]
     assert len(unis) == len(set(unis)) == 5
@@ -230,7 +284,8 @@ def test_create_save_twice_pay_close_then_the_visit_is_closed(sandbox: Sandbox) 
     assert check is not None and check.get("CheckNum") == "10001" and check.get("state") == "6"
     assert check.get("amount") == "3340" and BRACED_GUID.match(check.get("line_guid", ""))
     assert [(p.get("id"), p.get("code"), p.get("name"), p.get("amount")) for p in check.findall("Pay")] == [
-        ("1030240", "11", "Online card", "3340")]
+        ("1030240", "11", "Online card", "3340")
+    ]
 
     order = get_order(sandbox)
     assert (order.get("paid"), order.get("finished"), order.get("unpaidSum")) == ("1", "1", "0")
@@ -256,10 +311,20 @@ def test_create_save_twice_pay_close_then_the_visit_is_closed(sandbox: Sandbox) 
 def test_tip_as_an_open_price_dish(sandbox: Sandbox) -> None:
     ok(create(sandbox))
     refused(save(sandbox, '<Dish code="9001" quantity="1000"/>'), "Bad Query Parameters")
-    license_info = ('<LicenseInfo anchor="6:{D1C8B2A0-0000-4000-8000-000000000001}#1/17" licenseToken="t">'
-                    '<LicenseInstance guid="{D1C8B2A0-0000-4000-8000-000000000002}" seqNumber="0"/></LicenseInfo>')
-    ok(query(sandbox, cmd("SaveOrder", f'{license_info}<Order guid="{GUID}"/><Session>{ONE_TIRA}'
-                                       '<Dish code="9001" quantity="1000" price="150"/></Session>')))
+    license_info = (
+        '<LicenseInfo anchor="6:{D1C8B2A0-0000-4000-8000-000000000001}#1/17" licenseToken="t">'
+        '<LicenseInstance guid="{D1C8B2A0-0000-4000-8000-000000000002}" seqNumber="0"/></LicenseInfo>'
+    )
+    ok(
+        query(
+            sandbox,
+            cmd(
+                "SaveOrder",
+                f'{license_info}<Order guid="{GUID}"/><Session>{ONE_TIRA}'
+                '<Dish code="9001" quantity="1000" price="150"/></Session>',
+            ),
+        )
+    )
     assert get_order(sandbox).get("unpaidSum") == "840"
     ok(pay(sandbox, 840))
     assert get_order(sandbox).get("paid") == "1"
@@ -290,8 +355,12 @@ def test_session_with_uni_overwrites_that_package(sandbox: Sandbox) -> None:
 def test_create_order_refusals(start_sandbox: SandboxFactory) -> None:
     sandbox = start_sandbox(rkeeper_options=RKeeperOptions(require_guests=True))
     refused(query(sandbox, cmd("CreateOrder", '<Order><Station code="3"/></Order>')), "Bad Query Parameters")
-    refused(query(sandbox, cmd("CreateOrder", '<Order><Table code="62"/><Guests><Guest/></Guests></Order>')),
-            "Query Executing Error", 3020, "Не найден элемент 62 в коллекции TABLES")
+    refused(
+        query(sandbox, cmd("CreateOrder", '<Order><Table code="62"/><Guests><Guest/></Guests></Order>')),
+        "Query Executing Error",
+        3020,
+        "Не найден элемент 62 в коллекции TABLES",
+    )
     refused(query(sandbox, cmd("CreateOrder", '<Order><Table code="7"/></Order>')), "Query Executing Error", 3444)
     ok(create(sandbox))
     refused(create(sandbox, table="8"), "Query Executing Error", 3021)
@@ -306,18 +375,32 @@ def test_order_line_and_payment_refusals_change_nothing(sandbox: Sandbox) -> Non
     refused(query(sandbox, cmd("GetOrder", f'<Order guid="{unknown}"/>')), "Query Executing Error", 3022)
     refused(save(sandbox, ONE_TIRA, guid=unknown), "Query Executing Error", 3022)
     ok(create(sandbox))
-    refused(save(sandbox, ONE_TIRA + '<Dish code="NOPE" quantity="1000"/>'), "Query Executing Error", 3020,
-            "Не найден элемент NOPE в коллекции MENUITEMS")
+    refused(
+        save(sandbox, ONE_TIRA + '<Dish code="NOPE" quantity="1000"/>'),
+        "Query Executing Error",
+        3020,
+        "Не найден элемент NOPE в коллекции MENUITEMS",
+    )
     refused(save(sandbox, '<Dish code="TIRA" quantity="0"/>'), "Bad Query Parameters")
     refused(save(sandbox, '<Dish code="TIRA"/>'), "Bad Query Parameters")
     assert get_order(sandbox).get("version") == "1" and orders(sandbox)[0]["sessions"] == []
     ok(save(sandbox, ONE_TIRA))
-    refused(query(sandbox, cmd("PayOrder", f'<Order guid="{GUID}"/><Station code="3"/>'
-                                           '<Payment id="1030240" amount="690"/>')), "Bad Query Parameters")
-    refused(query(sandbox, cmd("PayOrder", f'<Order guid="{GUID}"/><Station code="3"/><Cashier code="5"/>')),
-            "Bad Query Parameters")
-    refused(pay(sandbox, 690, currency='code="99"'), "Query Executing Error", 3020,
-            "Не найден элемент 99 в коллекции CURRENCIES")
+    refused(
+        query(
+            sandbox, cmd("PayOrder", f'<Order guid="{GUID}"/><Station code="3"/><Payment id="1030240" amount="690"/>')
+        ),
+        "Bad Query Parameters",
+    )
+    refused(
+        query(sandbox, cmd("PayOrder", f'<Order guid="{GUID}"/><Station code="3"/><Cashier code="5"/>')),
+        "Bad Query Parameters",
+    )
+    refused(
+        pay(sandbox, 690, currency='code="99"'),
+        "Query Executing Error",
+        3020,
+        "Не найден элемент 99 в коллекции CURRENCIES",
+    )
     visit = get_order(sandbox).get("visit") or ""
     refused(query(sandbox, cmd("CloseVisit", VisitID=visit)), "Query Executing Error", 3023)
     assert get_order(sandbox).get("paid") == "0"
@@ -352,8 +435,8 @@ def test_drop_applies_then_breaks_the_answer(sandbox: Sandbox) -> None:
     with pytest.raises(httpx.RemoteProtocolError):
         post(sandbox, body)
     [stored] = orders(sandbox)
-    assert len(stored["sessions"]) == 1   # applied although the client never saw the answer
-    ok(post_and_parse(sandbox, body))     # a blind retry appends a second package: the hazard to guard against
+    assert len(stored["sessions"]) == 1  # applied although the client never saw the answer
+    ok(post_and_parse(sandbox, body))  # a blind retry appends a second package: the hazard to guard against
     assert len(orders(sandbox)[0]["sessions"]) == 2
     assert sandbox.control("GET", "/_sandbox/rkeeper/faults").json()["drop_next"] == 0
 
@@ -372,7 +455,7 @@ def test_locked_order_refuses_changes_unless_the_lockguid_matches(sandbox: Sandb
     assert state["locks"] == {GUID: lockguid}
     refused(save(sandbox, ONE_TIRA), "Query Executing Error", 2219)
     refused(pay(sandbox, 690), "Query Executing Error", 2219)
-    visit = get_order(sandbox).get("visit") or ""       # reads still work
+    visit = get_order(sandbox).get("visit") or ""  # reads still work
     listed = ok(query(sandbox, cmd("GetOrderList"))).find("Visit/Orders/Order")
     assert listed is not None and listed.get("locked") == "1"
     ok(save(sandbox, ONE_TIRA, order=f' lockguid="{lockguid.lower()}"'))
@@ -424,6 +507,11 @@ def test_every_option_and_control_is_documented() -> None:
     documented = (Path(__file__).resolve().parents[2] / "docs" / "sandbox.md").read_text("utf-8")
     for option in fields(RKeeperOptions):
         assert f"`{option.name}`" in documented, f"RKeeperOptions.{option.name} is not in docs/sandbox.md"
-    for control in ("/_sandbox/rkeeper/faults", "/_sandbox/rkeeper/orders", "/_sandbox/rkeeper/calls",
-                    "RKEEPER_USER", "RKEEPER_PASSWORD"):
+    for control in (
+        "/_sandbox/rkeeper/faults",
+        "/_sandbox/rkeeper/orders",
+        "/_sandbox/rkeeper/calls",
+        "RKEEPER_USER",
+        "RKEEPER_PASSWORD",
+    ):
         assert control in documented

@@ -29,7 +29,8 @@ def test_api_keys_are_kept_as_sha256_only(start_sandbox: SandboxFactory) -> None
     replayed = client.v1.checkout.sessions.create(session_params(), {"idempotency_key": idempotency_key})
     assert replayed.id == first.id  # still scoped by the key: its digest is enough for that
     other = sandbox.client(f"sk_test_{uuid.uuid4().hex}").v1.checkout.sessions.create(
-        session_params(), {"idempotency_key": idempotency_key})
+        session_params(), {"idempotency_key": idempotency_key}
+    )
     assert other.id != first.id
     client.v1.checkout.sessions.list()
 
@@ -38,7 +39,7 @@ def test_api_keys_are_kept_as_sha256_only(start_sandbox: SandboxFactory) -> None
     after_stop = _everything_stored(sandbox.data_dir)
     for stored in (while_running, after_stop):
         assert api_key.encode() not in stored
-        assert api_key[len("sk_test_"):].encode() not in stored
+        assert api_key[len("sk_test_") :].encode() not in stored
     assert hashlib.sha256(api_key.encode()).hexdigest().encode() in while_running + after_stop
 
 

@@ -18,8 +18,9 @@ def _keys(obj: Any) -> set[str]:
     return set(obj.to_dict() if hasattr(obj, "to_dict") else obj)
 
 
-def test_objects_have_stripes_keys(sandbox: Sandbox, client: stripe.StripeClient,
-                                   fixtures: dict[str, dict[str, Any]]) -> None:
+def test_objects_have_stripes_keys(
+    sandbox: Sandbox, client: stripe.StripeClient, fixtures: dict[str, dict[str, Any]]
+) -> None:
     session = client.v1.checkout.sessions.create(session_params())
     assert _keys(session) == set(fixtures["checkout.session"])
     items = client.v1.checkout.sessions.line_items.list(session.id)
@@ -36,8 +37,9 @@ def test_objects_have_stripes_keys(sandbox: Sandbox, client: stripe.StripeClient
     assert _keys(charge) == set(fixtures["charge"])
     refund = client.v1.refunds.create({"payment_intent": pi.id, "amount": 100})
     assert _keys(refund) == set(fixtures["refund"])
-    transfer = client.v1.transfers.create({"amount": 500, "currency": "eur", "destination": "acct_1Waiter",
-                                           "source_transaction": charge.id})
+    transfer = client.v1.transfers.create(
+        {"amount": 500, "currency": "eur", "destination": "acct_1Waiter", "source_transaction": charge.id}
+    )
     assert _keys(transfer) == set(fixtures["transfer"])
     event = client.v1.events.list({"limit": 1}).data[0]
     assert _keys(event) == set(fixtures["event"])

@@ -13,8 +13,7 @@ SECRET = "whsec_tablepay_test_secret"
 
 def _pay(sandbox: Sandbox, client: stripe.StripeClient, outcome: str = "succeeded") -> str:
     session = client.v1.checkout.sessions.create(session_params())
-    response = sandbox.control("POST", f"/_sandbox/checkout/sessions/{session.id}/complete",
-                               json={"outcome": outcome})
+    response = sandbox.control("POST", f"/_sandbox/checkout/sessions/{session.id}/complete", json={"outcome": outcome})
     assert response.status_code == 200
     return session.id
 
@@ -27,7 +26,11 @@ def test_events_arrive_signed_as_stripe_signs_them(start_sandbox: SandboxFactory
         event = stripe.Webhook.construct_event(body.decode("utf-8"), header, SECRET)
         assert event.object == "event" and event.livemode is False
     assert [e["type"] for e in receiver.events()] == [
-        "payment_intent.created", "charge.succeeded", "payment_intent.succeeded", "checkout.session.completed"]
+        "payment_intent.created",
+        "charge.succeeded",
+        "payment_intent.succeeded",
+        "checkout.session.completed",
+    ]
     rows = sandbox.control("GET", "/_sandbox/deliveries").json()["data"]
     assert {r["status"] for r in rows} == {"succeeded"} and {r["last_response_code"] for r in rows} == {200}
     events = sandbox.client().v1.events.list().data
@@ -58,16 +61,19 @@ def test_retries_after_server_error(start_sandbox: SandboxFactory, receiver: Rec
     assert (row["attempts"], row["last_response_code"]) == (3, 200)
 
 
-def test_gives_up_after_max_attempts_without_blocking_others(start_sandbox: SandboxFactory,
-                                                             receiver: Receiver) -> None:
+def test_gives_up_after_max_attempts_without_blocking_others(start_sandbox: SandboxFactory, receiver: Receiver) -> None:
     receiver.status_for = lambda event: 500 if event["data"]["object"]["amount"] == 100 else 200
     sandbox = start_sandbox(webhook_url=receiver.url, webhook_secret=SECRET)
     client = sandbox.client()
     client.v1.payment_intents.create({"amount": 100, "currency": "eur"})
     receiver.wait_for(lambda events: len(events) >= 1)
     client.v1.payment_intents.create({"amount": 200, "currency": "eur"})
-    eventually(lambda: [r["status"] for r in sandbox.control("GET", "/_sandbox/deliveries").json()["data"]]
-          == ["failed", "succeeded"])
+    eventually(
+        lambda: (
+            [r["status"] for r in sandbox.control("GET", "/_sandbox/deliveries").json()["data"]]
+            == ["failed", "succeeded"]
+        )
+    )
     rows = sandbox.control("GET", "/_sandbox/deliveries").json()["data"]
     assert rows[0]["attempts"] == 4 and rows[0]["last_response_code"] == 500  # FAST allows 4 attempts
     assert rows[1]["attempts"] == 1
@@ -141,8 +147,9 @@ def test_generated_secret_is_kept_across_restarts(start_sandbox: SandboxFactory,
 
 def test_endpoint_filters_event_types(sandbox: Sandbox, receiver: Receiver) -> None:
     client = sandbox.client()
-    endpoint = client.v1.webhook_endpoints.create({"url": receiver.url,
-                                                   "enabled_events": ["checkout.session.completed"]})
+    endpoint = client.v1.webhook_endpoints.create(
+        {"url": receiver.url, "enabled_events": ["checkout.session.completed"]}
+    )
     _pay(sandbox, client)
     events = receiver.wait_for(lambda events: len(events) == 1)
     assert events[0]["type"] == "checkout.session.completed"

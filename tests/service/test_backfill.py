@@ -34,7 +34,9 @@ def test_backfill_applies_what_the_webhooks_never_brought_and_is_safe_to_repeat(
         assert h.payment(paid["payment_id"])["status"] == "paid"
         assert h.payment(declined["payment_id"])["status"] == "failed"
         assert [e["event"] for e in h.feed() if e["payment_id"] == paid["payment_id"]] == [
-            "payment.created", "payment.succeeded"]
+            "payment.created",
+            "payment.succeeded",
+        ]
 
         again = h.service.run(backfill(app.state.provider, app.state.payment_events, 3600))
         assert again.listed == report.listed and set(again.outcomes) == {"duplicate"}
@@ -46,11 +48,21 @@ def test_backfill_command_runs_beside_the_service(tmp_path: Path) -> None:
         payment = h.checkout(make_order()).json()
         h.complete(payment, "succeeded")
         env = h.command_env()
-        done = subprocess.run([sys.executable, "-m", "tablepay", "sync", "backfill", "--since", "1h"],
-                              env=env, capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            [sys.executable, "-m", "tablepay", "sync", "backfill", "--since", "1h"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert done.returncode == 0, done.stderr
         assert "events listed" in done.stdout and "applied" in done.stdout
         h.wait_status(payment["payment_id"], "paid")
-        bad = subprocess.run([sys.executable, "-m", "tablepay", "sync", "backfill", "--since", "45d"],
-                             env=env, capture_output=True, text=True, timeout=60)
+        bad = subprocess.run(
+            [sys.executable, "-m", "tablepay", "sync", "backfill", "--since", "45d"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert bad.returncode == 2 and "at most 30d" in bad.stderr

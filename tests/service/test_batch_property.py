@@ -23,10 +23,14 @@ SESSION = {"id": "cs_1", "amount_total": 2300, **OURS}
 INTENT = {"id": "pi_1", "amount": 2300, **OURS}
 CHARGE = {"id": "ch_1", "amount": 2300, "payment_intent": "pi_1", "currency": "eur", "livemode": False}
 EVENTS = {
-    "completed": ("checkout.session.completed", {**SESSION, "status": "complete", "payment_status": "paid",
-                                                 "payment_intent": "pi_1"}),
-    "completed_unpaid": ("checkout.session.completed", {**SESSION, "status": "complete",
-                                                        "payment_status": "unpaid", "payment_intent": "pi_1"}),
+    "completed": (
+        "checkout.session.completed",
+        {**SESSION, "status": "complete", "payment_status": "paid", "payment_intent": "pi_1"},
+    ),
+    "completed_unpaid": (
+        "checkout.session.completed",
+        {**SESSION, "status": "complete", "payment_status": "unpaid", "payment_intent": "pi_1"},
+    ),
     "expired": ("checkout.session.expired", {**SESSION, "status": "expired"}),
     "async_failed": ("checkout.session.async_payment_failed", {**SESSION, "status": "complete"}),
     "pi_succeeded": ("payment_intent.succeeded", {**INTENT, "latest_charge": "ch_1"}),
@@ -35,12 +39,15 @@ EVENTS = {
     "refund_all": ("charge.refunded", {**CHARGE, "amount_refunded": 2300}),
     "unrelated": ("customer.created", {"id": "cus_1"}),
     # Signed, carrying our payment_id, but not about our attempt: never applied, flagged when a success.
-    "foreign_session_paid": ("checkout.session.completed", {**SESSION, "id": "cs_other", "status": "complete",
-                                                            "payment_status": "paid", "payment_intent": "pi_other"}),
-    "underpaid_session": ("checkout.session.completed", {**SESSION, "amount_total": 1, "status": "complete",
-                                                         "payment_status": "paid", "payment_intent": "pi_1"}),
-    "foreign_intent_paid": ("payment_intent.succeeded", {**INTENT, "id": "pi_other", "amount": 50,
-                                                         "currency": "usd"}),
+    "foreign_session_paid": (
+        "checkout.session.completed",
+        {**SESSION, "id": "cs_other", "status": "complete", "payment_status": "paid", "payment_intent": "pi_other"},
+    ),
+    "underpaid_session": (
+        "checkout.session.completed",
+        {**SESSION, "amount_total": 1, "status": "complete", "payment_status": "paid", "payment_intent": "pi_1"},
+    ),
+    "foreign_intent_paid": ("payment_intent.succeeded", {**INTENT, "id": "pi_other", "amount": 50, "currency": "usd"}),
 }
 
 
@@ -49,14 +56,36 @@ def fresh_store() -> tuple[Repository, PaymentEvents]:
     now = utc_now()
     with repo.transaction():
         repo.conn.execute("INSERT INTO orders VALUES ('o1', 'k1', 'EUR', '4', 'Ana', '{}', ?, ?)", (now, now))
-        repo.insert_payment(PaymentRecord(
-            payment_id="pay_1", order_id="o1", attempt=1, kiosk_id="k1", status=PaymentStatus.OPEN,
-            currency="EUR", dish_subtotal=2000, tip_amount=300, donation_amount=0, amount_total=2300,
-            amount_refunded=0, snapshot="{}", provider="stripe", provider_session_id="cs_1",
-            provider_payment_intent=None, provider_charge=None, checkout_url="http://x", expires_at=0,
-            idempotency_key=None, failure_reason=None, created_at=now, updated_at=now, paid_at=None))
-    return repo, PaymentEvents(repo, FeedNotifier(), provider=RecordedCheckout(), donation_account=None,
-                               donation_partner="x")
+        repo.insert_payment(
+            PaymentRecord(
+                payment_id="pay_1",
+                order_id="o1",
+                attempt=1,
+                kiosk_id="k1",
+                status=PaymentStatus.OPEN,
+                currency="EUR",
+                dish_subtotal=2000,
+                tip_amount=300,
+                donation_amount=0,
+                amount_total=2300,
+                amount_refunded=0,
+                snapshot="{}",
+                provider="stripe",
+                provider_session_id="cs_1",
+                provider_payment_intent=None,
+                provider_charge=None,
+                checkout_url="http://x",
+                expires_at=0,
+                idempotency_key=None,
+                failure_reason=None,
+                created_at=now,
+                updated_at=now,
+                paid_at=None,
+            )
+        )
+    return repo, PaymentEvents(
+        repo, FeedNotifier(), provider=RecordedCheckout(), donation_account=None, donation_partner="x"
+    )
 
 
 def notice(kind: str, copy: int) -> ProviderNotice:
@@ -87,7 +116,7 @@ def test_any_batching_ends_where_one_by_one_ends(sequence, cuts):
     while start < len(notices):
         size = next(sizes)
         with batch_repo.transaction():
-            batch_events._accept_batch(notices[start:start + size])
+            batch_events._accept_batch(notices[start : start + size])
         start += size
     assert outcome(batch_repo) == outcome(one_repo)
     succeeded = [event for event, _ in outcome(one_repo)[4] if event == "payment.succeeded"]

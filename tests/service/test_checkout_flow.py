@@ -31,15 +31,22 @@ def test_a_checkout_is_paid_end_to_end(harness: Harness):
     assert succeeded["amount_total"] == payment["amount_total"]
     assert succeeded["tip_amount"] == 280
 
-    success_page = httpx.get(f"{harness.service.url}/pay/success",
-                             params={"session_id": harness.session_id(payment)})
+    success_page = httpx.get(f"{harness.service.url}/pay/success", params={"session_id": harness.session_id(payment)})
     assert "Thank you" in success_page.text and "€30.80" in success_page.text
 
     # The amount as the kiosk shows it, in the guest's language (written out here, as people write it).
-    for accept_language, shown in [("de-AT,de;q=0.9,en;q=0.5", "30,80\xa0€"), ("fr-FR", "30,80\xa0€"),
-                                   ("nl", "€\xa030,80"), ("en-US", "€30.80"), ("pt-BR", "€30.80")]:
-        page = httpx.get(f"{harness.service.url}/pay/success", params={"session_id": harness.session_id(payment)},
-                         headers={"Accept-Language": accept_language})
+    for accept_language, shown in [
+        ("de-AT,de;q=0.9,en;q=0.5", "30,80\xa0€"),
+        ("fr-FR", "30,80\xa0€"),
+        ("nl", "€\xa030,80"),
+        ("en-US", "€30.80"),
+        ("pt-BR", "€30.80"),
+    ]:
+        page = httpx.get(
+            f"{harness.service.url}/pay/success",
+            params={"session_id": harness.session_id(payment)},
+            headers={"Accept-Language": accept_language},
+        )
         assert shown in page.text, (accept_language, page.text)
 
 
@@ -47,8 +54,12 @@ def test_line_items_carry_dishes_tip_and_donation_separately(harness: Harness):
     payment = harness.checkout(make_order(donation_amount=100)).json()
     items = harness.stripe_http.get(f"/v1/checkout/sessions/{harness.session_id(payment)}/line_items").json()
     names = [(item["description"], item["quantity"], item["amount_total"]) for item in items["data"]]
-    assert names == [("Pasta carbonara", 2, 2500), ("Sparkling water", 1, 300), ("Tip", 1, 280),
-                     ("Donation to Red Cross", 1, 100)]
+    assert names == [
+        ("Pasta carbonara", 2, 2500),
+        ("Sparkling water", 1, 300),
+        ("Tip", 1, 280),
+        ("Donation to Red Cross", 1, 100),
+    ]
     session = harness.stripe_http.get(f"/v1/checkout/sessions/{harness.session_id(payment)}").json()
     assert session["client_reference_id"] == payment["order_id"]
     assert session["metadata"]["payment_id"] == payment["payment_id"]

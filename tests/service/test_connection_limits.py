@@ -41,8 +41,9 @@ def _length(data: bytes) -> int:
     return 0
 
 
-def _send_until_answered(sock: socket.socket, head: bytes, body: Iterator[bytes],
-                         timeout: float = 10) -> tuple[int, dict[str, object], int]:
+def _send_until_answered(
+    sock: socket.socket, head: bytes, body: Iterator[bytes], timeout: float = 10
+) -> tuple[int, dict[str, object], int]:
     """Send `head`, then `body` piece by piece until the server answers; (status, answer, body bytes sent)."""
     sock.sendall(head)
     sent, deadline, pending = 0, time.monotonic() + timeout, b""
@@ -81,15 +82,19 @@ def test_a_20_mb_body_without_a_token_is_refused_413_before_it_is_read(tmp_path:
 
         with service.connect() as sock:
             started = time.monotonic()
-            head = (f"POST /v1/checkouts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                    f"Content-Length: {size}\r\n\r\n").encode()
+            head = (
+                f"POST /v1/checkouts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {size}\r\n\r\n"
+            ).encode()
             status, answer, sent = _send_until_answered(sock, head, _body(size))
             assert status == 413 and answer["error"]["code"] == "too_large", answer  # type: ignore[index]
             assert time.monotonic() - started < 2 and sent < size // 2  # answered from the header alone
 
         with service.connect() as sock:  # no Content-Length: counted as it streams, cut off past 1 MiB
-            head = (b"POST /v1/checkouts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                    b"Transfer-Encoding: chunked\r\n\r\n")
+            head = (
+                b"POST /v1/checkouts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b"Transfer-Encoding: chunked\r\n\r\n"
+            )
             status, answer, sent = _send_until_answered(sock, head, _body(size, chunked=True))
             assert status == 413 and answer["error"]["code"] == "too_large", answer  # type: ignore[index]
             assert sent < size // 2

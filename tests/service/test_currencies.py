@@ -29,6 +29,7 @@ def _pos_payment(h: Harness, order_id: str) -> dict[str, Any]:
         found = [o for o in h.stripe_http.get("/_sandbox/rkeeper/orders").json() if order_id in str(o)]
         assert found and found[0]["payments"], found
         return dict(found[0]["payments"][0])
+
     return eventually(paid_in_pos, message=f"order {order_id} paid in the POS")
 
 
@@ -58,8 +59,15 @@ def test_an_amount_a_card_cannot_pay_is_refused_before_stripe(h: Harness) -> Non
     assert response.status_code == 422
     assert "2.355 KWD is not a multiple of 0.010 KWD" in response.json()["error"]["message"]
     # And the sandbox, like Stripe, refuses it too.
-    refused = h.stripe_http.post("/v1/checkout/sessions", data={
-        "mode": "payment", "success_url": "http://127.0.0.1/s", "line_items[0][quantity]": "1",
-        "line_items[0][price_data][currency]": "kwd", "line_items[0][price_data][unit_amount]": "2355",
-        "line_items[0][price_data][product_data][name]": "Pizza"})
+    refused = h.stripe_http.post(
+        "/v1/checkout/sessions",
+        data={
+            "mode": "payment",
+            "success_url": "http://127.0.0.1/s",
+            "line_items[0][quantity]": "1",
+            "line_items[0][price_data][currency]": "kwd",
+            "line_items[0][price_data][unit_amount]": "2355",
+            "line_items[0][price_data][product_data][name]": "Pizza",
+        },
+    )
     assert refused.status_code == 400 and "multiple of 10" in refused.json()["error"]["message"]

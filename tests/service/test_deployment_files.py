@@ -68,8 +68,12 @@ def test_the_unit_runs_the_sync_service_hardened_and_writes_only_the_data_dir():
     assert int(service["LimitNOFILE"]) >= 65536  # connections cannot starve the database of descriptors
     assert service["EnvironmentFile"] == "/etc/tablepay/sync.env"
     assert "TABLEPAY_CONFIG=/etc/tablepay/sync.toml" in UNIT.read_text()
-    for option, value in {"NoNewPrivileges": "yes", "ProtectSystem": "strict", "ProtectHome": "yes",
-                          "PrivateTmp": "yes"}.items():
+    for option, value in {
+        "NoNewPrivileges": "yes",
+        "ProtectSystem": "strict",
+        "ProtectHome": "yes",
+        "PrivateTmp": "yes",
+    }.items():
         assert service[option] == value
     data_dir = tomllib.loads(EXAMPLE.read_text())["data_dir"]
     assert service["ReadWritePaths"] == data_dir == f"/var/lib/{service['StateDirectory']}"

@@ -68,8 +68,11 @@ def test_reconciliation_leaves_unpaid_open_checkouts_open(tmp_path):
 
         def updated_at() -> str:
             with harness.db() as conn:
-                return str(conn.execute("SELECT updated_at FROM payments WHERE payment_id = ?",
-                                        (payment["payment_id"],)).fetchone()[0])
+                return str(
+                    conn.execute(
+                        "SELECT updated_at FROM payments WHERE payment_id = ?", (payment["payment_id"],)
+                    ).fetchone()[0]
+                )
 
         created = updated_at()
 
@@ -91,15 +94,35 @@ def test_an_attempt_orphaned_by_a_crash_is_failed_so_the_order_can_be_retried(tm
     with running_harness(tmp_path) as harness:
         order = make_order()
         with harness.db() as conn:  # what a crash between our insert and the Stripe call leaves behind
-            conn.execute("INSERT INTO orders VALUES (?, 'kiosk-1', 'EUR', '12', 'Ana', '{}', ?, ?)",
-                         (order["order_id"], "2026-01-01T00:00:00+00:00", "2026-01-01T00:00:00+00:00"))
+            conn.execute(
+                "INSERT INTO orders VALUES (?, 'kiosk-1', 'EUR', '12', 'Ana', '{}', ?, ?)",
+                (order["order_id"], "2026-01-01T00:00:00+00:00", "2026-01-01T00:00:00+00:00"),
+            )
             values = PaymentRecord(
-                payment_id="pay_orphan", order_id=order["order_id"], attempt=1, kiosk_id="kiosk-1",
-                status=PaymentStatus.OPEN, currency="EUR", dish_subtotal=2800, tip_amount=280, donation_amount=0,
-                amount_total=3080, amount_refunded=0, snapshot="{}", provider="stripe", provider_session_id=None,
-                provider_payment_intent=None, provider_charge=None, checkout_url=None, expires_at=None,
-                idempotency_key="lost", failure_reason=None, created_at="2026-01-01T00:00:00+00:00",
-                updated_at="2026-01-01T00:00:00+00:00", paid_at=None)
+                payment_id="pay_orphan",
+                order_id=order["order_id"],
+                attempt=1,
+                kiosk_id="kiosk-1",
+                status=PaymentStatus.OPEN,
+                currency="EUR",
+                dish_subtotal=2800,
+                tip_amount=280,
+                donation_amount=0,
+                amount_total=3080,
+                amount_refunded=0,
+                snapshot="{}",
+                provider="stripe",
+                provider_session_id=None,
+                provider_payment_intent=None,
+                provider_charge=None,
+                checkout_url=None,
+                expires_at=None,
+                idempotency_key="lost",
+                failure_reason=None,
+                created_at="2026-01-01T00:00:00+00:00",
+                updated_at="2026-01-01T00:00:00+00:00",
+                paid_at=None,
+            )
             columns = list(values.__dataclass_fields__)
             row = [getattr(values, c) for c in columns]
             row[columns.index("status")] = "open"

@@ -29,8 +29,11 @@ def h(tmp_path: Path) -> Iterator[Harness]:
 def open_checkout(h: Harness) -> dict[str, Any]:
     """A 20.00 EUR order (dishes, tip and a donation) with its checkout open; the sandbox holds its webhooks."""
     h.sandbox_mode("hold")
-    order = make_order(lines=[{"sku": "MARG", "name": "Margherita", "quantity": 2, "unit_amount": 800}],
-                       tip_amount=200, donation_amount=200)
+    order = make_order(
+        lines=[{"sku": "MARG", "name": "Margherita", "quantity": 2, "unit_amount": 800}],
+        tip_amount=200,
+        donation_amount=200,
+    )
     response = h.checkout(order)
     assert response.status_code == 201, response.text
     payment = dict(response.json())
@@ -43,9 +46,19 @@ def our_session(h: Harness, payment: dict[str, Any]) -> dict[str, Any]:
 
 
 def signed_event(h: Harness, event_type: str, obj: dict[str, Any], **event: Any) -> dict[str, Any]:
-    body = json.dumps({"id": f"evt_forged_{time.monotonic_ns()}", "object": "event", "type": event_type,
-                       "api_version": "2024-06-20", "created": int(time.time()), "livemode": False,
-                       "pending_webhooks": 1, "data": {"object": obj}, **event}).encode()
+    body = json.dumps(
+        {
+            "id": f"evt_forged_{time.monotonic_ns()}",
+            "object": "event",
+            "type": event_type,
+            "api_version": "2024-06-20",
+            "created": int(time.time()),
+            "livemode": False,
+            "pending_webhooks": 1,
+            "data": {"object": obj},
+            **event,
+        }
+    ).encode()
     response = post_webhook(h, body, sign(body))
     assert response.status_code == 200, response.text
     return dict(response.json())
@@ -89,8 +102,14 @@ def test_a_completed_session_for_one_cent_is_flagged_not_paid(h: Harness) -> Non
 
 def test_a_live_event_of_another_account_and_session_carrying_our_payment_id_is_flagged(h: Harness) -> None:
     payment = open_checkout(h)
-    session = {**our_session(h, payment), "id": "cs_live_a1Other", "livemode": True, "status": "complete",
-               "payment_status": "paid", "payment_intent": "pi_live_Other"}
+    session = {
+        **our_session(h, payment),
+        "id": "cs_live_a1Other",
+        "livemode": True,
+        "status": "complete",
+        "payment_status": "paid",
+        "payment_intent": "pi_live_Other",
+    }
     answer = signed_event(h, "checkout.session.completed", session, livemode=True, account="acct_1Other")
     assert answer["outcome"] == "mismatch"
     flagged = assert_flagged_and_unbooked(h, payment, "cs_live_a1Other", "live mode", "acct_1Other")
@@ -100,9 +119,16 @@ def test_a_live_event_of_another_account_and_session_carrying_our_payment_id_is_
 
 def test_a_foreign_intent_of_fifty_cents_in_dollars_is_flagged_and_never_stored(h: Harness) -> None:
     payment = open_checkout(h)
-    intent = {"id": "pi_3Foreign", "object": "payment_intent", "status": "succeeded", "amount": 50,
-              "currency": "usd", "livemode": False, "latest_charge": "ch_3Foreign",
-              "metadata": {"payment_id": payment["payment_id"], "order_id": payment["order_id"]}}
+    intent = {
+        "id": "pi_3Foreign",
+        "object": "payment_intent",
+        "status": "succeeded",
+        "amount": 50,
+        "currency": "usd",
+        "livemode": False,
+        "latest_charge": "ch_3Foreign",
+        "metadata": {"payment_id": payment["payment_id"], "order_id": payment["order_id"]},
+    }
     assert signed_event(h, "payment_intent.succeeded", intent)["outcome"] == "mismatch"
     assert_flagged_and_unbooked(h, payment, "pi_3Foreign", "currency USD, not EUR", "amount 0.50 USD, not 20.00 EUR")
     with h.db() as conn:
@@ -113,8 +139,15 @@ def test_a_foreign_intent_of_fifty_cents_in_dollars_is_flagged_and_never_stored(
 
 def test_a_foreign_intent_with_our_exact_amount_is_checked_against_our_session(h: Harness) -> None:
     payment = open_checkout(h)
-    intent = {"id": "pi_3SameAmount", "object": "payment_intent", "status": "succeeded", "amount": 2000,
-              "currency": "eur", "livemode": False, "metadata": {"payment_id": payment["payment_id"]}}
+    intent = {
+        "id": "pi_3SameAmount",
+        "object": "payment_intent",
+        "status": "succeeded",
+        "amount": 2000,
+        "currency": "eur",
+        "livemode": False,
+        "metadata": {"payment_id": payment["payment_id"]},
+    }
     # Nothing differs but the id, and our session has no intent yet: the service retrieves our session.
     assert signed_event(h, "payment_intent.succeeded", intent)["outcome"] == "mismatch"
     assert_flagged_and_unbooked(h, payment, "pi_3SameAmount is not the one this attempt's checkout reports")
@@ -126,10 +159,26 @@ def test_a_refunded_amount_beyond_any_amount_is_refused_as_malformed_and_kept(h:
     h.sandbox_mode("deliver")
     h.complete(payment, "succeeded")
     paid = h.wait_status(payment["payment_id"], "paid")
-    charge = {"id": "ch_1", "object": "charge", "amount": 2000, "amount_refunded": 2**70, "currency": "eur",
-              "livemode": False, "payment_intent": our_session(h, payment)["payment_intent"], "metadata": {}}
-    body = json.dumps({"id": "evt_huge_refund", "object": "event", "type": "charge.refunded", "livemode": False,
-                       "created": int(time.time()), "data": {"object": charge}}).encode()
+    charge = {
+        "id": "ch_1",
+        "object": "charge",
+        "amount": 2000,
+        "amount_refunded": 2**70,
+        "currency": "eur",
+        "livemode": False,
+        "payment_intent": our_session(h, payment)["payment_intent"],
+        "metadata": {},
+    }
+    body = json.dumps(
+        {
+            "id": "evt_huge_refund",
+            "object": "event",
+            "type": "charge.refunded",
+            "livemode": False,
+            "created": int(time.time()),
+            "data": {"object": charge},
+        }
+    ).encode()
     response = post_webhook(h, body, sign(body))
     assert response.status_code == 400, response.text
     assert "amount_refunded" in response.json()["error"]["message"]

@@ -11,8 +11,12 @@ import pytest
 
 from tests.support.harness import Harness, make_order
 
-SAME_FOR_EVERY_PAGE = {"cache-control": "no-store", "x-frame-options": "DENY", "referrer-policy": "no-referrer",
-                       "x-content-type-options": "nosniff"}
+SAME_FOR_EVERY_PAGE = {
+    "cache-control": "no-store",
+    "x-frame-options": "DENY",
+    "referrer-policy": "no-referrer",
+    "x-content-type-options": "nosniff",
+}
 
 
 def directives(policy: str) -> dict[str, str]:
@@ -28,8 +32,9 @@ def guest_pages(harness: Harness) -> dict[str, httpx.Response]:
     with httpx.Client(base_url=harness.service.url, timeout=10) as guest:
         return {
             "success (paid)": guest.get("/pay/success", params={"session_id": harness.session_id(paid)}),
-            "success (waiting, refreshes)": guest.get("/pay/success",
-                                                      params={"session_id": harness.session_id(waiting)}),
+            "success (waiting, refreshes)": guest.get(
+                "/pay/success", params={"session_id": harness.session_id(waiting)}
+            ),
             "cancel": guest.get("/pay/cancel", params={"payment_id": waiting["payment_id"]}),
             "success (not found)": guest.get("/pay/success", params={"session_id": "cs_test_nobody"}),
             "cancel (not found)": guest.get("/pay/cancel"),
@@ -38,8 +43,11 @@ def guest_pages(harness: Harness) -> dict[str, httpx.Response]:
 
 def test_every_guest_page_sends_the_strict_headers(harness: Harness):
     pages = guest_pages(harness)
-    assert "Thank you!" in pages["success (paid)"].text and 'http-equiv="refresh"' in pages[
-        "success (waiting, refreshes)"].text and pages["cancel (not found)"].status_code == 404
+    assert (
+        "Thank you!" in pages["success (paid)"].text
+        and 'http-equiv="refresh"' in pages["success (waiting, refreshes)"].text
+        and pages["cancel (not found)"].status_code == 404
+    )
     for name, response in pages.items():
         assert response.headers["content-type"].startswith("text/html"), name
         assert {key: response.headers.get(key) for key in SAME_FOR_EVERY_PAGE} == SAME_FOR_EVERY_PAGE, name
@@ -49,7 +57,7 @@ def test_every_guest_page_sends_the_strict_headers(harness: Harness):
         assert policy["form-action"] == "'none'", name
         assert "unsafe-inline" not in response.headers["content-security-policy"], name
         # the one source allowed for styles is the hash of the page's own stylesheet
-        css, = re.findall(r"<style>(.*?)</style>", response.text, flags=re.DOTALL)
+        (css,) = re.findall(r"<style>(.*?)</style>", response.text, flags=re.DOTALL)
         digest = base64.b64encode(hashlib.sha256(css.encode()).digest()).decode()
         assert policy["style-src"] == f"'sha256-{digest}'", name
         assert "<script" not in response.text, name

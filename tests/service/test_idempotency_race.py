@@ -12,10 +12,14 @@ from tests.support.harness import Harness, make_order
 
 def _at_once(h: Harness, orders: list[dict[str, Any]], key: str) -> list[httpx.Response]:
     async def run() -> list[httpx.Response]:
-        async with httpx.AsyncClient(base_url=h.service.url, timeout=30,
-                                     headers={"Authorization": f"Bearer {h.token}"}) as client:
-            return list(await asyncio.gather(*(
-                client.post("/v1/checkouts", json=order, headers={"Idempotency-Key": key}) for order in orders)))
+        async with httpx.AsyncClient(
+            base_url=h.service.url, timeout=30, headers={"Authorization": f"Bearer {h.token}"}
+        ) as client:
+            return list(
+                await asyncio.gather(
+                    *(client.post("/v1/checkouts", json=order, headers={"Idempotency-Key": key}) for order in orders)
+                )
+            )
 
     return asyncio.run(run())
 

@@ -10,9 +10,14 @@ from tests.support.harness import Harness, make_order
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer tpk_wrong"}, {"Authorization": "Basic abc"}])
 def test_kiosk_endpoints_need_a_valid_token(harness: Harness, headers):
     with httpx.Client(base_url=harness.service.url, headers=headers) as client:
-        calls = [client.post("/v1/checkouts", json=make_order()), client.get("/v1/payments/pay_x"),
-                 client.post("/v1/payments/pay_x/refresh"), client.post("/v1/payments/pay_x/cancel"),
-                 client.get("/v1/events"), client.get("/v1/kiosk")]
+        calls = [
+            client.post("/v1/checkouts", json=make_order()),
+            client.get("/v1/payments/pay_x"),
+            client.post("/v1/payments/pay_x/refresh"),
+            client.post("/v1/payments/pay_x/cancel"),
+            client.get("/v1/events"),
+            client.get("/v1/kiosk"),
+        ]
     for response in calls:
         assert response.status_code == 401, response.text
         assert response.headers["www-authenticate"] == "Bearer"
@@ -20,17 +25,20 @@ def test_kiosk_endpoints_need_a_valid_token(harness: Harness, headers):
     assert harness.state()["payments"] == []
 
 
-@pytest.mark.parametrize(("changes", "message"), [
-    ({"lines": []}, "no dishes"),
-    ({"lines": [{"sku": "A", "name": "Soup", "quantity": 0, "unit_amount": 500}]}, "quantity must be at least 1"),
-    ({"lines": [{"sku": "A", "name": "Soup", "quantity": -2, "unit_amount": 500}]}, "quantity must be at least 1"),
-    ({"tip_amount": -100}, "tip must not be negative"),
-    ({"currency": "EURO"}, "currency"),
-    ({"currency": "XXQ"}, "unknown currency"),
-    ({"lines": [{"sku": "A", "name": "Wine cellar", "quantity": 1, "unit_amount": 5_000_000}]}, "over the ceiling"),
-    ({"tip_amount": "ten"}, "tip_amount"),
-    ({"lines": [{"sku": "A", "name": "Soup", "quantity": 1.5, "unit_amount": 500}]}, "quantity"),
-])
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"lines": []}, "no dishes"),
+        ({"lines": [{"sku": "A", "name": "Soup", "quantity": 0, "unit_amount": 500}]}, "quantity must be at least 1"),
+        ({"lines": [{"sku": "A", "name": "Soup", "quantity": -2, "unit_amount": 500}]}, "quantity must be at least 1"),
+        ({"tip_amount": -100}, "tip must not be negative"),
+        ({"currency": "EURO"}, "currency"),
+        ({"currency": "XXQ"}, "unknown currency"),
+        ({"lines": [{"sku": "A", "name": "Wine cellar", "quantity": 1, "unit_amount": 5_000_000}]}, "over the ceiling"),
+        ({"tip_amount": "ten"}, "tip_amount"),
+        ({"lines": [{"sku": "A", "name": "Soup", "quantity": 1.5, "unit_amount": 500}]}, "quantity"),
+    ],
+)
 def test_invalid_orders_get_422_with_a_clear_message(harness: Harness, changes, message):
     response = harness.checkout(make_order(**changes))
     assert response.status_code == 422, response.text
@@ -46,9 +54,13 @@ def test_an_order_of_another_kiosk_is_refused(harness: Harness):
 def test_a_kiosk_cannot_see_another_kiosks_payment(harness: Harness):
     payment = harness.checkout(make_order()).json()
     with harness.db() as conn:
-        conn.execute("INSERT INTO kiosks (kiosk_id, token_hash, created_at) VALUES ('kiosk-2', ?, '2026-01-01')", (token_hash("tpk_other"),))
-    response = httpx.get(f"{harness.service.url}/v1/payments/{payment['payment_id']}",
-                         headers={"Authorization": "Bearer tpk_other"})
+        conn.execute(
+            "INSERT INTO kiosks (kiosk_id, token_hash, created_at) VALUES ('kiosk-2', ?, '2026-01-01')",
+            (token_hash("tpk_other"),),
+        )
+    response = httpx.get(
+        f"{harness.service.url}/v1/payments/{payment['payment_id']}", headers={"Authorization": "Bearer tpk_other"}
+    )
     assert response.status_code == 404
 
 
@@ -72,8 +84,15 @@ def test_idempotency_key_reused_for_another_order_is_refused(harness: Harness):
 
 def test_openapi_document_lists_the_api(harness: Harness):
     document = httpx.get(f"{harness.service.url}/openapi.json").json()
-    assert {"/v1/checkouts", "/v1/payments/{payment_id}", "/v1/payments/{payment_id}/refresh",
-            "/v1/payments/{payment_id}/cancel", "/v1/events", "/webhooks/stripe", "/healthz"} <= set(document["paths"])
+    assert {
+        "/v1/checkouts",
+        "/v1/payments/{payment_id}",
+        "/v1/payments/{payment_id}/refresh",
+        "/v1/payments/{payment_id}/cancel",
+        "/v1/events",
+        "/webhooks/stripe",
+        "/healthz",
+    } <= set(document["paths"])
 
 
 def test_healthz(harness: Harness):

@@ -25,26 +25,48 @@ def json_lines(output: str) -> list[dict[str, object]]:
 
 def test_a_warning_is_written_before_a_sigkill_and_stdlib_records_look_like_ours(tmp_path):
     sandbox_url = f"http://127.0.0.1:{unused_port()}"  # the sandbox builds its pages' URL from its port
-    env = {**os.environ, "TABLEPAY_DATA_DIR": str(tmp_path), "STRIPE_SECRET_KEY": "sk_test_logs",
-           "STRIPE_WEBHOOK_SECRET": "whsec_logs", "STRIPE_API_BASE": sandbox_url}
+    env = {
+        **os.environ,
+        "TABLEPAY_DATA_DIR": str(tmp_path),
+        "STRIPE_SECRET_KEY": "sk_test_logs",
+        "STRIPE_WEBHOOK_SECRET": "whsec_logs",
+        "STRIPE_API_BASE": sandbox_url,
+    }
     token = tablepay(["sync", "add-kiosk", "kiosk-1"], env).stdout.strip().splitlines()[-1]
     with process(["sandbox", "--port", sandbox_url.rsplit(":", 1)[1]], env, f"{sandbox_url}/healthz"):
         # Port 0: the OS picks a free one, read back from /proc (nobody needs to know it in advance).
-        service = subprocess.Popen([sys.executable, "-m", "tablepay", "sync", "--port", "0"], env=env,
-                                   cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        service = subprocess.Popen(
+            [sys.executable, "-m", "tablepay", "sync", "--port", "0"],
+            env=env,
+            cwd=ROOT,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
         try:
+
             def listening() -> int | None:
                 assert service.poll() is None
                 return listening_port(service.pid)
+
             port = eventually(listening, timeout=30, interval=0.1, message="the service listening")
             sync_url = f"http://127.0.0.1:{port}"
-            eventually(lambda: listening() and healthy(f"{sync_url}/healthz"), timeout=30, interval=0.1,
-                       message="the service answering")
-            checkout = httpx.post(f"{sync_url}/v1/checkouts", json=make_order(), timeout=30,
-                                  headers={"Authorization": f"Bearer {token}"})
+            eventually(
+                lambda: listening() and healthy(f"{sync_url}/healthz"),
+                timeout=30,
+                interval=0.1,
+                message="the service answering",
+            )
+            checkout = httpx.post(
+                f"{sync_url}/v1/checkouts", json=make_order(), timeout=30, headers={"Authorization": f"Bearer {token}"}
+            )
             assert checkout.status_code == 201, checkout.text  # the service called the sandbox through httpx
-            forged = httpx.post(f"{sync_url}/webhooks/stripe", content=b'{"id": "evt_forged"}', timeout=10,
-                                headers={"Stripe-Signature": "t=1,v1=00", "Content-Type": "application/json"})
+            forged = httpx.post(
+                f"{sync_url}/webhooks/stripe",
+                content=b'{"id": "evt_forged"}',
+                timeout=10,
+                headers={"Stripe-Signature": "t=1,v1=00", "Content-Type": "application/json"},
+            )
             assert forged.status_code == 400
         finally:
             service.send_signal(signal.SIGKILL)  # no atexit, no flush: what is not written now is lost
@@ -61,5 +83,6 @@ def test_a_warning_is_written_before_a_sigkill_and_stdlib_records_look_like_ours
     for line in (ours, stdlib, rejected[0]):
         assert str(line["timestamp"]).endswith("Z")
         datetime.fromisoformat(str(line["timestamp"]).removesuffix("Z"))
-    assert ours.keys() - {"url", "docs", "stripe", "data"} == stdlib.keys() - {"logger"} == {
-        "event", "level", "timestamp"}
+    assert (
+        ours.keys() - {"url", "docs", "stripe", "data"} == stdlib.keys() - {"logger"} == {"event", "level", "timestamp"}
+    )

@@ -19,8 +19,12 @@ def h(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
 
 
 def _order(currency: str, total: int) -> dict[str, Any]:
-    return make_order(currency=currency, tip_amount=0, donation_amount=0,
-                      lines=[{"sku": "ESPR", "name": "Espresso", "quantity": 1, "unit_amount": total}])
+    return make_order(
+        currency=currency,
+        tip_amount=0,
+        donation_amount=0,
+        lines=[{"sku": "ESPR", "name": "Espresso", "quantity": 1, "unit_amount": total}],
+    )
 
 
 def _sessions(h: Harness) -> list[dict[str, Any]]:
@@ -37,7 +41,9 @@ def test_the_waiter_reads_why_a_small_total_cannot_be_paid_by_card(h: Harness) -
     assert len(_sessions(h)) == sessions_before  # Stripe was never asked
     with h.db() as conn:  # no attempt was stored, and the order did not go to the POS either
         assert conn.execute("SELECT count(*) FROM payments WHERE order_id = ?", (order["order_id"],)).fetchone() == (0,)
-        assert conn.execute("SELECT count(*) FROM pos_orders WHERE order_id = ?", (order["order_id"],)).fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM pos_orders WHERE order_id = ?", (order["order_id"],)).fetchone() == (
+            0,
+        )
 
 
 @pytest.mark.parametrize("currency", ["USD", "EUR", "GBP", "JPY", "CHF", "HUF", "SEK"])
@@ -65,11 +71,17 @@ def test_the_sandbox_refuses_below_the_minimum_like_stripe(h: Harness, currency:
     minimum = documented_minimum(currency)
 
     def create(amount: int) -> Any:
-        return h.stripe_http.post("/v1/checkout/sessions", data={
-            "mode": "payment", "success_url": "http://127.0.0.1/s", "line_items[0][quantity]": "1",
-            "line_items[0][price_data][currency]": currency.lower(),
-            "line_items[0][price_data][unit_amount]": str(amount),
-            "line_items[0][price_data][product_data][name]": "Espresso"})
+        return h.stripe_http.post(
+            "/v1/checkout/sessions",
+            data={
+                "mode": "payment",
+                "success_url": "http://127.0.0.1/s",
+                "line_items[0][quantity]": "1",
+                "line_items[0][price_data][currency]": currency.lower(),
+                "line_items[0][price_data][unit_amount]": str(amount),
+                "line_items[0][price_data][product_data][name]": "Espresso",
+            },
+        )
 
     below = create(minimum - 1)
     assert below.status_code == 400, below.text

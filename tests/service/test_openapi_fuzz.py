@@ -15,8 +15,12 @@ from schemathesis.specs.openapi.checks import (
 
 from tests.support.harness import Harness, running_harness
 
-CHECKS = (schemathesis.checks.not_a_server_error, status_code_conformance, content_type_conformance,
-          response_schema_conformance)
+CHECKS = (
+    schemathesis.checks.not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+)
 
 
 @pytest.fixture(scope="module")

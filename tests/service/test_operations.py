@@ -30,7 +30,12 @@ def checks(harness: Harness, **changes: object) -> dict[str, Check]:
 def test_everything_reachable_is_ok(pos_harness: Harness):
     found = checks(pos_harness)
     assert {name: check.status for name, check in found.items()} == {
-        "data dir": "OK", "payments": "WARN", "Stripe": "OK", "webhooks": "OK", "POS": "OK"}
+        "data dir": "OK",
+        "payments": "WARN",
+        "Stripe": "OK",
+        "webhooks": "OK",
+        "POS": "OK",
+    }
     assert "payments are not real" in found["payments"].detail
     assert pos_harness.sandbox.url in found["payments"].detail
     assert "test mode" in found["Stripe"].detail
@@ -62,8 +67,9 @@ def test_a_wrong_pos_password_fails_with_the_login_message(pos_harness: Harness)
 
 
 def test_tls_turned_off_for_the_pos_is_a_warning_in_the_output(pos_harness: Harness):
-    found = checks(pos_harness, rkeeper_url=pos_harness.sandbox.url.replace("http:", "https:"),
-                   rkeeper_verify_tls=False)
+    found = checks(
+        pos_harness, rkeeper_url=pos_harness.sandbox.url.replace("http:", "https:"), rkeeper_verify_tls=False
+    )
     assert found["POS TLS"].status == "WARN" and "RKEEPER_VERIFY_TLS=false" in found["POS TLS"].detail
     out = render(list(found.values()))
     assert "WARN  POS TLS   RKEEPER_VERIFY_TLS=false" in out and "RKEEPER_CA_BUNDLE" in out

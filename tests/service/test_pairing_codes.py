@@ -43,8 +43,14 @@ def harness(tmp_path: Path, clock: Clock) -> Iterator[Harness]:
 
 
 def add_kiosk(h: Harness, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "tablepay", "sync", "add-kiosk", *args], env=h.command_env(),
-                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "tablepay", "sync", "add-kiosk", *args],
+        env=h.command_env(),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def new_code(h: Harness, **body: str) -> dict[str, object]:
@@ -54,8 +60,12 @@ def new_code(h: Harness, **body: str) -> dict[str, object]:
 
 
 def poll(h: Harness, code: object, secret: object, wait: float = 0) -> httpx.Response:
-    return httpx.get(f"{h.service.url}/v1/pairing/codes/{code}", params={"wait": wait},
-                     headers={"Poll-Token": str(secret)}, timeout=wait + 10)
+    return httpx.get(
+        f"{h.service.url}/v1/pairing/codes/{code}",
+        params={"wait": wait},
+        headers={"Poll-Token": str(secret)},
+        timeout=wait + 10,
+    )
 
 
 def test_add_kiosk_with_the_code_hands_the_waiting_kiosk_its_token_once(harness: Harness) -> None:
@@ -67,11 +77,17 @@ def test_add_kiosk_with_the_code_hands_the_waiting_kiosk_its_token_once(harness:
 
     async def kiosk_waits_while_the_operator_approves() -> tuple[httpx.Response, subprocess.CompletedProcess[str]]:
         async with httpx.AsyncClient(timeout=60) as client:
-            waiting = asyncio.create_task(client.get(f"{harness.service.url}/v1/pairing/codes/{code}",
-                                                     params={"wait": 25}, headers={"Poll-Token": secret}))
+            waiting = asyncio.create_task(
+                client.get(
+                    f"{harness.service.url}/v1/pairing/codes/{code}",
+                    params={"wait": 25},
+                    headers={"Poll-Token": secret},
+                )
+            )
             # typed as a person would: lower case, no dash
-            added = await asyncio.to_thread(add_kiosk, harness, "bar-7", "--code", code.lower().replace("-", ""),
-                                            "--manager")
+            added = await asyncio.to_thread(
+                add_kiosk, harness, "bar-7", "--code", code.lower().replace("-", ""), "--manager"
+            )
             return await waiting, added
 
     answer, added = asyncio.run(kiosk_waits_while_the_operator_approves())
@@ -103,10 +119,16 @@ def test_an_approved_code_issues_nothing_until_its_kiosk_collects(harness: Harne
 def test_a_wrong_code_or_poll_token_is_404_and_says_nothing_more(harness: Harness) -> None:
     created = new_code(harness)
     code, secret = created["code"], created["poll_token"]
-    answers = [poll(harness, "KXM4-7RPQ", secret), poll(harness, code, "not-the-secret"),
-               poll(harness, code, ""), poll(harness, "not a code at all", secret),
-               httpx.get(f"{harness.service.url}/v1/pairing/codes/{code}",  # a kiosk token is no poll secret
-                         headers={"Authorization": f"Bearer {harness.token}"})]
+    answers = [
+        poll(harness, "KXM4-7RPQ", secret),
+        poll(harness, code, "not-the-secret"),
+        poll(harness, code, ""),
+        poll(harness, "not a code at all", secret),
+        httpx.get(
+            f"{harness.service.url}/v1/pairing/codes/{code}",  # a kiosk token is no poll secret
+            headers={"Authorization": f"Bearer {harness.token}"},
+        ),
+    ]
     assert {a.status_code for a in answers} == {404}
     assert len({a.text for a in answers}) == 1 and "kiosk-1" not in answers[0].text
     assert poll(harness, code, secret).json()["status"] == "waiting"  # the real kiosk still can

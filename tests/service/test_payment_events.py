@@ -22,15 +22,37 @@ def store(tmp_path: Path):
     now = utc_now()
     with repo.transaction():
         repo.conn.execute("INSERT INTO orders VALUES ('o1', 'k1', 'EUR', '4', 'Ana', '{}', ?, ?)", (now, now))
-        repo.insert_payment(PaymentRecord(
-            payment_id="pay_1", order_id="o1", attempt=1, kiosk_id="k1", status=PaymentStatus.OPEN,
-            currency="EUR", dish_subtotal=2000, tip_amount=200, donation_amount=100, amount_total=2300,
-            amount_refunded=0, snapshot="{}", provider="stripe", provider_session_id="cs_1",
-            provider_payment_intent=None, provider_charge=None, checkout_url="http://x", expires_at=0,
-            idempotency_key=None, failure_reason=None, created_at=now, updated_at=now, paid_at=None))
+        repo.insert_payment(
+            PaymentRecord(
+                payment_id="pay_1",
+                order_id="o1",
+                attempt=1,
+                kiosk_id="k1",
+                status=PaymentStatus.OPEN,
+                currency="EUR",
+                dish_subtotal=2000,
+                tip_amount=200,
+                donation_amount=100,
+                amount_total=2300,
+                amount_refunded=0,
+                snapshot="{}",
+                provider="stripe",
+                provider_session_id="cs_1",
+                provider_payment_intent=None,
+                provider_charge=None,
+                checkout_url="http://x",
+                expires_at=0,
+                idempotency_key=None,
+                failure_reason=None,
+                created_at=now,
+                updated_at=now,
+                paid_at=None,
+            )
+        )
     checkout = RecordedCheckout(SESSION_OPEN)
-    events = PaymentEvents(repo, FeedNotifier(), provider=checkout, donation_account="acct_1",
-                           donation_partner="Red Cross")
+    events = PaymentEvents(
+        repo, FeedNotifier(), provider=checkout, donation_account="acct_1", donation_partner="Red Cross"
+    )
     return repo, events, checkout
 
 
@@ -38,20 +60,52 @@ def notice(event_id: str, event_type: str, obj: dict) -> ProviderNotice:
     return ProviderNotice(event_id, event_type, observation_from_event(event_type, obj), json.dumps(obj))
 
 
-SESSION_PAID = {"id": "cs_1", "object": "checkout.session", "status": "complete", "payment_status": "paid",
-                "payment_intent": "pi_1", "amount_total": 2300, "currency": "eur", "livemode": False,
-                "metadata": {"payment_id": "pay_1"}}
+SESSION_PAID = {
+    "id": "cs_1",
+    "object": "checkout.session",
+    "status": "complete",
+    "payment_status": "paid",
+    "payment_intent": "pi_1",
+    "amount_total": 2300,
+    "currency": "eur",
+    "livemode": False,
+    "metadata": {"payment_id": "pay_1"},
+}
 # What a retrieve (expand: payment_intent) of cs_1 says while the guest's card was declined and may be retried.
-SESSION_OPEN = {**SESSION_PAID, "status": "open", "payment_status": "unpaid",
-                "payment_intent": {"id": "pi_1", "object": "payment_intent", "status": "requires_payment_method",
-                                   "latest_charge": "ch_0"}}
-INTENT_OK = {"id": "pi_1", "object": "payment_intent", "status": "succeeded", "amount": 2300, "currency": "eur",
-             "livemode": False, "latest_charge": "ch_1", "metadata": {"payment_id": "pay_1"}}
+SESSION_OPEN = {
+    **SESSION_PAID,
+    "status": "open",
+    "payment_status": "unpaid",
+    "payment_intent": {
+        "id": "pi_1",
+        "object": "payment_intent",
+        "status": "requires_payment_method",
+        "latest_charge": "ch_0",
+    },
+}
+INTENT_OK = {
+    "id": "pi_1",
+    "object": "payment_intent",
+    "status": "succeeded",
+    "amount": 2300,
+    "currency": "eur",
+    "livemode": False,
+    "latest_charge": "ch_1",
+    "metadata": {"payment_id": "pay_1"},
+}
 
 
 def charge_refunded(refunded: int) -> dict:
-    return {"id": "ch_1", "object": "charge", "amount": 2300, "amount_refunded": refunded, "currency": "eur",
-            "livemode": False, "payment_intent": "pi_1", "metadata": {}}
+    return {
+        "id": "ch_1",
+        "object": "charge",
+        "amount": 2300,
+        "amount_refunded": refunded,
+        "currency": "eur",
+        "livemode": False,
+        "payment_intent": "pi_1",
+        "metadata": {},
+    }
 
 
 @pytest.mark.asyncio
@@ -73,7 +127,11 @@ async def test_partial_refunds_grow_and_then_complete(store):
     await events.accept_notice(notice("evt_3", "charge.refunded", charge_refunded(800)))
     await events.accept_notice(notice("evt_4", "charge.refunded", charge_refunded(2300)))
     assert [(r["status"], r["amount_refunded"]) for r in repo.feed_after(0, 10)] == [
-        ("paid", 0), ("partially_refunded", 300), ("partially_refunded", 800), ("refunded", 2300)]
+        ("paid", 0),
+        ("partially_refunded", 300),
+        ("partially_refunded", 800),
+        ("refunded", 2300),
+    ]
 
 
 @pytest.mark.asyncio
@@ -92,8 +150,11 @@ async def test_an_intent_event_before_the_session_event_learns_the_intent_from_o
 @pytest.mark.asyncio
 async def test_late_failure_never_downgrades_and_late_success_wins(store):
     repo, events, checkout = store
-    failed = {**INTENT_OK, "status": "requires_payment_method",
-              "last_payment_error": {"code": "card_declined", "decline_code": "generic_decline"}}
+    failed = {
+        **INTENT_OK,
+        "status": "requires_payment_method",
+        "last_payment_error": {"code": "card_declined", "decline_code": "generic_decline"},
+    }
     await events.accept_notice(notice("evt_1", "payment_intent.payment_failed", failed))
     assert repo.payment("pay_1").status is PaymentStatus.FAILED
     assert repo.payment("pay_1").failure_reason == "generic_decline"
@@ -161,7 +222,12 @@ async def test_a_retrieved_checkout_that_does_not_match_is_flagged_not_applied(s
 async def test_a_failure_or_refund_of_a_foreign_object_changes_nothing(store):
     repo, events, _ = store
     await events.accept_notice(notice("evt_1", "checkout.session.completed", SESSION_PAID))
-    foreign_refund = {**charge_refunded(2300), "id": "ch_9", "payment_intent": "pi_9", "metadata": {"payment_id": "pay_1"}}
+    foreign_refund = {
+        **charge_refunded(2300),
+        "id": "ch_9",
+        "payment_intent": "pi_9",
+        "metadata": {"payment_id": "pay_1"},
+    }
     assert await events.accept_notice(notice("evt_2", "charge.refunded", foreign_refund)) == "mismatch"
     payment = repo.payment("pay_1")
     assert payment.status is PaymentStatus.PAID and payment.amount_refunded == 0 and payment.attention is None

@@ -25,8 +25,9 @@ def dish(sku: str, quantity: int) -> dict[str, Any]:
 
 
 def restaurant_order(**changes: Any) -> dict[str, Any]:
-    values: dict[str, Any] = dict(lines=[dish("MARG", 2), dish("BRUS", 1)], tip_amount=300, donation_amount=200,
-                                  table="Bar 1")
+    values: dict[str, Any] = dict(
+        lines=[dish("MARG", 2), dish("BRUS", 1)], tip_amount=300, donation_amount=200, table="Bar 1"
+    )
     values.update(changes)
     return make_order(**values)
 
@@ -46,9 +47,13 @@ def pos_state(h: Harness, order_id: str) -> dict[str, Any]:
 def wait_pos(h: Harness, order_id: str, status: str, timeout: float = 15) -> dict[str, Any]:
     def reached() -> dict[str, Any]:
         state = pos_state(h, order_id)
-        assert state["status"] == status and not any(p["delivered_at"] is None for p in state["packages"]) or (
-            status in ("failed", "paid") and state["status"] == status), state
+        assert (
+            state["status"] == status
+            and not any(p["delivered_at"] is None for p in state["packages"])
+            or (status in ("failed", "paid") and state["status"] == status)
+        ), state
         return state
+
     return eventually(reached, timeout=timeout, message=f"order {order_id} {status} in the POS")
 
 
@@ -102,9 +107,14 @@ def test_order_in_two_packages_paid_with_tip_charge_and_closed_without_the_donat
         state = wait_pos(h, order["order_id"], "paid")
         remote = sim_order(h, order["order_id"])
         assert [len(s["dishes"]) for s in remote["sessions"]] == [2, 2]
-        assert sorted(dishes_in(remote)) == sorted([
-            ("MARG", 2000, PRICES["MARG"]), ("BRUS", 1000, PRICES["BRUS"]),
-            ("MARG", 1000, PRICES["MARG"]), ("TIRA", 2000, PRICES["TIRA"])])
+        assert sorted(dishes_in(remote)) == sorted(
+            [
+                ("MARG", 2000, PRICES["MARG"]),
+                ("BRUS", 1000, PRICES["BRUS"]),
+                ("MARG", 1000, PRICES["MARG"]),
+                ("TIRA", 2000, PRICES["TIRA"]),
+            ]
+        )
         dishes_total = 3 * PRICES["MARG"] + PRICES["BRUS"] + 2 * PRICES["TIRA"]
         assert remote["paid"] and remote["finished"] and remote["visit_finished"]
         [payment] = remote["payments"]
@@ -180,8 +190,10 @@ def test_locked_order_waits_for_the_terminal_to_let_go(tmp_path: Path) -> None:
         order["lines"].append(dish("TIRA", 1))
         send(h, order)
         # The worker tried the second package twice and the POS refused both (it stays queued, retried).
-        eventually(lambda: (rows := package_attempts(h))[1:] and rows[1][0] == "pending" and rows[1][1] >= 2,
-                   message=lambda: f"two refused tries of the locked package: {package_attempts(h)}")
+        eventually(
+            lambda: (rows := package_attempts(h))[1:] and rows[1][0] == "pending" and rows[1][1] >= 2,
+            message=lambda: f"two refused tries of the locked package: {package_attempts(h)}",
+        )
         assert pos_state(h, order["order_id"])["packages"][1]["delivered_at"] is None
         faults(h, unlock=state["pos_guid"])
         wait_pos(h, order["order_id"], "in_pos")
@@ -216,7 +228,10 @@ def test_dead_letter_retried_by_hand(tmp_path: Path) -> None:
         assert h.kiosk.get("/v1/outbox/dead-letters").json() == []
         assert h.kiosk.post(f"/v1/outbox/{dead['id']}/retry").status_code == 404
         assert [s["step"] for s in pos_state(h, order["order_id"])["trail"]][-3:] == [
-            "retry", "created", "package_sent"]
+            "retry",
+            "created",
+            "package_sent",
+        ]
 
 
 def test_dishes_sent_to_the_kitchen_cannot_be_taken_back_from_the_kiosk(tmp_path: Path) -> None:
@@ -237,12 +252,16 @@ def test_refund_is_noted_for_the_manager_and_the_closed_pos_order_is_left_alone(
         wait_pos(h, order["order_id"], "paid")
         before = sim_order(h, order["order_id"])
         with h.db() as conn:
-            [(intent,)] = conn.execute("SELECT provider_payment_intent FROM payments WHERE payment_id = ?",
-                                       (payment["payment_id"],)).fetchall()
+            [(intent,)] = conn.execute(
+                "SELECT provider_payment_intent FROM payments WHERE payment_id = ?", (payment["payment_id"],)
+            ).fetchall()
         assert h.stripe_http.post("/v1/refunds", data={"payment_intent": intent, "amount": 500}).status_code == 200
         h.wait_status(payment["payment_id"], "partially_refunded")
-        eventually(lambda: "refund_noted" in [s["step"] for s in pos_state(h, order["order_id"])["trail"]],
-                   timeout=5, message="the refund noted in the POS trail")
+        eventually(
+            lambda: "refund_noted" in [s["step"] for s in pos_state(h, order["order_id"])["trail"]],
+            timeout=5,
+            message="the refund noted in the POS trail",
+        )
         assert sim_order(h, order["order_id"]) == before
         assert pos_state(h, order["order_id"])["status"] == "paid"
 

@@ -21,9 +21,11 @@ def paid(h: Harness, **order: Any) -> dict[str, Any]:
 
 def refund(h: Harness, payment_id: str, amount: int, key: str | None = None) -> Any:
     headers = {"Idempotency-Key": key} if key else {}
-    return h.kiosk.post(f"/v1/payments/{payment_id}/refunds", json={"amount": amount,
-                                                                    "reason": "requested_by_customer"},
-                        headers=headers)
+    return h.kiosk.post(
+        f"/v1/payments/{payment_id}/refunds",
+        json={"amount": amount, "reason": "requested_by_customer"},
+        headers=headers,
+    )
 
 
 def sandbox_refunds(h: Harness) -> list[dict[str, Any]]:
@@ -72,8 +74,9 @@ def test_the_same_idempotency_key_is_one_refund(tmp_path: Path) -> None:
         assert {a.status_code for a in answers} == {202}
         assert len({a.json()["refund_id"] for a in answers}) == 1
         assert len(sandbox_refunds(h)) == 1
-        other = h.kiosk.post(f"/v1/payments/{payment['payment_id']}/refunds", json={"amount": 301},
-                             headers={"Idempotency-Key": "same"})
+        other = h.kiosk.post(
+            f"/v1/payments/{payment['payment_id']}/refunds", json={"amount": 301}, headers={"Idempotency-Key": "same"}
+        )
         assert other.status_code == 422
 
 
@@ -91,8 +94,11 @@ def test_only_a_manager_token_refunds_and_only_paid_payments(tmp_path: Path) -> 
     with running_harness(tmp_path) as h:
         payment = paid(h)
         plain = issue_kiosk_token(h.app.state.repo, "kiosk-1")  # replaces the manager token
-        response = h.kiosk.post(f"/v1/payments/{payment['payment_id']}/refunds", json={"amount": 100},
-                                headers={"Authorization": f"Bearer {plain}"})
+        response = h.kiosk.post(
+            f"/v1/payments/{payment['payment_id']}/refunds",
+            json={"amount": 100},
+            headers={"Authorization": f"Bearer {plain}"},
+        )
         assert response.status_code == 403 and "--manager" in response.json()["error"]["message"]
         h.kiosk.headers["Authorization"] = "Bearer " + issue_kiosk_token(h.app.state.repo, "kiosk-1", manager=True)
         opened = h.checkout(make_order()).json()
@@ -107,8 +113,9 @@ def test_lookup_shows_the_services_view_with_the_pos_status(tmp_path: Path) -> N
         payment = paid(h, lines=lines)
 
         def looked_up() -> dict[str, Any]:
-            [seen] = h.kiosk.post("/v1/payments/lookup", json={"payment_ids": [payment["payment_id"], "pay_x"]}
-                                  ).json()["payments"]
+            [seen] = h.kiosk.post("/v1/payments/lookup", json={"payment_ids": [payment["payment_id"], "pay_x"]}).json()[
+                "payments"
+            ]
             assert seen["pos_status"] == "paid", seen
             return dict(seen)
 
@@ -161,6 +168,7 @@ def test_an_order_paid_twice_keeps_both_payments_and_flags_the_later_for_refund(
         late = h.wait_status(first["payment_id"], "paid")  # the money was taken: a late success wins
         flagged = [p for p in (late, h.payment(second["payment_id"])) if p["attention"]]
         assert len(flagged) == 1 and flagged[0]["attention"].startswith("double_payment:")
-        seen = h.kiosk.post("/v1/payments/lookup", json={"payment_ids": [first["payment_id"],
-                                                                          second["payment_id"]]}).json()
+        seen = h.kiosk.post(
+            "/v1/payments/lookup", json={"payment_ids": [first["payment_id"], second["payment_id"]]}
+        ).json()
         assert sum(1 for p in seen["payments"] if p["attention"]) == 1

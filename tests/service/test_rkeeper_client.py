@@ -23,9 +23,11 @@ from sync_service.pos import rkeeper_xml as rx
 from sync_service.pos.rkeeper_client import MAX_ANSWER_BYTES, Connection, RKeeperClient
 from tests.support.live_server import LiveServer
 
-OK_SYSTEM_INFO = (b'<?xml version="1.0" encoding="utf-8"?><RK7QueryResult ServerVersion="7.6.4.483" Status="Ok" '
-                  b'CMD="GetSystemInfo" ErrorText=""><SystemInfo RestCode="1" ShiftDate="2026-11-23"/>'
-                  b'</RK7QueryResult>')
+OK_SYSTEM_INFO = (
+    b'<?xml version="1.0" encoding="utf-8"?><RK7QueryResult ServerVersion="7.6.4.483" Status="Ok" '
+    b'CMD="GetSystemInfo" ErrorText=""><SystemInfo RestCode="1" ShiftDate="2026-11-23"/>'
+    b"</RK7QueryResult>"
+)
 
 
 def _cash_server(answer: bytes = OK_SYSTEM_INFO, status: int = 200) -> Starlette:
@@ -33,8 +35,11 @@ def _cash_server(answer: bytes = OK_SYSTEM_INFO, status: int = 200) -> Starlette
 
     async def xml(request: Request) -> Response:
         if request.headers.get("authorization") != expected:
-            return HTMLResponse("<HTML><BODY><B>401 Unauthorized</B></BODY></HTML>", 401,
-                                headers={"WWW-Authenticate": 'Basic realm="RK7"'})
+            return HTMLResponse(
+                "<HTML><BODY><B>401 Unauthorized</B></BODY></HTML>",
+                401,
+                headers={"WWW-Authenticate": 'Basic realm="RK7"'},
+            )
         body = await request.body()
         assert body.startswith(b"<?xml") and b"<RK7Query>" in body
         return Response(answer, status, media_type="text/xml")
@@ -96,8 +101,10 @@ def test_self_signed_cash_server_needs_its_ca_or_an_explicit_opt_out(tls_files: 
 
 
 def test_business_errors_become_typed_errors() -> None:
-    body = ('<RK7QueryResult Status="Query Executing Error" CMD="PayOrder" ErrorText="Недостаточно денег" '
-            'RK7ErrorN="3373" Processed="0"/>').encode()
+    body = (
+        '<RK7QueryResult Status="Query Executing Error" CMD="PayOrder" ErrorText="Недостаточно денег" '
+        'RK7ErrorN="3373" Processed="0"/>'
+    ).encode()
     with pytest.raises(rx.PosCommandError) as caught:
         rx.parse_result("PayOrder", body)
     assert (caught.value.number, caught.value.status, caught.value.permanent) == (3373, "Query Executing Error", True)
@@ -107,17 +114,20 @@ def test_business_errors_become_typed_errors() -> None:
     assert not caught.value.permanent  # a terminal holding the order lets go: retry later
 
 
-@pytest.mark.parametrize("body", [
-    b"",
-    b"<RK7QueryResult Status='Ok'",
-    b"<html>gateway</html>",
-    # An entity-expansion bomb: refused, never expanded.
-    b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
-    b'<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]><RK7QueryResult Status="Ok" CMD="x" ErrorText="&c;"/>',
-    # An external entity reading a local file.
-    b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
-    b'<RK7QueryResult Status="Ok" CMD="x" ErrorText="&x;"/>',
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"<RK7QueryResult Status='Ok'",
+        b"<html>gateway</html>",
+        # An entity-expansion bomb: refused, never expanded.
+        b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
+        b'<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]><RK7QueryResult Status="Ok" CMD="x" ErrorText="&c;"/>',
+        # An external entity reading a local file.
+        b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+        b'<RK7QueryResult Status="Ok" CMD="x" ErrorText="&x;"/>',
+    ],
+)
 def test_unreadable_or_malicious_answers_are_refused(body: bytes) -> None:
     with pytest.raises(rx.PosProtocolError):
         rx.parse_result("GetOrder", body)
@@ -134,21 +144,39 @@ def test_order_answer_is_read_into_packages_and_sums() -> None:
       </Order></RK7QueryResult>"""
     order = rx.order_from(rx.parse_result("GetOrder", body))
     assert (order.visit, order.order_ident, order.version, order.unpaid_sum, order.paid) == (
-        "356255787", "256", 3, 3150, False)
+        "356255787",
+        "256",
+        3,
+        3150,
+        False,
+    )
     assert order.quantities() == {"MARG": 3000, "WATR": 1000}
     assert order.session("{s2}") is not None and order.ext_props == {"tablepay_order_id": "A-1"}
 
 
 def test_requests_are_well_formed_rk7_queries() -> None:
-    document = rx.pay_order("{AB}", station=rx.Ref(code="3"), cashier=rx.Ref(code="5"), payment=rx.PaymentLine(
-        currency=rx.Ref(id="1030240"), amount=3150, ext_transaction_info="stripe:pi_1", tip_amount=300,
-        tip_charge=rx.Ref(code="7")))
+    document = rx.pay_order(
+        "{AB}",
+        station=rx.Ref(code="3"),
+        cashier=rx.Ref(code="5"),
+        payment=rx.PaymentLine(
+            currency=rx.Ref(id="1030240"),
+            amount=3150,
+            ext_transaction_info="stripe:pi_1",
+            tip_amount=300,
+            tip_charge=rx.Ref(code="7"),
+        ),
+    )
     assert document.startswith(b"<?xml version='1.0' encoding='utf-8'?>")
     root = rx.SafeET.fromstring(document)
     payment = root.find("RK7CMD/Payment")
     assert root.find("RK7CMD").get("CMD") == "PayOrder" and payment is not None
-    assert payment.attrib == {"id": "1030240", "amount": "3150", "extTransactionInfo": "stripe:pi_1",
-                              "tipAmount": "300"}
+    assert payment.attrib == {
+        "id": "1030240",
+        "amount": "3150",
+        "extTransactionInfo": "stripe:pi_1",
+        "tipAmount": "300",
+    }
     assert payment.find("TipCharge").get("code") == "7"
 
 
@@ -191,16 +219,21 @@ class _CountingTransport(httpx.AsyncHTTPTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         response = await super().handle_async_request(request)
         assert isinstance(response.stream, httpx.AsyncByteStream)
-        return httpx.Response(response.status_code, headers=response.headers, extensions=response.extensions,
-                              stream=_CountedStream(response.stream, self._counted))
+        return httpx.Response(
+            response.status_code,
+            headers=response.headers,
+            extensions=response.extensions,
+            stream=_CountedStream(response.stream, self._counted),
+        )
 
 
 @pytest.mark.parametrize("declared", [True, False], ids=["content-length", "streamed"])
 def test_an_oversize_answer_is_refused_without_reading_it_all(declared: bool) -> None:
     read: list[int] = []
     with LiveServer(_oversize_cash_server(declared=declared)) as server:
-        client = RKeeperClient(Connection(url=server.url, user="u", password="p", timeout_seconds=5),
-                               transport=_CountingTransport(read))
+        client = RKeeperClient(
+            Connection(url=server.url, user="u", password="p", timeout_seconds=5), transport=_CountingTransport(read)
+        )
         with pytest.raises(rx.PosProtocolError, match="over the limit|passed the limit") as caught:
             asyncio.run(_system_info(client))
     assert caught.value.permanent  # parked for a person, not retried into reading it again

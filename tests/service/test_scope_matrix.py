@@ -35,22 +35,22 @@ DISHES = [{"sku": "MARG", "name": "Pizza margherita", "quantity": 2, "unit_amoun
 
 #                                              none malformed unknown revoked kiosk manager other_kiosk
 MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
-    ("GET", "/v1/kiosk"):                         (U, U, U, U, 200, 200, 200),
-    ("POST", "/v1/checkouts"):                    (U, U, U, U, 201, 201, 403),
-    ("GET", "/v1/payments/{payment_id}"):         (U, U, U, U, 200, 200, 404),
+    ("GET", "/v1/kiosk"): (U, U, U, U, 200, 200, 200),
+    ("POST", "/v1/checkouts"): (U, U, U, U, 201, 201, 403),
+    ("GET", "/v1/payments/{payment_id}"): (U, U, U, U, 200, 200, 404),
     ("POST", "/v1/payments/{payment_id}/refresh"): (U, U, U, U, 200, 200, 404),
     # The kiosk's payment is open (cancelled now); the manager's is paid, so it cannot be.
     ("POST", "/v1/payments/{payment_id}/cancel"): (U, U, U, U, 200, 409, 404),
     # Refunds need the manager scope before anything else is looked at.
     ("POST", "/v1/payments/{payment_id}/refunds"): (U, U, U, U, 403, 202, 403),
-    ("GET", "/v1/orders/{order_id}/history"):     (U, U, U, U, 200, 200, 404),
-    ("POST", "/v1/payments/lookup"):              (U, U, U, U, 200, 200, 200),
-    ("GET", "/v1/events"):                        (U, U, U, U, 200, 200, 200),
-    ("POST", "/v1/orders"):                       (U, U, U, U, 202, 202, 403),
-    ("GET", "/v1/orders/{order_id}/pos"):         (U, U, U, U, 200, 200, 404),
-    ("GET", "/v1/menu"):                          (U, U, U, U, 200, 200, 200),
-    ("GET", "/v1/outbox/dead-letters"):           (U, U, U, U, 403, 200, 403),
-    ("POST", "/v1/outbox/{row_id}/retry"):        (U, U, U, U, 403, 200, 403),
+    ("GET", "/v1/orders/{order_id}/history"): (U, U, U, U, 200, 200, 404),
+    ("POST", "/v1/payments/lookup"): (U, U, U, U, 200, 200, 200),
+    ("GET", "/v1/events"): (U, U, U, U, 200, 200, 200),
+    ("POST", "/v1/orders"): (U, U, U, U, 202, 202, 403),
+    ("GET", "/v1/orders/{order_id}/pos"): (U, U, U, U, 200, 200, 404),
+    ("GET", "/v1/menu"): (U, U, U, U, 200, 200, 200),
+    ("GET", "/v1/outbox/dead-letters"): (U, U, U, U, 403, 200, 403),
+    ("POST", "/v1/outbox/{row_id}/retry"): (U, U, U, U, 403, 200, 403),
 }
 
 # Public by design: a token is neither needed nor looked at, so every column gets the same answer.
@@ -104,8 +104,11 @@ BODIES: dict[tuple[str, str], Body] = {
     ("POST", "/v1/payments/lookup"): lambda c: {"payment_ids": [c.payment_id]},
     ("POST", "/webhooks/stripe"): lambda c: {"id": "evt_unsigned", "type": "checkout.session.completed"},
 }
-QUERIES = {"/pay/success": "?session_id={session_id}", "/pay/cancel": "?payment_id={payment_id}",
-           "/v1/events": "?wait=0"}
+QUERIES = {
+    "/pay/success": "?session_id={session_id}",
+    "/pay/cancel": "?payment_id={payment_id}",
+    "/v1/events": "?wait=0",
+}
 
 
 def _app_routes(app: Any) -> set[tuple[str, str]]:
@@ -129,8 +132,11 @@ class World:
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     with running_harness(tmp_path_factory.mktemp("scopes"), pos=True) as h:
         repo = h.app.state.repo
-        tokens = {"till-1": issue_kiosk_token(repo, "till-1"), "till-2": issue_kiosk_token(repo, "till-2"),
-                  "gone": issue_kiosk_token(repo, "gone")}
+        tokens = {
+            "till-1": issue_kiosk_token(repo, "till-1"),
+            "till-2": issue_kiosk_token(repo, "till-2"),
+            "gone": issue_kiosk_token(repo, "gone"),
+        }
         revoke_kiosk_token(repo, "gone")
 
         def bearer(token: str) -> dict[str, str]:
@@ -148,20 +154,38 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         h.complete(paid, "succeeded")
         h.wait_status(paid["payment_id"], "paid")
         # A dead letter: a dish the POS does not know parks its package at once.
-        assert h.kiosk.post("/v1/orders", json=make_order(lines=[
-            {"sku": "NOPE", "name": "Unknown dish", "quantity": 1, "unit_amount": 500}])).status_code == 202
+        assert (
+            h.kiosk.post(
+                "/v1/orders",
+                json=make_order(lines=[{"sku": "NOPE", "name": "Unknown dish", "quantity": 1, "unit_amount": 500}]),
+            ).status_code
+            == 202
+        )
         [dead] = eventually(lambda: repo.outbox_rows(state="dead"), timeout=15, message="a dead letter")
 
-        base = Caller("kiosk", bearer(tokens["till-1"]), "till-1", first["payment_id"], first_order,
-                      h.session_id(first), dead["id"])
+        base = Caller(
+            "kiosk",
+            bearer(tokens["till-1"]),
+            "till-1",
+            first["payment_id"],
+            first_order,
+            h.session_id(first),
+            dead["id"],
+        )
         callers = {
             "none": replace(base, column="none", headers={}),
             "malformed": replace(base, column="malformed", headers={"Authorization": "Basic dGlsbC0xOnBhc3M="}),
             "unknown": replace(base, column="unknown", headers=bearer("tpk_never_issued")),
             "revoked": replace(base, column="revoked", headers=bearer(tokens["gone"]), kiosk_id="gone"),
             "kiosk": base,
-            "manager": replace(base, column="manager", headers=bearer(h.token), kiosk_id="kiosk-1",
-                               payment_id=paid["payment_id"], order=managers_order),
+            "manager": replace(
+                base,
+                column="manager",
+                headers=bearer(h.token),
+                kiosk_id="kiosk-1",
+                payment_id=paid["payment_id"],
+                order=managers_order,
+            ),
             "other_kiosk": replace(base, column="other_kiosk", headers=bearer(tokens["till-2"]), kiosk_id="till-2"),
         }
         yield World(h, callers, first["payment_id"])
@@ -169,12 +193,17 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
 def _call(world: World, route: tuple[str, str], caller: Caller) -> httpx.Response:
     method, path = route
-    url = (path + QUERIES.get(path, "")).format(payment_id=caller.payment_id, order_id=caller.order_id,
-                                              row_id=caller.row_id, session_id=caller.session_id,
-                                              code="KXM4-7RPQ")
+    url = (path + QUERIES.get(path, "")).format(
+        payment_id=caller.payment_id,
+        order_id=caller.order_id,
+        row_id=caller.row_id,
+        session_id=caller.session_id,
+        code="KXM4-7RPQ",
+    )
     body = BODIES.get(route)
-    return httpx.request(method, world.harness.service.url + url, headers=caller.headers, timeout=30,
-                         json=body(caller) if body else None)
+    return httpx.request(
+        method, world.harness.service.url + url, headers=caller.headers, timeout=30, json=body(caller) if body else None
+    )
 
 
 def test_every_route_has_a_row(world: World) -> None:
@@ -191,7 +220,9 @@ def test_every_route_answers_every_kind_of_token_as_the_matrix_says(world: World
         for column, status in zip(COLUMNS, expected, strict=True):
             response = _call(world, route, world.callers[column])
             if response.status_code != status:
-                wrong.append(f"{' '.join(route)} as {column}: {response.status_code}, not {status}: {response.text[:200]}")
+                wrong.append(
+                    f"{' '.join(route)} as {column}: {response.status_code}, not {status}: {response.text[:200]}"
+                )
             elif status == 401 and response.headers.get("www-authenticate") != "Bearer":
                 wrong.append(f"{' '.join(route)} as {column}: 401 without WWW-Authenticate: Bearer")
             elif column == "other_kiosk" and route in NO_LEAK and world.first_payment in response.text:

@@ -16,8 +16,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch):
-    for name in ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_API_BASE", "TABLEPAY_CONFIG",
-                 "TABLEPAY_DONATION_ACCOUNT", "TABLEPAY_PUBLIC_URL"):
+    for name in (
+        "STRIPE_SECRET_KEY",
+        "STRIPE_WEBHOOK_SECRET",
+        "STRIPE_API_BASE",
+        "TABLEPAY_CONFIG",
+        "TABLEPAY_DONATION_ACCOUNT",
+        "TABLEPAY_PUBLIC_URL",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -28,13 +34,16 @@ def test_missing_secrets_are_named(monkeypatch):
     assert "STRIPE_WEBHOOK_SECRET is not set" in str(error.value)
 
 
-@pytest.mark.parametrize(("name", "value", "message"), [
-    ("STRIPE_SECRET_KEY", "pk_test_123", "STRIPE_SECRET_KEY is wrong"),
-    ("STRIPE_WEBHOOK_SECRET", "secret", "STRIPE_WEBHOOK_SECRET is wrong"),
-    ("STRIPE_API_BASE", "localhost:12111", "STRIPE_API_BASE is wrong"),
-    ("TABLEPAY_DONATION_ACCOUNT", "redcross", "TABLEPAY_DONATION_ACCOUNT is wrong"),
-    ("TABLEPAY_CHECKOUT_TTL", "60", "TABLEPAY_CHECKOUT_TTL is wrong"),
-])
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("STRIPE_SECRET_KEY", "pk_test_123", "STRIPE_SECRET_KEY is wrong"),
+        ("STRIPE_WEBHOOK_SECRET", "secret", "STRIPE_WEBHOOK_SECRET is wrong"),
+        ("STRIPE_API_BASE", "localhost:12111", "STRIPE_API_BASE is wrong"),
+        ("TABLEPAY_DONATION_ACCOUNT", "redcross", "TABLEPAY_DONATION_ACCOUNT is wrong"),
+        ("TABLEPAY_CHECKOUT_TTL", "60", "TABLEPAY_CHECKOUT_TTL is wrong"),
+    ],
+)
 def test_wrong_values_are_named(monkeypatch, name, value, message):
     monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_test_1")
     monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", "whsec_1")
@@ -45,8 +54,10 @@ def test_wrong_values_are_named(monkeypatch, name, value, message):
 
 def test_toml_file_is_read_and_env_wins(monkeypatch, tmp_path):
     config = tmp_path / "tablepay.toml"
-    config.write_text('stripe_secret_key = "sk_test_from_file"\nstripe_webhook_secret = "whsec_file"\n'
-                      'donation_partner = "Red Cross"\nmax_total = 5000\n')
+    config.write_text(
+        'stripe_secret_key = "sk_test_from_file"\nstripe_webhook_secret = "whsec_file"\n'
+        'donation_partner = "Red Cross"\nmax_total = 5000\n'
+    )
     monkeypatch.setenv("TABLEPAY_CONFIG", str(config))
     monkeypatch.setenv("TABLEPAY_MAX_TOTAL", "7000")
     settings = load_settings()
@@ -71,18 +82,35 @@ def test_every_setting_is_documented():
 
 def test_the_service_refuses_to_start_without_settings(tmp_path):
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring"}
-    result = subprocess.run([sys.executable, "-m", "tablepay", "sync", "--port", "1"], env=env,
-                            capture_output=True, text=True, timeout=60, cwd=ROOT)
+    result = subprocess.run(
+        [sys.executable, "-m", "tablepay", "sync", "--port", "1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
     assert result.returncode == 2
     assert "STRIPE_SECRET_KEY is not set" in result.stderr
 
 
 def test_add_kiosk_prints_a_token_once_and_stores_only_its_hash(tmp_path):
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "TABLEPAY_DATA_DIR": str(tmp_path),
-           "STRIPE_SECRET_KEY": "sk_test_1", "STRIPE_WEBHOOK_SECRET": "whsec_1",
-           "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring"}
-    result = subprocess.run([sys.executable, "-m", "tablepay", "sync", "add-kiosk", "bar-1"], env=env,
-                            capture_output=True, text=True, timeout=60, cwd=ROOT)
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "TABLEPAY_DATA_DIR": str(tmp_path),
+        "STRIPE_SECRET_KEY": "sk_test_1",
+        "STRIPE_WEBHOOK_SECRET": "whsec_1",
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "tablepay", "sync", "add-kiosk", "bar-1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
     assert result.returncode == 0, result.stderr
     token = result.stdout.strip().splitlines()[-1]
     assert token.startswith("tpk_") and len(token) > 40
@@ -94,8 +122,12 @@ def test_add_kiosk_prints_a_token_once_and_stores_only_its_hash(tmp_path):
 
 
 LIVE_KEYS = ["sk_live_51Hrestaurant0000secret", "rk_live_51Hrestaurant0000secret"]
-NOT_STRIPE = ["http://127.0.0.1:12111", "https://api.stripe.com.example.net", "http://api.stripe.com",
-              "https://sandbox.example.com"]
+NOT_STRIPE = [
+    "http://127.0.0.1:12111",
+    "https://api.stripe.com.example.net",
+    "http://api.stripe.com",
+    "https://sandbox.example.com",
+]
 
 
 @pytest.mark.parametrize("key", LIVE_KEYS)
@@ -116,17 +148,30 @@ def test_a_live_key_may_go_to_stripe_itself(key, base):
 
 
 def test_a_test_key_may_go_to_the_sandbox():
-    settings = load_settings(stripe_secret_key="sk_test_1", stripe_webhook_secret="whsec_1",
-                             stripe_api_base="http://127.0.0.1:12111")
+    settings = load_settings(
+        stripe_secret_key="sk_test_1", stripe_webhook_secret="whsec_1", stripe_api_base="http://127.0.0.1:12111"
+    )
     assert not settings.uses_real_stripe
 
 
 def test_the_service_refuses_to_start_with_a_live_key_and_the_sandbox(tmp_path):
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "TABLEPAY_DATA_DIR": str(tmp_path),
-           "STRIPE_SECRET_KEY": "sk_live_51Hrestaurant0000secret", "STRIPE_WEBHOOK_SECRET": "whsec_1",
-           "STRIPE_API_BASE": "http://127.0.0.1:12111", "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring"}
-    result = subprocess.run([sys.executable, "-m", "tablepay", "sync", "--port", "1"], env=env,
-                            capture_output=True, text=True, timeout=60, cwd=ROOT)
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "TABLEPAY_DATA_DIR": str(tmp_path),
+        "STRIPE_SECRET_KEY": "sk_live_51Hrestaurant0000secret",
+        "STRIPE_WEBHOOK_SECRET": "whsec_1",
+        "STRIPE_API_BASE": "http://127.0.0.1:12111",
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "tablepay", "sync", "--port", "1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
     assert result.returncode == 2, result.stderr
     assert "tablepay sync: configuration error:" in result.stderr
     message = [line for line in result.stderr.splitlines() if "live key" in line]

@@ -20,8 +20,17 @@ RAW = "__raw_json_value__"
 # One of each family the service refuses: C0 controls (tab and line break included), DEL,
 # C1 controls, Unicode non-characters (in the BMP and in a supplementary plane), a lone surrogate.
 BAD_CHARACTERS = {
-    "NUL": "\u0000", "ESC": "\u001b", "tab": "\t", "line break": "\n", "carriage return": "\r", "DEL": "\u007f",
-    "NEL": "\u0085", "APC": "\u009f", "U+FDD0": "\ufdd0", "U+FFFE": "\ufffe", "U+1FFFF": "\U0001ffff",
+    "NUL": "\u0000",
+    "ESC": "\u001b",
+    "tab": "\t",
+    "line break": "\n",
+    "carriage return": "\r",
+    "DEL": "\u007f",
+    "NEL": "\u0085",
+    "APC": "\u009f",
+    "U+FDD0": "\ufdd0",
+    "U+FFFE": "\ufffe",
+    "U+1FFFF": "\U0001ffff",
     "lone surrogate": "\ud800",
 }
 ORDER_TEXT_FIELDS = ["order_id", "kiosk_id", "currency", "table", "waiter", "note", "lines.0.sku", "lines.0.name"]
@@ -68,8 +77,12 @@ def _refused(response: httpx.Response, field: str) -> str:
 
 
 # A kitchen note may span lines (test_a_note_may_hold_line_breaks_and_tabs); nothing else may.
-TEXT_CASES = [(field, name) for field in ORDER_TEXT_FIELDS for name in BAD_CHARACTERS
-              if not (field == "note" and name in ("tab", "line break"))]
+TEXT_CASES = [
+    (field, name)
+    for field in ORDER_TEXT_FIELDS
+    for name in BAD_CHARACTERS
+    if not (field == "note" and name in ("tab", "line break"))
+]
 
 
 @pytest.mark.parametrize("url", ["/v1/checkouts", "/v1/orders"])
@@ -103,10 +116,17 @@ def test_unprintable_payment_ids_in_a_lookup_are_refused(live: Harness, name: st
     _refused(_post(live, "/v1/payments/lookup", {"payment_ids": ["pay_" + BAD_CHARACTERS[name]]}), "payment_ids.0")
 
 
-@pytest.mark.parametrize(("url", "field"), [
-    ("/v1/events?after=1.0", "after"), ("/v1/events?after=%2B5", "after"), ("/v1/events?after=1_000", "after"),
-    ("/v1/events?limit=1e3", "limit"), ("/v1/events?limit=true", "limit"), ("/v1/events?limit=%205", "limit"),
-])
+@pytest.mark.parametrize(
+    ("url", "field"),
+    [
+        ("/v1/events?after=1.0", "after"),
+        ("/v1/events?after=%2B5", "after"),
+        ("/v1/events?after=1_000", "after"),
+        ("/v1/events?limit=1e3", "limit"),
+        ("/v1/events?limit=true", "limit"),
+        ("/v1/events?limit=%205", "limit"),
+    ],
+)
 def test_integers_in_a_query_are_plain_digits(live: Harness, url: str, field: str) -> None:
     assert "digits 0-9" in _refused(live.kiosk.get(url), f"query.{field}")
 

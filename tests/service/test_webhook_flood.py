@@ -29,9 +29,11 @@ from tests.support.recorded_checkout import RecordedCheckout
 # A rejected row: a 1 KiB head, four kept headers of at most 300 characters (2 bytes each at worst
 # in JSON), a reason of at most 300 characters, the hash.
 MAX_ROW_BYTES = 1024 + 4 * (2 * 300 + 32) + 300 + 64
-ROWS_BYTES = ("SELECT coalesce(sum(length(CAST(body AS BLOB)) + length(CAST(headers AS BLOB)) "
-              "+ coalesce(length(CAST(error AS BLOB)), 0) + coalesce(length(body_sha256), 0)), 0), count(*) "
-              "FROM webhook_requests WHERE verdict = 'rejected'")
+ROWS_BYTES = (
+    "SELECT coalesce(sum(length(CAST(body AS BLOB)) + length(CAST(headers AS BLOB)) "
+    "+ coalesce(length(CAST(error AS BLOB)), 0) + coalesce(length(body_sha256), 0)), 0), count(*) "
+    "FROM webhook_requests WHERE verdict = 'rejected'"
+)
 
 
 def client_from(address: str) -> httpx.Client:
@@ -40,15 +42,21 @@ def client_from(address: str) -> httpx.Client:
 
 
 def forge(client: httpx.Client, h: Harness, body: bytes, signature: str = "t=1,v1=00") -> httpx.Response:
-    return client.post(f"{h.service.url}/webhooks/stripe", content=body,
-                       headers={"Content-Type": "application/json", "Stripe-Signature": signature})
+    return client.post(
+        f"{h.service.url}/webhooks/stripe",
+        content=body,
+        headers={"Content-Type": "application/json", "Stripe-Signature": signature},
+    )
 
 
 def rejected_rows(h: Harness, marker: bytes) -> list[sqlite3.Row]:
     with h.db() as conn:
         conn.row_factory = sqlite3.Row
-        return [r for r in conn.execute("SELECT * FROM webhook_requests WHERE verdict = 'rejected' ORDER BY id")
-                if marker in bytes(r["body"])]
+        return [
+            r
+            for r in conn.execute("SELECT * FROM webhook_requests WHERE verdict = 'rejected' ORDER BY id")
+            if marker in bytes(r["body"])
+        ]
 
 
 def test_a_flood_of_forgeries_leaves_the_table_under_its_byte_bound(harness: Harness) -> None:
@@ -69,13 +77,17 @@ def test_a_flood_of_forgeries_leaves_the_table_under_its_byte_bound(harness: Har
 
 def test_the_rejected_rows_are_capped_by_bytes_as_well_as_count(tmp_path: Path) -> None:
     repo = Repository(open_database(tmp_path / "sync.sqlite"))
-    events = PaymentEvents(repo, FeedNotifier(), provider=RecordedCheckout(), donation_account=None,
-                           donation_partner="x")
+    events = PaymentEvents(
+        repo, FeedNotifier(), provider=RecordedCheckout(), donation_account=None, donation_partner="x"
+    )
     head = b"x" * 1024
     headers = json.dumps({"stripe-signature": "s" * 300, "user-agent": "u" * 300})
     for n in range(5000):  # ~1.7 KiB each: 8.5 MB unless the byte cap trims them
-        events.store_rejected(RejectedRequest(head=head, size=600_000, sha256=f"{n:064d}", headers=headers,
-                                              reason="signature verification failed"))
+        events.store_rejected(
+            RejectedRequest(
+                head=head, size=600_000, sha256=f"{n:064d}", headers=headers, reason="signature verification failed"
+            )
+        )
     stored, rows = repo.conn.execute(ROWS_BYTES).fetchone()
     assert stored <= REJECTED_KEPT_BYTES + REJECTED_TRIM_BYTES + MAX_ROW_BYTES
     assert rows < 5000

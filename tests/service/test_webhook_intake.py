@@ -72,8 +72,13 @@ def test_replay_command(tmp_path: Path) -> None:
         assert post_webhook(h, body, sign(body)).status_code == 500
         _repair(h)
         env = h.command_env()
-        done = subprocess.run([sys.executable, "-m", "tablepay", "sync", "replay-webhooks"], env=env,
-                              capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            [sys.executable, "-m", "tablepay", "sync", "replay-webhooks"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert done.returncode == 0, done.stderr
         assert "applied" in done.stdout
         h.wait_status(payment_id, "paid")
@@ -83,8 +88,10 @@ def test_old_clean_requests_are_pruned_but_failed_ones_stay(harness: Harness) ->
     body = _paid_event_body(harness)
     assert post_webhook(harness, body, sign(body)).status_code == 200
     with harness.db() as conn:
-        conn.execute("INSERT INTO webhook_requests (received_at, event_id, verdict, headers, body) "
-                     "VALUES ('2020-01-01T00:00:00.000+00:00', 'evt_old', 'failed', '{}', '{}')")
+        conn.execute(
+            "INSERT INTO webhook_requests (received_at, event_id, verdict, headers, body) "
+            "VALUES ('2020-01-01T00:00:00.000+00:00', 'evt_old', 'failed', '{}', '{}')"
+        )
         conn.execute("UPDATE webhook_requests SET received_at = '2020-01-01T00:00:00.000+00:00'")
     harness.service.run(harness.app.state.reconciler.sweep())
     assert [r["verdict"] for r in requests(harness)] == ["failed"]

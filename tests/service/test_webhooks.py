@@ -58,8 +58,11 @@ def test_duplicate_delivery_is_acknowledged_without_effect(harness: Harness):
     harness.sandbox_mode("hold")
     payment = harness.checkout(make_order()).json()
     harness.complete(payment, "succeeded")
-    completed = [e for e in held_events(harness)
-                 if harness.stripe_http.get(f"/v1/events/{e}").json()["type"] == "checkout.session.completed"][0]
+    completed = [
+        e
+        for e in held_events(harness)
+        if harness.stripe_http.get(f"/v1/events/{e}").json()["type"] == "checkout.session.completed"
+    ][0]
     body = json.dumps(harness.stripe_http.get(f"/v1/events/{completed}").json()).encode()
     first = post_webhook(harness, body, sign(body))
     assert first.json()["outcome"] == "applied"
@@ -76,8 +79,9 @@ def _paid_event_body(harness: Harness) -> bytes:
     return _paid_event_body_from_held(harness)
 
 
-@pytest.mark.parametrize("case", ["forged", "stale", "no_header", "garbage_header", "not_json",
-                                  "no_object", "empty", "bad_id", "tampered"])
+@pytest.mark.parametrize(
+    "case", ["forged", "stale", "no_header", "garbage_header", "not_json", "no_object", "empty", "bad_id", "tampered"]
+)
 def test_forged_stale_and_malformed_webhooks_get_400_and_change_nothing(harness: Harness, case):
     body = _paid_event_body(harness)
     before = harness.state()
@@ -109,8 +113,14 @@ def test_forged_stale_and_malformed_webhooks_get_400_and_change_nothing(harness:
 
 
 def test_unknown_event_types_are_logged_and_acknowledged(harness: Harness):
-    body = json.dumps({"id": "evt_unknown_1", "object": "event", "type": "customer.created",
-                       "data": {"object": {"id": "cus_1", "object": "customer"}}}).encode()
+    body = json.dumps(
+        {
+            "id": "evt_unknown_1",
+            "object": "event",
+            "type": "customer.created",
+            "data": {"object": {"id": "cus_1", "object": "customer"}},
+        }
+    ).encode()
     response = post_webhook(harness, body, sign(body))
     assert response.status_code == 200
     assert response.json()["outcome"] == "ignored"
@@ -125,8 +135,12 @@ def test_a_stale_expired_event_never_undoes_paid(harness: Harness):
         harness.stripe_http.post(f"/_sandbox/events/{event_id}/resend")
     harness.wait_status(payment["payment_id"], "paid")
     session = harness.stripe_http.get(f"/v1/checkout/sessions/{harness.session_id(payment)}").json()
-    late = {"id": "evt_late_expired", "object": "event", "type": "checkout.session.expired",
-            "data": {"object": {**session, "status": "expired", "payment_status": "unpaid"}}}
+    late = {
+        "id": "evt_late_expired",
+        "object": "event",
+        "type": "checkout.session.expired",
+        "data": {"object": {**session, "status": "expired", "payment_status": "unpaid"}},
+    }
     body = json.dumps(late).encode()
     response = post_webhook(harness, body, sign(body))
     assert response.status_code == 200 and response.json()["outcome"] == "unchanged"
@@ -140,8 +154,9 @@ def test_a_rotated_secret_is_accepted_alongside_the_new_one(tmp_path):
         payment = harness.checkout(make_order()).json()
         harness.complete(payment, "succeeded")
         harness.wait_status(payment["payment_id"], "paid")
-        body = json.dumps({"id": "evt_new_secret", "object": "event", "type": "customer.created",
-                           "data": {"object": {"id": "cus_2"}}}).encode()
+        body = json.dumps(
+            {"id": "evt_new_secret", "object": "event", "type": "customer.created", "data": {"object": {"id": "cus_2"}}}
+        ).encode()
         assert post_webhook(harness, body, sign(body, secret="whsec_new_secret")).status_code == 200
 
 
@@ -175,8 +190,9 @@ def _paid_event_body_from_held(harness: Harness) -> bytes:
 
 def test_a_header_with_several_v1_signatures_is_accepted_by_either_secret(harness: Harness):
     # During a rotation Stripe signs each event with the old and the new secret: t=...,v1=new,v1=old.
-    body = json.dumps({"id": "evt_rotation_both", "object": "event", "type": "customer.created",
-                       "data": {"object": {"id": "cus_3"}}}).encode()
+    body = json.dumps(
+        {"id": "evt_rotation_both", "object": "event", "type": "customer.created", "data": {"object": {"id": "cus_3"}}}
+    ).encode()
     timestamp = int(time.time())
     new = sign(body, secret="whsec_the_new_one", timestamp=timestamp).split(",", 1)[1]
     old = sign(body, timestamp=timestamp)  # the harness's configured secret

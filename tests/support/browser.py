@@ -28,6 +28,8 @@ document.addEventListener("securitypolicyviolation",
 
 def csp_violations(page: Any) -> list[str]:
     return list(page.evaluate("window.__cspViolations"))
+
+
 CANDIDATES = ("/usr/bin/chromium", "/usr/lib/chromium/chromium", "/usr/bin/chromium-browser")
 
 
@@ -46,9 +48,11 @@ def require_chromium() -> str:
     found = find_chromium()
     if found:
         return found
-    message = ("headless Chromium not found (looked for /usr/bin/chromium; set TABLEPAY_CHROMIUM): install it "
-               "with `apt-get install chromium` (scripts/setup does so when run as root) to run the guest's "
-               "browser tests")
+    message = (
+        "headless Chromium not found (looked for /usr/bin/chromium; set TABLEPAY_CHROMIUM): install it "
+        "with `apt-get install chromium` (scripts/setup does so when run as root) to run the guest's "
+        "browser tests"
+    )
     if os.environ.get("CI") == "true":
         pytest.fail(f"CI must run the browser tests, but {message}")
     pytest.skip(message)
@@ -63,8 +67,9 @@ def in_browser(work: Callable[[Any], Any], chromium: str) -> Future[Any]:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=chromium, headless=True)
             try:
-                context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True,
-                                              has_touch=True, locale="en-IE")
+                context = browser.new_context(
+                    viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, locale="en-IE"
+                )
                 context.set_default_timeout(20_000)
                 context.add_init_script(_RECORD_CSP_VIOLATIONS)
                 return work(context.new_page())

@@ -33,9 +33,10 @@ class FaultyProxy:
         self.hits = 0
         self._upstream = upstream
         self._client: httpx.AsyncClient | None = None
-        self.app = Starlette(routes=[Route("/{path:path}", self._forward,
-                                           methods=["GET", "POST", "PUT", "PATCH", "DELETE"])],
-                             lifespan=self._lifespan)
+        self.app = Starlette(
+            routes=[Route("/{path:path}", self._forward, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])],
+            lifespan=self._lifespan,
+        )
 
     @asynccontextmanager
     async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
@@ -52,10 +53,15 @@ class FaultyProxy:
             self.hits += 1
             return Response(fault.body, fault.status, media_type="application/json")
         assert self._client is not None
-        upstream = await self._client.request(request.method, request.url.path, params=request.query_params,
-                                              content=await request.body(),
-                                              headers={k: v for k, v in request.headers.items()
-                                                       if k.lower() not in ("host", "content-length")})
-        return Response(upstream.content, upstream.status_code,
-                        headers={k: v for k, v in upstream.headers.items()
-                                 if k.lower() in ("content-type", "www-authenticate")})
+        upstream = await self._client.request(
+            request.method,
+            request.url.path,
+            params=request.query_params,
+            content=await request.body(),
+            headers={k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")},
+        )
+        return Response(
+            upstream.content,
+            upstream.status_code,
+            headers={k: v for k, v in upstream.headers.items() if k.lower() in ("content-type", "www-authenticate")},
+        )

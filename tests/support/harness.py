@@ -28,19 +28,29 @@ DONATION_ACCOUNT = "acct_1RedCross000001"
 
 def pos_settings(sandbox_url: str, **changes: Any) -> dict[str, Any]:
     """Settings that point the service at the sandbox's R-Keeper simulator (its seeded codes)."""
-    values: dict[str, Any] = {**client_settings(sandbox_url), "rkeeper_timeout_seconds": 5,
-                              "outbox_backoff_base_seconds": 0.05, "outbox_backoff_cap_seconds": 0.5}
+    values: dict[str, Any] = {
+        **client_settings(sandbox_url),
+        "rkeeper_timeout_seconds": 5,
+        "outbox_backoff_base_seconds": 0.05,
+        "outbox_backoff_cap_seconds": 0.5,
+    }
     values.update(changes)
     return values
 
 
 def make_order(order_id: str | None = None, kiosk_id: str = "kiosk-1", **changes: Any) -> dict[str, Any]:
     order = {
-        "order_id": order_id or f"ord-{uuid.uuid4().hex[:10]}", "kiosk_id": kiosk_id, "currency": "EUR",
-        "table": "12", "waiter": "Ana",
-        "lines": [{"sku": "PASTA", "name": "Pasta carbonara", "quantity": 2, "unit_amount": 1250},
-                  {"sku": "WATER", "name": "Sparkling water", "quantity": 1, "unit_amount": 300}],
-        "tip_amount": 280, "donation_amount": 0,
+        "order_id": order_id or f"ord-{uuid.uuid4().hex[:10]}",
+        "kiosk_id": kiosk_id,
+        "currency": "EUR",
+        "table": "12",
+        "waiter": "Ana",
+        "lines": [
+            {"sku": "PASTA", "name": "Pasta carbonara", "quantity": 2, "unit_amount": 1250},
+            {"sku": "WATER", "name": "Sparkling water", "quantity": 1, "unit_amount": 300},
+        ],
+        "tip_amount": 280,
+        "donation_amount": 0,
     }
     order.update(changes)
     return order
@@ -49,10 +59,10 @@ def make_order(order_id: str | None = None, kiosk_id: str = "kiosk-1", **changes
 class Harness:
     def __init__(self, sandbox: LiveServer, service: LiveServer, settings: Settings, token: str) -> None:
         self.sandbox, self.service, self.settings, self.token = sandbox, service, settings, token
-        self.kiosk = httpx.Client(base_url=service.url, timeout=30,
-                                  headers={"Authorization": f"Bearer {token}"})
-        self.stripe_http = httpx.Client(base_url=sandbox.url, timeout=30,
-                                        headers={"Authorization": f"Bearer {SECRET_KEY}"})
+        self.kiosk = httpx.Client(base_url=service.url, timeout=30, headers={"Authorization": f"Bearer {token}"})
+        self.stripe_http = httpx.Client(
+            base_url=sandbox.url, timeout=30, headers={"Authorization": f"Bearer {SECRET_KEY}"}
+        )
 
     @property
     def app(self) -> Any:
@@ -65,8 +75,9 @@ class Harness:
         return str(payment["checkout_url"]).rstrip("/").rsplit("/", 1)[-1]
 
     def complete(self, payment: dict[str, Any], outcome: str) -> httpx.Response:
-        response = self.stripe_http.post(f"/_sandbox/checkout/sessions/{self.session_id(payment)}/complete",
-                                         json={"outcome": outcome})
+        response = self.stripe_http.post(
+            f"/_sandbox/checkout/sessions/{self.session_id(payment)}/complete", json={"outcome": outcome}
+        )
         assert response.status_code == 200, response.text
         return response
 
@@ -80,6 +91,7 @@ class Harness:
             payment = self.payment(payment_id)
             assert payment["status"] == status, payment
             return payment
+
         return eventually(reached, timeout=timeout, message=f"payment {payment_id} {status}")
 
     def run_outbox(self) -> int:
@@ -115,9 +127,14 @@ class Harness:
 
     def command_env(self) -> dict[str, str]:
         """The environment a `tablepay sync ...` process needs to work on this harness's service."""
-        return {**os.environ, "STRIPE_SECRET_KEY": SECRET_KEY, "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
-                "STRIPE_API_BASE": self.sandbox.url, "TABLEPAY_DATA_DIR": str(self.settings.data_dir),
-                "TABLEPAY_DONATION_ACCOUNT": DONATION_ACCOUNT}
+        return {
+            **os.environ,
+            "STRIPE_SECRET_KEY": SECRET_KEY,
+            "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+            "STRIPE_API_BASE": self.sandbox.url,
+            "TABLEPAY_DATA_DIR": str(self.settings.data_dir),
+            "TABLEPAY_DONATION_ACCOUNT": DONATION_ACCOUNT,
+        }
 
     def sandbox_mode(self, mode: str) -> None:
         response = self.stripe_http.post("/_sandbox/delivery", json={"mode": mode})
@@ -129,13 +146,21 @@ class Harness:
 
     def state(self) -> dict[str, list[tuple[Any, ...]]]:
         with self.db() as conn:
-            return {table: conn.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall()
-                    for table in ("payments", "integration_events", "feed", "outbox", "donation_transfers")}
+            return {
+                table: conn.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall()
+                for table in ("payments", "integration_events", "feed", "outbox", "donation_transfers")
+            }
 
 
 @contextmanager
-def running_harness(tmp_path: Path, *, pos: bool = False, background: bool = True,
-                    clock: Callable[[], float] | None = None, **overrides: Any) -> Iterator[Harness]:
+def running_harness(
+    tmp_path: Path,
+    *,
+    pos: bool = False,
+    background: bool = True,
+    clock: Callable[[], float] | None = None,
+    **overrides: Any,
+) -> Iterator[Harness]:
     """`pos=True` also syncs orders to the sandbox's R-Keeper simulator (override any RKEEPER_* setting).
     `background=False` leaves the service's outbox and reconciler loops off: the test drives them
     (`Harness.run_outbox()`, `reconciler.sweep()`) and can then assert that nothing more happened.
@@ -144,14 +169,21 @@ def running_harness(tmp_path: Path, *, pos: bool = False, background: bool = Tru
     sandbox_socket, service_socket = bound_socket(), bound_socket()
     sandbox_port, service_port = sandbox_socket.getsockname()[1], service_socket.getsockname()[1]
     sandbox_app = create_sandbox(
-        tmp_path / "sandbox", public_url=f"http://127.0.0.1:{sandbox_port}",
-        webhook_url=f"http://127.0.0.1:{service_port}/webhooks/stripe", webhook_secret=WEBHOOK_SECRET,
+        tmp_path / "sandbox",
+        public_url=f"http://127.0.0.1:{sandbox_port}",
+        webhook_url=f"http://127.0.0.1:{service_port}/webhooks/stripe",
+        webhook_secret=WEBHOOK_SECRET,
     )
     values: dict[str, Any] = dict(
-        stripe_secret_key=SECRET_KEY, stripe_webhook_secret=WEBHOOK_SECRET,
-        stripe_api_base=f"http://127.0.0.1:{sandbox_port}", data_dir=tmp_path / "service",
-        public_url=f"http://127.0.0.1:{service_port}", donation_account=DONATION_ACCOUNT,
-        donation_partner="Red Cross", reconcile_interval_seconds=3600, stripe_max_retries=0,
+        stripe_secret_key=SECRET_KEY,
+        stripe_webhook_secret=WEBHOOK_SECRET,
+        stripe_api_base=f"http://127.0.0.1:{sandbox_port}",
+        data_dir=tmp_path / "service",
+        public_url=f"http://127.0.0.1:{service_port}",
+        donation_account=DONATION_ACCOUNT,
+        donation_partner="Red Cross",
+        reconcile_interval_seconds=3600,
+        stripe_max_retries=0,
     )
     if pos:
         values.update(pos_settings(f"http://127.0.0.1:{sandbox_port}"))
@@ -159,8 +191,10 @@ def running_harness(tmp_path: Path, *, pos: bool = False, background: bool = Tru
     settings = Settings(**values)
     service_app = create_app(settings, background=background, **({"clock": clock} if clock else {}))
     token = issue_kiosk_token(service_app.state.repo, "kiosk-1", manager=True)
-    with LiveServer(sandbox_app, sock=sandbox_socket) as sandbox, \
-            LiveServer(service_app, sock=service_socket) as service:
+    with (
+        LiveServer(sandbox_app, sock=sandbox_socket) as sandbox,
+        LiveServer(service_app, sock=service_socket) as service,
+    ):
         service.app = service_app  # type: ignore[attr-defined]
         harness = Harness(sandbox, service, settings, token)
         try:

@@ -65,22 +65,39 @@ class LiveServer:
     The server owns the socket from here on and closes it when it stops.
     """
 
-    def __init__(self, app: object, port: int | None = None, *, sock: socket.socket | None = None,
-                 tls: tuple[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        app: object,
+        port: int | None = None,
+        *,
+        sock: socket.socket | None = None,
+        tls: tuple[str, str] | None = None,
+    ) -> None:
         """`tls` = (certificate chain PEM path, private key PEM path) to serve HTTPS."""
         assert port is None or sock is None, "a port or a socket, not both"
         self._sock = sock or bound_socket(port or 0)
         self.port = int(self._sock.getsockname()[1])
         self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on",
-                                ssl_certfile=tls[0] if tls else None, ssl_keyfile=tls[1] if tls else None)
+        config = uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            lifespan="on",
+            ssl_certfile=tls[0] if tls else None,
+            ssl_keyfile=tls[1] if tls else None,
+        )
         self._server = _Server(config)
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True)
 
     def start(self) -> LiveServer:
         self._thread.start()
-        eventually(lambda: self._server.started or not self._thread.is_alive(), timeout=15, interval=0.01,
-                   message=f"the server on {self.url} starting")
+        eventually(
+            lambda: self._server.started or not self._thread.is_alive(),
+            timeout=15,
+            interval=0.01,
+            message=f"the server on {self.url} starting",
+        )
         if not self._server.started:
             raise RuntimeError(f"server on {self.url} did not start")
         return self
@@ -102,6 +119,7 @@ class LiveServer:
     def __enter__(self) -> LiveServer:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()

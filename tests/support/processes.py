@@ -45,7 +45,7 @@ def listening_port(pid: int) -> int | None:
         except OSError:  # closed meanwhile
             continue
         if target.startswith("socket:["):
-            inodes.add(target[len("socket:["):-1])
+            inodes.add(target[len("socket:[") : -1])
     for line in Path(f"/proc/{pid}/net/tcp").read_text().splitlines()[1:]:
         fields = line.split()
         if fields[3] == "0A" and fields[9] in inodes:  # 0A: TCP_LISTEN
@@ -53,8 +53,9 @@ def listening_port(pid: int) -> int | None:
     return None
 
 
-def read_until(proc: subprocess.Popen[str], marker: str, timeout: float = 60, *,
-               stream: IO[str] | None = None) -> list[str]:
+def read_until(
+    proc: subprocess.Popen[str], marker: str, timeout: float = 60, *, stream: IO[str] | None = None
+) -> list[str]:
     """`proc`'s output lines (`stream`: another of its pipes) up to and including the first with `marker`."""
     pipe = stream or proc.stdout
     assert pipe is not None
@@ -93,20 +94,37 @@ def stop(proc: subprocess.Popen[str]) -> None:
 
 def tablepay(args: list[str], env: dict[str, str], *, umask: int = -1) -> subprocess.CompletedProcess[str]:
     """Run one `tablepay ...` command to its end (umask -1: the caller's)."""
-    return subprocess.run([sys.executable, "-m", "tablepay", *args], env=env, cwd=ROOT, text=True,
-                          capture_output=True, timeout=60, umask=umask)
+    return subprocess.run(
+        [sys.executable, "-m", "tablepay", *args],
+        env=env,
+        cwd=ROOT,
+        text=True,
+        capture_output=True,
+        timeout=60,
+        umask=umask,
+    )
 
 
 @contextmanager
-def process(args: list[str], env: dict[str, str], health_url: str, *,
-            umask: int = -1) -> Iterator[subprocess.Popen[str]]:
+def process(
+    args: list[str], env: dict[str, str], health_url: str, *, umask: int = -1
+) -> Iterator[subprocess.Popen[str]]:
     """A `tablepay ...` server, yielded once `health_url` answers 200; stopped with Ctrl+C at the end."""
-    proc = subprocess.Popen([sys.executable, "-m", "tablepay", *args], env=env, cwd=ROOT, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, umask=umask)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tablepay", *args],
+        env=env,
+        cwd=ROOT,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        umask=umask,
+    )
     try:
+
         def up() -> bool:
             assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
             return healthy(health_url)
+
         eventually(up, timeout=30, interval=0.1, message=f"{args} healthy")
         yield proc
     finally:

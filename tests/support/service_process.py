@@ -46,6 +46,7 @@ class ServiceProcess:
 def _limit_open_files(limit: int) -> Callable[[], None]:
     def apply() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
+
     return apply
 
 
@@ -55,25 +56,49 @@ def service_process(tmp_path: Path, *, open_files: int | None = None, **env: str
     `open_files`: the process's soft and hard RLIMIT_NOFILE. The service binds port 0 (a free port
     the OS picks, nobody needs to know it in advance) and the test reads it back from /proc."""
     with refused_url() as stripe_url:
-        environ = {**os.environ, "TABLEPAY_DATA_DIR": str(tmp_path), "STRIPE_SECRET_KEY": "sk_test_limits",
-                   "STRIPE_WEBHOOK_SECRET": "whsec_limits", "STRIPE_API_BASE": stripe_url,
-                   "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring", **env}
-        added = subprocess.run([sys.executable, "-m", "tablepay", "sync", "add-kiosk", "kiosk-1"], env=environ,
-                               cwd=ROOT, capture_output=True, text=True, timeout=60, check=True)
+        environ = {
+            **os.environ,
+            "TABLEPAY_DATA_DIR": str(tmp_path),
+            "STRIPE_SECRET_KEY": "sk_test_limits",
+            "STRIPE_WEBHOOK_SECRET": "whsec_limits",
+            "STRIPE_API_BASE": stripe_url,
+            "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
+            **env,
+        }
+        added = subprocess.run(
+            [sys.executable, "-m", "tablepay", "sync", "add-kiosk", "kiosk-1"],
+            env=environ,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
         token = added.stdout.strip().splitlines()[-1]
         log = tmp_path / "service.log"
         with log.open("wb") as out:
-            proc = subprocess.Popen([sys.executable, "-m", "tablepay", "sync", "--host", "127.0.0.1", "--port", "0"],
-                                    env=environ, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
-                                    preexec_fn=_limit_open_files(open_files) if open_files else None)
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "tablepay", "sync", "--host", "127.0.0.1", "--port", "0"],
+                env=environ,
+                cwd=ROOT,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                preexec_fn=_limit_open_files(open_files) if open_files else None,
+            )
         try:
+
             def listening() -> int | None:
                 assert proc.poll() is None, log.read_text()
                 return listening_port(proc.pid)
+
             port = eventually(listening, timeout=30, interval=0.1, message="the service listening")
             url = f"http://127.0.0.1:{port}"
-            eventually(lambda: listening() and healthy(f"{url}/healthz"), timeout=30, interval=0.1,
-                       message="the service healthy")
+            eventually(
+                lambda: listening() and healthy(f"{url}/healthz"),
+                timeout=30,
+                interval=0.1,
+                message="the service healthy",
+            )
             yield ServiceProcess(proc, url, port, token, log)
         finally:
             proc.send_signal(signal.SIGINT)

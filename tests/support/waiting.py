@@ -15,8 +15,13 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-def eventually(predicate: Callable[[], T], *, timeout: float = 10, interval: float = 0.05,
-               message: str | Callable[[], str] = "the condition") -> T:
+def eventually(
+    predicate: Callable[[], T],
+    *,
+    timeout: float = 10,
+    interval: float = 0.05,
+    message: str | Callable[[], str] = "the condition",
+) -> T:
     """Call `predicate` until it returns something truthy, and return that.
 
     A falsy result, or an AssertionError raised by `predicate`, means "not yet": so a
