@@ -261,12 +261,12 @@ def run(orders: int, workers: int, kill_every: tuple[float, float], settle_timeo
         killer_errors: list[str] = []
 
         def killer() -> None:
-            rng = random.Random(7)  # noqa: S311 - timing, not crypto
+            rng = random.Random(7)
             try:
                 while not stop.wait(rng.uniform(*kill_every)):
                     service.kill()
                     service.start()
-            except Exception as exc:  # noqa: BLE001 - reported with the counts, never left in a thread
+            except Exception as exc:
                 killer_errors.append(f"{type(exc).__name__}: {exc}")
 
         chaos = threading.Thread(target=killer, name="crash-killer", daemon=True)

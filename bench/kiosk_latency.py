@@ -63,11 +63,12 @@ def cold_start(runs: int) -> list[float]:
 
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 async def paid_latency(payments: int) -> list[float]:
     import qasync  # noqa: F401
+
     from pos_app.app import build_kiosk
     from pos_app.secrets import Pairing
     from pos_app.settings import KioskSettings

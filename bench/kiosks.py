@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import sys
 import tempfile
@@ -120,7 +121,7 @@ async def measure(
     for kiosk_id, own in payments.items():
         events = received[kiosk_id]
         seqs = [e["seq"] for _, e in events]
-        out_of_order += sum(1 for a, b in zip(seqs, seqs[1:]) if b <= a)
+        out_of_order += sum(1 for a, b in itertools.pairwise(seqs) if b <= a)
         succeeded = [(t, e) for t, e in events if e["event"] == "payment.succeeded"]
         ids = [e["payment_id"] for _, e in succeeded]
         mine = {p.payment_id for p in own}

@@ -17,8 +17,8 @@ import os
 import platform
 import pstats
 import secrets
-import statistics
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -249,7 +249,8 @@ def report(results: dict[str, Any]) -> None:
     m, p = results["machine"], results["params"]
     print(f"\nTablePay webhook benchmark  {results['started']}")
     print(
-        f"machine: nproc={m['nproc']}  {m['platform']}  Python {m['python']}  uvicorn {m['uvicorn']} ({m['http']}, {m['loop']})"
+        f"machine: nproc={m['nproc']}  {m['platform']}  Python {m['python']}"
+        f"  uvicorn {m['uvicorn']} ({m['http']}, {m['loop']})"
         f"  FastAPI {m['fastapi']}  Starlette {m['starlette']}  stripe {m['stripe']}"
     )
     print(
@@ -381,12 +382,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def machine() -> dict[str, Any]:
+    from importlib.util import find_spec
+
     import fastapi
     import starlette
     import stripe
     import uvicorn
-
-    from importlib.util import find_spec
 
     # uvicorn's "auto" picks these when installed (uvicorn[standard]); every target runs on the same choice.
     http = "httptools" if find_spec("httptools") else "h11"

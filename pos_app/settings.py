@@ -13,14 +13,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import platformdirs
+from babel import Locale, UnknownLocaleError
 from pydantic import ConfigDict, Field, ValidationError
 from pydantic.dataclasses import dataclass
-from babel import Locale, UnknownLocaleError
 
 from tablepay_domain.day_totals import parse_day_start
 from tablepay_domain.tips import DEFAULT_TIP_PRESETS
-from tablepay_locale import LOCALES  # the locales the kiosk offers (and the bundle carries)
 from tablepay_files import write_private
+from tablepay_locale import LOCALES  # the locales the kiosk offers (and the bundle carries)
 
 from . import APP_NAME
 from .menu import DEFAULT_MENU

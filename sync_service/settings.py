@@ -328,7 +328,8 @@ def load_settings(**overrides: Any) -> Settings:
                 lines.append(str(error["msg"]).removeprefix("Value error, "))
             elif error["type"] == "missing":
                 lines.append(
-                    f"{env_name} is not set (environment variable, '{field}' in the TABLEPAY_CONFIG file, or keyring service '{KEYRING_SERVICE}')"
+                    f"{env_name} is not set (environment variable, '{field}' in the TABLEPAY_CONFIG file, "
+                    f"or keyring service '{KEYRING_SERVICE}')"
                 )
             else:
                 lines.append(f"{env_name} is wrong: {error['msg']}")

@@ -30,11 +30,11 @@ from pydantic import SecretStr
 
 from sync_service.api.app import create_app
 from sync_service.api.auth import issue_kiosk_token
-from sync_service.main import port_is_free
 from sync_service.logs import configure_logging
+from sync_service.main import port_is_free
 from sync_service.settings import Settings
-from tablepay_files import open_private, private_dir, write_private
 from tablepay_domain.money import Money
+from tablepay_files import open_private, private_dir, write_private
 from tablepay_sandbox.app import create_app as create_sandbox
 from tablepay_sandbox.rkeeper.seed import client_settings
 

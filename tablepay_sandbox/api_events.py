@@ -31,7 +31,7 @@ def _created_filter(p: Params) -> list[tuple[str, Any]]:
     if not isinstance(value, dict):
         raise invalid_request("Invalid hash", param="created")
     where: list[tuple[str, Any]] = []
-    for op, bound in value.items():
+    for op in value:
         if op not in _RANGE_OPS:
             raise invalid_request(f"Received unknown parameter: created[{op}]", param=f"created[{op}]")
         where.append((f"created {_RANGE_OPS[op]} ?", as_int(value, op)))

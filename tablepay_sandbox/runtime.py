@@ -7,9 +7,9 @@ asyncio objects must be created on the server's own thread and loop).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any
 
 from starlette.requests import Request

@@ -170,7 +170,7 @@ class Store:
     def deliveries(self, where: str = "1", args: Sequence[Any] = ()) -> list[Obj]:
         cursor = self._exec(f"SELECT * FROM deliveries WHERE {where} ORDER BY seq", args)
         names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row)) for row in cursor.fetchall()]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
     def update_delivery(self, seq: int, **fields: Any) -> None:
         fields["updated"] = time.time()

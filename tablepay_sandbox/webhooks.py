@@ -31,7 +31,7 @@ USER_AGENT = "Stripe/1.0 (+https://stripe.com/docs/webhooks)"
 def sign(payload: str, secret: str, timestamp: int | None = None) -> str:
     """Stripe's scheme: `t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<payload>")>`."""
     t = int(time.time()) if timestamp is None else timestamp
-    digest = hmac.new(secret.encode("utf-8"), f"{t}.{payload}".encode("utf-8"), hashlib.sha256).hexdigest()
+    digest = hmac.new(secret.encode("utf-8"), f"{t}.{payload}".encode(), hashlib.sha256).hexdigest()
     return f"t={t},v1={digest}"
 
 

@@ -48,7 +48,8 @@ def _order_by(sort: str, direction: str) -> str:
 
 
 _SELECT = (
-    'SELECT a.payment_id, a.order_id, a.attempt, a.created_at, a.paid_at, o.table_label AS "table", o.waiter, a.status, '
+    'SELECT a.payment_id, a.order_id, a.attempt, a.created_at, a.paid_at, o.table_label AS "table", o.waiter, '
+    "a.status, "
     "a.currency, a.dish_subtotal, a.tip_amount, a.donation_amount, a.amount_total, a.amount_refunded, "
     "a.provider_reference, o.pos_status, a.donation_partner, o.status AS order_status "
     "FROM payment_attempts a JOIN orders o ON o.order_id = a.order_id"

@@ -44,7 +44,7 @@ def waiter_action(*slot_types: type) -> Callable[[Action], Any]:
         async def run(self: Recovers, *args: Any) -> None:
             try:
                 await method(self, *args)
-            except Exception as error:  # noqa: BLE001 - the expected ones are handled inside; this is the rest
+            except Exception as error:
                 log.exception("%s.%s failed unexpectedly", type(self).__name__, method.__name__)
                 self.recover(error)
 

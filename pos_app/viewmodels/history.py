@@ -12,8 +12,8 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 
 from ..store import HistoryFilter, HistoryRow, ManagerStore
-from .kitchen import POS_LABELS
 from .history_filters import HistoryFilters
+from .kitchen import POS_LABELS
 from .manager import ManagerViewModel
 from .orders import PAYMENT_LABELS
 from .wording import counted

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import ClassVar
 
 from PySide6.QtCore import QObject, Signal
 
@@ -37,7 +38,12 @@ class HistoryFilters(QObject):
     changed = Signal()  # any filter changed: the history reads its first page again
 
     # name -> (days back to the first day, days back to the last day), counted from today
-    QUICK_RANGES = {"Today": (0, 0), "Yesterday": (1, 1), "Last 7 days": (6, 0), "Last 30 days": (29, 0)}
+    QUICK_RANGES: ClassVar[dict[str, tuple[int, int]]] = {
+        "Today": (0, 0),
+        "Yesterday": (1, 1),
+        "Last 7 days": (6, 0),
+        "Last 30 days": (29, 0),
+    }
 
     def __init__(self, manager: ManagerViewModel, parent: QObject | None = None) -> None:
         super().__init__(parent)

@@ -28,11 +28,11 @@ from ..export import write_history_csv, write_totals_csv
 from ..money_format import format_money
 from ..pin import verify_pin
 from ..settings import KioskSettings
+from ..store import EventRow, HistoryFilter, HistoryRow, KioskStore, LocalOrder, ManagerStore
 from .actions import unexpected
 from .orders import PAYMENT_LABELS
-from .wording import counted
-from ..store import EventRow, HistoryFilter, HistoryRow, KioskStore, LocalOrder, ManagerStore
 from .settings import PinResult
+from .wording import counted
 
 log = logging.getLogger(__name__)
 
@@ -209,7 +209,7 @@ class ManagerViewModel(QObject):
                 else messages.get(exc.code or "") or f"The service answered {exc.status} ({exc.message})."
             )
             answer.emit(order_id, None, why)
-        except Exception as error:  # noqa: BLE001 - a malformed answer: say so where the answer would be
+        except Exception as error:
             log.exception("asking the service about %s failed", order_id)
             answer.emit(order_id, None, unexpected(error))
 

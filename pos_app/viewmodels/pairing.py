@@ -153,7 +153,7 @@ class PairingViewModel(QObject):
                     continue
                 await self._finish(url, answer["token"], expected=answer["kiosk_id"])
                 return
-        except Exception as error:  # noqa: BLE001 - the same contract as waiter_action: logged, a way out
+        except Exception as error:
             log.exception("PairingViewModel._poll failed unexpectedly")
             self.recover(error)
 

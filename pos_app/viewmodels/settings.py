@@ -15,7 +15,6 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-
 from ..client import ApiError, SyncClient, Unreachable
 from ..pin import verify_pin
 from ..settings import LOCALES, KioskSettings, save_settings  # noqa: F401 - LOCALES: the screen's choices, re-exported

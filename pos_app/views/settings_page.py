@@ -224,8 +224,8 @@ class SettingsPage(QWidget):
             chip.clicked.connect(lambda _=False, i=index: edit(i))
             buttons.append(chip)
         if len(values) < limit:
-            add = button("+ Add")
-            add.clicked.connect(lambda _=False, i=len(values): edit(i))
+            add, new_index = button("+ Add"), len(values)
+            add.clicked.connect(lambda _=False, i=new_index: edit(i))
             buttons.append(add)
         row.addLayout(segmented(buttons))
         return buttons

@@ -150,4 +150,7 @@ QScrollBar::add-line, QScrollBar::sub-line {{ height: 0; }}
 
 
 def pill_style(colour: str) -> str:
-    return f"background: {colour}; color: white; border-radius: 14px; padding: 4px 14px; font-size: 15px; font-weight: 700;"
+    return (
+        f"background: {colour}; color: white; border-radius: 14px; padding: 4px 14px; font-size: 15px; "
+        "font-weight: 700;"
+    )

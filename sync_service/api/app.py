@@ -16,10 +16,10 @@ from fastapi.responses import JSONResponse
 from tablepay_domain.order import Limits
 
 from .. import __doc__ as service_doc
-from ..providers.base import PaymentProvider
-from ..providers.stripe_gateway import StripeGateway
 from ..pos.config import PosConfig, connection_from
 from ..pos.rkeeper_client import RKeeperClient
+from ..providers.base import PaymentProvider
+from ..providers.stripe_gateway import StripeGateway
 from ..services.checkout import CheckoutError, CheckoutService
 from ..services.donations import DonationReversals, DonationTransfers
 from ..services.feed import Feed, FeedNotifier

@@ -9,7 +9,7 @@ from fastapi import HTTPException, Request
 
 from ..storage.repository import Repository
 
-TOKEN_PREFIX = "tpk_"
+TOKEN_PREFIX = "tpk_"  # noqa: S105 - the prefix of every token, not a secret
 
 
 def new_token() -> str:
@@ -29,7 +29,8 @@ def mint_token() -> tuple[str, str]:
 
 MANAGER_SCOPE = "manager"
 TOKEN_REQUIRED = (
-    "a valid kiosk token is required (Authorization: Bearer ...); pair the kiosk with `tablepay sync add-kiosk`"
+    "a valid kiosk token is required (Authorization: Bearer ...); "  # noqa: S105 - the 401's message, not a secret
+    "pair the kiosk with `tablepay sync add-kiosk`"
 )
 
 

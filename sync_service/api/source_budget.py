@@ -40,7 +40,7 @@ def source_key(host: str | None) -> str:
 
 
 class _Bucket:
-    __slots__ = ("tokens", "at")
+    __slots__ = ("at", "tokens")
 
     def __init__(self, tokens: float, at: float) -> None:
         self.tokens, self.at = tokens, at

@@ -100,7 +100,7 @@ async def handle_webhook(
     notice = replace(notice, request_headers=kept_headers)
     try:
         outcome = await events.accept_notice(notice)
-    except Exception:  # noqa: BLE001 - rolled back; a 5xx makes Stripe deliver it again
+    except Exception:
         log.exception("webhook_processing_failed", event_id=notice.event_id, type=notice.type)
         events.store_failed(notice, traceback.format_exc(limit=20))
         return 500, {

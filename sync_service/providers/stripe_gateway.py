@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
+from functools import partial
 from typing import Any, TypeVar
 
 import orjson
@@ -360,7 +361,9 @@ class StripeGateway:
         notices: list[ProviderNotice] = []
         params: dict[str, Any] = {"created": {"gte": created_gte}, "limit": 100}
         while True:
-            page = await self._call(lambda: self._client.v1.events.list_async(params))  # type: ignore[arg-type]
+            # partial binds this page's params now (a lambda would read the loop's latest)
+            list_page = partial(self._client.v1.events.list_async, params)  # type: ignore[arg-type]  # a plain dict where the SDK declares a TypedDict
+            page = await self._call(list_page)
             for event in page.data:
                 raw = event.to_dict()
                 obj = raw.get("data", {}).get("object")

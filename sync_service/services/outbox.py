@@ -51,7 +51,7 @@ class DeliveryObserver(Protocol):
 
 def backoff_seconds(attempts: int, *, base: float = 1.0, cap: float = 300.0) -> float:
     """Exponential backoff with full jitter, bounded by `cap`."""
-    return random.uniform(0, min(cap, base * 2**attempts))  # noqa: S311 - jitter, not crypto
+    return random.uniform(0, min(cap, base * 2**attempts))
 
 
 class OutboxWorker:
@@ -129,7 +129,7 @@ class OutboxWorker:
         while True:
             try:
                 tried = await self.run_once()
-            except Exception:  # noqa: BLE001 - keep the worker alive; the row stays pending
+            except Exception:
                 log.exception("outbox_worker_error")
                 tried = 0
             if not tried:

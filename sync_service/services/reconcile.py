@@ -88,5 +88,5 @@ class Reconciler:
             await asyncio.sleep(self._interval)
             try:
                 await self.sweep()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.exception("reconcile_sweep_error")

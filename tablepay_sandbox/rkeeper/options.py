@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 DEFAULT_USER = "tablepay"  # sandbox-only credentials; a real cash server has its own employees
-DEFAULT_PASSWORD = "tablepay"
+DEFAULT_PASSWORD = "tablepay"  # noqa: S105 - the simulator's documented demo login
 
 
 @dataclass(frozen=True)

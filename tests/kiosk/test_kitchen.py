@@ -120,7 +120,7 @@ def test_the_services_refusal_is_shown_when_the_kitchen_got_more(qtbot, kiosk: K
     assert "The order now shows what the kitchen has." in page.kitchen_message.text()
     assert packages(harness, order_id) == [[("MARG", 3), ("LEMO", 1)]]
     order = kiosk.store.order(order_id)  # the kiosk caught up with the service's packages
-    assert order.sent == {"MARG": 3, "LEMO": 1} and [(l.sku, l.quantity) for l in order.lines] == [
+    assert order.sent == {"MARG": 3, "LEMO": 1} and [(line.sku, line.quantity) for line in order.lines] == [
         ("MARG", 3),
         ("LEMO", 1),
     ]

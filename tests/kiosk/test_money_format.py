@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pos_app.money_format import format_money
-from tablepay_domain.money import MINOR_UNITS
-from tablepay_domain.money import Money
+from tablepay_domain.money import MINOR_UNITS, Money
 
 
 @pytest.mark.parametrize(

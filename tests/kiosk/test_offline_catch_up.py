@@ -54,7 +54,7 @@ def test_offline_kiosk_catches_up_from_its_cursor(tmp_path: Path) -> None:
             applied = store.db.execute("SELECT count(*), count(DISTINCT event_id) FROM applied_events").fetchone()
         assert applied == (len(service_events), len(service_events))  # every event once
         assert store.cursor() == service_events[-1]["seq"]
-        for order_id, (payment_id, status) in outcomes.items():
+        for order_id, (_, status) in outcomes.items():
             assert store.latest_attempt(order_id).status.value == status, order_id
             assert store.order(order_id).is_paid == (status == "paid")
 

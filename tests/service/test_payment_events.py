@@ -110,7 +110,7 @@ def charge_refunded(refunded: int) -> dict:
 
 @pytest.mark.asyncio
 async def test_refund_events_out_of_order_keep_the_largest_refund(store):
-    repo, events, checkout = store
+    repo, events, _ = store
     assert await events.accept_notice(notice("evt_1", "checkout.session.completed", SESSION_PAID)) == "applied"
     assert await events.accept_notice(notice("evt_3", "charge.refunded", charge_refunded(2300))) == "applied"
     assert await events.accept_notice(notice("evt_2", "charge.refunded", charge_refunded(500))) == "unchanged"
@@ -121,7 +121,7 @@ async def test_refund_events_out_of_order_keep_the_largest_refund(store):
 
 @pytest.mark.asyncio
 async def test_partial_refunds_grow_and_then_complete(store):
-    repo, events, checkout = store
+    repo, events, _ = store
     await events.accept_notice(notice("evt_1", "payment_intent.succeeded", INTENT_OK))
     await events.accept_notice(notice("evt_2", "charge.refunded", charge_refunded(300)))
     await events.accept_notice(notice("evt_3", "charge.refunded", charge_refunded(800)))
@@ -149,7 +149,7 @@ async def test_an_intent_event_before_the_session_event_learns_the_intent_from_o
 
 @pytest.mark.asyncio
 async def test_late_failure_never_downgrades_and_late_success_wins(store):
-    repo, events, checkout = store
+    repo, events, _ = store
     failed = {
         **INTENT_OK,
         "status": "requires_payment_method",
@@ -166,7 +166,7 @@ async def test_late_failure_never_downgrades_and_late_success_wins(store):
 
 @pytest.mark.asyncio
 async def test_an_event_for_an_unknown_payment_is_recorded_as_unmatched(store):
-    repo, events, checkout = store
+    repo, events, _ = store
     other = {**SESSION_PAID, "id": "cs_other", "metadata": {}}
     assert await events.accept_notice(notice("evt_9", "checkout.session.completed", other)) == "unmatched"
     assert repo.event_seen("evt_9")
@@ -179,7 +179,7 @@ async def test_concurrent_notices_share_a_commit_and_a_failing_one_rolls_back_al
 
     from sync_service.services import payment_events
 
-    repo, events, checkout = store
+    repo, events, _ = store
     original = payment_events.decide
 
     def decide_or_fail(payment, obs, now):

@@ -47,10 +47,8 @@ def pos_state(h: Harness, order_id: str) -> dict[str, Any]:
 def wait_pos(h: Harness, order_id: str, status: str, timeout: float = 15) -> dict[str, Any]:
     def reached() -> dict[str, Any]:
         state = pos_state(h, order_id)
-        assert (
-            state["status"] == status
-            and not any(p["delivered_at"] is None for p in state["packages"])
-            or (status in ("failed", "paid") and state["status"] == status)
+        assert (state["status"] == status and not any(p["delivered_at"] is None for p in state["packages"])) or (
+            status in ("failed", "paid") and state["status"] == status
         ), state
         return state
 

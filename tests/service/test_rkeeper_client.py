@@ -94,7 +94,7 @@ def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Pat
 def test_self_signed_cash_server_needs_its_ca_or_an_explicit_opt_out(tls_files: tuple[Path, Path, Path]) -> None:
     chain, key, ca_file = tls_files
     with LiveServer(_cash_server(), tls=(str(chain), str(key))) as server:
-        with pytest.raises(rx.PosUnavailable, match="CERTIFICATE_VERIFY_FAILED|certificate verify failed"):
+        with pytest.raises(rx.PosUnavailable, match=r"CERTIFICATE_VERIFY_FAILED|certificate verify failed"):
             asyncio.run(_system_info(_client(server.url)))
         assert asyncio.run(_system_info(_client(server.url, ca_bundle=ca_file)))["RestCode"] == "1"
         assert asyncio.run(_system_info(_client(server.url, verify_tls=False)))["RestCode"] == "1"
@@ -234,7 +234,7 @@ def test_an_oversize_answer_is_refused_without_reading_it_all(declared: bool) ->
         client = RKeeperClient(
             Connection(url=server.url, user="u", password="p", timeout_seconds=5), transport=_CountingTransport(read)
         )
-        with pytest.raises(rx.PosProtocolError, match="over the limit|passed the limit") as caught:
+        with pytest.raises(rx.PosProtocolError, match=r"over the limit|passed the limit") as caught:
             asyncio.run(_system_info(client))
     assert caught.value.permanent  # parked for a person, not retried into reading it again
     assert sum(read) <= (0 if declared else MAX_ANSWER_BYTES + 2**20)  # of 200 MiB

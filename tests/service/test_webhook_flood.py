@@ -12,14 +12,14 @@ from pathlib import Path
 
 import httpx
 
+from sync_service.api.source_budget import REJECTED_BURST
+from sync_service.services.feed import FeedNotifier
 from sync_service.services.payment_events import (
     REJECTED_KEPT_BYTES,
     REJECTED_TRIM_BYTES,
     PaymentEvents,
     RejectedRequest,
 )
-from sync_service.services.feed import FeedNotifier
-from sync_service.api.source_budget import REJECTED_BURST
 from sync_service.storage.db import open_database
 from sync_service.storage.repository import Repository
 from tests.service.test_webhooks import _paid_event_body, sign

@@ -58,11 +58,11 @@ def test_duplicate_delivery_is_acknowledged_without_effect(harness: Harness):
     harness.sandbox_mode("hold")
     payment = harness.checkout(make_order()).json()
     harness.complete(payment, "succeeded")
-    completed = [
+    completed = next(
         e
         for e in held_events(harness)
         if harness.stripe_http.get(f"/v1/events/{e}").json()["type"] == "checkout.session.completed"
-    ][0]
+    )
     body = json.dumps(harness.stripe_http.get(f"/v1/events/{completed}").json()).encode()
     first = post_webhook(harness, body, sign(body))
     assert first.json()["outcome"] == "applied"
