@@ -114,6 +114,7 @@ async def _pairing_screen(screen: PairingScreen, screenshot: Path) -> dict[str, 
         "pairing_screen": True,
         "order_screen": False,
         "pairing_state": screen.vm.state.value,
+        "pairing_code": screen.vm.code,  # one-time and short-lived: safe to print
         "pairing_screen_after_seconds": shown_after,
         "screenshot": str(screenshot),
         "screenshot_colours": colours,

@@ -158,3 +158,38 @@ def test_the_bundle_opens_the_order_screen_on_a_real_x_display(built: Built, x_d
     report = json.loads((BUNDLE.parent / f"{BUNDLE.name}-smoke-xcb.json").read_text())
     assert report["ok"] and report["qt_platform"] == "xcb" and report["order_screen"]
     assert report["screenshot_colours"] >= 8
+
+
+def test_an_unpaired_bundle_shows_a_pairing_code_from_the_service(built: Built, tmp_path: Path) -> None:
+    """Started from a desktop icon with no pairing, the frozen kiosk asks its configured service for a
+    code and shows it (pairing it by that code is tests/kiosk/test_pairing_screen.py, from the source)."""
+    from tests.support.harness import running_harness
+
+    with running_harness(tmp_path / "service") as harness:
+        data = tmp_path / "kiosk"
+        data.mkdir()
+        (data / "kiosk-settings.json").write_text(json.dumps({"kiosk_id": "bar-1", "service_url": harness.service.url}))
+        home = tmp_path / "home"
+        home.mkdir()
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(home),
+            "LANG": "C.UTF-8",
+            "QT_QPA_PLATFORM": "offscreen",
+            "XDG_RUNTIME_DIR": str(home),
+        }
+        proc = subprocess.run(
+            [str(BUNDLE / "tablepay-kiosk"), "--data-dir", str(data), "--smoke-test", str(tmp_path / "pairing.png")],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            stdin=subprocess.DEVNULL,
+        )
+        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+        report = json.loads([line for line in proc.stdout.splitlines() if line.startswith("{")][-1])
+        assert report["ok"] and report["pairing_screen"] and not report["order_screen"]
+        assert report["pairing_state"] == "code" and len(str(report["pairing_code"]).replace("-", "")) == 8
+        with harness.db() as conn:
+            waiting = conn.execute("SELECT count(*) FROM pairing_codes").fetchone()[0]
+        assert waiting == 1  # the code the screen shows is the one the service handed out
