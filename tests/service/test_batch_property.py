@@ -7,14 +7,12 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sync_service.models import PaymentRecord, utc_now
 from sync_service.providers.base import ProviderNotice
 from sync_service.providers.stripe_gateway import observation_from_event
 from sync_service.services.feed import FeedNotifier
 from sync_service.services.payment_events import PaymentEvents
-from sync_service.storage.db import open_database
 from sync_service.storage.repository import Repository
-from tablepay_domain.payment_state import PaymentStatus
+from tests.support.payment_store import store_with_open_payment
 from tests.support.recorded_checkout import RecordedCheckout
 
 META = {"payment_id": "pay_1"}
@@ -52,37 +50,7 @@ EVENTS = {
 
 
 def fresh_store() -> tuple[Repository, PaymentEvents]:
-    repo = Repository(open_database(Path(tempfile.mkdtemp()) / "sync.sqlite"))
-    now = utc_now()
-    with repo.transaction():
-        repo.conn.execute("INSERT INTO orders VALUES ('o1', 'k1', 'EUR', '4', 'Ana', '{}', ?, ?)", (now, now))
-        repo.insert_payment(
-            PaymentRecord(
-                payment_id="pay_1",
-                order_id="o1",
-                attempt=1,
-                kiosk_id="k1",
-                status=PaymentStatus.OPEN,
-                currency="EUR",
-                dish_subtotal=2000,
-                tip_amount=300,
-                donation_amount=0,
-                amount_total=2300,
-                amount_refunded=0,
-                snapshot="{}",
-                provider="stripe",
-                provider_session_id="cs_1",
-                provider_payment_intent=None,
-                provider_charge=None,
-                checkout_url="http://x",
-                expires_at=0,
-                idempotency_key=None,
-                failure_reason=None,
-                created_at=now,
-                updated_at=now,
-                paid_at=None,
-            )
-        )
+    repo = store_with_open_payment(Path(tempfile.mkdtemp()) / "sync.sqlite", tip_amount=300, donation_amount=0)
     return repo, PaymentEvents(
         repo, FeedNotifier(), provider=RecordedCheckout(), donation_account=None, donation_partner="x"
     )

@@ -5,50 +5,18 @@ from pathlib import Path
 
 import pytest
 
-from sync_service.models import PaymentRecord, utc_now
 from sync_service.providers.base import ProviderNotice
 from sync_service.providers.stripe_gateway import observation_from_event, observation_from_session
 from sync_service.services.feed import FeedNotifier
 from sync_service.services.payment_events import PaymentEvents
-from sync_service.storage.db import open_database
-from sync_service.storage.repository import Repository
 from tablepay_domain.payment_state import PaymentStatus
+from tests.support.payment_store import store_with_open_payment
 from tests.support.recorded_checkout import RecordedCheckout
 
 
 @pytest.fixture
 def store(tmp_path: Path):
-    repo = Repository(open_database(tmp_path / "sync.sqlite"))
-    now = utc_now()
-    with repo.transaction():
-        repo.conn.execute("INSERT INTO orders VALUES ('o1', 'k1', 'EUR', '4', 'Ana', '{}', ?, ?)", (now, now))
-        repo.insert_payment(
-            PaymentRecord(
-                payment_id="pay_1",
-                order_id="o1",
-                attempt=1,
-                kiosk_id="k1",
-                status=PaymentStatus.OPEN,
-                currency="EUR",
-                dish_subtotal=2000,
-                tip_amount=200,
-                donation_amount=100,
-                amount_total=2300,
-                amount_refunded=0,
-                snapshot="{}",
-                provider="stripe",
-                provider_session_id="cs_1",
-                provider_payment_intent=None,
-                provider_charge=None,
-                checkout_url="http://x",
-                expires_at=0,
-                idempotency_key=None,
-                failure_reason=None,
-                created_at=now,
-                updated_at=now,
-                paid_at=None,
-            )
-        )
+    repo = store_with_open_payment(tmp_path / "sync.sqlite", tip_amount=200, donation_amount=100)
     checkout = RecordedCheckout(SESSION_OPEN)
     events = PaymentEvents(
         repo, FeedNotifier(), provider=checkout, donation_account="acct_1", donation_partner="Red Cross"
