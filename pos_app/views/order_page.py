@@ -21,11 +21,10 @@ from tablepay_domain.tips import DonationKind, TipKind
 from ..viewmodels import KitchenViewModel, OrderViewModel
 from .overlays import NoteEditor, NumberPad
 from .theme import POS_COLOURS, TONE_COLOURS, pill_style
-from .widgets import ElidedLabel, button, card, clear, hbox, label, literal, segmented, vbox
+from .widgets import ElidedLabel, WrapButton, button, card, clear, hbox, label, literal, segmented, vbox
 
 MENU_COLUMNS = 2
 LINE_HEIGHT = 60  # one order line: 56 px buttons plus a little air
-CAPTION_WIDTH = 104
 
 
 def divider() -> QFrame:
@@ -56,7 +55,7 @@ class OrderPage(QWidget):
     def _menu_side(self) -> QVBoxLayout:
         column = vbox(spacing=14)
         tabs = QHBoxLayout()
-        tabs.setSpacing(8)
+        tabs.setSpacing(6)
         self.category_buttons: dict[str, QPushButton] = {}
         group = QButtonGroup(self)
         for category in self.vm.menu.categories:
@@ -87,9 +86,9 @@ class OrderPage(QWidget):
         clear(self.menu_grid)
         self.menu_buttons = {}
         for index, item in enumerate(self.vm.menu.in_category(category)):
-            tile = button(f"{literal(item.name)}\n{self.vm.fmt(item.unit_amount)}", "MenuButton")
-            tile.setMinimumWidth(120)
-            tile.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+            # A long name goes onto a second line when the column is narrow (a 1024 px screen), never "…".
+            tile = WrapButton(f"{literal(item.name)}\n{self.vm.fmt(item.unit_amount)}", "MenuButton", lines=3)
+            tile.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
             tile.clicked.connect(lambda _=False, sku=item.sku: self.vm.add_item(sku))
             self.menu_grid.addWidget(tile, index // MENU_COLUMNS, index % MENU_COLUMNS)
             self.menu_buttons[item.sku] = tile
@@ -127,7 +126,10 @@ class OrderPage(QWidget):
         column.addWidget(self.lines_scroll, 1)
         column.addWidget(divider())
 
-        self.choices_box = vbox(spacing=4)
+        self.choices_box = QGridLayout()  # captions in one column, as wide as the widest needs
+        self.choices_box.setHorizontalSpacing(12)
+        self.choices_box.setVerticalSpacing(4)
+        self.choices_box.setColumnStretch(1, 1)
         column.addLayout(self.choices_box)
         self._build_choices()
         column.addWidget(divider())
@@ -145,17 +147,18 @@ class OrderPage(QWidget):
         sums.addStretch(1)
         column.addLayout(sums)
         pay = QHBoxLayout()
-        pay.setSpacing(20)
+        pay.setSpacing(16)
         total_block = vbox(spacing=0)
         total_block.addWidget(label("TOTAL", "TotalLabel"))
         self.total_value = label("", "TotalValue")
         total_block.addWidget(self.total_value)
         pay.addLayout(total_block)
-        self.kitchen_button = button("Send to kitchen", "Kitchen")
+        # Both wrap onto two lines rather than widen the order side ("Send to kitchen · 2 new" at 1024 px).
+        self.kitchen_button = WrapButton("Send to kitchen", "Kitchen")
         self.kitchen_button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.kitchen_button.clicked.connect(self.kitchen.send)
         pay.addWidget(self.kitchen_button, 1)
-        self.checkout_button = button("Checkout", "Primary")
+        self.checkout_button = WrapButton("Checkout", "Primary")
         self.checkout_button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.checkout_button.clicked.connect(self.checkoutRequested.emit)
         pay.addWidget(self.checkout_button, 1)
@@ -164,12 +167,11 @@ class OrderPage(QWidget):
 
     def _caption(self, title: str, sub: str = "") -> QWidget:
         holder = QWidget()
-        holder.setFixedWidth(CAPTION_WIDTH)
         box = vbox(spacing=0)
         box.addStretch(1)
         box.addWidget(label(title, "RowCaption"))
         if sub:
-            box.addWidget(ElidedLabel(sub, "RowCaptionSub"))
+            box.addWidget(label(sub, "RowCaptionSub"))
         box.addStretch(1)
         holder.setLayout(box)
         return holder
@@ -181,44 +183,35 @@ class OrderPage(QWidget):
         self.tip_buttons: dict[int, QPushButton] = {}
         tips: list[QPushButton] = []
         for percent in [0, *settings.tip_presets]:
-            chip = button("No tip" if percent == 0 else f"{percent} %", checkable=True)
+            chip = WrapButton("No tip" if percent == 0 else f"{percent} %", checkable=True)
             chip.clicked.connect(lambda _=False, p=percent: self.vm.set_tip_percent(p))
             tips.append(chip)
             self.tip_buttons[percent] = chip
-        self.custom_tip_button = button("Custom", checkable=True)
+        self.custom_tip_button = WrapButton("Custom", checkable=True)
         self.custom_tip_button.clicked.connect(self._custom_tip)
         tips.append(self.custom_tip_button)
-        row = QHBoxLayout()
-        row.setSpacing(12)
-        row.addWidget(self._caption("Tip", "on dishes"))
-        row.addLayout(segmented(tips), 1)
-        self.choices_box.addLayout(row)
+        self.choices_box.addWidget(self._caption("Tip", "on dishes"), 0, 0)
+        self.choices_box.addLayout(segmented(tips), 0, 1)
 
-        self.donation_none = button("None", checkable=True)
+        self.donation_none = WrapButton("None", checkable=True)
         self.donation_none.clicked.connect(lambda: self.vm.set_donation_fixed(0))
-        self.donation_round_up = button("Round up", checkable=True)
+        self.donation_round_up = WrapButton("Round up", checkable=True)
         self.donation_round_up.clicked.connect(self.vm.set_donation_round_up)
         self.donation_buttons: dict[int, QPushButton] = {}
         donations = [self.donation_none, self.donation_round_up]
         for amount in settings.donation_amounts:
-            chip = button(self.vm.fmt(amount), checkable=True)
+            chip = WrapButton(self.vm.fmt(amount), checkable=True)
             chip.clicked.connect(lambda _=False, a=amount: self.vm.set_donation_fixed(a))
             donations.append(chip)
             self.donation_buttons[amount] = chip
-        row = QHBoxLayout()
-        row.setSpacing(12)
         self.donation_title = self._caption("Donation")
-        row.addWidget(self.donation_title)
-        row.addLayout(segmented(donations), 1)
-        donation = vbox(spacing=0)  # the partner's name belongs to the row above it, right under it
-        donation.addLayout(row)
-        self.choices_box.addLayout(donation)
-        # Under the buttons and as wide as they are, wrapping: "Médecins Sans Frontières / Doctors
-        # Without Borders" is shown whole (a caption beside the row would have 104 px for it).
+        self.choices_box.addWidget(self.donation_title, 1, 0)
+        self.choices_box.addLayout(segmented(donations), 1, 1)
+        # Right under the buttons and as wide as they are, wrapping: "Médecins Sans Frontières / Doctors
+        # Without Borders" is shown whole (a caption beside the row would have about 100 px for it).
         self.donation_partner = label(self.vm.donation_partner_text, "PartnerName", wrap=True)
-        self.donation_partner.setContentsMargins(CAPTION_WIDTH + 12, 0, 0, 0)
         self.donation_partner.setVisible(bool(self.vm.donation_partner_text))
-        donation.addWidget(self.donation_partner)
+        self.choices_box.addWidget(self.donation_partner, 2, 1)
 
     def on_settings_changed(self) -> None:
         self._build_choices()
