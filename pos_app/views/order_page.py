@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
     QFrame,
@@ -19,12 +20,16 @@ from PySide6.QtWidgets import (
 from tablepay_domain.tips import DonationKind, TipKind
 
 from ..viewmodels import KitchenViewModel, OrderViewModel
+from .flow import FlowRow
 from .overlays import NoteEditor, NumberPad
 from .theme import POS_COLOURS, TONE_COLOURS, pill_style
 from .widgets import ElidedLabel, WrapButton, button, card, clear, hbox, label, literal, segmented, vbox
 
 MENU_COLUMNS = 2
 LINE_HEIGHT = 60  # one order line: 56 px buttons plus a little air
+# Below this page width (a 1024 px screen) the order gets 5/8 of the width rather than 6/11, so dish
+# names on its lines stay whole; the menu's tiles and tabs wrap instead.
+NARROW_WIDTH = 1100
 
 
 def divider() -> QFrame:
@@ -42,27 +47,31 @@ class OrderPage(QWidget):
         self.vm, self.kitchen = vm, kitchen
         self.numpad = NumberPad(self, "Custom tip", vm.fmt)
         self.note_editor = NoteEditor(self)
-        root = QHBoxLayout(self)
-        root.setContentsMargins(20, 12, 20, 12)
-        root.setSpacing(16)
-        root.addLayout(self._menu_side(), 5)  # the order gets more room than the menu
-        root.addWidget(self._order_side(), 6)
+        self.root = QHBoxLayout(self)
+        self.root.setContentsMargins(20, 12, 20, 12)
+        self.root.setSpacing(16)
+        self.root.addLayout(self._menu_side(), 5)  # the order gets more room than the menu
+        self.root.addWidget(self._order_side(), 6)
         vm.changed.connect(self._on_changed)
         kitchen.changed.connect(self._on_kitchen)
         self._on_changed()
 
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        narrow = self.width() < NARROW_WIDTH
+        self.root.setStretch(0, 3 if narrow else 5)
+        self.root.setStretch(1, 5 if narrow else 6)
+        super().resizeEvent(event)
+
     # -- the menu -------------------------------------------------------------
     def _menu_side(self) -> QVBoxLayout:
         column = vbox(spacing=14)
-        tabs = QHBoxLayout()
-        tabs.setSpacing(6)
+        tabs = FlowRow(spacing=6)  # one row at 1280 px; a second one when the menu side is narrower
         self.category_buttons: dict[str, QPushButton] = {}
         group = QButtonGroup(self)
         for category in self.vm.menu.categories:
             tab = button(category, "CategoryButton", checkable=True)
             tab.clicked.connect(lambda _=False, c=category: self.show_category(c))
             group.addButton(tab)
-            tab.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
             tabs.addWidget(tab)
             self.category_buttons[category] = tab
         column.addLayout(tabs)
@@ -128,7 +137,7 @@ class OrderPage(QWidget):
 
         self.choices_box = QGridLayout()  # captions in one column, as wide as the widest needs
         self.choices_box.setHorizontalSpacing(12)
-        self.choices_box.setVerticalSpacing(4)
+        self.choices_box.setVerticalSpacing(0)  # the partner's line sits right under its row
         self.choices_box.setColumnStretch(1, 1)
         column.addLayout(self.choices_box)
         self._build_choices()
@@ -191,7 +200,9 @@ class OrderPage(QWidget):
         self.custom_tip_button.clicked.connect(self._custom_tip)
         tips.append(self.custom_tip_button)
         self.choices_box.addWidget(self._caption("Tip", "on dishes"), 0, 0)
-        self.choices_box.addLayout(segmented(tips), 0, 1)
+        tip_row = segmented(tips)
+        tip_row.setContentsMargins(0, 0, 0, 4)
+        self.choices_box.addLayout(tip_row, 0, 1)
 
         self.donation_none = WrapButton("None", checkable=True)
         self.donation_none.clicked.connect(lambda: self.vm.set_donation_fixed(0))
@@ -226,7 +237,7 @@ class OrderPage(QWidget):
         row.setFixedHeight(LINE_HEIGHT)
         layout = QHBoxLayout(row)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(8)
+        layout.setSpacing(6)
         text = vbox(spacing=0)
         text.addStretch(1)
         text.addWidget(ElidedLabel(name, "LineName"))
@@ -250,11 +261,11 @@ class OrderPage(QWidget):
         if sent:
             remove.setToolTip("Already sent to the kitchen: void it at the restaurant's POS")
         line_total = label(self.vm.fmt(quantity * unit), "LineTotal")
-        line_total.setFixedWidth(96)
+        self.line_totals.append(line_total)
         line_total.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         for part in (minus, qty, plus, line_total):
             layout.addWidget(part)
-        layout.addSpacing(8)
+        layout.addSpacing(6)
         layout.addWidget(remove)
         row.setProperty("sku", sku)
         self.line_rows[sku] = (minus, plus, remove)
@@ -264,6 +275,7 @@ class OrderPage(QWidget):
         order = self.vm.order
         clear(self.lines_box)
         self.line_rows: dict[str, tuple[QPushButton, QPushButton, QPushButton]] = {}
+        self.line_totals: list[QLabel] = []
         editable = self.vm.editable
         if order is None:
             self.title.setText("")
@@ -275,6 +287,13 @@ class OrderPage(QWidget):
                     line.sku, line.name, line.quantity, line.unit_amount, order.sent_quantity(line.sku), editable
                 )
             )
+        # One column for the line totals, as wide as the widest (at least 72 px): "€1,234.00" stays whole
+        # and an everyday order leaves the room to the dish names.
+        for line_total in self.line_totals:
+            line_total.ensurePolished()
+        column = max([72, *(t.sizeHint().width() for t in self.line_totals)])
+        for line_total in self.line_totals:
+            line_total.setFixedWidth(column)
         if not order.lines:
             self.lines_box.addWidget(label("Tap a dish to add it.", "Empty"))
         self.lines_box.addStretch(1)

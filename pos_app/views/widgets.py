@@ -154,7 +154,9 @@ def segmented(buttons: list[QPushButton]) -> QHBoxLayout:
         )
         widget.setProperty("segment", position)
         widget.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        row.addWidget(widget, max(1, widget.sizeHint().width()))
+        # No stretch factors: each gets its own width first, then an even share of the rest; when the row
+        # is short, a WrapButton gives way by going onto two lines.
+        row.addWidget(widget)
     return row
 
 
