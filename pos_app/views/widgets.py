@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import segno
 from PySide6.QtCore import QRect, QSize, Qt, QTimer, Signal
@@ -137,7 +137,7 @@ def key_pad(
     return grid, keys
 
 
-def segmented(buttons: list[QPushButton]) -> QHBoxLayout:
+def segmented(buttons: Sequence[QPushButton]) -> QHBoxLayout:
     """Buttons joined into one segmented control (rounded ends, shared borders)."""
     row = QHBoxLayout()
     row.setSpacing(0)
