@@ -22,15 +22,18 @@ HEADLINES = {
 
 
 class InfoColumn(QWidget):
-    """Table, amount, countdown and the two buttons beside the QR code. It asks for about 400 px, so
-    on a 1024 px screen it and the code give way in proportion (the code stays near 480 px) and on
-    1280x800 the code gets its full 600 px."""
+    """Table, amount, countdown and the two buttons beside the QR code: at least 340 px, so on a
+    1024 px screen "Waiting for the guest to pay…" keeps one line, the buttons take two, and the code
+    takes the rest (about 410 px there); on 1280x800 the code gets its full 600 px."""
 
-    PREFERRED_WIDTH = 400
+    LEAST_WIDTH = 340
+
+    def minimumSizeHint(self) -> QSize:
+        least = super().minimumSizeHint()
+        return QSize(max(least.width(), self.LEAST_WIDTH), least.height())
 
     def sizeHint(self) -> QSize:
-        least = self.minimumSizeHint()
-        return QSize(max(least.width(), self.PREFERRED_WIDTH), least.height())
+        return self.minimumSizeHint()
 
 
 class CheckoutPanel(QWidget):
@@ -81,7 +84,7 @@ class CheckoutPanel(QWidget):
         for widget in (self.wait_table, self.wait_amount, self.wait_breakdown, self.countdown, self.wait_message):
             info.addWidget(widget)
         info.addStretch(1)
-        # Two lines each rather than a smaller code when the screen is 1024 px wide.
+        # Two lines each on a 1024 px screen rather than a smaller code.
         self.cancel_button = WrapButton("Cancel checkout", "Danger")
         self.cancel_button.clicked.connect(self.vm.cancel)
         self.hide_button = WrapButton("Back to orders", "Secondary")
