@@ -5,7 +5,7 @@ the order screen with a long donation partner (kiosk-order-long-partner.png).
 
 No service is needed to show the history, the totals and the refund dialog (the kiosk reads its
 own SQLite); the status bar therefore says "Connecting…". manager-history-1024x768.png is the
-manager page alone at 1024x768 (the whole window cannot be that small yet: docs/kiosk.md).
+manager page alone at 1024x768 (the whole window fits 1024x768 too: tests/kiosk/test_small_screen.py).
 """
 
 from __future__ import annotations

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QStackedWidget, QWidget
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QSizePolicy, QStackedWidget, QWidget
 
 from ..viewmodels import CheckoutState, CheckoutViewModel, OrderViewModel
 from .theme import DANGER, MUTED, PAID, WARN
-from .widgets import QrCode, button, hbox, label, vbox
+from .widgets import QrCode, WrapButton, button, hbox, label, vbox
 
 HEADLINES = {
     CheckoutState.STARTING: ("Opening the checkout…", MUTED),
@@ -19,6 +19,21 @@ HEADLINES = {
     CheckoutState.OFFLINE: ("No connection", WARN),
     CheckoutState.ERROR: ("Checkout refused", DANGER),
 }
+
+
+class InfoColumn(QWidget):
+    """Table, amount, countdown and the two buttons beside the QR code: at least 340 px, so on a
+    1024 px screen "Waiting for the guest to pay…" keeps one line, the buttons take two, and the code
+    takes the rest (about 410 px there); on 1280x800 the code gets its full 600 px."""
+
+    LEAST_WIDTH = 340
+
+    def minimumSizeHint(self) -> QSize:
+        least = super().minimumSizeHint()
+        return QSize(max(least.width(), self.LEAST_WIDTH), least.height())
+
+    def sizeHint(self) -> QSize:
+        return self.minimumSizeHint()
 
 
 class CheckoutPanel(QWidget):
@@ -49,9 +64,8 @@ class CheckoutPanel(QWidget):
         qr_card = QFrame()
         qr_card.setObjectName("QrCard")
         qr_layout = vbox(spacing=8, margins=28)
-        self.qr = QrCode()
-        self.qr.setFixedSize(600, 600)
-        qr_layout.addWidget(self.qr, 0, Qt.AlignmentFlag.AlignCenter)
+        self.qr = QrCode()  # 600 px where there is room, at least 360 px (QrCode.MIN_SIDE) on 1024x768
+        qr_layout.addWidget(self.qr, 1, Qt.AlignmentFlag.AlignCenter)
         hint = label("Scan with your phone camera to pay", "Subtitle")
         hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         qr_layout.addWidget(hint)
@@ -59,6 +73,8 @@ class CheckoutPanel(QWidget):
         row.addWidget(qr_card, 0, Qt.AlignmentFlag.AlignVCenter)
 
         info = vbox(spacing=14)
+        info_side = InfoColumn()
+        info_side.setLayout(info)
         info.addStretch(1)
         self.wait_table = label("", "BigTable")
         self.wait_amount = label("", "BigAmount")
@@ -68,12 +84,13 @@ class CheckoutPanel(QWidget):
         for widget in (self.wait_table, self.wait_amount, self.wait_breakdown, self.countdown, self.wait_message):
             info.addWidget(widget)
         info.addStretch(1)
-        self.cancel_button = button("Cancel checkout", "Danger")
+        # Two lines each on a 1024 px screen rather than a smaller code.
+        self.cancel_button = WrapButton("Cancel checkout", "Danger")
         self.cancel_button.clicked.connect(self.vm.cancel)
-        self.hide_button = button("Back to orders", "Secondary")
+        self.hide_button = WrapButton("Back to orders", "Secondary")
         self.hide_button.clicked.connect(self._back)
         info.addLayout(hbox(self.hide_button, self.cancel_button))
-        row.addLayout(info, 1)
+        row.addWidget(info_side, 0)
         return page
 
     # -- paid / problem ------------------------------------------------------------
@@ -98,8 +115,13 @@ class CheckoutPanel(QWidget):
         self.retry_button.clicked.connect(self.vm.retry)
         self.done_button = button("Done", "Primary")
         self.done_button.clicked.connect(self._back)
-        buttons = hbox(self.back_button, self.retry_button, self.done_button, spacing=20)
-        buttons.setContentsMargins(160, 0, 160, 0)
+        buttons = hbox(spacing=20)
+        buttons.addStretch(1)  # centred, at most 400 px each: as on 1280x800, and no wider than 1024 px needs
+        for result_button in (self.back_button, self.retry_button, self.done_button):
+            result_button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+            result_button.setMaximumWidth(400)
+            buttons.addWidget(result_button, 4)
+        buttons.addStretch(1)
         column.addLayout(buttons)
         page.setLayout(column)
         return page

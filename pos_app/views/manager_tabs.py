@@ -32,7 +32,12 @@ class TotalsTab(QWidget):
         self.prev_button, self.next_button, self.today_button = button("◀"), button("▶"), button("Today")
         for widget in (self.prev_button, self.next_button):
             widget.setFixedWidth(72)
+        # The day and when it starts, one above the other: on one line they need 500 px at 30 px.
         self.day_label = label("", "Title")
+        self.day_start = label("", "Subtitle")
+        day = vbox(spacing=0)
+        day.addWidget(self.day_label)
+        day.addWidget(self.day_start)
         self.prev_button.clicked.connect(lambda: self.show_day(self.day - timedelta(days=1)))
         self.next_button.clicked.connect(lambda: self.show_day(self.day + timedelta(days=1)))
         self.today_button.clicked.connect(lambda: self.show_day(self.manager.today()))
@@ -40,7 +45,7 @@ class TotalsTab(QWidget):
         self.export_button = button("Export day CSV")
         self.export_button.clicked.connect(self._export)
         top.addWidget(self.prev_button)
-        top.addWidget(self.day_label, 1)
+        top.addLayout(day, 1)
         top.addWidget(self.next_button)
         top.addWidget(self.today_button)
         top.addSpacing(16)
@@ -51,7 +56,7 @@ class TotalsTab(QWidget):
         root.addWidget(self.export_message)
 
         figures = QGridLayout()
-        figures.setHorizontalSpacing(28)
+        figures.setHorizontalSpacing(16)  # seven figures in 984 px (1024x768); wider screens share out the rest
         figures.setVerticalSpacing(4)
         self.values: dict[str, QLabel] = {}
         names = (
@@ -98,7 +103,8 @@ class TotalsTab(QWidget):
         m = self.manager
         totals = m.totals(day)
         fmt = lambda amount: m.fmt(amount, totals.currency)  # noqa: E731
-        self.day_label.setText(f"{day.strftime('%a %d %b %Y')} · from {m.settings.business_day_starts_at}")
+        self.day_label.setText(day.strftime("%a %d %b %Y"))
+        self.day_start.setText(f"business day from {m.settings.business_day_starts_at}")
         for key, value in (
             ("paid_orders", str(totals.paid_orders)),
             ("gross", fmt(totals.gross)),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
     QFrame,
@@ -19,13 +20,16 @@ from PySide6.QtWidgets import (
 from tablepay_domain.tips import DonationKind, TipKind
 
 from ..viewmodels import KitchenViewModel, OrderViewModel
+from .flow import FlowRow
 from .overlays import NoteEditor, NumberPad
 from .theme import POS_COLOURS, TONE_COLOURS, pill_style
-from .widgets import ElidedLabel, button, card, clear, hbox, label, literal, segmented, vbox
+from .widgets import ElidedLabel, WrapButton, button, card, clear, hbox, label, literal, segmented, vbox
 
 MENU_COLUMNS = 2
 LINE_HEIGHT = 60  # one order line: 56 px buttons plus a little air
-CAPTION_WIDTH = 104
+# Below this page width (a 1024 px screen) the order gets 5/8 of the width rather than 6/11, so dish
+# names on its lines stay whole; the menu's tiles and tabs wrap instead.
+NARROW_WIDTH = 1100
 
 
 def divider() -> QFrame:
@@ -43,27 +47,31 @@ class OrderPage(QWidget):
         self.vm, self.kitchen = vm, kitchen
         self.numpad = NumberPad(self, "Custom tip", vm.fmt)
         self.note_editor = NoteEditor(self)
-        root = QHBoxLayout(self)
-        root.setContentsMargins(20, 12, 20, 12)
-        root.setSpacing(16)
-        root.addLayout(self._menu_side(), 5)  # the order gets more room than the menu
-        root.addWidget(self._order_side(), 6)
+        self.root = QHBoxLayout(self)
+        self.root.setContentsMargins(20, 12, 20, 12)
+        self.root.setSpacing(16)
+        self.root.addLayout(self._menu_side(), 5)  # the order gets more room than the menu
+        self.root.addWidget(self._order_side(), 6)
         vm.changed.connect(self._on_changed)
         kitchen.changed.connect(self._on_kitchen)
         self._on_changed()
 
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        narrow = self.width() < NARROW_WIDTH
+        self.root.setStretch(0, 3 if narrow else 5)
+        self.root.setStretch(1, 5 if narrow else 6)
+        super().resizeEvent(event)
+
     # -- the menu -------------------------------------------------------------
     def _menu_side(self) -> QVBoxLayout:
         column = vbox(spacing=14)
-        tabs = QHBoxLayout()
-        tabs.setSpacing(8)
+        tabs = FlowRow(spacing=6)  # one row at 1280 px; a second one when the menu side is narrower
         self.category_buttons: dict[str, QPushButton] = {}
         group = QButtonGroup(self)
         for category in self.vm.menu.categories:
             tab = button(category, "CategoryButton", checkable=True)
             tab.clicked.connect(lambda _=False, c=category: self.show_category(c))
             group.addButton(tab)
-            tab.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
             tabs.addWidget(tab)
             self.category_buttons[category] = tab
         column.addLayout(tabs)
@@ -87,9 +95,9 @@ class OrderPage(QWidget):
         clear(self.menu_grid)
         self.menu_buttons = {}
         for index, item in enumerate(self.vm.menu.in_category(category)):
-            tile = button(f"{literal(item.name)}\n{self.vm.fmt(item.unit_amount)}", "MenuButton")
-            tile.setMinimumWidth(120)
-            tile.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+            # A long name goes onto a second line when the column is narrow (a 1024 px screen), never "…".
+            tile = WrapButton(f"{literal(item.name)}\n{self.vm.fmt(item.unit_amount)}", "MenuButton", lines=3)
+            tile.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
             tile.clicked.connect(lambda _=False, sku=item.sku: self.vm.add_item(sku))
             self.menu_grid.addWidget(tile, index // MENU_COLUMNS, index % MENU_COLUMNS)
             self.menu_buttons[item.sku] = tile
@@ -127,7 +135,10 @@ class OrderPage(QWidget):
         column.addWidget(self.lines_scroll, 1)
         column.addWidget(divider())
 
-        self.choices_box = vbox(spacing=4)
+        self.choices_box = QGridLayout()  # captions in one column, as wide as the widest needs
+        self.choices_box.setHorizontalSpacing(12)
+        self.choices_box.setVerticalSpacing(0)  # the partner's line sits right under its row
+        self.choices_box.setColumnStretch(1, 1)
         column.addLayout(self.choices_box)
         self._build_choices()
         column.addWidget(divider())
@@ -145,17 +156,18 @@ class OrderPage(QWidget):
         sums.addStretch(1)
         column.addLayout(sums)
         pay = QHBoxLayout()
-        pay.setSpacing(20)
+        pay.setSpacing(16)
         total_block = vbox(spacing=0)
         total_block.addWidget(label("TOTAL", "TotalLabel"))
         self.total_value = label("", "TotalValue")
         total_block.addWidget(self.total_value)
         pay.addLayout(total_block)
-        self.kitchen_button = button("Send to kitchen", "Kitchen")
+        # Both wrap onto two lines rather than widen the order side ("Send to kitchen · 2 new" at 1024 px).
+        self.kitchen_button = WrapButton("Send to kitchen", "Kitchen")
         self.kitchen_button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.kitchen_button.clicked.connect(self.kitchen.send)
         pay.addWidget(self.kitchen_button, 1)
-        self.checkout_button = button("Checkout", "Primary")
+        self.checkout_button = WrapButton("Checkout", "Primary")
         self.checkout_button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.checkout_button.clicked.connect(self.checkoutRequested.emit)
         pay.addWidget(self.checkout_button, 1)
@@ -164,12 +176,11 @@ class OrderPage(QWidget):
 
     def _caption(self, title: str, sub: str = "") -> QWidget:
         holder = QWidget()
-        holder.setFixedWidth(CAPTION_WIDTH)
         box = vbox(spacing=0)
         box.addStretch(1)
         box.addWidget(label(title, "RowCaption"))
         if sub:
-            box.addWidget(ElidedLabel(sub, "RowCaptionSub"))
+            box.addWidget(label(sub, "RowCaptionSub"))
         box.addStretch(1)
         holder.setLayout(box)
         return holder
@@ -181,44 +192,37 @@ class OrderPage(QWidget):
         self.tip_buttons: dict[int, QPushButton] = {}
         tips: list[QPushButton] = []
         for percent in [0, *settings.tip_presets]:
-            chip = button("No tip" if percent == 0 else f"{percent} %", checkable=True)
+            chip = WrapButton("No tip" if percent == 0 else f"{percent} %", checkable=True)
             chip.clicked.connect(lambda _=False, p=percent: self.vm.set_tip_percent(p))
             tips.append(chip)
             self.tip_buttons[percent] = chip
-        self.custom_tip_button = button("Custom", checkable=True)
+        self.custom_tip_button = WrapButton("Custom", checkable=True)
         self.custom_tip_button.clicked.connect(self._custom_tip)
         tips.append(self.custom_tip_button)
-        row = QHBoxLayout()
-        row.setSpacing(12)
-        row.addWidget(self._caption("Tip", "on dishes"))
-        row.addLayout(segmented(tips), 1)
-        self.choices_box.addLayout(row)
+        self.choices_box.addWidget(self._caption("Tip", "on dishes"), 0, 0)
+        tip_row = segmented(tips)
+        tip_row.setContentsMargins(0, 0, 0, 4)
+        self.choices_box.addLayout(tip_row, 0, 1)
 
-        self.donation_none = button("None", checkable=True)
+        self.donation_none = WrapButton("None", checkable=True)
         self.donation_none.clicked.connect(lambda: self.vm.set_donation_fixed(0))
-        self.donation_round_up = button("Round up", checkable=True)
+        self.donation_round_up = WrapButton("Round up", checkable=True)
         self.donation_round_up.clicked.connect(self.vm.set_donation_round_up)
         self.donation_buttons: dict[int, QPushButton] = {}
         donations = [self.donation_none, self.donation_round_up]
         for amount in settings.donation_amounts:
-            chip = button(self.vm.fmt(amount), checkable=True)
+            chip = WrapButton(self.vm.fmt(amount), checkable=True)
             chip.clicked.connect(lambda _=False, a=amount: self.vm.set_donation_fixed(a))
             donations.append(chip)
             self.donation_buttons[amount] = chip
-        row = QHBoxLayout()
-        row.setSpacing(12)
         self.donation_title = self._caption("Donation")
-        row.addWidget(self.donation_title)
-        row.addLayout(segmented(donations), 1)
-        donation = vbox(spacing=0)  # the partner's name belongs to the row above it, right under it
-        donation.addLayout(row)
-        self.choices_box.addLayout(donation)
-        # Under the buttons and as wide as they are, wrapping: "Médecins Sans Frontières / Doctors
-        # Without Borders" is shown whole (a caption beside the row would have 104 px for it).
+        self.choices_box.addWidget(self.donation_title, 1, 0)
+        self.choices_box.addLayout(segmented(donations), 1, 1)
+        # Right under the buttons and as wide as they are, wrapping: "Médecins Sans Frontières / Doctors
+        # Without Borders" is shown whole (a caption beside the row would have about 100 px for it).
         self.donation_partner = label(self.vm.donation_partner_text, "PartnerName", wrap=True)
-        self.donation_partner.setContentsMargins(CAPTION_WIDTH + 12, 0, 0, 0)
         self.donation_partner.setVisible(bool(self.vm.donation_partner_text))
-        donation.addWidget(self.donation_partner)
+        self.choices_box.addWidget(self.donation_partner, 2, 1)
 
     def on_settings_changed(self) -> None:
         self._build_choices()
@@ -233,7 +237,7 @@ class OrderPage(QWidget):
         row.setFixedHeight(LINE_HEIGHT)
         layout = QHBoxLayout(row)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(8)
+        layout.setSpacing(6)
         text = vbox(spacing=0)
         text.addStretch(1)
         text.addWidget(ElidedLabel(name, "LineName"))
@@ -257,11 +261,11 @@ class OrderPage(QWidget):
         if sent:
             remove.setToolTip("Already sent to the kitchen: void it at the restaurant's POS")
         line_total = label(self.vm.fmt(quantity * unit), "LineTotal")
-        line_total.setFixedWidth(96)
+        self.line_totals.append(line_total)
         line_total.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         for part in (minus, qty, plus, line_total):
             layout.addWidget(part)
-        layout.addSpacing(8)
+        layout.addSpacing(6)
         layout.addWidget(remove)
         row.setProperty("sku", sku)
         self.line_rows[sku] = (minus, plus, remove)
@@ -271,6 +275,7 @@ class OrderPage(QWidget):
         order = self.vm.order
         clear(self.lines_box)
         self.line_rows: dict[str, tuple[QPushButton, QPushButton, QPushButton]] = {}
+        self.line_totals: list[QLabel] = []
         editable = self.vm.editable
         if order is None:
             self.title.setText("")
@@ -282,6 +287,13 @@ class OrderPage(QWidget):
                     line.sku, line.name, line.quantity, line.unit_amount, order.sent_quantity(line.sku), editable
                 )
             )
+        # One column for the line totals, as wide as the widest (at least 72 px): "€1,234.00" stays whole
+        # and an everyday order leaves the room to the dish names.
+        for line_total in self.line_totals:
+            line_total.ensurePolished()
+        column = max([72, *(t.sizeHint().width() for t in self.line_totals)])
+        for line_total in self.line_totals:
+            line_total.setFixedWidth(column)
         if not order.lines:
             self.lines_box.addWidget(label("Tap a dish to add it.", "Empty"))
         self.lines_box.addStretch(1)

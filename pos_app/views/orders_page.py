@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from ..viewmodels import OrdersViewModel
 from ..viewmodels.orders import OrderRow
+from .order_page import NARROW_WIDTH
 from .theme import POS_COLOURS, STATUS_COLOURS, pill_style
 from .widgets import ElidedLabel, button, card, clear, label, vbox
 
@@ -18,15 +20,22 @@ class OrdersPage(QWidget):
         super().__init__(parent)
         self.setObjectName("Page")
         self.vm = vm
-        root = QHBoxLayout(self)
-        root.setContentsMargins(24, 20, 24, 20)
-        root.setSpacing(20)
+        self.root = QHBoxLayout(self)
+        self.root.setContentsMargins(24, 20, 24, 20)
+        self.root.setSpacing(20)
         self.open_box, open_card = self._column("Open orders")
         self.paid_box, paid_card = self._column("Paid today")
-        root.addWidget(open_card, 1)
-        root.addWidget(paid_card, 1)
+        self.root.addWidget(open_card, 1)
+        self.root.addWidget(paid_card, 1)
         self.pos_badges: dict[str, QLabel] = {}  # order id -> its POS badge, for open orders sent to the kitchen
         vm.changed.connect(self._on_changed)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        # Halves on 1280 px; below NARROW_WIDTH the open orders (two pills and Open) get 3/5.
+        narrow = self.width() < NARROW_WIDTH
+        self.root.setStretch(0, 3 if narrow else 1)
+        self.root.setStretch(1, 2 if narrow else 1)
+        super().resizeEvent(event)
 
     def _column(self, title: str) -> tuple[QVBoxLayout, QWidget]:
         column = vbox(spacing=12)
@@ -39,13 +48,13 @@ class OrdersPage(QWidget):
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(holder)
         column.addWidget(scroll, 1)
-        return box, card(column)
+        return box, card(column, margins=16)  # 16, not 24: a row with both pills fits half of 1024 px
 
     def _row(self, row: OrderRow, openable: bool) -> QWidget:
         widget = QWidget()
         layout = QHBoxLayout(widget)
         layout.setContentsMargins(0, 4, 0, 4)
-        layout.setSpacing(14)
+        layout.setSpacing(10)
         # Table and items stacked, payment and POS pills stacked: a row fits half the screen with both pills.
         text = vbox(spacing=0)
         text.addWidget(ElidedLabel(f"Table {row.table}", "LineName"))
@@ -65,7 +74,7 @@ class OrdersPage(QWidget):
             self.pos_badges[row.order_id] = kitchen
         layout.addLayout(pills)
         total = label(row.total, "LineTotal")
-        total.setMinimumWidth(100)
+        total.setMinimumWidth(84)  # "€1,234.00" still fits: the label is never narrower than its text
         total.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         layout.addWidget(total)
         if openable:

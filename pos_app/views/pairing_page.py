@@ -12,6 +12,7 @@ from .widgets import BrandLogo, button, hbox, label, vbox
 
 WINDOW_SIZE = (1280, 800)  # the same touch screen as the order screens
 
+# min-height 60 + the 2 px border: a key is the 64 px the keyboard sets, not 68 (its last row was cut by 2 px).
 PAIRING_STYLE = """
 #PairingCode { font-family: "DejaVu Sans Mono", monospace; font-size: 150px; font-weight: 800;
                letter-spacing: 6px; background: white; border: 3px solid #0f766e; border-radius: 28px;
@@ -20,7 +21,7 @@ PAIRING_STYLE = """
                   background: white; border: 1px solid #e4e0d8; border-radius: 12px; padding: 14px 18px; }
 #PairingMessage { font-size: 22px; }
 #PairingHeadline { font-size: 34px; font-weight: 800; }
-#KeyboardKey { font-size: 24px; font-weight: 600; padding: 0 4px; border-radius: 12px; }
+#KeyboardKey { font-size: 24px; font-weight: 600; padding: 0 4px; border-radius: 12px; min-height: 60px; }
 #KeyboardKey:checked { background: #0f766e; color: white; border-color: #0f766e; }
 """
 

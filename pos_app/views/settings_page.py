@@ -167,7 +167,9 @@ class SettingsPage(QWidget):
         self.tips_row = QHBoxLayout()
         column.addLayout(self.tips_row)
         column.addSpacing(6)
-        column.addWidget(label(f"DONATION AMOUNTS · {self.vm.settings.donation_partner.upper()}", "SectionLabel"))
+        # Wrapping: a partner such as "Médecins Sans Frontières / Doctors Without Borders" is named whole.
+        donations = label(f"DONATION AMOUNTS · {self.vm.settings.donation_partner.upper()}", "SectionLabel", wrap=True)
+        column.addWidget(donations)
         self.donations_row = QHBoxLayout()
         column.addLayout(self.donations_row)
         column.addSpacing(6)

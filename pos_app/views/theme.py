@@ -56,9 +56,10 @@ QPushButton {{ min-height: {TOUCH}px; border-radius: 14px; padding: 0 18px; font
                background: {CARD}; border: 2px solid {LINE}; }}
 QPushButton:pressed {{ background: #e6f4f1; }}
 QPushButton:disabled {{ color: #b8b8b8; background: #f5f5f4; border-color: #ece9e3; }}
-#TableButton {{ min-height: 120px; font-size: 30px; font-weight: 700; border-radius: 20px; text-align: center; }}
+#TableButton {{ min-height: 96px; max-height: 120px; font-size: 30px; font-weight: 700; border-radius: 20px;
+                 text-align: center; }}
 #TableButton[busy="true"] {{ border: 3px solid {ACCENT}; background: #ecfdf9; }}
-#CategoryButton {{ min-height: {COMPACT}px; max-height: {COMPACT}px; border-radius: 28px; padding: 0 16px;
+#CategoryButton {{ min-height: {COMPACT}px; max-height: {COMPACT}px; border-radius: 28px; padding: 0 10px;
                    font-size: 18px; }}
 #CategoryButton:checked {{ background: {INK}; color: white; border-color: {INK}; }}
 #MenuButton {{ min-height: 88px; border-radius: 18px; text-align: left; padding: 10px 16px; font-size: 18px; }}
@@ -80,7 +81,7 @@ QPushButton:disabled {{ color: #b8b8b8; background: #f5f5f4; border-color: #ece9
 #RowCaption {{ font-size: 16px; font-weight: 700; }}
 #RowCaptionSub {{ font-size: 13px; color: {MUTED}; }}
 #PartnerName {{ font-size: 14px; color: {MUTED}; }}
-#Segment {{ min-height: {COMPACT}px; max-height: {COMPACT}px; padding: 0 8px; font-size: 17px; font-weight: 600;
+#Segment {{ min-height: {COMPACT}px; max-height: {COMPACT}px; padding: 0 6px; font-size: 17px; font-weight: 600;
             border-radius: 0; border: 2px solid {LINE}; border-left-width: 0; background: {CARD}; }}
 #Segment[segment="first"] {{ border-left-width: 2px; border-top-left-radius: 14px; border-bottom-left-radius: 14px; }}
 #Segment[segment="last"] {{ border-top-right-radius: 14px; border-bottom-right-radius: 14px; }}

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import segno
 from PySide6.QtCore import QRect, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent
+from PySide6.QtGui import QColor, QFontMetrics, QMouseEvent, QPainter, QPaintEvent
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
@@ -16,6 +16,9 @@ from PySide6.QtWidgets import (
     QLayout,
     QPushButton,
     QSizePolicy,
+    QStyle,
+    QStyleOptionButton,
+    QStylePainter,
     QVBoxLayout,
     QWidget,
 )
@@ -44,6 +47,74 @@ def button(text: str, name: str = "", checkable: bool = False) -> QPushButton:
     return widget
 
 
+def wrapped(text: str, metrics: QFontMetrics, width: int) -> str:
+    """`text` with line breaks between words so no line is wider than `width` (a word that is wider
+    stays whole on its own line: it is never cut)."""
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        line = ""
+        for word in paragraph.split(" "):
+            candidate = f"{line} {word}" if line else word
+            if line and metrics.horizontalAdvance(candidate) > width:
+                lines.append(line)
+                line = word
+            else:
+                line = candidate
+        lines.append(line)
+    return "\n".join(lines)
+
+
+class WrapButton(QPushButton):
+    """A button whose words go onto more lines when it is narrower than its text (never cut, never
+    "…"): on a wide screen it looks like any button, on a narrow one "Round up +€0.54" becomes two lines.
+
+    `lines` is how many lines its height holds; the narrowest it gets (minimumSizeHint) is the width
+    at which the text needs no more than that. The style draws the text, so every state keeps its colours.
+    """
+
+    def __init__(self, text: str, name: str = "", checkable: bool = False, *, lines: int = 2) -> None:
+        super().__init__(text)
+        if name:
+            self.setObjectName(name)
+        self.setCheckable(checkable)
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        # Preferred, not QPushButton's Minimum (which makes the one-line width the least it can have).
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, self.sizePolicy().verticalPolicy())
+        self.lines = lines
+
+    def _text_width(self, text: str) -> int:
+        return max((self.fontMetrics().horizontalAdvance(line) for line in text.split("\n")), default=0)
+
+    def _chrome(self) -> int:
+        """Border and padding: what the style adds around the text."""
+        return super().sizeHint().width() - self._text_width(self.text())
+
+    def minimumSizeHint(self) -> QSize:
+        text, metrics = self.text(), self.fontMetrics()
+        low = max((self._text_width(word) for word in text.replace("\n", " ").split(" ")), default=0)
+        high = max(low, self._text_width(text))
+        while low < high:  # the narrowest width whose wrapped text has at most `lines` lines
+            middle = (low + high) // 2
+            if wrapped(text, metrics, middle).count("\n") + 1 <= self.lines:
+                high = middle
+            else:
+                low = middle + 1
+        return QSize(low + self._chrome(), super().minimumSizeHint().height())
+
+    def shown_text(self) -> str:
+        """The text as painted at the current width (tests check that nothing is cut)."""
+        return wrapped(self.text(), self.fontMetrics(), self.width() - self._chrome())
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        option = QStyleOptionButton()
+        self.initStyleOption(option)
+        option.text = self.shown_text()
+        painter = QStylePainter(self)
+        painter.drawControl(QStyle.ControlElement.CE_PushButton, option)
+        painter.end()
+
+
 PAD_KEYS = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "C", "0", "⌫")
 
 
@@ -66,7 +137,7 @@ def key_pad(
     return grid, keys
 
 
-def segmented(buttons: list[QPushButton]) -> QHBoxLayout:
+def segmented(buttons: Sequence[QPushButton]) -> QHBoxLayout:
     """Buttons joined into one segmented control (rounded ends, shared borders)."""
     row = QHBoxLayout()
     row.setSpacing(0)
@@ -83,7 +154,9 @@ def segmented(buttons: list[QPushButton]) -> QHBoxLayout:
         )
         widget.setProperty("segment", position)
         widget.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        row.addWidget(widget, max(1, widget.sizeHint().width()))
+        # No stretch factors: each gets its own width first, then an even share of the rest; when the row
+        # is short, a WrapButton gives way by going onto two lines.
+        row.addWidget(widget)
     return row
 
 
@@ -192,35 +265,62 @@ def vbox(spacing: int = 12, margins: int = 0) -> QVBoxLayout:
 
 
 class QrCode(QWidget):
-    """A QR code painted module by module at an integer scale: sharp at any size, no blur."""
+    """A QR code painted module by module at an integer scale: sharp at any size, no blur.
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    It takes the square the layout gives it (600 px on the 1280x800 screen, less on a smaller one) but
+    never less than MIN_SIDE: a phone still reads it from across a table. The quiet zone (QUIET modules
+    of white on each side) is inside the painted square and never cut.
+    """
+
+    MIN_SIDE = 360
+    QUIET = 2  # modules; the white card around the code adds more
+
+    def __init__(self, parent: QWidget | None = None, preferred: int = 600) -> None:
         super().__init__(parent)
         self._matrix: list[list[bool]] = []
         self.data = ""
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.setMinimumSize(240, 240)
+        self.preferred = preferred
+        policy = QSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        policy.setHeightForWidth(True)
+        self.setSizePolicy(policy)
+        self.setMinimumSize(self.MIN_SIDE, self.MIN_SIDE)
+        self.setMaximumSize(preferred, preferred)
 
     def set_data(self, data: str) -> None:
         self.data = data
         code = segno.make(data, error="m", micro=False) if data else None
         self._matrix = [[bool(v) for v in row] for row in code.matrix] if code else []
+        # The least square in which whole modules still make MIN_SIDE (41 modules: 9 px each, 369 px).
+        count = len(self._matrix) + 2 * self.QUIET
+        least = -(-self.MIN_SIDE // count) * count if self._matrix else self.MIN_SIDE
+        self.setMinimumSize(least, least)
         self.update()
 
     def sizeHint(self) -> QSize:
-        return QSize(480, 480)
+        return QSize(self.preferred, self.preferred)
+
+    def hasHeightForWidth(self) -> bool:
+        return True
+
+    def heightForWidth(self, width: int) -> int:
+        return width
+
+    def painted(self) -> tuple[int, int]:
+        """(side of the painted code with its quiet zone, px per module): what a phone gets to read."""
+        if not self._matrix:
+            return 0, 0
+        count = len(self._matrix) + 2 * self.QUIET
+        module = max(1, min(self.width(), self.height()) // count)
+        return module * count, module
 
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         painter.fillRect(self.rect(), QColor("white"))
         if not self._matrix:
             return
-        quiet = 2
-        count = len(self._matrix) + 2 * quiet
-        side = min(self.width(), self.height())
-        module = max(1, side // count)
-        size = module * count
-        x0, y0 = (self.width() - size) // 2 + quiet * module, (self.height() - size) // 2 + quiet * module
+        size, module = self.painted()
+        x0 = (self.width() - size) // 2 + self.QUIET * module
+        y0 = (self.height() - size) // 2 + self.QUIET * module
         black = QColor("#111111")
         for y, row in enumerate(self._matrix):
             for x, dark in enumerate(row):
