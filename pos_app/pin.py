@@ -29,7 +29,7 @@ def hash_pin(pin: str) -> str:
         raise ValueError(f"the settings PIN must be {MIN_DIGITS} to {MAX_DIGITS} digits")
     salt = os.urandom(16)
     digest = _derive(pin, salt, N, R, P)
-    encode = lambda raw: base64.b64encode(raw).decode("ascii")  # noqa: E731
+    encode = lambda raw: base64.b64encode(raw).decode("ascii")
     return f"scrypt${N}${R}${P}${encode(salt)}${encode(digest)}"
 
 

@@ -21,15 +21,15 @@ os.environ.setdefault("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from PySide6.QtCore import QEvent  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtCore import QEvent
+from PySide6.QtWidgets import QApplication
 
-from bench.manager_seed import seed_payments  # noqa: E402
-from pos_app.app import build_kiosk  # noqa: E402
-from pos_app.secrets import Pairing  # noqa: E402
-from pos_app.settings import KioskSettings  # noqa: E402
-from pos_app.views.manager_page import ManagerPage  # noqa: E402
-from pos_app.views.theme import STYLE  # noqa: E402
+from bench.manager_seed import seed_payments
+from pos_app.app import build_kiosk
+from pos_app.secrets import Pairing
+from pos_app.settings import KioskSettings
+from pos_app.views.manager_page import ManagerPage
+from pos_app.views.theme import STYLE
 
 OUT = ROOT / "docs" / "screenshots"
 LONG_PARTNER = "Médecins Sans Frontières / Doctors Without Borders"

@@ -14,12 +14,12 @@ os.environ.setdefault("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import qasync  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+import qasync
+from PySide6.QtWidgets import QApplication
 
-from pos_app.app import build_pairing_screen  # noqa: E402
-from pos_app.settings import KioskSettings  # noqa: E402
-from tests.support.harness import running_harness  # noqa: E402
+from pos_app.app import build_pairing_screen
+from pos_app.settings import KioskSettings
+from tests.support.harness import running_harness
 
 OUT = ROOT / "docs" / "screenshots" / "kiosk-pairing.png"
 

@@ -116,7 +116,7 @@ class _Guarded:
             transport.close()  # uvicorn never sees it
             return
         self._admitted = True
-        super().connection_made(transport)  # type: ignore[misc]
+        super().connection_made(transport)  # type: ignore[misc]  # uvicorn's protocol follows this mixin in the MRO
         self._await_headers()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -125,17 +125,17 @@ class _Guarded:
         self._admitted = False
         self._stop_timer()
         self.guard.closed(self)
-        super().connection_lost(exc)  # type: ignore[misc]
+        super().connection_lost(exc)  # type: ignore[misc]  # uvicorn's protocol follows this mixin in the MRO
 
     def data_received(self, data: bytes) -> None:
         if self._header_bytes >= 0:
             self._header_bytes += len(data)
-        super().data_received(data)  # type: ignore[misc]
+        super().data_received(data)  # type: ignore[misc]  # uvicorn's protocol follows this mixin in the MRO
         if self._header_bytes > MAX_HEADER_BYTES and not self.transport.is_closing():
             self.drop()
 
     def on_response_complete(self) -> None:
-        super().on_response_complete()  # type: ignore[misc]
+        super().on_response_complete()  # type: ignore[misc]  # uvicorn's protocol follows this mixin in the MRO
         if self.cycle is None or self.cycle.response_complete:  # not a pipelined request started
             self._await_headers()
 

@@ -84,7 +84,7 @@ class RefundViewModel(QObject):
         if self.payment is None:
             return "Pick a payment first."
         payment = self.payment
-        fmt = lambda amount: self.manager.fmt(amount, payment.currency)  # noqa: E731
+        fmt = lambda amount: self.manager.fmt(amount, payment.currency)
         if self.amount <= 0:
             return "Enter the amount to refund."
         if self.amount > self.left:

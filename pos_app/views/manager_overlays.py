@@ -169,7 +169,7 @@ class RefundOverlay(Overlay):
             self.info.setText("")
             self.display.setText("")
         else:
-            fmt = lambda amount: vm.manager.fmt(amount, p.currency)  # noqa: E731
+            fmt = lambda amount: vm.manager.fmt(amount, p.currency)
             self.info.setText(
                 f"Order {p.order_id} · Table {p.table} · paid {fmt(p.amount_total)}"
                 + (f", already refunded {fmt(p.amount_refunded)}" if p.amount_refunded else "")

@@ -102,7 +102,7 @@ class TotalsTab(QWidget):
         self.day = day
         m = self.manager
         totals = m.totals(day)
-        fmt = lambda amount: m.fmt(amount, totals.currency)  # noqa: E731
+        fmt = lambda amount: m.fmt(amount, totals.currency)
         self.day_label.setText(day.strftime("%a %d %b %Y"))
         self.day_start.setText(f"business day from {m.settings.business_day_starts_at}")
         for key, value in (

@@ -14,6 +14,7 @@ from ..pos.rkeeper_xml import PosError
 from ..services.checkout import CheckoutService, PosDisabled
 from ..services.outbox import OutboxWorker
 from ..services.pos_menu import menu_from_pos
+from ..storage.repository import Repository
 from .auth import kiosk_from_request, manager_from_request
 from .schemas import DeadLetter, DigitsInteger, ErrorResponse, OrderSnapshot, PosMenu, PosOrderState, SentToPos
 
@@ -84,7 +85,8 @@ async def pos_menu(
 @router.get("/outbox/dead-letters", response_model=list[DeadLetter], responses={403: {"model": ErrorResponse}})
 async def dead_letters(request: Request, kiosk_id: Manager) -> list[dict[str, Any]]:
     """Deliveries parked after failing (POS steps, donation transfers) of this restaurant's orders (manager token)."""
-    return request.app.state.repo.outbox_rows(state="dead", of_known_orders=True)  # type: ignore[no-any-return]
+    repo: Repository = request.app.state.repo
+    return repo.outbox_rows(state="dead", of_known_orders=True)
 
 
 @router.post(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,6 +20,8 @@ from tablepay_domain.order import Order
 from tablepay_domain.payment_state import FEED_EVENT, PaymentStatus
 
 from ..models import PaymentRecord, utc_now
+from .outbox_rows import OutboxRows
+from .webhook_request_rows import WebhookRequestRows
 
 _PAYMENT_COLUMNS = [f.name for f in fields(PaymentRecord)]
 
@@ -43,7 +44,7 @@ def _payment(row: sqlite3.Row | tuple[Any, ...] | None, names: list[str]) -> Pay
     return PaymentRecord(**values)
 
 
-class Repository:
+class Repository(WebhookRequestRows, OutboxRows):
     def __init__(self, db: sqlite_utils.Database) -> None:
         self.db = db
         self.conn = db.conn
@@ -332,69 +333,6 @@ class Repository:
         )
         return [dict(zip(names, row, strict=True)) for row in cursor]
 
-    # raw webhook requests ---------------------------------------------------
-    _REQUEST_INSERT = (
-        "INSERT INTO webhook_requests (received_at, event_id, verdict, headers, body, error) VALUES (?, ?, ?, ?, ?, ?)"
-    )
-
-    def store_requests(self, rows: list[tuple[str | None, str, str, str, str | None]]) -> None:
-        """Many (event_id, verdict, headers, body, error) rows in one statement."""
-        now = utc_now()
-        self.conn.executemany(self._REQUEST_INSERT, [(now, *row) for row in rows])
-
-    def webhook_requests(self, verdict: str | None = None, request_id: int | None = None) -> list[dict[str, Any]]:
-        names = ("id", "received_at", "event_id", "verdict", "headers", "body", "error")
-        where = [(c, v) for c, v in (("verdict = ?", verdict), ("id = ?", request_id)) if v is not None]
-        sql = (
-            f"SELECT {', '.join(names)} FROM webhook_requests"
-            + (" WHERE " + " AND ".join(c for c, _ in where) if where else "")
-            + " ORDER BY id"
-        )
-        return [dict(zip(names, row, strict=True)) for row in self.conn.execute(sql, tuple(v for _, v in where))]
-
-    def set_request_verdict(self, request_id: int, verdict: str, error: str | None = None) -> None:
-        self.conn.execute(
-            "UPDATE webhook_requests SET verdict = ?, error = ? WHERE id = ?", (verdict, error, request_id)
-        )
-
-    def prune_webhook_requests(self, received_before: str) -> None:
-        self.conn.execute(
-            "DELETE FROM webhook_requests WHERE received_at < ? AND verdict != 'failed'", (received_before,)
-        )
-
-    def store_rejected_request(self, headers: str, head: bytes, size: int, sha256: str, reason: str) -> int:
-        """A rejected request's kept part; returns the bytes it takes (as `rejected_bytes` counts them)."""
-        self.conn.execute(
-            "INSERT INTO webhook_requests (received_at, verdict, headers, body, error, body_size, "
-            "body_sha256) VALUES (?, 'rejected', ?, ?, ?, ?, ?)",
-            (utc_now(), headers, head, reason, size, sha256),
-        )
-        return len(head) + len(headers.encode()) + len(reason.encode()) + len(sha256)
-
-    # The bytes a rejected row takes: what the sender chose (body head, headers) and our reason.
-    _REJECTED_ROW_BYTES = (
-        "length(CAST(body AS BLOB)) + length(CAST(headers AS BLOB)) "
-        "+ coalesce(length(CAST(error AS BLOB)), 0) + coalesce(length(body_sha256), 0)"
-    )
-
-    def rejected_bytes(self) -> int:
-        return int(
-            self.conn.execute(
-                f"SELECT coalesce(sum({self._REJECTED_ROW_BYTES}), 0) FROM webhook_requests WHERE verdict = 'rejected'"
-            ).fetchone()[0]
-        )
-
-    def trim_rejected_requests(self, keep: int, keep_bytes: int) -> None:
-        """Forged or malformed requests are kept for inspection, but only the newest `keep` rows within
-        `keep_bytes` in all."""
-        self.conn.execute(
-            "DELETE FROM webhook_requests WHERE verdict = 'rejected' AND id <= (SELECT id FROM ("
-            f"  SELECT id, row_number() OVER newest AS n, sum({self._REJECTED_ROW_BYTES}) OVER newest AS total"
-            "   FROM webhook_requests WHERE verdict = 'rejected' WINDOW newest AS (ORDER BY id DESC))"
-            " WHERE n > ? OR total > ? ORDER BY id DESC LIMIT 1)",
-            (keep, keep_bytes),
-        )
-
     # feed -----------------------------------------------------------------
     _FEED_INSERT = (
         "INSERT INTO feed (event_id, kiosk_id, event, order_id, payment_id, attempt, status, currency, "
@@ -487,110 +425,6 @@ class Repository:
                 (kiosk_id, after, limit),
             )
         return [dict(zip(self._FEED_COLUMNS, row, strict=True)) for row in cursor]
-
-    # outbox ---------------------------------------------------------------
-    def enqueue(
-        self,
-        topic: str,
-        dedupe_key: str,
-        payment_id: str | None,
-        payload: dict[str, Any],
-        ordering_key: str | None = None,
-    ) -> bool:
-        """Queue work once per dedupe_key; rows sharing an ordering_key are delivered in order."""
-        cursor = self.conn.execute(
-            "INSERT OR IGNORE INTO outbox (topic, dedupe_key, payment_id, payload, next_attempt_at, created_at, "
-            "ordering_key) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (topic, dedupe_key, payment_id, json.dumps(payload), time.time(), utc_now(), ordering_key),
-        )
-        return cursor.rowcount > 0
-
-    # Pending, and no earlier row of the same ordering key is still pending or parked.
-    _UNBLOCKED = (
-        "state = 'pending' AND (ordering_key IS NULL OR NOT EXISTS (SELECT 1 FROM outbox AS e "
-        "WHERE e.ordering_key = o.ordering_key AND e.id < o.id AND e.state != 'done'))"
-    )
-
-    def due_outbox(self, now: float, limit: int) -> list[dict[str, Any]]:
-        """Rows due now, skipping any whose ordering_key has an earlier row not yet done."""
-        cursor = self.conn.execute(
-            "SELECT id, topic, dedupe_key, payment_id, payload, attempts FROM outbox AS o "
-            f"WHERE {self._UNBLOCKED} AND next_attempt_at <= ? ORDER BY id LIMIT ?",
-            (now, limit),
-        )
-        names = ("id", "topic", "dedupe_key", "payment_id", "payload", "attempts")
-        return [{**dict(zip(names, row, strict=True)), "payload": json.loads(row[4])} for row in cursor]
-
-    def next_outbox_due(self) -> float | None:
-        """When the earliest row that is not held back by its ordering key falls due."""
-        row = self.conn.execute(f"SELECT min(next_attempt_at) FROM outbox AS o WHERE {self._UNBLOCKED}").fetchone()
-        return row[0] if row else None
-
-    def outbox_done(self, row_id: int) -> None:
-        self.conn.execute("UPDATE outbox SET state = 'done', done_at = ? WHERE id = ?", (utc_now(), row_id))
-
-    def outbox_failed(self, row_id: int, error: str, next_attempt_at: float, dead: bool) -> None:
-        self.conn.execute(
-            "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, state = ? WHERE id = ?",
-            (error[:2000], next_attempt_at, "dead" if dead else "pending", row_id),
-        )
-
-    _OUTBOX_COLUMNS = (
-        "id",
-        "topic",
-        "dedupe_key",
-        "payment_id",
-        "ordering_key",
-        "payload",
-        "state",
-        "attempts",
-        "last_error",
-        "created_at",
-    )
-
-    # One sync service serves one restaurant today (chain mode, several restaurants on one service,
-    # comes in a later issue), so "this restaurant's" rows are those whose payment or order this
-    # database knows. A row naming neither is not shown to a manager nor retried by one.
-    _OF_KNOWN_ORDER = (
-        "(payment_id IN (SELECT payment_id FROM payments) "
-        "OR json_extract(payload, '$.order_id') IN (SELECT order_id FROM orders))"
-    )
-
-    def outbox_rows(
-        self,
-        topic: str | None = None,
-        *,
-        state: str | None = None,
-        row_id: int | None = None,
-        of_known_orders: bool = False,
-    ) -> list[dict[str, Any]]:
-        """`of_known_orders`: only rows of this restaurant's payments and orders (what a manager may see)."""
-        where = [
-            (clause, value)
-            for clause, value in (("topic = ?", topic), ("state = ?", state), ("id = ?", row_id))
-            if value is not None
-        ]
-        clauses = [c for c, _ in where] + ([self._OF_KNOWN_ORDER] if of_known_orders else [])
-        sql = (
-            f"SELECT {', '.join(self._OUTBOX_COLUMNS)} FROM outbox"
-            + (" WHERE " + " AND ".join(clauses) if clauses else "")
-            + " ORDER BY id"
-        )
-        rows = [
-            dict(zip(self._OUTBOX_COLUMNS, row, strict=True))
-            for row in self.conn.execute(sql, tuple(v for _, v in where))
-        ]
-        for row in rows:
-            row["payload"] = json.loads(row["payload"])
-        return rows
-
-    def retry_dead_letter(self, row_id: int) -> bool:
-        """Put a parked row back in line, due now, with a fresh attempt count."""
-        cursor = self.conn.execute(
-            "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ? WHERE id = ? AND state = 'dead'",
-            (time.time(), row_id),
-        )
-        return cursor.rowcount > 0
 
     # donations --------------------------------------------------------------
     def record_transfer(

@@ -186,7 +186,7 @@ def test_a_long_donation_partner_is_shown_whole_on_the_order_screen(qtbot, kiosk
 
 def test_the_status_bar_says_online_or_since_when_offline_and_never_the_url(qtbot, kiosk: Kiosk):
     window, status = kiosk.window, kiosk.feed_vm.status
-    bar_text = lambda: window.connection_pill.text() + " " + window.status_detail.text()  # noqa: E731
+    bar_text = lambda: window.connection_pill.text() + " " + window.status_detail.text()
     assert "Online" in window.connection_pill.text()
     assert "http" not in bar_text() and kiosk.client.base_url.split("//")[1] not in bar_text()
     now = [datetime(2026, 11, 23, 12, 4, tzinfo=UTC).timestamp()]

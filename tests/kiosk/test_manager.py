@@ -224,7 +224,7 @@ def payment(
     order_paid: bool = True,
 ) -> None:
     total = dishes + tip + donation
-    iso = lambda m: m.astimezone(UTC).isoformat(timespec="milliseconds") if m else None  # noqa: E731
+    iso = lambda m: m.astimezone(UTC).isoformat(timespec="milliseconds") if m else None
     store.db.execute(
         "INSERT INTO orders (order_id, table_label, waiter, currency, status, created_at, updated_at, "
         "paid_at) VALUES (?, '1', ?, 'EUR', ?, ?, ?, ?)",
@@ -255,7 +255,7 @@ def test_day_totals_on_a_seeded_business_day(tmp_path):
     vm = manager_vm(tmp_path, [datetime(2026, 3, 6, 12, tzinfo=UTC).timestamp()])
     s = vm.data
     day = date(2026, 3, 5)
-    at = lambda d, h, m=0: datetime(2026, 3, d, h, m, tzinfo=DUBLIN)  # noqa: E731
+    at = lambda d, h, m=0: datetime(2026, 3, d, h, m, tzinfo=DUBLIN)
     payment(s, 1, "Ana", "paid", at(5, 12, 10), at(5, 12), dishes=3000, tip=450, donation=100)
     payment(
         s, 2, "Bruno", "paid", at(5, 19, 30), at(5, 19, 20), dishes=5000, tip=500, donation=200, partner="Food Bank"

@@ -196,7 +196,7 @@ def test_the_manual_url_and_token_path_pairs_the_kiosk(qtbot, qasync_loop, harne
         kiosk = starting.result()
         assert kiosk is not None
         qtbot.waitUntil(lambda: kiosk.feed_vm.connection.value == "online", timeout=LONG)
-        assert load_pairing(directory).token == harness.token  # type: ignore[union-attr]
+        assert load_pairing(directory).token == harness.token  # type: ignore[union-attr]  # None fails the test
         assert json.loads((directory / SETTINGS_FILE).read_text())["kiosk_id"] == "kiosk-1"
 
 
@@ -204,7 +204,7 @@ def test_the_manual_url_and_token_path_pairs_the_kiosk(qtbot, qasync_loop, harne
 def proxy(harness: Harness) -> Iterator[FaultyProxy]:
     faulty = FaultyProxy(harness.service.url)
     with LiveServer(faulty.app) as server:
-        faulty.url = server.url  # type: ignore[attr-defined]
+        faulty.url = server.url  # type: ignore[attr-defined]  # the proxy carries its own address for the test
         yield faulty
 
 
@@ -216,7 +216,7 @@ def test_a_malformed_answer_leaves_try_again_on_screen(
 ) -> None:
     method, path, status = route
     proxy.break_route(method, path, status, b'{"status": "paired"}')  # a 2xx without the fields it promises
-    settings = unpaired(service_url=proxy.url)  # type: ignore[attr-defined]
+    settings = unpaired(service_url=proxy.url)  # type: ignore[attr-defined]  # set by the fixture above
     with first_start(qtbot, qasync_loop, tmp_path / "kiosk", settings) as (screen, _):
         qtbot.waitUntil(lambda: screen.vm.state is PairingState.ERROR, timeout=LONG)
         window = screen.window

@@ -17,7 +17,7 @@ def test_history_lists_each_attempt_with_the_events_that_moved_it(harness: Harne
     assert response.status_code == 200, response.text
     first, second = response.json()["attempts"]
     assert (first["attempt"], first["status"], second["attempt"], second["status"]) == (1, "failed", 2, "paid")
-    moved = lambda attempt: [e["type"] for e in attempt["events"] if e["outcome"] == "applied"]  # noqa: E731
+    moved = lambda attempt: [e["type"] for e in attempt["events"] if e["outcome"] == "applied"]
     assert moved(first) == ["payment_intent.payment_failed"]
     assert moved(second) in (["payment_intent.succeeded"], ["checkout.session.completed"])
     assert all(e["event_id"].startswith("evt_") for e in second["events"])

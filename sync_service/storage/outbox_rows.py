@@ -1,0 +1,119 @@
+"""The outbox: work for other parties written with the change that causes it, claimed in order."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from typing import Any
+
+from ..models import utc_now
+
+
+class OutboxRows:
+    """Part of Repository (a mixin over its one connection)."""
+
+    conn: sqlite3.Connection
+
+    def enqueue(
+        self,
+        topic: str,
+        dedupe_key: str,
+        payment_id: str | None,
+        payload: dict[str, Any],
+        ordering_key: str | None = None,
+    ) -> bool:
+        """Queue work once per dedupe_key; rows sharing an ordering_key are delivered in order."""
+        cursor = self.conn.execute(
+            "INSERT OR IGNORE INTO outbox (topic, dedupe_key, payment_id, payload, next_attempt_at, created_at, "
+            "ordering_key) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (topic, dedupe_key, payment_id, json.dumps(payload), time.time(), utc_now(), ordering_key),
+        )
+        return cursor.rowcount > 0
+
+    # Pending, and no earlier row of the same ordering key is still pending or parked.
+    _UNBLOCKED = (
+        "state = 'pending' AND (ordering_key IS NULL OR NOT EXISTS (SELECT 1 FROM outbox AS e "
+        "WHERE e.ordering_key = o.ordering_key AND e.id < o.id AND e.state != 'done'))"
+    )
+
+    def due_outbox(self, now: float, limit: int) -> list[dict[str, Any]]:
+        """Rows due now, skipping any whose ordering_key has an earlier row not yet done."""
+        cursor = self.conn.execute(
+            "SELECT id, topic, dedupe_key, payment_id, payload, attempts FROM outbox AS o "
+            f"WHERE {self._UNBLOCKED} AND next_attempt_at <= ? ORDER BY id LIMIT ?",
+            (now, limit),
+        )
+        names = ("id", "topic", "dedupe_key", "payment_id", "payload", "attempts")
+        return [{**dict(zip(names, row, strict=True)), "payload": json.loads(row[4])} for row in cursor]
+
+    def next_outbox_due(self) -> float | None:
+        """When the earliest row that is not held back by its ordering key falls due."""
+        row = self.conn.execute(f"SELECT min(next_attempt_at) FROM outbox AS o WHERE {self._UNBLOCKED}").fetchone()
+        return row[0] if row else None
+
+    def outbox_done(self, row_id: int) -> None:
+        self.conn.execute("UPDATE outbox SET state = 'done', done_at = ? WHERE id = ?", (utc_now(), row_id))
+
+    def outbox_failed(self, row_id: int, error: str, next_attempt_at: float, dead: bool) -> None:
+        self.conn.execute(
+            "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, state = ? WHERE id = ?",
+            (error[:2000], next_attempt_at, "dead" if dead else "pending", row_id),
+        )
+
+    _OUTBOX_COLUMNS = (
+        "id",
+        "topic",
+        "dedupe_key",
+        "payment_id",
+        "ordering_key",
+        "payload",
+        "state",
+        "attempts",
+        "last_error",
+        "created_at",
+    )
+
+    # One sync service serves one restaurant today (chain mode, several restaurants on one service,
+    # comes in a later issue), so "this restaurant's" rows are those whose payment or order this
+    # database knows. A row naming neither is not shown to a manager nor retried by one.
+    _OF_KNOWN_ORDER = (
+        "(payment_id IN (SELECT payment_id FROM payments) "
+        "OR json_extract(payload, '$.order_id') IN (SELECT order_id FROM orders))"
+    )
+
+    def outbox_rows(
+        self,
+        topic: str | None = None,
+        *,
+        state: str | None = None,
+        row_id: int | None = None,
+        of_known_orders: bool = False,
+    ) -> list[dict[str, Any]]:
+        """`of_known_orders`: only rows of this restaurant's payments and orders (what a manager may see)."""
+        where = [
+            (clause, value)
+            for clause, value in (("topic = ?", topic), ("state = ?", state), ("id = ?", row_id))
+            if value is not None
+        ]
+        clauses = [c for c, _ in where] + ([self._OF_KNOWN_ORDER] if of_known_orders else [])
+        sql = (
+            f"SELECT {', '.join(self._OUTBOX_COLUMNS)} FROM outbox"
+            + (" WHERE " + " AND ".join(clauses) if clauses else "")
+            + " ORDER BY id"
+        )
+        rows = [
+            dict(zip(self._OUTBOX_COLUMNS, row, strict=True))
+            for row in self.conn.execute(sql, tuple(v for _, v in where))
+        ]
+        for row in rows:
+            row["payload"] = json.loads(row["payload"])
+        return rows
+
+    def retry_dead_letter(self, row_id: int) -> bool:
+        """Put a parked row back in line, due now, with a fresh attempt count."""
+        cursor = self.conn.execute(
+            "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ? WHERE id = ? AND state = 'dead'",
+            (time.time(), row_id),
+        )
+        return cursor.rowcount > 0
