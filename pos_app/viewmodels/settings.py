@@ -17,7 +17,7 @@ from PySide6.QtCore import QObject, Signal
 
 from ..client import ApiError, SyncClient, Unreachable
 from ..pin import verify_pin
-from ..settings import LOCALES, KioskSettings, save_settings  # noqa: F401 - LOCALES: the screen's choices, re-exported
+from ..settings import KioskSettings, save_settings
 from .actions import unexpected, waiter_action
 
 log = logging.getLogger(__name__)

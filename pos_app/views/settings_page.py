@@ -8,11 +8,12 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QPushButton, QWidget
 
 from tablepay_domain.money import Money
+from tablepay_locale import LOCALES  # the locales the kiosk offers
 
 from ..money_format import format_money
 from ..pin import MAX_DIGITS
 from ..viewmodels import ManagerViewModel, OrderViewModel, PinResult, SettingsViewModel
-from ..viewmodels.settings import LOCALES, MAX_DONATION_AMOUNTS, MAX_TIP_PRESETS, SET_PIN_COMMAND
+from ..viewmodels.settings import MAX_DONATION_AMOUNTS, MAX_TIP_PRESETS, SET_PIN_COMMAND
 from .overlays import NumberPad, Overlay
 from .theme import DANGER, PAID, WARN, pill_style
 from .widgets import ElidedLabel, button, card, clear, hbox, key_pad, label, segmented, vbox

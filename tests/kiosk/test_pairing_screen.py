@@ -12,7 +12,6 @@ import concurrent.futures
 import json
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,7 +27,7 @@ from pos_app.views.keyboard import SHIFT
 from sync_service.api.auth import token_hash
 from sync_service.services.pairing import CODE_TTL_SECONDS
 from tests.support.faulty_proxy import FaultyProxy
-from tests.support.harness import Harness, running_harness
+from tests.support.harness import Clock, Harness, running_harness
 from tests.support.live_server import LiveServer
 
 from .conftest import kiosk_settings
@@ -36,16 +35,6 @@ from .test_kiosk_flows import LONG, click
 from .test_never_stranded import assert_logged
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-class Clock:
-    """The service's epoch clock, moved by the test instead of waiting ten minutes."""
-
-    def __init__(self) -> None:
-        self.offset = 0.0
-
-    def __call__(self) -> float:
-        return time.time() + self.offset
 
 
 @pytest.fixture
@@ -196,7 +185,8 @@ def test_the_manual_url_and_token_path_pairs_the_kiosk(qtbot, qasync_loop, harne
         kiosk = starting.result()
         assert kiosk is not None
         qtbot.waitUntil(lambda: kiosk.feed_vm.connection.value == "online", timeout=LONG)
-        assert load_pairing(directory).token == harness.token  # type: ignore[union-attr]  # None fails the test
+        stored = load_pairing(directory)
+        assert stored is not None and stored.token == harness.token
         assert json.loads((directory / SETTINGS_FILE).read_text())["kiosk_id"] == "kiosk-1"
 
 
@@ -204,7 +194,7 @@ def test_the_manual_url_and_token_path_pairs_the_kiosk(qtbot, qasync_loop, harne
 def proxy(harness: Harness) -> Iterator[FaultyProxy]:
     faulty = FaultyProxy(harness.service.url)
     with LiveServer(faulty.app) as server:
-        faulty.url = server.url  # type: ignore[attr-defined]  # the proxy carries its own address for the test
+        faulty.url = server.url
         yield faulty
 
 
@@ -216,7 +206,7 @@ def test_a_malformed_answer_leaves_try_again_on_screen(
 ) -> None:
     method, path, status = route
     proxy.break_route(method, path, status, b'{"status": "paired"}')  # a 2xx without the fields it promises
-    settings = unpaired(service_url=proxy.url)  # type: ignore[attr-defined]  # set by the fixture above
+    settings = unpaired(service_url=proxy.url)
     with first_start(qtbot, qasync_loop, tmp_path / "kiosk", settings) as (screen, _):
         qtbot.waitUntil(lambda: screen.vm.state is PairingState.ERROR, timeout=LONG)
         window = screen.window

@@ -6,7 +6,6 @@ import asyncio
 import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,19 +15,9 @@ import pytest
 from sync_service.main import approve_pairing_code
 from sync_service.services import pairing
 from sync_service.services.pairing import CODE_TTL_SECONDS, Approval
-from tests.support.harness import Harness, running_harness
+from tests.support.harness import Clock, Harness, running_harness
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-class Clock:
-    """Epoch seconds the test can move: a code expires without waiting ten minutes."""
-
-    def __init__(self) -> None:
-        self.offset = 0.0
-
-    def __call__(self) -> float:
-        return time.time() + self.offset
 
 
 @pytest.fixture

@@ -30,6 +30,7 @@ class Fault:
 class FaultyProxy:
     def __init__(self, upstream: str) -> None:
         self.fault: Fault | None = None
+        self.url = ""  # where it is served, once it is (set by whoever serves it)
         self.hits = 0
         self._upstream = upstream
         self._client: httpx.AsyncClient | None = None

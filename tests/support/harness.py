@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -54,6 +55,16 @@ def make_order(order_id: str | None = None, kiosk_id: str = "kiosk-1", **changes
     }
     order.update(changes)
     return order
+
+
+class Clock:
+    """The service's epoch clock (`running_harness(clock=...)`), moved by a test instead of waiting."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.offset
 
 
 class Harness:
