@@ -84,7 +84,7 @@ def _stripe_error(response: httpx.Response) -> str:
 
 def check_api_base(settings: Settings) -> Check | None:
     """FAIL for a live key aimed anywhere but Stripe; WARN for any other base: its payments are not real."""
-    problem = live_key_misdirected(settings.stripe_secret_key.get_secret_value(), settings.stripe_api_base)
+    problem = live_key_misdirected(settings.stripe_key, settings.stripe_api_base)
     if problem:
         return Check(
             "payments",
@@ -106,7 +106,7 @@ def check_api_base(settings: Settings) -> Check | None:
 
 async def check_stripe(settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> list[Check]:
     base = settings.stripe_api_base or STRIPE_API
-    key = settings.stripe_secret_key.get_secret_value()
+    key = settings.stripe_key
     if live_key_misdirected(key, settings.stripe_api_base):
         return []  # check_api_base fails it; the live key is not sent there, not even to ask
     mode = "LIVE mode: real cards are charged" if "_live_" in key else "test mode"

@@ -48,6 +48,7 @@ class PaymentRecord:
     paid_at: str | None
     # Set when a person must act, e.g. "double_payment: ..." when the order was already paid by another attempt.
     attention: str | None = None
+    amount_charged_back: int = 0  # taken back by the guest's bank after the payment (a chargeback)
 
     def public(self) -> dict[str, object]:
         """What a kiosk may see of this attempt."""
@@ -69,4 +70,5 @@ class PaymentRecord:
             "created_at": self.created_at,
             "updated_at": self.updated_at,
             "attention": self.attention,
+            "amount_charged_back": self.amount_charged_back,
         }

@@ -9,11 +9,21 @@ wrong setting stops the service at start with a message naming it.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic.fields import FieldInfo
+from pydantic_core import PydanticCustomError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -22,8 +32,10 @@ from pydantic_settings import (
 )
 
 KEYRING_SERVICE = "tablepay"
-SECRET_NAMES = ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "RKEEPER_USER", "RKEEPER_PASSWORD")
+SECRET_NAMES = ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "MOLLIE_API_KEY", "RKEEPER_USER", "RKEEPER_PASSWORD")
 STRIPE_API = "https://api.stripe.com"
+MOLLIE_API = "https://api.mollie.com"
+MOLLIE_KEY = re.compile(r"(test|live)_\w+")
 LIVE_KEY_PREFIXES = ("sk_live_", "rk_live_")
 
 
@@ -46,13 +58,24 @@ def live_key_misdirected(secret_key: str, api_base: str | None) -> str | None:
     )
 
 
+def mollie_live_key_misdirected(api_key: str, api_base: str | None) -> str | None:
+    """Why a live Mollie key must not go to this base (anywhere but api.mollie.com), or None."""
+    if not api_key.startswith("live_") or api_base is None or api_base.lower() == MOLLIE_API:
+        return None
+    return (
+        f"MOLLIE_API_KEY is a live key ({api_key[:8]}...) but MOLLIE_API_BASE is {api_base}: a live key is only "
+        f"sent to {MOLLIE_API}; unset MOLLIE_API_BASE, or use a test_ key"
+    )
+
+
 def default_data_dir() -> Path:
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "tablepay"
 
 
 def _env(name: str) -> Any:
-    return Field(validation_alias=AliasChoices(name, name.lower()))
+    """A setting that may be unset (None): whether it is needed depends on the others (_provider_complete)."""
+    return Field(default=None, validate_default=True, validation_alias=AliasChoices(name, name.lower()))
 
 
 class ConfigError(RuntimeError):
@@ -85,10 +108,38 @@ class KeyringSource(PydanticBaseSettingsSource):
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 
-    stripe_secret_key: SecretStr = _env("STRIPE_SECRET_KEY")
+    provider: Literal["stripe", "mollie"] = Field(
+        default="stripe", validation_alias=AliasChoices("TABLEPAY_PROVIDER", "provider")
+    )
+    # "production": test keys are refused at start (a test key takes no real money).
+    deployment: Literal["test", "production"] = Field(
+        default="test", validation_alias=AliasChoices("TABLEPAY_DEPLOYMENT", "deployment")
+    )
+    # Required when TABLEPAY_PROVIDER is stripe (the default); see _provider_complete.
+    stripe_secret_key: SecretStr | None = _env("STRIPE_SECRET_KEY")
     # Several secrets, comma-separated, are all accepted: that is how a
     # webhook secret is rotated without losing events.
-    stripe_webhook_secret: SecretStr = _env("STRIPE_WEBHOOK_SECRET")
+    stripe_webhook_secret: SecretStr | None = _env("STRIPE_WEBHOOK_SECRET")
+    mollie_api_key: SecretStr | None = Field(
+        default=None, validate_default=True, validation_alias=AliasChoices("MOLLIE_API_KEY", "mollie_api_key")
+    )
+    mollie_api_base: str | None = Field(
+        default=None, validation_alias=AliasChoices("MOLLIE_API_BASE", "mollie_api_base")
+    )
+    mollie_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=60, validation_alias=AliasChoices("MOLLIE_TIMEOUT", "mollie_timeout_seconds")
+    )
+    mollie_max_retries: int = Field(
+        default=2, ge=0, le=5, validation_alias=AliasChoices("MOLLIE_MAX_RETRIES", "mollie_max_retries")
+    )
+    # Split payments are enabled on a Mollie account by Mollie's partner team; without them (or without an
+    # organisation) a Mollie deployment offers no donation rather than keeping the money.
+    mollie_split_payments: bool = Field(
+        default=False, validation_alias=AliasChoices("MOLLIE_SPLIT_PAYMENTS", "mollie_split_payments")
+    )
+    donation_organization: str | None = Field(
+        default=None, validation_alias=AliasChoices("TABLEPAY_DONATION_ORGANIZATION", "donation_organization")
+    )
     stripe_api_base: str | None = Field(
         default=None, validation_alias=AliasChoices("STRIPE_API_BASE", "stripe_api_base")
     )
@@ -215,22 +266,52 @@ class Settings(BaseSettings):
         sources.append(KeyringSource(settings_cls))
         return tuple(sources)
 
+    @field_validator("stripe_secret_key", "stripe_webhook_secret", "mollie_api_key")
+    @classmethod
+    def _needed_by_the_provider(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        """The chosen provider's keys must be set; the other provider's may be left out."""
+        provider = info.data.get("provider", "stripe")
+        needed = info.field_name.startswith(provider) if info.field_name else False
+        if value is None and needed:
+            raise PydanticCustomError("missing", "needed with TABLEPAY_PROVIDER={provider}", {"provider": provider})
+        return value
+
     @field_validator("stripe_secret_key")
     @classmethod
-    def _secret_key_shape(cls, value: SecretStr) -> SecretStr:
-        if not value.get_secret_value().startswith(("sk_test_", "sk_live_", "rk_test_", "rk_live_")):
+    def _secret_key_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(
+            ("sk_test_", "sk_live_", "rk_test_", "rk_live_")
+        ):
             raise ValueError("must start with sk_test_, sk_live_, rk_test_ or rk_live_")
+        return value
+
+    @field_validator("mollie_api_key")
+    @classmethod
+    def _mollie_key_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not MOLLIE_KEY.fullmatch(value.get_secret_value()):
+            raise ValueError("must be a Mollie API key: test_... or live_... (an access_ token is not supported)")
+        return value
+
+    @field_validator("donation_organization")
+    @classmethod
+    def _organization_shape(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not re.fullmatch(r"org_\w+", value):
+            raise ValueError("must be a Mollie organisation id starting with org_")
         return value
 
     @field_validator("stripe_webhook_secret")
     @classmethod
-    def _webhook_secret_shape(cls, value: SecretStr) -> SecretStr:
+    def _webhook_secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
         secrets = [s.strip() for s in value.get_secret_value().split(",") if s.strip()]
         if not secrets or not all(s.startswith("whsec_") for s in secrets):
             raise ValueError("must be one or more comma-separated secrets starting with whsec_")
         return value
 
-    @field_validator("stripe_api_base", "public_url", "rkeeper_url")
+    @field_validator("stripe_api_base", "mollie_api_base", "public_url", "rkeeper_url")
     @classmethod
     def _url_shape(cls, value: str | None) -> str | None:
         if value in (None, ""):
@@ -258,11 +339,44 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _live_key_only_to_stripe(self) -> Settings:
-        problem = live_key_misdirected(self.stripe_secret_key.get_secret_value(), self.stripe_api_base)
+    def _provider_complete(self) -> Settings:
+        """The chosen provider's settings are required, the other's are not; keys go only where they belong."""
+        if self.provider == "stripe":
+            problem = live_key_misdirected(self.stripe_key, self.stripe_api_base)
+            if problem:
+                raise ValueError(problem)
+            if self.deployment == "production" and not self.stripe_key.startswith(LIVE_KEY_PREFIXES):
+                raise ValueError(
+                    "TABLEPAY_DEPLOYMENT is production but STRIPE_SECRET_KEY is a test key: set a sk_live_ key"
+                )
+            return self
+        problem = mollie_live_key_misdirected(self.mollie_key, self.mollie_api_base)
         if problem:
             raise ValueError(problem)
+        if self.deployment == "production" and not self.mollie_key.startswith("live_"):
+            raise ValueError("TABLEPAY_DEPLOYMENT is production but MOLLIE_API_KEY is a test key: set a live_ key")
+        if self.mollie_split_payments and self.donation_organization is None:
+            raise ValueError("MOLLIE_SPLIT_PAYMENTS is on, so TABLEPAY_DONATION_ORGANIZATION (org_...) must be set")
         return self
+
+    @property
+    def stripe_key(self) -> str:
+        assert self.stripe_secret_key is not None, "only with TABLEPAY_PROVIDER=stripe"
+        return self.stripe_secret_key.get_secret_value()
+
+    @property
+    def mollie_key(self) -> str:
+        assert self.mollie_api_key is not None, "only with TABLEPAY_PROVIDER=mollie"
+        return self.mollie_api_key.get_secret_value()
+
+    @property
+    def donation_destination(self) -> str | None:
+        """Where donations go: a Stripe account, or a Mollie organisation when split payments are on.
+
+        None: this deployment offers no donation (the kiosk hides it, a checkout with one is refused)."""
+        if self.provider == "stripe":
+            return self.donation_account
+        return self.donation_organization if self.mollie_split_payments else None
 
     @model_validator(mode="after")
     def _pos_complete(self) -> Settings:
@@ -300,7 +414,8 @@ class Settings(BaseSettings):
 
     @property
     def webhook_secrets(self) -> list[str]:
-        return [s.strip() for s in self.stripe_webhook_secret.get_secret_value().split(",") if s.strip()]
+        secret = self.stripe_webhook_secret
+        return [s.strip() for s in secret.get_secret_value().split(",") if s.strip()] if secret else []
 
     @property
     def database_path(self) -> Path:
@@ -327,9 +442,10 @@ def load_settings(**overrides: Any) -> Settings:
             if not error["loc"]:
                 lines.append(str(error["msg"]).removeprefix("Value error, "))
             elif error["type"] == "missing":
+                needed = f", {error['msg']}" if error["msg"] != "Field required" else ""
                 lines.append(
                     f"{env_name} is not set (environment variable, '{field}' in the TABLEPAY_CONFIG file, "
-                    f"or keyring service '{KEYRING_SERVICE}')"
+                    f"or keyring service '{KEYRING_SERVICE}'{needed})"
                 )
             else:
                 lines.append(f"{env_name} is wrong: {error['msg']}")

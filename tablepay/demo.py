@@ -62,20 +62,29 @@ def _webhook_secret(data_dir: Path) -> str:
     return path.read_text().strip()
 
 
+def _revealed(secret: SecretStr | None) -> str | None:
+    return secret.get_secret_value() if secret else None
+
+
 def _write_env_file(data_dir: Path, settings: Settings) -> Path:
     """The demo service's settings as `KEY=value` lines, so other commands can talk to it:
     `set -a; . demo.env; set +a; tablepay sync add-kiosk bar-1` (or `check-config`, `backfill`)."""
     values = {
-        "STRIPE_SECRET_KEY": settings.stripe_secret_key.get_secret_value(),
-        "STRIPE_WEBHOOK_SECRET": settings.stripe_webhook_secret.get_secret_value(),
+        "TABLEPAY_PROVIDER": settings.provider,
+        "STRIPE_SECRET_KEY": _revealed(settings.stripe_secret_key),
+        "STRIPE_WEBHOOK_SECRET": _revealed(settings.stripe_webhook_secret),
         "STRIPE_API_BASE": settings.stripe_api_base,
+        "MOLLIE_API_KEY": _revealed(settings.mollie_api_key),
+        "MOLLIE_API_BASE": settings.mollie_api_base,
+        "MOLLIE_SPLIT_PAYMENTS": "true" if settings.mollie_split_payments else None,
+        "TABLEPAY_DONATION_ORGANIZATION": settings.donation_organization,
         "TABLEPAY_DATA_DIR": str(settings.data_dir),
         "TABLEPAY_PUBLIC_URL": settings.public_url,
         "TABLEPAY_DONATION_ACCOUNT": settings.donation_account,
         "TABLEPAY_DONATION_PARTNER": settings.donation_partner,
         "RKEEPER_URL": settings.rkeeper_url,
         "RKEEPER_USER": settings.rkeeper_user,
-        "RKEEPER_PASSWORD": settings.rkeeper_password.get_secret_value() if settings.rkeeper_password else None,
+        "RKEEPER_PASSWORD": _revealed(settings.rkeeper_password),
         "RKEEPER_STATION_CODE": settings.rkeeper_station_code,
         "RKEEPER_CASHIER_CODE": settings.rkeeper_cashier_code,
         "RKEEPER_WAITER_CODE": settings.rkeeper_waiter_code,

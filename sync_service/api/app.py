@@ -19,6 +19,7 @@ from .. import __doc__ as service_doc
 from ..pos.config import PosConfig, connection_from
 from ..pos.rkeeper_client import RKeeperClient
 from ..providers.base import PaymentProvider
+from ..providers.mollie_gateway import MollieGateway
 from ..providers.stripe_gateway import StripeGateway
 from ..services.checkout import CheckoutError, CheckoutService
 from ..services.donations import DonationReversals, DonationTransfers
@@ -37,7 +38,7 @@ from ..storage.pairing_repository import PairingRepository
 from ..storage.pos_repository import PosRepository
 from ..storage.refund_repository import RefundRepository
 from ..storage.repository import Repository
-from . import kiosk_routes, page_headers, pages, pairing_routes, pos_routes, webhook_routes
+from . import kiosk_routes, mollie_webhook, page_headers, pages, pairing_routes, pos_routes, webhook_routes
 from .auth import mint_token
 from .body_limit import BodyLimit
 from .feed_fast_path import FeedFastPath
@@ -85,6 +86,25 @@ def _build_pos(settings: Settings, repo: Repository, notifier: FeedNotifier, wor
     )
 
 
+def build_provider(settings: Settings, public_url: str) -> PaymentProvider:
+    """The provider TABLEPAY_PROVIDER names, with its own settings."""
+    if settings.provider == "mollie":
+        return MollieGateway(
+            settings.mollie_key,
+            webhook_url=f"{public_url}{mollie_webhook.PATH}",
+            api_base=settings.mollie_api_base,
+            timeout=settings.mollie_timeout_seconds,
+            max_retries=settings.mollie_max_retries,
+        )
+    return StripeGateway(
+        settings.stripe_key,
+        settings.webhook_secrets,
+        api_base=settings.stripe_api_base,
+        timeout=settings.stripe_timeout_seconds,
+        max_retries=settings.stripe_max_retries,
+    )
+
+
 def create_app(
     settings: Settings,
     *,
@@ -97,13 +117,7 @@ def create_app(
     `clock` (epoch seconds) is what pairing codes expire by (tests move it instead of waiting ten minutes)."""
     db = open_database(settings.database_path)
     repo = Repository(db)
-    provider = provider or StripeGateway(
-        settings.stripe_secret_key.get_secret_value(),
-        settings.webhook_secrets,
-        api_base=settings.stripe_api_base,
-        timeout=settings.stripe_timeout_seconds,
-        max_retries=settings.stripe_max_retries,
-    )
+    provider = provider or build_provider(settings, settings.public_url or public_url)
     notifier = FeedNotifier()
     # Each part gets what it needs when it is built: the signal first, so producers and the worker share it.
     work = WorkSignal()
@@ -113,7 +127,7 @@ def create_app(
         repo,
         notifier,
         provider=provider,
-        donation_account=settings.donation_account,
+        donation_account=settings.donation_destination,
         donation_partner=settings.donation_partner,
         work=work,
         pos=pos_orders,
@@ -126,7 +140,7 @@ def create_app(
         limits=Limits(max_total=settings.max_total),
         public_url=settings.public_url or public_url,
         ttl_seconds=settings.checkout_ttl_seconds,
-        donations_enabled=settings.donation_account is not None,
+        donations_enabled=settings.donation_destination is not None,
         donation_label=f"Donation to {settings.donation_partner}",
         pos=pos_orders,
     )
@@ -211,6 +225,8 @@ def create_app(
     # The webhook route first: it is the hot path, matched before any other; the fast path
     # middleware serves it without routing or dependency injection.
     app.include_router(webhook_routes.router)
+    if isinstance(provider, MollieGateway):  # served (and documented) only where Mollie is the provider
+        app.include_router(mollie_webhook.router)
     app.add_middleware(page_headers.HtmlHeaders)  # added first, so it sits inside the webhook fast path
     app.add_middleware(FeedFastPath, repo=repo, notifier=notifier)
     app.add_middleware(

@@ -59,10 +59,12 @@ def _render(payment: PaymentRecord | None, *, cancelled_page: bool, locale: str)
 
 
 @router.get("/pay/success")
-async def success_page(request: Request, session_id: str = "") -> HTMLResponse:
+async def success_page(request: Request, session_id: str = "", payment_id: str = "") -> HTMLResponse:
+    """Stripe comes back with its session id, Mollie with our payment id (its redirect carries none)."""
     repo: Repository = request.app.state.repo
+    found = repo.find_payment(session_id=session_id) if session_id else None
     return _render(
-        repo.find_payment(session_id=session_id) if session_id else None,
+        found or (repo.payment(payment_id) if payment_id else None),
         cancelled_page=False,
         locale=guest_locale(request.headers.get("accept-language")),
     )

@@ -133,6 +133,9 @@ class Payment(BaseModel):
         description="Set when a person must act, e.g. "
         "'double_payment: ...' when another attempt already paid the order",
     )
+    amount_charged_back: int = Field(
+        default=0, description="Taken back by the guest's bank after the payment (a chargeback), minor units"
+    )
 
 
 class FeedEvent(BaseModel):

@@ -24,6 +24,13 @@ class ProviderError(RuntimeError):
         self.code = code
 
 
+class CheckoutNotStoppable(ProviderError):
+    """The provider will not stop this checkout now (Mollie: the payment is not cancelable); the message says why."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retryable=False, code="not_cancelable")
+
+
 class InvalidWebhook(ValueError):
     """Bad signature, stale timestamp or malformed body: answer 400, change nothing.
 
@@ -66,11 +73,12 @@ class Observation:
     currency: str | None = None  # ISO 4217, upper case
     livemode: bool | None = None
     account: str | None = None  # set when the provider sent it on behalf of another (connected) account
+    amount_charged_back: int | None = None  # what the guest's bank took back after the payment (a chargeback)
 
     @property
     def can_move(self) -> bool:
-        """Whether it says anything the state machine acts on (a status or a refunded sum)."""
-        return self.status is not None or self.amount_refunded is not None
+        """Whether it says anything the state machine acts on (a status, a refunded or charged-back sum)."""
+        return self.status is not None or self.amount_refunded is not None or self.amount_charged_back is not None
 
 
 @dataclass(frozen=True)
@@ -92,6 +100,8 @@ class ProviderNotice:
     our_checkout: Observation | None = None  # what that retrieve said, applied together with the event
     # Set for a webhook: the request's headers (JSON), stored raw with its verdict.
     request_headers: str | None = None
+    # The provider object fetched server-side for this notice (Mollie's webhook carries only an id), JSON.
+    fetched: str | None = None
 
 
 @dataclass(frozen=True)
@@ -101,9 +111,22 @@ class CheckoutRequest:
     attempt: int
     success_url: str
     cancel_url: str
+    return_url: str  # the success page by our payment id, for providers without a session placeholder (Mollie)
     expires_at: int
     idempotency_key: str
     donation_label: str
+
+
+@dataclass(frozen=True)
+class DonationReversal:
+    """The part of a refund that comes out of the donation, taken back from the partner with the refund.
+
+    Mollie takes a route back only inside a refund (`routingReversals`); Stripe reverses its transfer
+    separately, once the refund's event arrives (services/donations.py), and ignores this.
+    """
+
+    amount: int
+    destination: str  # the partner's account or organisation
 
 
 class CheckoutReader(Protocol):
@@ -137,6 +160,10 @@ class PaymentProvider(Protocol):
         """The event in a webhook body whose signature was checked when it arrived (for a replay)."""
         ...
 
+    async def replay_notice(self, payload: str) -> ProviderNotice:
+        """A stored webhook body read again: Stripe's carries its event, Mollie's id is fetched anew."""
+        ...
+
     async def read_webhook(self, body: bytes, headers: Mapping[str, str]) -> ProviderNotice:
         """Verify and interpret a webhook, or raise InvalidWebhook."""
 
@@ -153,23 +180,34 @@ class PaymentProvider(Protocol):
         """Move a donation to the partner's account; returns the transfer id."""
 
     async def refund(
-        self, *, payment_intent: str, amount: int, idempotency_key: str, reason: str | None, metadata: Mapping[str, str]
+        self,
+        *,
+        payment_intent: str,
+        amount: int,
+        idempotency_key: str,
+        reason: str | None,
+        metadata: Mapping[str, str],
+        donation_reversal: DonationReversal | None = None,
     ) -> RefundResult:
         """Refund part or all of a paid payment; the state follows from the provider's events."""
         ...
 
-    async def transfer_reversed(self, transfer_id: str) -> int:
+    async def transfer_reversed(self, transfer_id: str, *, payment_intent: str) -> int:
         """How much of a transfer has been taken back so far."""
         ...
 
     async def reverse_transfer(
-        self, transfer_id: str, *, amount: int, idempotency_key: str, metadata: Mapping[str, str]
+        self, transfer_id: str, *, payment_intent: str, amount: int, idempotency_key: str, metadata: Mapping[str, str]
     ) -> str:
         """Take back part of a transfer from the connected account; returns the reversal's id."""
         ...
 
     async def events_since(self, created_gte: int) -> list[ProviderNotice]:
         """Every event the provider still holds from `created_gte` (Unix time) on, oldest first."""
+        ...
+
+    def takes_currency(self, currency: str) -> bool:
+        """Whether the provider takes payments in `currency` (refused before an attempt is stored)."""
         ...
 
     def minimum_charge(self, currency: str) -> int | None:

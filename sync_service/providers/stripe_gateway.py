@@ -20,6 +20,7 @@ from tablepay_domain.payment_state import PaymentStatus, refund_status
 
 from .base import (
     CheckoutRequest,
+    DonationReversal,
     HostedCheckout,
     InvalidWebhook,
     MalformedObject,
@@ -292,6 +293,9 @@ class StripeGateway:
         except InvalidWebhook as exc:  # the signature passed: Stripe sent it
             raise InvalidWebhook(str(exc), authenticated=True) from exc
 
+    async def replay_notice(self, payload: str) -> ProviderNotice:
+        return self.read_verified_event(payload)
+
     def read_verified_event(self, payload: str) -> ProviderNotice:
         """The event in a body whose signature was already checked (at receipt, before a replay)."""
         try:
@@ -332,8 +336,16 @@ class StripeGateway:
         return str(transfer.id)
 
     async def refund(
-        self, *, payment_intent: str, amount: int, idempotency_key: str, reason: str | None, metadata: Mapping[str, str]
+        self,
+        *,
+        payment_intent: str,
+        amount: int,
+        idempotency_key: str,
+        reason: str | None,
+        metadata: Mapping[str, str],
+        donation_reversal: DonationReversal | None = None,
     ) -> RefundResult:
+        """`donation_reversal` is ignored: the transfer is reversed once the refund's event arrives."""
         params: dict[str, Any] = {"payment_intent": payment_intent, "amount": amount, "metadata": dict(metadata)}
         if reason:
             params["reason"] = reason
@@ -342,12 +354,12 @@ class StripeGateway:
         )
         return RefundResult(refund_id=str(refund.id), amount=int(refund.amount), status=str(refund.status))
 
-    async def transfer_reversed(self, transfer_id: str) -> int:
+    async def transfer_reversed(self, transfer_id: str, *, payment_intent: str) -> int:
         transfer = await self._call(lambda: self._client.v1.transfers.retrieve_async(transfer_id))
         return int(transfer.amount_reversed or 0)
 
     async def reverse_transfer(
-        self, transfer_id: str, *, amount: int, idempotency_key: str, metadata: Mapping[str, str]
+        self, transfer_id: str, *, payment_intent: str, amount: int, idempotency_key: str, metadata: Mapping[str, str]
     ) -> str:
         reversal = await self._call(
             lambda: self._client.v1.transfers.reversals.create_async(
@@ -387,6 +399,9 @@ class StripeGateway:
             params = {**params, "starting_after": page.data[-1].id}
         notices.reverse()
         return notices
+
+    def takes_currency(self, currency: str) -> bool:
+        return True  # Stripe's own answer stands for the rare currency it does not take
 
     def minimum_charge(self, currency: str) -> int | None:
         """The smallest amount Stripe charges in `currency` (minor units); None when we do not know it."""

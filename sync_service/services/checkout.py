@@ -12,7 +12,7 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 import structlog
@@ -22,7 +22,7 @@ from tablepay_domain.order import Limits, Order, validate_order
 from tablepay_domain.payment_state import PaymentStatus
 
 from ..models import PaymentRecord, snapshot_json, utc_now
-from ..providers.base import CheckoutRequest, Observation, PaymentProvider, ProviderError
+from ..providers.base import CheckoutNotStoppable, CheckoutRequest, Observation, PaymentProvider, ProviderError
 from ..storage.repository import IdempotentRequest, Repository
 from .feed import FeedNotifier
 from .payment_events import PaymentEvents
@@ -53,6 +53,10 @@ class Unprocessable(CheckoutError):
 
 class BelowMinimumCharge(Unprocessable):
     code = "below_minimum_charge"
+
+
+class CurrencyNotTaken(Unprocessable):
+    code = "currency_not_taken"
 
 
 class Forbidden(CheckoutError):
@@ -134,7 +138,9 @@ class CheckoutService:
         except ValueError as exc:
             raise Unprocessable(str(exc)) from None
         if order.donation_amount and not self._donations_enabled:
-            raise Unprocessable("donations are not set up on this service (TABLEPAY_DONATION_ACCOUNT is empty)")
+            raise Unprocessable(
+                "This restaurant does not take donations (no donation partner is set up on its sync service)."
+            )
         owner = self._repo.order_kiosk(order.order_id)
         if owner not in (None, kiosk_id):
             raise Forbidden(f"order {order.order_id} belongs to another kiosk")
@@ -142,6 +148,11 @@ class CheckoutService:
 
     def _chargeable(self, order: Order) -> None:
         """Refuse a total the provider would refuse anyway, in words a waiter can act on (not a 502)."""
+        if not self._provider.takes_currency(order.currency):
+            raise CurrencyNotTaken(
+                f"{self._provider.name.title()} does not take payments in {order.currency}: "
+                "choose another currency in the kiosk's settings."
+            )
         minimum = self._provider.minimum_charge(order.currency)
         if minimum is not None and order.amount_total < minimum:
             raise BelowMinimumCharge(
@@ -276,6 +287,7 @@ class CheckoutService:
             attempt=payment.attempt,
             success_url=f"{self._public_url}/pay/success?session_id={{CHECKOUT_SESSION_ID}}",
             cancel_url=f"{self._public_url}/pay/cancel?payment_id={payment.payment_id}",
+            return_url=f"{self._public_url}/pay/success?payment_id={payment.payment_id}",
             expires_at=int(time.time())
             + min(max(self._ttl, STRIPE_MIN_TTL + CLOCK_MARGIN), STRIPE_MAX_TTL - CLOCK_MARGIN),
             # Derived from our attempt id, so a retried create returns the same session.
@@ -295,7 +307,8 @@ class CheckoutService:
                 f"the payment provider could not open a checkout: {exc}", payment_id=payment.payment_id
             ) from exc
         if hosted.amount_total != payment.amount_total:
-            await self._provider.expire_checkout(hosted.session_id)
+            with suppress(ProviderError):  # refused either way; a checkout that cannot be stopped just expires
+                await self._provider.expire_checkout(hosted.session_id)
             self._events.apply_observation(
                 payment.payment_id,
                 Observation(status=PaymentStatus.FAILED, failure_reason="amount mismatch"),
@@ -355,6 +368,8 @@ class CheckoutService:
             if payment.provider_session_id:
                 try:
                     seen = await self._provider.expire_checkout(payment.provider_session_id)
+                except CheckoutNotStoppable as exc:
+                    raise Conflict(str(exc), status=payment.status.value) from exc
                 except ProviderError as exc:
                     raise ProviderUnavailable(f"could not cancel at the payment provider: {exc}") from exc
                 # Our own expire call reads back as "expired"; anything else (paid, processing) wins.

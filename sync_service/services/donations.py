@@ -61,10 +61,14 @@ class DonationReversals:
         if not transfers:
             raise LookupError(f"payment {payment_id} has no donation transfer to reverse yet")
         transfer_id = transfers[0]["transfer_id"]
-        already = await self._provider.transfer_reversed(transfer_id)
+        payment = self._repo.payment(payment_id)
+        assert payment is not None and payment.provider_payment_intent, payment_id  # a transfer needs both
+        intent = payment.provider_payment_intent
+        already = await self._provider.transfer_reversed(transfer_id, payment_intent=intent)
         if already < target:
             await self._provider.reverse_transfer(
                 transfer_id,
+                payment_intent=intent,
                 amount=target - already,
                 idempotency_key=f"tablepay-donation-reversal-{payment_id}-{target}",
                 metadata={"payment_id": payment_id},

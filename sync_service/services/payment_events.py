@@ -52,7 +52,7 @@ class RejectedRequest:
 
 
 class ProviderNotices(Protocol):
-    def read_verified_event(self, payload: str) -> ProviderNotice: ...
+    async def replay_notice(self, payload: str) -> ProviderNotice: ...
 
 
 @dataclass(frozen=True)
@@ -199,8 +199,9 @@ class PaymentEvents:
                     notice.type,
                     payment.payment_id if payment else None,
                     outcome,
-                    # A webhook's body is kept once, in webhook_requests (same event_id).
-                    "" if notice.request_headers is not None else notice.payload,
+                    # A webhook's body is kept once, in webhook_requests (same event_id); what was
+                    # fetched for it (Mollie's payment) is kept here.
+                    notice.fetched or ("" if notice.request_headers is not None else notice.payload),
                 )
             )
         queued = self._write(changes)
@@ -235,6 +236,15 @@ class PaymentEvents:
         with self._repo.transaction():
             self._repo.store_requests([(None, "malformed", headers, body.decode("utf-8", "replace"), reason)])
 
+    def knows_checkout(self, session_id: str) -> bool:
+        """Whether we created this provider checkout (a Mollie webhook's id is fetched only then)."""
+        return self._repo.find_payment(session_id=session_id) is not None
+
+    def store_unfetched(self, body: bytes, headers: str, reason: str) -> None:
+        """A webhook about one of our checkouts that could not be fetched: kept raw, to replay."""
+        with self._repo.transaction():
+            self._repo.store_requests([(None, "failed", headers, body.decode("utf-8", "replace"), reason)])
+
     def store_failed(self, notice: ProviderNotice, error: str) -> None:
         """A verified event whose processing failed (rolled back): kept to inspect and replay."""
         with self._repo.transaction():
@@ -247,7 +257,7 @@ class PaymentEvents:
         outcomes: dict[int, str] = {}
         for row in self._repo.webhook_requests(verdict="failed", request_id=request_id):
             try:
-                outcome = await self.accept_notice(provider.read_verified_event(row["body"]))
+                outcome = await self.accept_notice(await provider.replay_notice(row["body"]))
             except Exception as exc:  # noqa: BLE001 - stays failed, with the new error
                 with self._repo.transaction():
                     self._repo.set_request_verdict(row["id"], "failed", f"replay: {type(exc).__name__}: {exc}")
@@ -370,7 +380,8 @@ class PaymentEvents:
         if not changes:
             return queued
         self._repo.write_payments([c.after for c in changes])
-        self._repo.append_feed_many([c.after for c in changes if c.moved])
+        moved = [c for c in changes if c.moved]
+        self._repo.append_feed_many([c.after for c in moved], [c.feed_event for c in moved])
         for change in changes:
             after = change.after
             if self._queues_donation(change):
@@ -399,6 +410,10 @@ class PaymentEvents:
                     ordering_key=f"donation:{after.payment_id}",
                 )
                 queued.add(id(change))
-            if self._pos is not None and change.moved and self._pos.follow(after, change.became_paid):
+            if (
+                self._pos is not None
+                and change.moved
+                and self._pos.follow(after, change.became_paid, change.charged_back)
+            ):
                 queued.add(id(change))
         return queued

@@ -137,10 +137,18 @@ class PosOrders:
             self._repo.append_pos_feed(kiosk_id, order_id, currency, status.value, payment_id)
 
     # inside PaymentEvents' transaction ------------------------------------------
-    def follow(self, payment: PaymentRecord, became_paid: bool) -> bool:
+    def follow(self, payment: PaymentRecord, became_paid: bool, charged_back: int = 0) -> bool:
         """React to a payment change; True when outbox work was queued."""
         if self._pos.pos_order(payment.order_id) is None:
             return False
+        if charged_back:
+            # Like a refund, an operator's matter at the POS: the trail says what happened and what to do.
+            self._pos.add_trail(
+                payment.order_id,
+                "chargeback_noted",
+                f"{payment.payment_id}: the guest's bank took back {charged_back} (minor units) after the "
+                "payment; the POS order is not changed: settle it at the POS if the chargeback stands",
+            )
         if became_paid:
             queued = self._repo.enqueue(
                 PAYMENT_TOPIC,

@@ -18,10 +18,12 @@ import structlog
 from tablepay_domain.money import Money
 from tablepay_domain.payment_state import PaymentStatus
 
-from ..providers.base import PaymentProvider, ProviderError
+from ..models import PaymentRecord
+from ..providers.base import DonationReversal, PaymentProvider, ProviderError
 from ..storage.refund_repository import RefundRepository
 from ..storage.repository import Repository
 from .checkout import CheckoutError, Conflict, KeyedLocks, NotFound, ProviderUnavailable, Unprocessable
+from .donations import donation_refunded
 
 log = structlog.get_logger(__name__)
 
@@ -44,6 +46,16 @@ class RefundService:
     def __init__(self, repo: Repository, refunds: RefundRepository, provider: PaymentProvider) -> None:
         self._repo, self._refunds, self._provider = repo, refunds, provider
         self._locks = KeyedLocks()
+
+    def _donation_reversal(self, payment: PaymentRecord, amount: int) -> DonationReversal | None:
+        """The part of this refund that reaches into a routed donation (the restaurant's share goes first)."""
+        transfers = self._repo.transfers_for(payment.payment_id)
+        if not (payment.donation_amount and transfers):
+            return None
+        before = max(payment.amount_refunded, self._refunds.requested(payment.payment_id))
+        total, donation = payment.amount_total, payment.donation_amount
+        part = donation_refunded(total, donation, before + amount) - donation_refunded(total, donation, before)
+        return DonationReversal(part, str(transfers[0]["destination"])) if part > 0 else None
 
     def left_to_refund(self, payment_id: str) -> int:
         payment = self._repo.payment(payment_id)
@@ -85,6 +97,7 @@ class RefundService:
                     idempotency_key=provider_key,
                     reason=reason,
                     metadata={"payment_id": payment_id, "order_id": payment.order_id},
+                    donation_reversal=self._donation_reversal(payment, amount),
                 )
             except ProviderError as exc:
                 log.warning("refund_failed", payment_id=payment_id, amount=amount, error=str(exc))

@@ -277,6 +277,12 @@ def m010_pairing_codes(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m011_chargebacks(db: sqlite_utils.Database) -> None:
+    # What the guest's bank took back after the payment (Mollie's amountChargedBack), in minor units.
+    db.execute("ALTER TABLE payments ADD COLUMN amount_charged_back INTEGER NOT NULL DEFAULT 0")
+
+
 def open_database(path: Path) -> sqlite_utils.Database:
     """A connection in WAL mode with the schema applied.
 

@@ -264,6 +264,7 @@ class Repository(WebhookRequestRows, OutboxRows):
         "provider_charge",
         "updated_at",
         "attention",
+        "amount_charged_back",
     )
 
     def write_payments(self, records: list[PaymentRecord]) -> None:
@@ -281,6 +282,7 @@ class Repository(WebhookRequestRows, OutboxRows):
                     r.provider_charge,
                     r.updated_at,
                     r.attention,
+                    r.amount_charged_back,
                     r.payment_id,
                 )
                 for r in records
@@ -341,11 +343,11 @@ class Repository(WebhookRequestRows, OutboxRows):
     )
 
     @staticmethod
-    def _feed_row(payment: PaymentRecord) -> tuple[Any, ...]:
+    def _feed_row(payment: PaymentRecord, event: str | None = None) -> tuple[Any, ...]:
         return (
             str(uuid.uuid4()),
             payment.kiosk_id,
-            FEED_EVENT[payment.status],
+            event or FEED_EVENT[payment.status],
             payment.order_id,
             payment.payment_id,
             payment.attempt,
@@ -365,9 +367,10 @@ class Repository(WebhookRequestRows, OutboxRows):
         cursor = self.conn.execute(self._FEED_INSERT, self._feed_row(payment))
         return int(cursor.lastrowid or 0)
 
-    def append_feed_many(self, payments: list[PaymentRecord]) -> None:
-        """Feed rows in the given order (their seq follows it)."""
-        self.conn.executemany(self._FEED_INSERT, [self._feed_row(p) for p in payments])
+    def append_feed_many(self, payments: list[PaymentRecord], events: list[str] | None = None) -> None:
+        """Feed rows in the given order (their seq follows it); `events` names each (default: by its status)."""
+        names: list[str | None] = list(events) if events is not None else [None] * len(payments)
+        self.conn.executemany(self._FEED_INSERT, [self._feed_row(p, e) for p, e in zip(payments, names, strict=True)])
 
     def append_pos_feed(
         self, kiosk_id: str, order_id: str, currency: str, pos_status: str, payment_id: str = ""

@@ -20,11 +20,11 @@ from tablepay_sandbox.app import create_app as create_sandbox
 from tablepay_sandbox.rkeeper.seed import client_settings
 
 from .live_server import LiveServer, bound_socket
+from .providers import DONATION_ACCOUNT, STRIPE_SECRET_KEY, ProviderDriver, driver
 from .waiting import eventually
 
 WEBHOOK_SECRET = "whsec_test_tablepay_0123456789"
-SECRET_KEY = "sk_test_tablepay"
-DONATION_ACCOUNT = "acct_1RedCross000001"
+SECRET_KEY = STRIPE_SECRET_KEY
 
 
 def pos_settings(sandbox_url: str, **changes: Any) -> dict[str, Any]:
@@ -68,8 +68,11 @@ class Clock:
 
 
 class Harness:
-    def __init__(self, sandbox: LiveServer, service: LiveServer, settings: Settings, token: str) -> None:
+    def __init__(
+        self, sandbox: LiveServer, service: LiveServer, settings: Settings, token: str, provider: ProviderDriver
+    ) -> None:
         self.sandbox, self.service, self.settings, self.token = sandbox, service, settings, token
+        self.provider = provider  # how the tests play the guest and the provider's sandbox
         self.kiosk = httpx.Client(base_url=service.url, timeout=30, headers={"Authorization": f"Bearer {token}"})
         self.stripe_http = httpx.Client(
             base_url=sandbox.url, timeout=30, headers={"Authorization": f"Bearer {SECRET_KEY}"}
@@ -83,14 +86,11 @@ class Harness:
         return self.kiosk.post("/v1/checkouts", json=order, headers=headers)
 
     def session_id(self, payment: dict[str, Any]) -> str:
-        return str(payment["checkout_url"]).rstrip("/").rsplit("/", 1)[-1]
+        return self.provider.session_id(payment)
 
-    def complete(self, payment: dict[str, Any], outcome: str) -> httpx.Response:
-        response = self.stripe_http.post(
-            f"/_sandbox/checkout/sessions/{self.session_id(payment)}/complete", json={"outcome": outcome}
-        )
-        assert response.status_code == 200, response.text
-        return response
+    def complete(self, payment: dict[str, Any], outcome: str) -> None:
+        """What the guest did on the hosted page: succeeded, failed (a declined card), expired."""
+        self.provider.complete(payment, outcome)
 
     def payment(self, payment_id: str) -> dict[str, Any]:
         response = self.kiosk.get(f"/v1/payments/{payment_id}")
@@ -117,9 +117,7 @@ class Harness:
 
     def pending_deliveries(self) -> list[dict[str, Any]]:
         """The sandbox's webhooks not yet answered (a held or dropped one is not pending)."""
-        response = self.stripe_http.get("/_sandbox/deliveries", params={"status": "pending"})
-        assert response.status_code == 200, response.text
-        return list(response.json()["data"])
+        return self.provider.pending_deliveries()
 
     def webhooks_settled(self) -> None:
         """Wait until the sandbox has sent every webhook due and the service answered each: the service
@@ -148,8 +146,8 @@ class Harness:
         }
 
     def sandbox_mode(self, mode: str) -> None:
-        response = self.stripe_http.post("/_sandbox/delivery", json={"mode": mode})
-        assert response.status_code == 200, response.text
+        """deliver, hold or drop the provider's webhooks."""
+        self.provider.delivery_mode(mode)
 
     def db(self) -> sqlite3.Connection:
         """A separate read connection: the test sees only committed state."""
@@ -170,12 +168,14 @@ def running_harness(
     pos: bool = False,
     background: bool = True,
     clock: Callable[[], float] | None = None,
+    provider: str = "stripe",
     **overrides: Any,
 ) -> Iterator[Harness]:
     """`pos=True` also syncs orders to the sandbox's R-Keeper simulator (override any RKEEPER_* setting).
     `background=False` leaves the service's outbox and reconciler loops off: the test drives them
     (`Harness.run_outbox()`, `reconciler.sweep()`) and can then assert that nothing more happened.
-    `clock`: the service's epoch clock for pairing codes (a test moves it rather than waiting)."""
+    `clock`: the service's epoch clock for pairing codes (a test moves it rather than waiting).
+    `provider`: stripe or mollie, each played by the sandbox (tests/support/providers.py)."""
     # Each app must know the other's address before either starts: bind both sockets first.
     sandbox_socket, service_socket = bound_socket(), bound_socket()
     sandbox_port, service_port = sandbox_socket.getsockname()[1], service_socket.getsockname()[1]
@@ -196,6 +196,8 @@ def running_harness(
         reconcile_interval_seconds=3600,
         stripe_max_retries=0,
     )
+    provider_driver = driver(provider, f"http://127.0.0.1:{sandbox_port}")
+    values.update(provider_driver.settings())
     if pos:
         values.update(pos_settings(f"http://127.0.0.1:{sandbox_port}"))
     values.update(overrides)
@@ -207,9 +209,10 @@ def running_harness(
         LiveServer(service_app, sock=service_socket) as service,
     ):
         service.app = service_app  # type: ignore[attr-defined]
-        harness = Harness(sandbox, service, settings, token)
+        harness = Harness(sandbox, service, settings, token, provider_driver)
         try:
             yield harness
         finally:
             harness.kiosk.close()
             harness.stripe_http.close()
+            provider_driver.http.close()
