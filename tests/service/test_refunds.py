@@ -32,26 +32,6 @@ def sandbox_refunds(h: Harness) -> list[dict[str, Any]]:
     return list(h.stripe_http.get("/v1/refunds", params={"limit": 100}).json()["data"])
 
 
-def test_partial_refunds_then_the_rest_end_refunded_from_the_providers_events(tmp_path: Path) -> None:
-    with running_harness(tmp_path) as h:
-        payment = paid(h)
-        total = payment["amount_total"]
-        first = refund(h, payment["payment_id"], 500, key="r-1")
-        assert first.status_code == 202, first.text
-        assert first.json()["left_to_refund"] == total - 500
-        h.wait_status(payment["payment_id"], "partially_refunded")
-        second = refund(h, payment["payment_id"], 700, key="r-2")
-        assert second.status_code == 202, second.text
-        rest = refund(h, payment["payment_id"], total - 1200, key="r-3")
-        assert rest.status_code == 202, rest.text
-        final = h.wait_status(payment["payment_id"], "refunded")
-        assert final["amount_refunded"] == total
-        assert sorted(r["amount"] for r in sandbox_refunds(h)) == sorted([500, 700, total - 1200])
-        events = [(e["event"], e["amount_refunded"]) for e in h.feed() if e["payment_id"] == payment["payment_id"]]
-        assert events[-1] == ("payment.refunded", total)
-        assert ("payment.partially_refunded", 500) in events
-
-
 def test_a_refund_over_what_is_left_is_refused_before_the_provider(tmp_path: Path) -> None:
     with running_harness(tmp_path) as h:
         payment = paid(h)
@@ -121,26 +101,6 @@ def test_lookup_shows_the_services_view_with_the_pos_status(tmp_path: Path) -> N
 
         seen = eventually(looked_up, message="the POS status paid in the lookup")
         assert (seen["status"], seen["pos_status"], seen["amount_total"]) == ("paid", "paid", 950 + 280)
-
-
-def test_refunds_come_off_the_restaurants_share_first_then_reverse_the_donation(tmp_path: Path) -> None:
-    with running_harness(tmp_path, background=False) as h:  # the test runs the outbox: transfers, reversals
-        payment = paid(h, donation_amount=200)
-        total = payment["amount_total"]
-        h.run_outbox()
-        [transfer] = h.stripe_http.get("/v1/transfers").json()["data"]
-        assert transfer["amount"] == 200
-        assert refund(h, payment["payment_id"], total - 250, key="most").status_code == 202
-        h.wait_status(payment["payment_id"], "partially_refunded")
-        h.webhooks_settled()
-        h.run_outbox()  # nothing to reverse yet: the restaurant's share still covers it
-        assert h.stripe_http.get(f"/v1/transfers/{transfer['id']}").json()["amount_reversed"] == 0
-        assert refund(h, payment["payment_id"], 250, key="rest").status_code == 202
-        h.wait_status(payment["payment_id"], "refunded")
-        h.webhooks_settled()
-        h.run_outbox()
-        seen = h.stripe_http.get(f"/v1/transfers/{transfer['id']}").json()
-        assert (seen["amount_reversed"], seen["reversed"], len(seen["reversals"]["data"])) == (200, True, 1)
 
 
 def test_an_order_paid_twice_keeps_both_payments_and_flags_the_later_for_refund(tmp_path: Path) -> None:

@@ -34,6 +34,8 @@ class ProviderDriver(Protocol):
     def release(self) -> None: ...
     def settle_refunds(self, payment: dict[str, Any]) -> None: ...
     def donation_moves(self, payment: dict[str, Any]) -> list[dict[str, int]]: ...
+    def redeliver_held(self, times: int) -> None: ...
+    def charged(self, payment: dict[str, Any], decimals: int) -> tuple[int, str]: ...
 
 
 def _ok(response: httpx.Response) -> Any:
@@ -78,6 +80,20 @@ class StripeDriver:
 
     def settle_refunds(self, payment: dict[str, Any]) -> None:
         """Stripe's refunds (in the sandbox) succeed when they are made."""
+
+    def redeliver_held(self, times: int) -> None:
+        """Send every event the sandbox holds `times` times, newest first; each is answered before the next."""
+        deliveries = _ok(self.http.get("/_sandbox/deliveries"))["data"]
+        events = list(dict.fromkeys(d["event"] for d in deliveries))
+        for _ in range(times):
+            for event_id in reversed(events):
+                resent = _ok(self.http.post(f"/_sandbox/events/{event_id}/resend"))
+                assert resent["status_code"] == 200, resent
+
+    def charged(self, payment: dict[str, Any], decimals: int) -> tuple[int, str]:
+        """The session's total as Stripe holds it (already in minor units) and its currency."""
+        session = _ok(self.http.get(f"/v1/checkout/sessions/{self.session_id(payment)}"))
+        return int(session["amount_total"]), str(session["currency"]).upper()
 
     def donation_moves(self, payment: dict[str, Any]) -> list[dict[str, int]]:
         """The transfers to the partner and what has been reversed of each."""
@@ -129,6 +145,22 @@ class MollieDriver:
     def refunds(self, payment: dict[str, Any]) -> list[dict[str, Any]]:
         found = _ok(self.http.get(f"/v2/payments/{self.session_id(payment)}/refunds"))
         return list(found["_embedded"]["refunds"])
+
+    def redeliver_held(self, times: int) -> None:
+        """Call the webhook of every payment with a held delivery `times` times, newest first."""
+        deliveries = _ok(self.http.get("/_sandbox/mollie/deliveries"))["data"]
+        payments = list(dict.fromkeys(d["payment"] for d in deliveries))
+        for _ in range(times):
+            for payment_id in reversed(payments):
+                called = _ok(self.http.post(f"/_sandbox/mollie/payments/{payment_id}/webhook"))
+                assert called["status_code"] == 200, called
+
+    def charged(self, payment: dict[str, Any], decimals: int) -> tuple[int, str]:
+        """Mollie's amount string read with `decimals` (from an independent table): "12.50" -> 1250."""
+        amount = _ok(self.http.get(f"/v2/payments/{self.session_id(payment)}"))["amount"]
+        whole, _, fraction = str(amount["value"]).partition(".")
+        assert len(fraction) == decimals, amount
+        return int(whole + fraction), str(amount["currency"])
 
     def settle_refunds(self, payment: dict[str, Any]) -> None:
         """Mollie's refunds are pending until Mollie processes them: the sandbox settles them on request."""
