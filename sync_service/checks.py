@@ -20,7 +20,15 @@ import httpx
 from .pos import rkeeper_xml as rx
 from .pos.config import connection_from
 from .pos.rkeeper_client import RKeeperClient
-from .settings import STRIPE_API, ConfigError, Settings, live_key_misdirected, load_settings
+from .settings import (
+    MOLLIE_API,
+    STRIPE_API,
+    ConfigError,
+    Settings,
+    live_key_misdirected,
+    load_settings,
+    mollie_live_key_misdirected,
+)
 
 WEBHOOK_PATH = "/webhooks/stripe"
 
@@ -260,13 +268,81 @@ def check_pos_transport(settings: Settings) -> list[Check]:
     return []
 
 
+def check_mollie_base(settings: Settings) -> Check | None:
+    """FAIL for a live key aimed anywhere but Mollie; WARN for any other base: its payments are not real."""
+    problem = mollie_live_key_misdirected(settings.mollie_key, settings.mollie_api_base)
+    if problem:
+        return Check("payments", "FAIL", problem, "unset MOLLIE_API_BASE, or use a test_ key with the sandbox")
+    if settings.mollie_api_base in (None, MOLLIE_API):
+        return None
+    return Check(
+        "payments",
+        "WARN",
+        f"MOLLIE_API_BASE is {settings.mollie_api_base}, not Mollie: payments are not real (the sandbox or a mock)",
+        "unset MOLLIE_API_BASE in production",
+    )
+
+
+async def check_mollie(settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> list[Check]:
+    """The key works at the base; Mollie can call the webhook; donations are routed or not offered."""
+    key, base = settings.mollie_key, settings.mollie_api_base or MOLLIE_API
+    if mollie_live_key_misdirected(key, settings.mollie_api_base):
+        return []  # check_mollie_base fails it; the live key is not sent there, not even to ask
+    mode = "LIVE mode: real payments" if key.startswith("live_") else "test mode"
+    headers = {"Authorization": f"Bearer {key}"}
+    async with httpx.AsyncClient(base_url=base, timeout=settings.mollie_timeout_seconds, transport=transport) as http:
+        try:
+            response = await http.get("/v2/payments", params={"limit": 1}, headers=headers)
+        except httpx.HTTPError as exc:
+            return [
+                Check("Mollie", "FAIL", f"cannot reach {base}: {type(exc).__name__}: {exc}", "check MOLLIE_API_BASE")
+            ]
+    if response.status_code == 401:
+        return [
+            Check(
+                "Mollie",
+                "FAIL",
+                f"{base} refused MOLLIE_API_KEY (HTTP 401)",
+                "copy the website profile's API key from the Mollie Dashboard, Developers > API keys",
+            )
+        ]
+    if response.status_code != 200:
+        return [Check("Mollie", "FAIL", f"{base} answered HTTP {response.status_code}", "retry later")]
+    checks = [Check("Mollie", "OK", f"{base} accepted MOLLIE_API_KEY ({mode})")]
+    public = settings.public_url or ""
+    host = urlsplit(public).hostname or ""
+    if not public.startswith("https://") or _is_loopback(host):
+        checks.append(
+            Check(
+                "webhooks",
+                "WARN" if settings.mollie_api_base not in (None, MOLLIE_API) else "FAIL",
+                f"Mollie calls {public or '(TABLEPAY_PUBLIC_URL unset)'}/webhooks/mollie, which it cannot reach "
+                "(Mollie needs a public HTTPS address)",
+                "set TABLEPAY_PUBLIC_URL to the HTTPS address of the reverse proxy (docs/operations.md)",
+            )
+        )
+    else:
+        checks.append(Check("webhooks", "OK", f"each payment asks Mollie to call {public}/webhooks/mollie"))
+    if settings.donation_destination:
+        checks.append(Check("donations", "OK", f"routed to {settings.donation_destination} (split payments)"))
+    else:
+        checks.append(
+            Check("donations", "SKIP", "not offered: MOLLIE_SPLIT_PAYMENTS and TABLEPAY_DONATION_ORGANIZATION unset")
+        )
+    return checks
+
+
 async def run_checks(settings: Settings) -> list[Check]:
-    stripe_checks, pos_check = await asyncio.gather(check_stripe(settings), check_pos(settings))
-    base_check = check_api_base(settings)
+    if settings.provider == "mollie":
+        provider_checks, pos_check = await asyncio.gather(check_mollie(settings), check_pos(settings))
+        base_check = check_mollie_base(settings)
+    else:
+        provider_checks, pos_check = await asyncio.gather(check_stripe(settings), check_pos(settings))
+        base_check = check_api_base(settings)
     return [
         check_data_dir(settings),
         *([base_check] if base_check else []),
-        *stripe_checks,
+        *provider_checks,
         pos_check,
         *check_pos_transport(settings),
     ]

@@ -57,7 +57,8 @@ def serve(settings: Settings, host: str, port: int) -> None:
         "sync_service_listening",
         url=f"http://{host}:{port}",
         docs=f"http://{host}:{port}/docs",
-        stripe="api.stripe.com" if settings.uses_real_stripe else f"not real payments: {settings.stripe_api_base}",
+        provider=settings.provider,
+        payments=settings.payments_target,
         data=str(settings.database_path),
     )
     from .server import run

@@ -399,6 +399,14 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def payments_target(self) -> str:
+        """Where payments go, for the start-up log line: the real provider, or 'not real payments: <base>'."""
+        if self.provider == "mollie":
+            base = self.mollie_api_base
+            return "api.mollie.com" if base in (None, MOLLIE_API) else f"not real payments: {base}"
+        return "api.stripe.com" if self.uses_real_stripe else f"not real payments: {self.stripe_api_base}"
+
+    @property
     def uses_real_stripe(self) -> bool:
         return is_stripe_itself(self.stripe_api_base)
 

@@ -84,5 +84,7 @@ def test_a_warning_is_written_before_a_sigkill_and_stdlib_records_look_like_ours
         assert str(line["timestamp"]).endswith("Z")
         datetime.fromisoformat(str(line["timestamp"]).removesuffix("Z"))
     assert (
-        ours.keys() - {"url", "docs", "stripe", "data"} == stdlib.keys() - {"logger"} == {"event", "level", "timestamp"}
+        ours.keys() - {"url", "docs", "provider", "payments", "data"}
+        == stdlib.keys() - {"logger"}
+        == {"event", "level", "timestamp"}
     )
