@@ -80,34 +80,34 @@ class MollieEnvelope:
         await self._idempotent(scope, receive, send, key_sha256, idem_key)
 
     async def _idempotent(self, scope: Scope, receive: Receive, send: Send, key_sha256: str, key: str) -> None:
+        if (key_sha256, key) in self._in_flight:
+            detail = f"A request with the idempotency key '{key}' is still being processed."
+            await MollieError(409, detail).response()(scope, receive, send)
+            return
+        # Marked in flight before the first await, so a duplicate can never slip in between.
+        self._in_flight.add((key_sha256, key))
+        try:
+            await self._once(scope, receive, send, key_sha256, key)
+        finally:
+            self._in_flight.discard((key_sha256, key))
+
+    async def _once(self, scope: Scope, receive: Receive, send: Send, key_sha256: str, key: str) -> None:
         body = await read_body(receive)
         fingerprint = _fingerprint(scope, body)
         store = self.mollie.store
         stored = store.idempotent_result(key_sha256, key, REPLAY_WINDOW)
-        error: MollieError | None = None
-        if stored is not None:
-            if stored["request_hash"] != fingerprint:
-                error = MollieError(
-                    400,
-                    f"The idempotency key '{key}' was already used for another request "
-                    "(a different endpoint or different parameters).",
-                )
-            else:
-                replay = Response(
-                    stored["body"], stored["status"], media_type=HAL, headers={"idempotent-replayed": "true"}
-                )
-                await replay(scope, receive, send)
-                return
-        elif (key_sha256, key) in self._in_flight:
-            error = MollieError(409, f"A request with the idempotency key '{key}' is still being processed.")
-        if error is not None:
-            await error.response()(scope, receive, send)
+        if stored is not None and stored["request_hash"] != fingerprint:
+            detail = (
+                f"The idempotency key '{key}' was already used for another request "
+                "(a different endpoint or different parameters)."
+            )
+            await MollieError(400, detail).response()(scope, receive, send)
             return
-        self._in_flight.add((key_sha256, key))
-        try:
-            status, answer = await run_with_body(self.app, scope, body, send)
-        finally:
-            self._in_flight.discard((key_sha256, key))
+        if stored is not None:
+            replay = Response(stored["body"], stored["status"], media_type=HAL, headers={"idempotent-replayed": "true"})
+            await replay(scope, receive, send)
+            return
+        status, answer = await run_with_body(self.app, scope, body, send)
         # A result is kept once the endpoint decided (created, or refused the request); a conflict,
         # throttling or server error is not, so retrying with the same key can still succeed.
         if status < 500 and status not in (409, 429):

@@ -89,8 +89,8 @@ def lines(value: Any, amount: int, currency: str) -> list[dict[str, Any]]:
     return result
 
 
-def _line_amount(item: dict[str, Any], name: str, field: str, currency: str, negative: bool) -> int:
-    minor, cur = money.parse(item.get(name), f"{field}.{name}", allow_negative=negative, allow_zero=True)
+def _line_amount(item: dict[str, Any], name: str, field: str, currency: str) -> int:
+    minor, cur = money.parse(item.get(name), f"{field}.{name}", allow_negative=True, allow_zero=True)
     if cur != currency:
         raise unprocessable(f"The currency of {field}.{name} must be the payment's ({currency}).", f"{field}.{name}")
     return minor
@@ -110,9 +110,11 @@ def _line(item: Any, field: str, currency: str) -> dict[str, Any]:
     if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 1:
         raise unprocessable("The line's quantity must be a whole number of at least 1.", f"{field}.quantity")
     negative = type_ in NEGATIVE_LINE_TYPES
-    unit = _line_amount(item, "unitPrice", field, currency, negative)
-    total = _line_amount(item, "totalAmount", field, currency, negative)
-    discount = _line_amount(item, "discountAmount", field, currency, False) if "discountAmount" in item else None
+    unit = _line_amount(item, "unitPrice", field, currency)
+    total = _line_amount(item, "totalAmount", field, currency)
+    discount = _line_amount(item, "discountAmount", field, currency) if "discountAmount" in item else None
+    if discount is not None and discount < 0:
+        raise unprocessable("The line's discountAmount cannot be negative.", f"{field}.discountAmount")
     if (unit < 0 or total < 0) and not negative:
         raise unprocessable(
             f"Only lines of type {', '.join(NEGATIVE_LINE_TYPES)} may have a negative amount.", f"{field}.totalAmount"
@@ -124,11 +126,11 @@ def _line(item: Any, field: str, currency: str) -> dict[str, Any]:
     normalized = {**item, "type": type_, "unitPrice": unit, "totalAmount": total, "discountAmount": discount}
     normalized["vatAmount"] = None
     if item.get("vatRate") is not None or item.get("vatAmount") is not None:
-        normalized["vatAmount"] = _vat(item, field, currency, total, negative)
+        normalized["vatAmount"] = _vat(item, field, currency, total)
     return normalized
 
 
-def _vat(item: dict[str, Any], field: str, currency: str, total: int, negative: bool) -> int:
+def _vat(item: dict[str, Any], field: str, currency: str, total: int) -> int:
     """vatAmount = totalAmount × vatRate / (100 + vatRate), rounded to the minor unit."""
     rate_text = item.get("vatRate")
     try:
@@ -137,7 +139,7 @@ def _vat(item: dict[str, Any], field: str, currency: str, total: int, negative: 
         rate = None
     if rate is None or not rate.is_finite() or rate < 0:
         raise unprocessable('The line\'s vatRate must be a string like "21.00".', f"{field}.vatRate")
-    vat = _line_amount(item, "vatAmount", field, currency, negative)
+    vat = _line_amount(item, "vatAmount", field, currency)
     expected = int((Decimal(total) * rate / (100 + rate)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
     if vat != expected:
         raise unprocessable(
