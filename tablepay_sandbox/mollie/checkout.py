@@ -29,7 +29,7 @@ background:#f3f4f7;color:#0e1a2b}main{max-width:440px;margin:0 auto;padding:20px
 .badge{display:inline-block;background:#ffe08a;color:#5a3d00;font-size:13px;font-weight:700;border-radius:6px;
 padding:3px 9px}.merchant{color:#3d4a5c;font-size:15px;margin:18px 0 2px}h1{font-size:21px;margin:0 0 6px}
 .total{font-size:38px;font-weight:800;margin:0 0 18px;letter-spacing:-.01em}
-fieldset{border:0;margin:0;padding:0}legend{font-weight:700;margin-bottom:10px;font-size:16px}
+fieldset{border:0;margin:0;padding:0}legend{font-weight:700;margin-bottom:10px;font-size:16px;padding:0}
 button{display:flex;flex-direction:column;align-items:flex-start;width:100%;min-height:64px;padding:10px 18px;
 margin:0 0 12px;border-radius:14px;border:2px solid #c5ccd8;background:#fff;color:#0e1a2b;font:inherit;
 font-weight:700;font-size:18px;text-align:left;cursor:pointer}button small{font-weight:400;font-size:14px;
@@ -86,11 +86,13 @@ async def submit(request: Request) -> Response:
     status = parse_qs((await request.body()).decode("utf-8")).get("status", [""])[0]
     if status not in {value for value, _, _ in BUTTONS}:
         return _state("Unknown status.", 400)
+    if rec["status"] not in ("open", "pending"):
+        return render(rec)  # already decided: the page says so, and nothing changes
     if status != "open":
         try:
             rec = payments.transition(rt, rec, status)
         except MollieError:
-            return render(rec)  # already final: the page says so
+            return render(rec)
     target = rec["cancel_url"] if status == "canceled" and rec.get("cancel_url") else rec["redirect_url"]
     return RedirectResponse(target, status_code=303)
 
