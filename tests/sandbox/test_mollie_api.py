@@ -3,21 +3,21 @@ and, for the error shapes, by plain httpx."""
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime, timedelta
 
+import httpx
 import pytest
 from mollie import ClientSDK, models
 
 from tablepay_sandbox.mollie import MollieOptions
+from tests.support.waiting import eventually
 
 from .conftest import Sandbox, SandboxFactory
 from .mollie_support import MOLLIE_KEY, amount, create, mollie_api, paid, payment_request, sdk, value
 
 
-def _error(response: object, status: int, field: str | None = None) -> dict[str, object]:
-    import httpx
-
-    assert isinstance(response, httpx.Response)
+def _error(response: httpx.Response, status: int, field: str | None = None) -> dict[str, object]:
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("application/hal+json")
     body = response.json()
@@ -107,8 +107,6 @@ def test_required_fields_and_a_long_description(sandbox: Sandbox) -> None:
     ],
 )
 def test_only_test_keys_get_in(sandbox: Sandbox, authorization: str | None) -> None:
-    import httpx
-
     headers = {"Authorization": authorization} if authorization else {}
     response = httpx.post(f"{sandbox.url}/v2/payments", json=payment_request(), headers=headers)
     _error(response, 401)
@@ -207,11 +205,7 @@ def test_idempotency_key(sandbox: Sandbox) -> None:
 
 
 def test_a_duplicate_in_flight_gets_409(sandbox: Sandbox) -> None:
-    import threading
-
-    from tests.support.waiting import eventually
-
-    sandbox.control("POST", "/_sandbox/mollie/faults", json={"delay_seconds": 2, "count": 1})
+    sandbox.control("POST", "/_sandbox/mollie/faults", json={"delay_seconds": 1, "count": 1})
     headers = {"Idempotency-Key": "bill-7-try-1"}
     results = []
     first = threading.Thread(
@@ -244,8 +238,6 @@ def test_faults_fail_or_slow_the_next_calls(sandbox: Sandbox) -> None:
 
 
 def test_open_payments_expire_at_expires_at(start_sandbox: SandboxFactory) -> None:
-    from tests.support.waiting import eventually
-
     sandbox = start_sandbox(mollie_options=MollieOptions(default_expiry_seconds=0.5))
     payment_id = create(sandbox)["id"]
     expired = eventually(
@@ -254,7 +246,7 @@ def test_open_payments_expire_at_expires_at(start_sandbox: SandboxFactory) -> No
     assert expired["expiredAt"] and "expiresAt" not in expired and "isCancelable" not in expired
 
 
-def test_mode_and_keys_are_not_kept(sandbox: Sandbox) -> None:
+def test_api_keys_are_not_kept(sandbox: Sandbox) -> None:
     create(sandbox)
     raw = (sandbox.data_dir / "mollie.sqlite").read_bytes()
     assert MOLLIE_KEY.encode() not in raw
