@@ -21,6 +21,14 @@ from starlette.routing import Route
 from . import api_checkout, api_events, api_payments, checkout_page, control
 from .errors import StripeError
 from .idempotency import StripeEnvelope
+from .mollie import api as mollie_api
+from .mollie import checkout as mollie_checkout
+from .mollie import control as mollie_control
+from .mollie import errors as mollie_errors
+from .mollie.envelope import MollieEnvelope
+from .mollie.options import MollieOptions
+from .mollie.runtime import Mollie
+from .mollie.webhooks import WebhookWorker
 from .rkeeper.options import DEFAULT_PASSWORD, DEFAULT_USER, RKeeperOptions
 from .rkeeper.routes import Simulator, make_routes
 from .runtime import Options, Runtime
@@ -95,12 +103,14 @@ def create_app(
     rkeeper_user: str = DEFAULT_USER,
     rkeeper_password: str = DEFAULT_PASSWORD,
     rkeeper_options: RKeeperOptions | None = None,
+    mollie_options: MollieOptions | None = None,
 ) -> Starlette:
     """Build the sandbox. `options` tunes retries and timers (tests shorten them).
 
     Besides Stripe it serves an R-Keeper 7 XML-interface simulator at
     `POST /rk7api/v0/xmlinterface.xml` (Basic auth `rkeeper_user`/`rkeeper_password`;
-    `rkeeper_options` for the behaviour no source confirms). See docs/sandbox.md.
+    `rkeeper_options` for the behaviour no source confirms), and Mollie's Payments API v2 under
+    `/v2/...` beside Stripe (`mollie_options` for its knobs). See docs/sandbox.md.
     """
     rt = Runtime(
         data_dir=Path(data_dir),
@@ -111,6 +121,7 @@ def create_app(
         webhook_secret_given=webhook_secret is not None,
     )
     rkeeper = Simulator(Path(data_dir), rkeeper_user, rkeeper_password, rkeeper_options or RKeeperOptions())
+    mollie = Mollie(Path(data_dir), rt.public_url, mollie_options or MollieOptions())
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -121,12 +132,18 @@ def create_app(
         worker = DeliveryWorker(rt)
         app.state.worker = worker
         worker.start()
+        mollie.start()
+        mollie_worker = WebhookWorker(mollie)
+        app.state.mollie_worker = mollie_worker
+        mollie_worker.start()
         try:
             yield
         finally:
+            await mollie_worker.stop()
             await worker.stop()
             store.close()
             rkeeper.stop()
+            mollie.stop()
 
     routes = [
         *api_checkout.routes,
@@ -135,14 +152,22 @@ def create_app(
         *checkout_page.routes,
         *control.routes,
         *make_routes(rkeeper),
+        *mollie_api.routes,
+        *mollie_checkout.routes,
+        *mollie_control.routes,
         Route("/v1/{path:path}", _unrecognized, methods=["GET", "POST", "DELETE"]),
     ]
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=[Middleware(StripeEnvelope, runtime=rt)],
-        exception_handlers={StripeError: _stripe_error, Exception: _server_error},
+        middleware=[Middleware(StripeEnvelope, runtime=rt), Middleware(MollieEnvelope, mollie=mollie)],
+        exception_handlers={
+            StripeError: _stripe_error,
+            mollie_errors.MollieError: mollie_errors.handle,
+            Exception: _server_error,
+        },
     )
     app.state.runtime = rt
     app.state.rkeeper = rkeeper
+    app.state.mollie = mollie
     return app

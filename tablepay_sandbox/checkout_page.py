@@ -37,19 +37,20 @@ margin:-4px 0 14px}.state{background:#fff;border-radius:14px;padding:28px 16px;t
 """
 
 
-def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
+def page(title: str, body: str, status: int = 200, *, css: str = _CSS, badge: str = "TablePay sandbox") -> HTMLResponse:
+    """A self-contained phone-sized page (the Mollie fake's page passes its own `css` and `badge`)."""
     return HTMLResponse(
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head>"
-        f"<body><main><span class='badge'>TEST MODE · TablePay sandbox</span>{body}</main></body></html>",
+        f"<title>{html.escape(title)}</title><style>{css}</style></head>"
+        f"<body><main><span class='badge'>TEST MODE · {html.escape(badge)}</span>{body}</main></body></html>",
         status_code=status,
         headers={"Cache-Control": "no-store"},
     )
 
 
 def _state(message: str, status: int = 200) -> HTMLResponse:
-    return _page(message, f"<h1>&nbsp;</h1><div class='state'>{html.escape(message)}</div>", status)
+    return page(message, f"<h1>&nbsp;</h1><div class='state'>{html.escape(message)}</div>", status)
 
 
 def render(session: Obj, items: list[Obj], declined: bool) -> HTMLResponse:
@@ -84,7 +85,7 @@ def render(session: Obj, items: list[Obj], declined: bool) -> HTMLResponse:
         "<button class='alt' name='action' value='delayed'>Pay by bank (delayed)</button>"
         f"</form>{cancel}"
     )
-    return _page(f"Pay {total}", body)
+    return page(f"Pay {total}", body)
 
 
 async def show(request: Request) -> Response:

@@ -21,17 +21,24 @@ from .sandbox import DELIVERY_MODES, SYSTEM
 from .store import Obj
 
 
-async def _json(request: Request) -> dict[str, Any]:
-    body = await request.body()
+def json_object(body: bytes) -> dict[str, Any]:
+    """A control's JSON body ({} when empty); ValueError with the reason when it is not an object."""
     if not body:
         return {}
     try:
         data = json.loads(body)
     except ValueError:
-        raise invalid_request("The request body must be JSON.") from None
+        raise ValueError("The request body must be JSON.") from None
     if not isinstance(data, dict):
-        raise invalid_request("The request body must be a JSON object.")
+        raise ValueError("The request body must be a JSON object.")
     return data
+
+
+async def _json(request: Request) -> dict[str, Any]:
+    try:
+        return json_object(await request.body())
+    except ValueError as exc:
+        raise invalid_request(str(exc)) from None
 
 
 async def complete(request: Request) -> JSONResponse:

@@ -85,19 +85,14 @@ class StripeEnvelope:
         state = scope.setdefault("state", {})
         state.update(request_id=request_id, idempotency_key=idem_key, api_version=api_version)
         if not idem_key:
-            await self.app(scope, receive, _with_headers(send, extra))
+            await self.app(scope, receive, with_headers(send, extra))
             return
         await self._idempotent(scope, receive, send, key_sha256, idem_key, extra)
 
     async def _idempotent(
         self, scope: Scope, receive: Receive, send: Send, key_sha256: str, key: str, extra: dict[str, str]
     ) -> None:
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive)
         params = forms.decode(scope.get("query_string", b"")) | forms.decode(body)
         digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()
         fingerprint = f"{scope['method']} {scope['path']}\n{digest}"
@@ -139,37 +134,18 @@ class StripeEnvelope:
             await JSONResponse(error.body(), error.status, headers=extra)(scope, receive, send)
             return
 
-        sent = False
-
-        async def replay_body() -> Message:
-            nonlocal sent
-            if sent:
-                return {"type": "http.disconnect"}
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        captured: dict[str, Any] = {"status": 500, "body": b""}
-
-        async def capture(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                captured["status"] = message["status"]
-            elif message["type"] == "http.response.body":
-                captured["body"] += message.get("body", b"")
-            await send(message)
-
         self._in_flight.add((key_sha256, key))
         try:
-            await self.app(scope, replay_body, _with_headers(capture, extra))
+            status, answer = await run_with_body(self.app, scope, body, with_headers(send, extra))
         finally:
             self._in_flight.discard((key_sha256, key))
         # Stripe saves a result once the endpoint ran (success or a card decline); validation
         # errors and server errors are not saved, so a corrected retry with the same key works.
-        status = int(captured["status"])
         if 200 <= status < 300 or status == 402:
-            store.store_idempotent(key_sha256, key, fingerprint, status, captured["body"].decode("utf-8"))
+            store.store_idempotent(key_sha256, key, fingerprint, status, answer.decode("utf-8"))
 
 
-def _with_headers(send: Send, extra: dict[str, str]) -> Send:
+def with_headers(send: Send, extra: dict[str, str]) -> Send:
     async def wrapped(message: Message) -> None:
         if message["type"] == "http.response.start":
             headers = MutableHeaders(scope=message)
@@ -178,3 +154,37 @@ def _with_headers(send: Send, extra: dict[str, str]) -> Send:
         await send(message)
 
     return wrapped
+
+
+async def read_body(receive: Receive) -> bytes:
+    """The whole request body, read below the routing layer (the app then gets it replayed)."""
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            return body
+
+
+async def run_with_body(app: ASGIApp, scope: Scope, body: bytes, send: Send) -> tuple[int, bytes]:
+    """Run `app` on an already-read `body`, passing its answer on; returns (status, body) as sent."""
+    sent = False
+
+    async def replay_body() -> Message:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    captured: dict[str, Any] = {"status": 500, "body": b""}
+
+    async def capture(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            captured["status"] = message["status"]
+        elif message["type"] == "http.response.body":
+            captured["body"] += message.get("body", b"")
+        await send(message)
+
+    await app(scope, replay_body, capture)
+    return int(captured["status"]), bytes(captured["body"])

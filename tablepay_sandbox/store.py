@@ -24,6 +24,7 @@ from sqlite_utils.migrations import Migrations
 from tablepay_files import ensure_private_file
 
 from .errors import invalid_request, no_such
+from .tables import SharedTables
 
 Obj = dict[str, Any]
 
@@ -60,12 +61,13 @@ def m002_hash_api_keys(db: sqlite_utils.Database) -> None:
     db.execute("UPDATE idempotency SET api_key_sha256 = sha256_hex(api_key_sha256)")
 
 
-class Store:
+class Store(SharedTables):
     def __init__(self, path: Path) -> None:
         ensure_private_file(path)  # its -wal and -shm get the same 0600
         # check_same_thread=False: created in the server thread's lifespan but
         # tests may read it after the server stopped; access is never concurrent.
         conn = sqlite3.connect(str(path), check_same_thread=False)
+        self.conn = conn
         self.db = sqlite_utils.Database(conn)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA busy_timeout=5000")
@@ -78,9 +80,6 @@ class Store:
     def transaction(self) -> Iterator[None]:
         with self.db.conn:
             yield
-
-    def _exec(self, sql: str, args: Sequence[Any] = ()) -> sqlite3.Cursor:
-        return self.db.conn.execute(sql, tuple(args))
 
     # -- objects -----------------------------------------------------------
     def insert(self, obj: Obj, private: Obj | None = None) -> Obj:
@@ -167,45 +166,8 @@ class Store:
                 [event["id"], event["type"], endpoint["id"], endpoint["url"], status, now, now, now],
             )
 
-    def deliveries(self, where: str = "1", args: Sequence[Any] = ()) -> list[Obj]:
-        cursor = self._exec(f"SELECT * FROM deliveries WHERE {where} ORDER BY seq", args)
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
-    def update_delivery(self, seq: int, **fields: Any) -> None:
-        fields["updated"] = time.time()
-        sets = ", ".join(f"{name} = ?" for name in fields)
-        with self.db.conn:
-            self._exec(f"UPDATE deliveries SET {sets} WHERE seq = ?", [*fields.values(), seq])
-
     def pending_webhooks(self, event_id: str) -> int:
         row = self._exec(
             "SELECT COUNT(*) FROM deliveries WHERE event_id = ? AND status IN ('pending', 'held')", [event_id]
         ).fetchone()
         return int(row[0])
-
-    # -- idempotency -------------------------------------------------------
-    def idempotent_result(self, api_key_sha256: str, key: str, max_age: float) -> Obj | None:
-        row = self._exec(
-            "SELECT request_hash, status, body, created FROM idempotency WHERE api_key_sha256 = ? AND key = ?",
-            [api_key_sha256, key],
-        ).fetchone()
-        if not row or row[3] < time.time() - max_age:
-            return None
-        return {"request_hash": row[0], "status": row[1], "body": row[2]}
-
-    def store_idempotent(self, api_key_sha256: str, key: str, request_hash: str, status: int, body: str) -> None:
-        with self.db.conn:
-            self._exec(
-                "INSERT OR REPLACE INTO idempotency VALUES (?, ?, ?, ?, ?, ?)",
-                [api_key_sha256, key, request_hash, status, body, time.time()],
-            )
-
-    # -- settings ----------------------------------------------------------
-    def setting(self, key: str, default: str) -> str:
-        row = self._exec("SELECT value FROM settings WHERE key = ?", [key]).fetchone()
-        return str(row[0]) if row else default
-
-    def set_setting(self, key: str, value: str) -> None:
-        with self.db.conn:
-            self._exec("INSERT OR REPLACE INTO settings VALUES (?, ?)", [key, value])

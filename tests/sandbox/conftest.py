@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 from collections.abc import Callable, Iterator
@@ -14,10 +15,11 @@ import pytest
 import stripe
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from tablepay_sandbox.app import create_app
+from tablepay_sandbox.mollie import MollieOptions
 from tablepay_sandbox.rkeeper.options import RKeeperOptions
 from tablepay_sandbox.runtime import Options
 from tests.support.live_server import LiveServer, bound_socket
@@ -82,6 +84,7 @@ def start_sandbox(tmp_path: Path) -> Iterator[SandboxFactory]:
         options: Options = FAST,
         data_dir: Path | None = None,
         rkeeper_options: RKeeperOptions | None = None,
+        mollie_options: MollieOptions | None = None,
     ) -> Sandbox:
         data = data_dir or tmp_path / "sandbox-data"
         app = create_app(
@@ -91,6 +94,7 @@ def start_sandbox(tmp_path: Path) -> Iterator[SandboxFactory]:
             webhook_secret=webhook_secret,
             options=options,
             rkeeper_options=rkeeper_options,
+            mollie_options=mollie_options,
         )
         # The first start serves on the socket bound above; a restart binds the same port again.
         server = LiveServer(app, sock=first).start() if not servers else LiveServer(app, port=port).start()
@@ -198,3 +202,54 @@ def session_params(**overrides: Any) -> dict[str, Any]:
     }
     params.update(overrides)
     return params
+
+
+@dataclass
+class Hooks:
+    """A webhook receiver: records (path, body, content type); answers with the queued codes, then 200."""
+
+    server: LiveServer
+    received: list[tuple[str, bytes, str]] = field(default_factory=list)
+    responses: list[int] = field(default_factory=list)
+    delay: float = 0.0  # answer this late (the receiver is slow, the test does not wait for it)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def url(self) -> str:
+        return self.server.url + "/webhooks/mollie"
+
+    def calls(self, path: str = "/webhooks/mollie") -> list[bytes]:
+        with self.lock:
+            return [body for p, body, _ in self.received if p == path]
+
+    def wait_for(self, count: int, timeout: float = 10) -> list[bytes]:
+        return eventually(
+            lambda: len(self.calls()) >= count and self.calls(),
+            timeout=timeout,
+            interval=0.01,
+            message=lambda: f"{count} webhook calls (got {self.calls()})",
+        )
+
+
+@pytest.fixture
+def hooks() -> Iterator[Hooks]:
+    """The Mollie webhook receiver (`POST /webhooks/mollie`; a redirect points at `/webhooks/elsewhere`)."""
+    holder: list[Hooks] = []
+
+    async def hook(request: Request) -> Response:
+        rec = holder[0]
+        body = await request.body()
+        with rec.lock:
+            rec.received.append((request.url.path, body, request.headers.get("content-type", "")))
+            status = rec.responses.pop(0) if rec.responses else 200
+        if rec.delay:
+            await asyncio.sleep(rec.delay)
+        if status in (301, 302, 307):
+            return RedirectResponse("/webhooks/elsewhere", status_code=status)
+        return Response(status_code=status)
+
+    app = Starlette(routes=[Route("/webhooks/{name}", hook, methods=["POST", "GET"])])
+    server = LiveServer(app).start()
+    holder.append(Hooks(server))
+    yield holder[0]
+    server.stop()
