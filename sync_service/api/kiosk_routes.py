@@ -154,6 +154,7 @@ async def lookup_payments(lookup: LookupIn, request: Request, kiosk_id: Kiosk) -
                 "pos_status": pos.get(p.order_id),
                 "updated_at": p.updated_at,
                 "attention": p.attention,
+                "amount_charged_back": p.amount_charged_back,
             }
             for p in found
         ]

@@ -273,6 +273,7 @@ class PaymentState(BaseModel):
     pos_status: str | None = Field(description="The order's POS status; null when it never went to a POS")
     updated_at: str
     attention: str | None = Field(default=None, description="Set when a person must act (double_payment: ...)")
+    amount_charged_back: int = Field(default=0, description="Taken back by a chargeback after the payment")
 
 
 class LookupOut(BaseModel):

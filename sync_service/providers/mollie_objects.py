@@ -71,7 +71,7 @@ def observation_from_payment(payment: Mapping[str, Any]) -> Observation:
     ours = metadata.get("payment_id") if isinstance(metadata, Mapping) else None
     mode = payment.get("mode")
     details = payment.get("details")
-    reason = details.get("failureReason") if isinstance(details, Mapping) else None
+    reason = (details.get("failureReason") if isinstance(details, Mapping) else None) or "failed at Mollie"
     return Observation(
         status=status,
         payment_id=str(ours) if ours else None,

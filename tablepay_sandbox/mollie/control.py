@@ -41,7 +41,9 @@ async def payment_status(request: Request) -> JSONResponse:
     rt, body = mollie(request), await _json(request)
     status = _choice(body, "status", PAYMENT_STATUSES)
     rec = payments.get(rt, request.path_params["id"])
-    rec = payments.transition(rt, rec, status, failure_reason=body.get("failure_reason"))
+    rec = payments.transition(
+        rt, rec, status, failure_reason=body.get("failure_reason"), force=body.get("force") is True
+    )
     return JSONResponse(views.payment(rt, rec))
 
 

@@ -17,6 +17,7 @@ from sync_service.api.app import create_app
 from sync_service.api.auth import issue_kiosk_token
 from sync_service.settings import Settings
 from tablepay_sandbox.app import create_app as create_sandbox
+from tablepay_sandbox.mollie import MollieOptions
 from tablepay_sandbox.rkeeper.seed import client_settings
 
 from .live_server import LiveServer, bound_socket
@@ -169,13 +170,15 @@ def running_harness(
     background: bool = True,
     clock: Callable[[], float] | None = None,
     provider: str = "stripe",
+    mollie_options: MollieOptions | None = None,
     **overrides: Any,
 ) -> Iterator[Harness]:
     """`pos=True` also syncs orders to the sandbox's R-Keeper simulator (override any RKEEPER_* setting).
     `background=False` leaves the service's outbox and reconciler loops off: the test drives them
     (`Harness.run_outbox()`, `reconciler.sweep()`) and can then assert that nothing more happened.
     `clock`: the service's epoch clock for pairing codes (a test moves it rather than waiting).
-    `provider`: stripe or mollie, each played by the sandbox (tests/support/providers.py)."""
+    `provider`: stripe or mollie, each played by the sandbox (tests/support/providers.py); `mollie_options`
+    tunes the Mollie fake (by default its webhook retries are compressed, so a test never waits minutes)."""
     # Each app must know the other's address before either starts: bind both sockets first.
     sandbox_socket, service_socket = bound_socket(), bound_socket()
     sandbox_port, service_port = sandbox_socket.getsockname()[1], service_socket.getsockname()[1]
@@ -184,6 +187,7 @@ def running_harness(
         public_url=f"http://127.0.0.1:{sandbox_port}",
         webhook_url=f"http://127.0.0.1:{service_port}/webhooks/stripe",
         webhook_secret=WEBHOOK_SECRET,
+        mollie_options=mollie_options or MollieOptions(retry_time_factor=1e-4),
     )
     values: dict[str, Any] = dict(
         stripe_secret_key=SECRET_KEY,
