@@ -109,7 +109,8 @@ def test_a_chargeback_after_paid_is_recorded_and_flagged_for_the_manager(tmp_pat
             return dict(row)
 
         row = eventually(flagged, message="the chargeback in the manager's lookup")
-        assert row["status"] == "paid" and row["attention"].startswith("chargeback: the guest's bank took back 21.80 EUR")
+        assert row["status"] == "paid"
+        assert row["attention"].startswith("chargeback: the guest's bank took back 21.80 EUR")
         charged = [e for e in h.feed() if e["event"] == "payment.charged_back"]
         assert len(charged) == 1 and charged[0]["payment_id"] == payment["payment_id"]
         trail = [step["step"] for step in h.pos_state(order["order_id"])["trail"]]
