@@ -10,6 +10,7 @@ import pytest
 
 from sync_service.services.backfill import backfill, parse_duration
 from tests.support.harness import make_order, running_harness
+from tests.support.providers import PROVIDERS
 
 
 def test_durations() -> None:
@@ -19,8 +20,9 @@ def test_durations() -> None:
             parse_duration(bad)
 
 
-def test_backfill_applies_what_the_webhooks_never_brought_and_is_safe_to_repeat(tmp_path: Path) -> None:
-    with running_harness(tmp_path) as h:
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_backfill_applies_what_the_webhooks_never_brought_and_is_safe_to_repeat(tmp_path: Path, provider: str) -> None:
+    with running_harness(tmp_path, provider=provider) as h:
         h.sandbox_mode("drop")  # the provider's deliveries never arrive
         paid = h.checkout(make_order()).json()
         h.complete(paid, "succeeded")
@@ -42,8 +44,9 @@ def test_backfill_applies_what_the_webhooks_never_brought_and_is_safe_to_repeat(
         assert again.listed == report.listed and set(again.outcomes) == {"duplicate"}
 
 
-def test_backfill_command_runs_beside_the_service(tmp_path: Path) -> None:
-    with running_harness(tmp_path) as h:
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_backfill_command_runs_beside_the_service(tmp_path: Path, provider: str) -> None:
+    with running_harness(tmp_path, provider=provider) as h:
         h.sandbox_mode("drop")
         payment = h.checkout(make_order()).json()
         h.complete(payment, "succeeded")

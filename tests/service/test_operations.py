@@ -158,3 +158,20 @@ def test_backup_of_a_running_service_is_a_consistent_copy(tmp_path, capsys):
 def test_backup_of_a_missing_store_says_so(tmp_path, capsys):
     assert main(["sync", "backup", str(tmp_path / "x.sqlite"), "--data-dir", str(tmp_path / "nothing")]) == 1
     assert "no database at" in capsys.readouterr().err
+
+
+def test_check_config_on_mollie_asks_mollie_and_says_what_mollie_cannot_reach(tmp_path, service_env, capsys):
+    with running_harness(tmp_path, provider="mollie") as h:
+        for name, value in h.command_env().items():
+            service_env.setenv(name, value)
+        service_env.setenv("TABLEPAY_PUBLIC_URL", h.service.url)  # loopback http: Mollie cannot call it
+        assert main(["sync", "check-config"]) == 0  # the sandbox's base: a warning, not a failure
+        out = capsys.readouterr().out
+        assert f"OK    Mollie    {h.sandbox.url} accepted MOLLIE_API_KEY (test mode)" in out
+        assert "WARN  webhooks" in out and "Mollie needs a public HTTPS address" in out
+        assert "OK    donations" in out and "routed to org_1RedCross (split payments)" in out
+        assert "WARN  payments" in out and "not Mollie" in out
+        capsys.readouterr()
+        service_env.setenv("MOLLIE_API_KEY", "live_realKeyNeverSentThere")
+        assert main(["sync", "check-config"]) == 1
+        assert "a live key is only sent to https://api.mollie.com" in capsys.readouterr().out

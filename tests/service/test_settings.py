@@ -23,8 +23,62 @@ def clean_env(monkeypatch):
         "TABLEPAY_CONFIG",
         "TABLEPAY_DONATION_ACCOUNT",
         "TABLEPAY_PUBLIC_URL",
+        "TABLEPAY_PROVIDER",
+        "TABLEPAY_DEPLOYMENT",
+        "MOLLIE_API_KEY",
+        "MOLLIE_API_BASE",
+        "MOLLIE_SPLIT_PAYMENTS",
+        "TABLEPAY_DONATION_ORGANIZATION",
     ):
         monkeypatch.delenv(name, raising=False)
+
+
+def test_mollie_needs_its_key_and_not_stripes(monkeypatch):
+    monkeypatch.setenv("TABLEPAY_PROVIDER", "mollie")
+    with pytest.raises(ConfigError) as error:
+        load_settings()
+    assert "MOLLIE_API_KEY is not set" in str(error.value) and "needed with TABLEPAY_PROVIDER=mollie" in str(
+        error.value
+    )
+    assert "STRIPE" not in str(error.value)
+    monkeypatch.setenv("MOLLIE_API_KEY", "test_dHar4XY7LxsDOtmnkVtjNVWXLSlXsM")
+    settings = load_settings()
+    assert settings.provider == "mollie" and settings.donation_destination is None  # no split payments: no donation
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"MOLLIE_API_KEY": "sk_test_123"}, "MOLLIE_API_KEY is wrong"),
+        ({"MOLLIE_API_KEY": "access_123"}, "an access_ token is not supported"),
+        (
+            {"MOLLIE_API_KEY": "live_abc", "MOLLIE_API_BASE": "http://127.0.0.1:12111"},
+            "a live key is only sent to https://api.mollie.com",
+        ),
+        ({"MOLLIE_API_KEY": "test_abc", "TABLEPAY_DEPLOYMENT": "production"}, "MOLLIE_API_KEY is a test key"),
+        ({"MOLLIE_API_KEY": "test_abc", "MOLLIE_SPLIT_PAYMENTS": "true"}, "TABLEPAY_DONATION_ORGANIZATION"),
+        (
+            {"MOLLIE_API_KEY": "test_abc", "TABLEPAY_DONATION_ORGANIZATION": "acct_123"},
+            "TABLEPAY_DONATION_ORGANIZATION is wrong",
+        ),
+    ],
+)
+def test_a_wrong_mollie_setting_is_named(monkeypatch, env, message):
+    monkeypatch.setenv("TABLEPAY_PROVIDER", "mollie")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as error:
+        load_settings()
+    assert message in str(error.value)
+
+
+def test_a_test_key_in_production_is_refused_for_stripe_too(monkeypatch):
+    monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_test_123")
+    monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", "whsec_123")
+    monkeypatch.setenv("TABLEPAY_DEPLOYMENT", "production")
+    with pytest.raises(ConfigError) as error:
+        load_settings()
+    assert "STRIPE_SECRET_KEY is a test key" in str(error.value)
 
 
 def test_missing_secrets_are_named(monkeypatch):

@@ -21,7 +21,14 @@ from tablepay_sandbox.mollie import MollieOptions
 from tablepay_sandbox.rkeeper.seed import client_settings
 
 from .live_server import LiveServer, bound_socket
-from .providers import DONATION_ACCOUNT, STRIPE_SECRET_KEY, ProviderDriver, driver
+from .providers import (
+    DONATION_ACCOUNT,
+    DONATION_ORGANIZATION,
+    MOLLIE_API_KEY,
+    STRIPE_SECRET_KEY,
+    ProviderDriver,
+    driver,
+)
 from .waiting import eventually
 
 WEBHOOK_SECRET = "whsec_test_tablepay_0123456789"
@@ -137,14 +144,22 @@ class Harness:
 
     def command_env(self) -> dict[str, str]:
         """The environment a `tablepay sync ...` process needs to work on this harness's service."""
-        return {
-            **os.environ,
-            "STRIPE_SECRET_KEY": SECRET_KEY,
-            "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
-            "STRIPE_API_BASE": self.sandbox.url,
-            "TABLEPAY_DATA_DIR": str(self.settings.data_dir),
-            "TABLEPAY_DONATION_ACCOUNT": DONATION_ACCOUNT,
-        }
+        if self.provider.name == "mollie":
+            provider = {
+                "TABLEPAY_PROVIDER": "mollie",
+                "MOLLIE_API_KEY": MOLLIE_API_KEY,
+                "MOLLIE_API_BASE": self.sandbox.url,
+                "MOLLIE_SPLIT_PAYMENTS": "true",
+                "TABLEPAY_DONATION_ORGANIZATION": DONATION_ORGANIZATION,
+            }
+        else:
+            provider = {
+                "STRIPE_SECRET_KEY": SECRET_KEY,
+                "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+                "STRIPE_API_BASE": self.sandbox.url,
+                "TABLEPAY_DONATION_ACCOUNT": DONATION_ACCOUNT,
+            }
+        return {**os.environ, **provider, "TABLEPAY_DATA_DIR": str(self.settings.data_dir)}
 
     def sandbox_mode(self, mode: str) -> None:
         """deliver, hold or drop the provider's webhooks."""
