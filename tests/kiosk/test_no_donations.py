@@ -24,6 +24,7 @@ from tests.support.harness import Harness, running_harness
 
 from .conftest import kiosk_settings, running_kiosk
 from .test_kiosk_flows import LONG, check_out, click
+from .test_small_screen import LONG_ORDER, SIZES, assert_fits, resized, screenshot
 
 
 @pytest.fixture
@@ -77,6 +78,20 @@ def test_a_donation_chosen_before_the_service_said_none_is_dropped_not_refused(
         assert kiosk.order_vm.order.donation.kind is DonationKind.NONE and donations_shown(kiosk)[1] is False
         payment = check_out(qtbot, kiosk)
         assert harness.payment(payment["payment_id"])["amount_total"] == 900
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_the_order_page_without_donations_fits_and_every_button_takes_a_finger(qtbot, kiosk: Kiosk, size):
+    qtbot.waitUntil(lambda: kiosk.offer_vm.identity is not None, timeout=LONG)
+    window = kiosk.window
+    resized(qtbot, window, size)
+    click(qtbot, window.tables_page.buttons["7"])
+    for sku in LONG_ORDER:
+        kiosk.order_vm.add_item(sku)
+    window.order_page.show_category("Mains")
+    assert donations_shown(kiosk) == [False, False, False, False]
+    assert_fits(qtbot, window, size, "order without donations")
+    screenshot(window, "kiosk-small-order-no-donations.png", size)
 
 
 # -- headless: the service faked -------------------------------------------------------------------
