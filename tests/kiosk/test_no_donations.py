@@ -91,7 +91,7 @@ def test_the_order_page_without_donations_fits_and_every_button_takes_a_finger(q
     window.order_page.show_category("Mains")
     assert donations_shown(kiosk) == [False, False, False, False]
     assert_fits(qtbot, window, size, "order without donations")
-    screenshot(window, "kiosk-small-order-no-donations.png", size)
+    screenshot(window, "kiosk-order-no-donations-1024x768.png", size)
 
 
 # -- headless: the service faked -------------------------------------------------------------------
