@@ -127,7 +127,9 @@ def _compose(
     manager_vm = ManagerViewModel(store, ManagerStore(store.db), client, settings, data_dir / EXPORT_DIR)
     history_model = HistoryModel(manager_vm)
     refund_vm = RefundViewModel(manager_vm, client)
-    reconcile_vm = ReconcileViewModel(manager_vm.data, client, lambda: feed_vm.worker.poll_once(wait=0))
+    reconcile_vm = ReconcileViewModel(
+        manager_vm.data, client, lambda: feed_vm.worker.poll_once(wait=0), fmt=manager_vm.fmt
+    )
     window = MainWindow(
         order_vm,
         orders_vm,

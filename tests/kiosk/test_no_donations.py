@@ -170,7 +170,7 @@ def test_a_service_that_does_not_say_leaves_the_donations_on(tmp_path, qapp):
 
 def test_a_checkout_before_the_service_answered_asks_first_and_carries_no_donation(tmp_path, qapp):
     service = FakeService(donations=False)
-    offer, order_vm, client = built(tmp_path, service)
+    _, order_vm, client = built(tmp_path, service)
     checkout = CheckoutViewModel(order_vm.store, client, order_vm)
     order_vm.open_table("3")
     order_vm.add_item("MARG")

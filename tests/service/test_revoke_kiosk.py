@@ -93,4 +93,7 @@ def test_add_kiosk_pairs_a_revoked_kiosk_again_with_a_new_token(harness: Harness
     assert _tablepay(harness, "revoke-kiosk", "bar-5").returncode == 0
     new = _paired(harness, "bar-5")
     assert httpx.get(f"{harness.service.url}/v1/kiosk", headers={"Authorization": f"Bearer {old}"}).status_code == 401
-    assert httpx.get(f"{harness.service.url}/v1/kiosk", headers={"Authorization": f"Bearer {new}"}).json()["kiosk_id"] == "bar-5"
+    assert (
+        httpx.get(f"{harness.service.url}/v1/kiosk", headers={"Authorization": f"Bearer {new}"}).json()["kiosk_id"]
+        == "bar-5"
+    )
