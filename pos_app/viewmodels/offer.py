@@ -36,8 +36,14 @@ class OfferViewModel(QObject):
 
     def on_connection(self, state: str) -> None:
         """The feed's connection changed: ask again each time it comes online."""
-        if Connection(state) is Connection.ONLINE and (self._asking is None or self._asking.done()):
+        if Connection(state) is Connection.ONLINE and self._asking is None:
             self._asking = asyncio.get_running_loop().create_task(self.learn(), name="kiosk-offer")
+            # Let go of the finished task: kept, it and this QObject would hold each other in a cycle
+            # that only the garbage collector frees, maybe on a thread that must never free a QObject.
+            self._asking.add_done_callback(self._asked)
+
+    def _asked(self, _: asyncio.Task[None]) -> None:
+        self._asking = None
 
     async def known(self) -> None:
         """Ask now unless the service already answered (a checkout must not carry what it refuses)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,7 +21,6 @@ from pos_app.app import Kiosk
 from pos_app.client import SyncClient
 from pos_app.feed import Connection, FeedWorker
 from pos_app.store import KioskStore, ManagerStore, open_db
-from pos_app.store.manager import HistoryRow
 from pos_app.viewmodels.reconcile import compare
 from tablepay_domain.day_totals import DayPayment, day_totals
 from tablepay_domain.money import Money
@@ -29,7 +29,7 @@ from tablepay_locale import format_money
 from tests.support.harness import Harness
 
 from .test_kiosk_flows import LONG, click
-from .test_manager import open_manager
+from .test_manager import PAID_ROW, open_manager
 from .test_manager_live import paid_order, select
 
 NOTE = "chargeback: the guest's bank took back €20.00 of this payment (contest it in the Mollie dashboard)"
@@ -100,26 +100,7 @@ def test_a_chargeback_shows_in_the_history_the_reconciliation_and_the_day(qtbot,
 
 # -- headless: the words ------------------------------------------------------------------------------
 
-ROW = HistoryRow(
-    payment_id="pay_1",
-    order_id="o-1",
-    attempt=1,
-    created_at="2026-11-23T12:00:00+00:00",
-    paid_at="2026-11-23T12:01:00+00:00",
-    table="7",
-    waiter="Ana",
-    status="paid",
-    currency="EUR",
-    dish_subtotal=3600,
-    tip_amount=540,
-    donation_amount=60,
-    amount_total=4200,
-    amount_refunded=0,
-    provider_reference="tr_1",
-    pos_status="paid",
-    donation_partner=None,
-    order_status="paid",
-)
+ROW = PAID_ROW
 AGREEING = {"status": "paid", "amount_refunded": 0, "pos_status": "paid", "attention": None}
 DOUBLE = "double_payment: order o-1 was already paid by pay_0"
 MISMATCH = "provider_mismatch: a payment event about this payment does not match it (amount 1). It was not applied."
@@ -128,7 +109,7 @@ MISMATCH = "provider_mismatch: a payment event about this payment does not match
 def test_a_chargeback_is_told_with_the_amount_as_the_kiosk_shows_money():
     assert compare(ROW, {**AGREEING, "attention": NOTE, "amount_charged_back": 2000}) == SAID
     # A lookup without the amount: the one the feed brought to the kiosk.
-    charged = HistoryRow(**{**ROW.__dict__, "amount_charged_back": 2000, "charged_back": 1})
+    charged = replace(ROW, amount_charged_back=2000, charged_back=1)
     assert compare(charged, {**AGREEING, "attention": NOTE}) == SAID
     assert compare(ROW, {**AGREEING, "attention": NOTE}).startswith("The guest's bank took back money from this")
     german = lambda amount, currency: format_money(Money(amount, currency), "de_DE")
