@@ -26,6 +26,7 @@ if TYPE_CHECKING:
         HistoryModel,
         KitchenViewModel,
         ManagerViewModel,
+        OfferViewModel,
         OrdersViewModel,
         OrderViewModel,
         ReconcileViewModel,
@@ -49,6 +50,7 @@ class Kiosk:
     client: SyncClient
     window: MainWindow
     order_vm: OrderViewModel
+    offer_vm: OfferViewModel
     orders_vm: OrdersViewModel
     checkout_vm: CheckoutViewModel
     feed_vm: FeedViewModel
@@ -105,6 +107,7 @@ def _compose(
         HistoryModel,
         KitchenViewModel,
         ManagerViewModel,
+        OfferViewModel,
         OrdersViewModel,
         OrderViewModel,
         ReconcileViewModel,
@@ -113,16 +116,20 @@ def _compose(
     )
     from .views.main_window import MainWindow
 
-    order_vm = OrderViewModel(store, choice.menu, settings)
+    offer_vm = OfferViewModel(client)
+    order_vm = OrderViewModel(store, choice.menu, settings, offer_vm)
     orders_vm = OrdersViewModel(store, settings)
     checkout_vm = CheckoutViewModel(store, client, order_vm)
     kitchen_vm = KitchenViewModel(store, client, order_vm)
     feed_vm = FeedViewModel(client, store, settings)
+    feed_vm.connectionChanged.connect(offer_vm.on_connection)  # asks GET /v1/kiosk on each (re)connect
     settings_vm = SettingsViewModel(settings, data_dir, client, pairing.service_url)
     manager_vm = ManagerViewModel(store, ManagerStore(store.db), client, settings, data_dir / EXPORT_DIR)
     history_model = HistoryModel(manager_vm)
     refund_vm = RefundViewModel(manager_vm, client)
-    reconcile_vm = ReconcileViewModel(manager_vm.data, client, lambda: feed_vm.worker.poll_once(wait=0))
+    reconcile_vm = ReconcileViewModel(
+        manager_vm.data, client, lambda: feed_vm.worker.poll_once(wait=0), fmt=manager_vm.fmt
+    )
     window = MainWindow(
         order_vm,
         orders_vm,
@@ -139,6 +146,7 @@ def _compose(
         client,
         window,
         order_vm,
+        offer_vm,
         orders_vm,
         checkout_vm,
         feed_vm,

@@ -9,6 +9,7 @@ an empty answer (the view models' `recover` handles it as the bug it is).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -30,6 +31,21 @@ class MalformedAnswer(Exception):
 
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _kiosk_id(body: dict[str, Any]) -> str:
+    if not isinstance(body.get("kiosk_id"), str):
+        raise MalformedAnswer("the sync service's kiosk answer has no kiosk_id")
+    return str(body["kiosk_id"])
+
+
+@dataclass(frozen=True)
+class KioskIdentity:
+    """GET /v1/kiosk: who this token is, and what the service lets the kiosk offer."""
+
+    kiosk_id: str
+    donations: bool | None  # None: a service that does not say (older than the question): the settings decide
+    donation_partner: str = ""
 
 
 class SyncClient:
@@ -88,8 +104,16 @@ class SyncClient:
 
     async def whoami(self) -> str:
         """The kiosk id behind this token (GET /v1/kiosk): checks the token at pairing and in settings."""
+        return _kiosk_id(await self._request("GET", "/v1/kiosk"))
+
+    async def identity(self) -> KioskIdentity:
+        """GET /v1/kiosk as the running kiosk reads it each time it connects: also whether the
+        service takes donations. (Pairing asks only `whoami`, so a bad donations field never stops it.)"""
         body = await self._request("GET", "/v1/kiosk")
-        return str(body["kiosk_id"])
+        donations, partner = body.get("donations"), body.get("donation_partner", "")
+        if not (donations is None or isinstance(donations, bool)) or not isinstance(partner, str):
+            raise MalformedAnswer("the sync service's kiosk answer has a malformed donations or donation_partner")
+        return KioskIdentity(_kiosk_id(body), donations, partner)
 
     async def create_pairing_code(self, kiosk_name: str | None) -> dict[str, Any]:
         """A code to show until an operator approves it (POST /v1/pairing/codes, no token):

@@ -34,6 +34,7 @@ HISTORY_HEADER = (
     "provider_reference",
     "pos_state",
     "paid_at",
+    "charged_back",  # last, so a sheet that reads the columns by position still reads the others
 )
 
 
@@ -74,6 +75,7 @@ def write_history_csv(path: Path, rows: Iterable[HistoryRow], *, bom: bool = Fal
                     r.provider_reference or "",
                     r.pos_status or "",
                     local_iso(r.paid_at, tz),
+                    _amount(r.amount_charged_back, c),
                 )
             )
             count += 1
@@ -91,6 +93,7 @@ def write_totals_csv(path: Path, day: date, totals: DayTotals, *, bom: bool = Fa
         ("day", "tips", _amount(totals.tips, c), c),
         ("day", "donations", _amount(totals.donations, c), c),
         ("day", "refunds", _amount(totals.refunds, c), c),
+        ("day", "chargebacks", _amount(totals.chargebacks, c), c),
         ("day", "net", _amount(totals.net, c), c),
         ("day", "needing_attention", str(len(totals.attention)), ""),
     ]

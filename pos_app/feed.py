@@ -13,8 +13,8 @@ import logging
 from collections.abc import Callable
 from enum import Enum
 
-from .client import ApiError, SyncClient, Unreachable
-from .store import KioskStore
+from .client import ApiError, MalformedAnswer, SyncClient, Unreachable
+from .store import CHARGED_BACK, KioskStore
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +64,25 @@ class FeedWorker:
         """Fetch and apply one page; returns the orders that changed."""
         page = await self._client.events(self._store.cursor(), self._wait if wait is None else wait)
         changed = self._store.apply_events(page["events"], int(page["next_after"]))
+        await self._chargeback_amounts(page["events"], every=self.state is not Connection.ONLINE)
         if changed:
             self._on_applied(changed)
         return changed
+
+    async def _chargeback_amounts(self, events: list[dict[str, object]], *, every: bool) -> None:
+        """A payment.charged_back event that does not carry amount_charged_back: read it from the payment
+        (GET /v1/payments/{id}). Best effort: the event is applied either way, and the history marks the
+        payment charged back without an amount until it is read, which is tried again for `every`
+        such payment on the first poll after a (re)connect."""
+        named = [
+            str(e["payment_id"]) for e in events if e.get("event") == CHARGED_BACK and "amount_charged_back" not in e
+        ]
+        unknown = self._store.chargebacks_without_amount(None if every else named) if every or named else []
+        for payment_id in unknown:
+            try:
+                self._store.record_attempt(await self._client.payment(payment_id))
+            except (Unreachable, ApiError, MalformedAnswer) as exc:
+                log.warning("feed: the amount charged back of %s is not known yet: %s", payment_id, exc)
 
     async def _run(self) -> None:
         delay = self._initial

@@ -55,6 +55,7 @@ class DayPayment:
     donation_partner: str
     paid_at: datetime | None
     order_paid: bool = True  # False: the order still waits for a payment
+    amount_charged_back: int = 0  # taken back by the guest's bank after the payment
 
 
 @dataclass
@@ -66,6 +67,7 @@ class DayTotals:
     tips: int = 0
     donations: int = 0
     refunds: int = 0
+    chargebacks: int = 0  # taken back by guests' banks: not a refund the restaurant chose, shown apart
     tips_by_waiter: dict[str, int] = field(default_factory=dict)
     donations_by_partner: dict[str, int] = field(default_factory=dict)
     takings_by_hour: dict[int, int] = field(default_factory=dict)  # local hour -> gross
@@ -73,15 +75,18 @@ class DayTotals:
 
     @property
     def net(self) -> int:
-        return self.gross - self.refunds
+        return self.gross - self.refunds - self.chargebacks
 
 
 def day_totals(payments: Iterable[DayPayment], currency: str, tz: tzinfo) -> DayTotals:
     """The totals of the payments of one business day (the caller picks them by its bounds).
 
     Paid family (paid, partially refunded, refunded) counts as taken; refunds are the refunded
-    sums of those payments. Live or failed attempts count as needing attention only while their
-    order is not paid (a declined card followed by a paid retry is settled)."""
+    sums of those payments, and chargebacks what guests' banks took back of them. Both come off the
+    net, not off gross, revenue, tips or donations: those stay what the guests paid for, and a
+    chargeback counts to the day of its payment (as a refund does). Live or failed attempts count as
+    needing attention only while their order is not paid (a declined card followed by a paid retry
+    is settled)."""
     totals = DayTotals(currency)
     orders: set[str] = set()
     for p in payments:
@@ -94,6 +99,7 @@ def day_totals(payments: Iterable[DayPayment], currency: str, tz: tzinfo) -> Day
             totals.tips += p.tip_amount
             totals.donations += p.donation_amount
             totals.refunds += p.amount_refunded
+            totals.chargebacks += p.amount_charged_back
             waiter = p.waiter or "(no waiter)"
             totals.tips_by_waiter[waiter] = totals.tips_by_waiter.get(waiter, 0) + p.tip_amount
             if p.donation_amount:

@@ -143,9 +143,12 @@ def test_demo_walks_a_payment_to_paid(tmp_path):
             timeout=60,
         )
         token = added.stdout.strip().splitlines()[-1]
-        assert httpx.get(
-            f"http://127.0.0.1:{sync_port}/v1/kiosk", headers={"Authorization": f"Bearer {token}"}, timeout=10
-        ).json() == {"kiosk_id": "bar-1"}
+        assert (
+            httpx.get(
+                f"http://127.0.0.1:{sync_port}/v1/kiosk", headers={"Authorization": f"Bearer {token}"}, timeout=10
+            ).json()["kiosk_id"]
+            == "bar-1"
+        )
         httpx.post(
             f"http://127.0.0.1:{sandbox_port}/_sandbox/checkout/sessions/{url.rsplit('/', 1)[-1]}/complete",
             json={"outcome": "succeeded"},

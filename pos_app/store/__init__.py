@@ -2,9 +2,10 @@
 
 from .db import open_db
 from .manager import SORT_SQL, EventRow, HistoryFilter, HistoryRow, ManagerStore
-from .repository import POS_STATUSES, AlreadySent, Attempt, KioskStore, LocalLine, LocalOrder
+from .repository import CHARGED_BACK, POS_STATUSES, AlreadySent, Attempt, KioskStore, LocalLine, LocalOrder
 
 __all__ = [
+    "CHARGED_BACK",
     "POS_STATUSES",
     "SORT_SQL",
     "AlreadySent",

@@ -156,6 +156,17 @@ def m005_history_order_indexes(db: sqlite_utils.Database) -> None:
         """)
 
 
+@migrations()
+def m006_chargebacks(db: sqlite_utils.Database) -> None:
+    db.executescript("""
+        -- What the guest's bank took back after the payment (minor units), as the service last said it.
+        ALTER TABLE payment_attempts ADD COLUMN amount_charged_back INTEGER NOT NULL DEFAULT 0;
+        -- 1 once a payment.charged_back feed event was applied: the mark stays even while the amount
+        -- is not known yet (the feed event names the change; the amount comes from the payment).
+        ALTER TABLE payment_attempts ADD COLUMN charged_back INTEGER NOT NULL DEFAULT 0;
+        """)
+
+
 def open_db(path: Path) -> sqlite_utils.Database:
     ensure_private_file(path)  # the kiosk's orders and payments: 0600, and so its -wal and -shm
     conn = sqlite3.connect(path, isolation_level=None)

@@ -51,7 +51,8 @@ _SELECT = (
     'SELECT a.payment_id, a.order_id, a.attempt, a.created_at, a.paid_at, o.table_label AS "table", o.waiter, '
     "a.status, "
     "a.currency, a.dish_subtotal, a.tip_amount, a.donation_amount, a.amount_total, a.amount_refunded, "
-    "a.provider_reference, o.pos_status, a.donation_partner, o.status AS order_status "
+    "a.provider_reference, o.pos_status, a.donation_partner, o.status AS order_status, "
+    "a.amount_charged_back, a.charged_back "
     "FROM payment_attempts a JOIN orders o ON o.order_id = a.order_id"
 )
 
@@ -88,6 +89,12 @@ class HistoryRow:
     pos_status: str | None
     donation_partner: str | None
     order_status: str
+    amount_charged_back: int = 0  # what the guest's bank took back (0 also while not known yet)
+    charged_back: int = 0  # 1: a payment.charged_back event was applied
+
+    @property
+    def is_charged_back(self) -> bool:
+        return bool(self.charged_back or self.amount_charged_back)
 
     @property
     def refundable(self) -> int:
@@ -238,6 +245,7 @@ class ManagerStore:
                 r["donation_partner"] or "",
                 datetime.fromisoformat(r["paid_at"]) if r["paid_at"] else None,
                 r["order_status"] == "paid",
+                r["amount_charged_back"],
             )
             for r in rows
         ]

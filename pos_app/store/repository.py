@@ -29,6 +29,8 @@ LocalLine = Line
 
 # What the service's POS status can be (pos.* feed events, POST /v1/orders answers).
 POS_STATUSES = ("queued", "in_pos", "paid", "failed")
+# The feed event of a chargeback: the payment keeps its status (paid) and gains amount_charged_back.
+CHARGED_BACK = "payment.charged_back"
 
 
 class AlreadySent(ValueError):
@@ -341,6 +343,9 @@ class KioskStore:
         for key in ("checkout_url", "expires_at", "provider_reference"):
             if payment.get(key) is not None:  # a feed event without it must not erase what we know
                 row[key] = payment[key]
+        if payment.get("amount_charged_back") is not None:
+            # As the service last said it, not the largest: a bank can reverse a chargeback.
+            row["amount_charged_back"] = int(payment["amount_charged_back"])
         if payment.get("amount_refunded") is not None:
             # Refund events may come out of order: the largest refunded sum is the newest.
             row["amount_refunded"] = max(int(payment["amount_refunded"]), current.amount_refunded if current else 0)
@@ -398,6 +403,10 @@ class KioskStore:
                     changed.append(order_id)
                     continue
                 status = self._upsert_attempt(event)
+                if event["event"] == CHARGED_BACK:
+                    self.db.execute(
+                        "UPDATE payment_attempts SET charged_back = 1 WHERE payment_id = ?", [event["payment_id"]]
+                    )
                 if status.is_paid:
                     self.db.execute(
                         "UPDATE orders SET status = 'paid', paid_at = COALESCE(paid_at, ?), "
@@ -407,6 +416,14 @@ class KioskStore:
                 changed.append(order_id)
             self.db.execute("UPDATE feed_cursor SET after = MAX(after, ?) WHERE id = 1", [next_after])
         return changed
+
+    def chargebacks_without_amount(self, payment_ids: Iterable[str] | None = None) -> list[str]:
+        """The charged-back payments (of `payment_ids`, or all) whose amount the kiosk does not know yet."""
+        sql = "SELECT payment_id FROM payment_attempts WHERE charged_back = 1 AND amount_charged_back = 0"
+        if payment_ids is None:
+            return [row["payment_id"] for row in self.db.query(sql)]
+        sql += " AND payment_id IN (SELECT value FROM json_each(?))"
+        return [row["payment_id"] for row in self.db.query(sql, [json.dumps(sorted(set(payment_ids)))])]
 
     def _apply_pos_event(self, order_id: str, event: Mapping[str, Any], now: str) -> None:
         status = str(event.get("pos_status") or str(event["event"]).removeprefix("pos."))

@@ -9,6 +9,7 @@ from .feed import FeedViewModel
 from .history import COLUMNS, ROW_ROLE, HistoryModel, HistoryRow
 from .kitchen import POS_LABELS, KitchenViewModel, Tone
 from .manager import ManagerViewModel, OrderDetail
+from .offer import OfferViewModel
 from .order import OrderViewModel
 from .orders import PAYMENT_LABELS, OrdersViewModel
 from .reconcile import Mismatch, ReconcileViewModel
@@ -28,6 +29,7 @@ __all__ = [
     "KitchenViewModel",
     "ManagerViewModel",
     "Mismatch",
+    "OfferViewModel",
     "OrderDetail",
     "OrderViewModel",
     "OrdersViewModel",

@@ -120,6 +120,7 @@ class CheckoutViewModel(QObject):
             self._from_store()  # show the live attempt again rather than opening a second one
             return
         self._set(CheckoutState.STARTING)
+        await self.order_vm.confirm_offer()  # a service that takes no donations drops the order's one first
         # One key per attempt: a request repeated after a timeout gets the same answer.
         key = f"{order.order_id}:{self.store.attempt_count(order.order_id) + 1}"
         try:

@@ -114,6 +114,14 @@ class ManagerViewModel(QObject):
     def fmt(self, amount: int, currency: str) -> str:
         return format_money(Money(amount, currency), self.settings.locale)
 
+    def charged_back_text(self, payment: HistoryRow) -> str:
+        """' · charged back €20.00' after a payment's state ('' when its guest's bank took nothing back;
+        ' · charged back' while the feed has said so but the amount is not known yet)."""
+        if not payment.is_charged_back:
+            return ""
+        amount = payment.amount_charged_back
+        return " · charged back" + (f" {self.fmt(amount, payment.currency)}" if amount else "")
+
     def local_time(self, stamp: str | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
         if not stamp:
             return ""
@@ -219,6 +227,11 @@ class ManagerViewModel(QObject):
         payments = self.data.day_payments(utc_iso(since), utc_iso(until))
         currency = payments[0].currency if payments else (self.data.latest_currency() or "EUR")
         return day_totals(payments, currency, self.tz)
+
+    def chargebacks_text(self, totals: DayTotals) -> str:
+        """'Chargebacks −€20.00' under the refunds ('' on a day without): money guests' banks took back,
+        which comes off the net like a refund but is not one the restaurant gave."""
+        return f"Chargebacks −{self.fmt(totals.chargebacks, totals.currency)}" if totals.chargebacks else ""
 
     ATTENTION_SHOWN = 4  # the card has room for four lines; the rest is one line and a pointer
 

@@ -14,30 +14,46 @@ from ..menu import Menu
 from ..money_format import format_money
 from ..settings import KioskSettings
 from ..store import AlreadySent, KioskStore, LocalOrder
+from .offer import OfferViewModel
 
 
 class OrderViewModel(QObject):
     changed = Signal()
     notice = Signal(str)  # a change refused, in words for the waiter
 
-    def __init__(self, store: KioskStore, menu: Menu, settings: KioskSettings, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        store: KioskStore,
+        menu: Menu,
+        settings: KioskSettings,
+        offer: OfferViewModel | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        """`offer`: what the sync service lets the kiosk offer (None: no word from it, the settings decide)."""
         super().__init__(parent)
-        self.store, self.menu, self.settings = store, menu, settings
+        self.store, self.menu, self.settings, self.offer = store, menu, settings, offer
         self.order: LocalOrder | None = None
         self.busy = False  # a send to the kitchen is on its way: the lines wait for its answer
+        if offer is not None:
+            offer.changed.connect(self._on_offer_changed)
+
+    @property
+    def donations_offered(self) -> bool:
+        """Whether the donation row is shown: not when the service takes no donations."""
+        return self.offer is None or self.offer.takes_donations
 
     @property
     def donation_partner_text(self) -> str:
-        """Who the donation goes to, for the line under the donation buttons ('' without a partner)."""
+        """Who the donation goes to, for the line under the donation buttons ('' without a partner or donations)."""
         partner = self.settings.donation_partner.strip()
-        return f"Donations go to {partner}" if partner else ""
+        return f"Donations go to {partner}" if partner and self.donations_offered else ""
 
     # -- which order --------------------------------------------------------
     def open_table(self, table: str) -> LocalOrder:
         """The table's open order, or a new one."""
         existing = self.store.open_order_for_table(table)
         if existing is not None:
-            self.order = existing
+            self.order = self._offered(existing)
         else:
             order_id = f"{self.settings.kiosk_id}-{uuid.uuid4().hex[:12]}"
             self.order = self.store.create_order(order_id, table, self.menu.currency, self.settings.waiter)
@@ -45,13 +61,31 @@ class OrderViewModel(QObject):
         return self.order
 
     def open_order(self, order_id: str) -> None:
-        self.order = self.store.order(order_id)
+        self.order = self._offered(self.store.order(order_id))
         self.changed.emit()
 
     def reload(self, order_ids: list[str] | None = None) -> None:
         if self.order is not None and (order_ids is None or self.order.order_id in order_ids):
-            self.order = self.store.order(self.order.order_id)
+            self.order = self._offered(self.store.order(self.order.order_id))
             self.changed.emit()
+
+    def _on_offer_changed(self) -> None:
+        if self.order is not None:
+            self.order = self._offered(self.store.order(self.order.order_id))
+        self.changed.emit()  # the donation row shows or hides even with no order open
+
+    async def confirm_offer(self) -> None:
+        """Before a checkout: hear the service's word on donations if it has not spoken yet."""
+        if self.offer is not None:
+            await self.offer.known()
+
+    def _offered(self, order: LocalOrder) -> LocalOrder:
+        """The order without a donation when the service takes none, so no checkout carries one.
+        Only while the order can change: a live or paid attempt keeps the amounts it was opened with."""
+        if self.donations_offered or order.donation.kind is DonationKind.NONE or not self._can_change(order):
+            return order
+        self.store.set_donation(order.order_id, DonationChoice())
+        return self.store.order(order.order_id)
 
     def close(self) -> None:
         """Leave the order; an empty one that never reached the service is discarded."""
@@ -68,10 +102,11 @@ class OrderViewModel(QObject):
     @property
     def editable(self) -> bool:
         """Dishes and amounts are frozen while a checkout is live or once paid."""
-        order = self.order
-        if order is None or order.is_paid or self.busy:
-            return False
-        return order.latest_attempt is None or not order.latest_attempt.status.is_live
+        return self.order is not None and not self.busy and self._can_change(self.order)
+
+    @staticmethod
+    def _can_change(order: LocalOrder) -> bool:
+        return not order.is_paid and (order.latest_attempt is None or not order.latest_attempt.status.is_live)
 
     def set_busy(self, busy: bool) -> None:
         self.busy = busy
@@ -136,7 +171,7 @@ class OrderViewModel(QObject):
         self.set_tip(TipChoice(TipKind.CUSTOM, amount) if amount else TipChoice())
 
     def set_donation(self, donation: DonationChoice) -> None:
-        if self.editable:
+        if self.editable and (self.donations_offered or donation.kind is DonationKind.NONE):
             self.store.set_donation(self._require().order_id, donation)
             self._after_change()
 

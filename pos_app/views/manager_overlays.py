@@ -66,7 +66,7 @@ class DetailOverlay(Overlay):
                 label(
                     f"{PAYMENT_LABELS.get(p.status, p.status)} · total {m.fmt(p.amount_total, p.currency)} "
                     f"(dishes {m.fmt(p.dish_subtotal, p.currency)}, tip {m.fmt(p.tip_amount, p.currency)}, "
-                    f"donation {m.fmt(p.donation_amount, p.currency)}){refunded} · "
+                    f"donation {m.fmt(p.donation_amount, p.currency)}){refunded}{m.charged_back_text(p)} · "
                     f"{p.provider_reference or 'no reference yet'}",
                     wrap=True,
                 )

@@ -73,6 +73,9 @@ class TotalsTab(QWidget):
             value = label("", "Figure")
             self.values[key] = value
             figures.addWidget(value, 1, column)
+        # Under the refunds, apart from them (a bank took it back; nobody here gave it), on a day with any.
+        self.chargebacks = label("", "LineMeta")
+        figures.addWidget(self.chargebacks, 2, [key for key, _ in names].index("refunds"))
         root.addWidget(card(figures, margins=16))
         lists = QHBoxLayout()
         # Wrapped: a long partner name or many unpaid orders make a card taller, never the tab wider.
@@ -115,6 +118,8 @@ class TotalsTab(QWidget):
             ("attention", str(len(totals.attention))),
         ):
             self.values[key].setText(value)
+        self.chargebacks.setText(m.chargebacks_text(totals))
+        self.chargebacks.setVisible(bool(self.chargebacks.text()))
         self.tips_list.setText("\n".join(f"{w}: {fmt(a)}" for w, a in sorted(totals.tips_by_waiter.items())) or "—")
         self.partners_list.setText(
             "\n".join(f"{p}: {fmt(a)}" for p, a in sorted(totals.donations_by_partner.items())) or "—"

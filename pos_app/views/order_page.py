@@ -146,13 +146,14 @@ class OrderPage(QWidget):
         sums = QHBoxLayout()
         sums.setSpacing(8)
         self.sum_values: dict[str, QLabel] = {}
+        self.sum_names: dict[str, QLabel] = {}
         # The partner is named whole under the donation row, so this line never has to cut a long name.
         for key, text in [("dishes", "Dishes"), ("tip", "Tip"), ("donation", "Donation")]:
             name, value = label(text, "SumLabel"), label("", "SumValue")
             sums.addWidget(name)
             sums.addWidget(value)
             sums.addSpacing(18)
-            self.sum_values[key] = value
+            self.sum_names[key], self.sum_values[key] = name, value
         sums.addStretch(1)
         column.addLayout(sums)
         pay = QHBoxLayout()
@@ -217,12 +218,23 @@ class OrderPage(QWidget):
             self.donation_buttons[amount] = chip
         self.donation_title = self._caption("Donation")
         self.choices_box.addWidget(self.donation_title, 1, 0)
-        self.choices_box.addLayout(segmented(donations), 1, 1)
+        self.donation_row = QWidget()  # a widget, not a bare layout, so the row can be hidden whole
+        donation_row = segmented(donations)
+        donation_row.setContentsMargins(0, 0, 0, 0)  # as the bare layout had: a widget's default adds 11 px
+        self.donation_row.setLayout(donation_row)
+        self.choices_box.addWidget(self.donation_row, 1, 1)
         # Right under the buttons and as wide as they are, wrapping: "Médecins Sans Frontières / Doctors
         # Without Borders" is shown whole (a caption beside the row would have about 100 px for it).
         self.donation_partner = label(self.vm.donation_partner_text, "PartnerName", wrap=True)
+        self.choices_box.addWidget(self.donation_partner, 2, 1)  # shown by _on_changed, with the rest
+
+    def _show_donations(self) -> None:
+        """The donation row, its partner line and its sum only where the sync service takes donations."""
+        offered = self.vm.donations_offered
+        for widget in (self.donation_title, self.donation_row, self.sum_names["donation"], self.sum_values["donation"]):
+            widget.setVisible(offered)
+        self.donation_partner.setText(self.vm.donation_partner_text)
         self.donation_partner.setVisible(bool(self.vm.donation_partner_text))
-        self.choices_box.addWidget(self.donation_partner, 2, 1)
 
     def on_settings_changed(self) -> None:
         self._build_choices()
@@ -273,6 +285,7 @@ class OrderPage(QWidget):
 
     def _on_changed(self) -> None:
         order = self.vm.order
+        self._show_donations()
         clear(self.lines_box)
         self.line_rows: dict[str, tuple[QPushButton, QPushButton, QPushButton]] = {}
         self.line_totals: list[QLabel] = []

@@ -38,9 +38,12 @@ def _checkouts(request: Request) -> CheckoutService:
 
 
 @router.get("/kiosk", response_model=KioskIdentity)
-async def who_am_i(kiosk_id: Kiosk) -> dict[str, str]:
-    """The kiosk this token belongs to: lets `tablepay kiosk pair` check a token and learn its id."""
-    return {"kiosk_id": kiosk_id}
+async def who_am_i(request: Request, kiosk_id: Kiosk) -> dict[str, object]:
+    """The kiosk this token belongs to (`tablepay kiosk pair` checks a token and learns its id with it),
+    and what the kiosk may offer here: a kiosk asks again each time it connects."""
+    donations = _checkouts(request).donations_enabled
+    partner = request.app.state.settings.donation_partner if donations else ""
+    return {"kiosk_id": kiosk_id, "donations": donations, "donation_partner": partner}
 
 
 @router.post(

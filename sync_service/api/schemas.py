@@ -167,6 +167,10 @@ class FeedPage(BaseModel):
 
 class KioskIdentity(BaseModel):
     kiosk_id: str
+    donations: bool = Field(description="Whether this service takes donations: when not, a kiosk offers none")
+    donation_partner: str = Field(
+        description="Who the donations go to (TABLEPAY_DONATION_PARTNER); empty when the service takes none"
+    )
 
 
 class ErrorBody(BaseModel):

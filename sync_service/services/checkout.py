@@ -130,6 +130,11 @@ class CheckoutService:
         self._locks = KeyedLocks()
         self.pos = pos
 
+    @property
+    def donations_enabled(self) -> bool:
+        """Whether a checkout may carry a donation (the kiosks hide theirs when not)."""
+        return self._donations_enabled
+
     def _valid(self, order: Order, kiosk_id: str) -> Order:
         if order.kiosk_id != kiosk_id:
             raise Forbidden(f"this kiosk is {kiosk_id!r} but the order says {order.kiosk_id!r}")

@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt
 from bench.manager_seed import seed_payments
 from pos_app.app import DB_NAME, Kiosk
 from pos_app.pin import hash_pin
-from pos_app.store import ManagerStore, open_db
+from pos_app.store import HistoryRow, ManagerStore, open_db
 from pos_app.viewmodels import ManagerViewModel, PinResult
 from tablepay_domain.day_totals import business_day_bounds, business_day_of
 
@@ -293,30 +293,33 @@ def test_a_bad_business_day_start_is_refused(start):
         kiosk_settings(business_day_starts_at=start).validate()
 
 
+# A paid attempt as manager mode reads it (also the chargeback tests' row).
+PAID_ROW = HistoryRow(
+    payment_id="pay_1",
+    order_id="o-1",
+    attempt=2,
+    created_at="2026-11-23T12:00:00+00:00",
+    paid_at="2026-11-23T12:01:00+00:00",
+    table="7",
+    waiter="Ana",
+    status="paid",
+    currency="EUR",
+    dish_subtotal=1000,
+    tip_amount=100,
+    donation_amount=0,
+    amount_total=1100,
+    amount_refunded=0,
+    provider_reference="pi_1",
+    pos_status="paid",
+    donation_partner=None,
+    order_status="paid",
+)
+
+
 def test_reconciliation_reasons_name_what_disagrees() -> None:
-    from pos_app.store.manager import HistoryRow
     from pos_app.viewmodels.reconcile import compare
 
-    row = HistoryRow(
-        payment_id="pay_1",
-        order_id="o-1",
-        attempt=2,
-        created_at="2026-11-23T12:00:00+00:00",
-        paid_at="2026-11-23T12:01:00+00:00",
-        table="7",
-        waiter="Ana",
-        status="paid",
-        currency="EUR",
-        dish_subtotal=1000,
-        tip_amount=100,
-        donation_amount=0,
-        amount_total=1100,
-        amount_refunded=0,
-        provider_reference="pi_1",
-        pos_status="paid",
-        donation_partner=None,
-        order_status="paid",
-    )
+    row = PAID_ROW
     agreeing = {"status": "paid", "amount_refunded": 0, "pos_status": "paid", "attention": None}
     assert compare(row, agreeing) == ""
     assert compare(row, None) == "The sync service does not know this payment."

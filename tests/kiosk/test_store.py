@@ -42,6 +42,7 @@ def test_wal_and_migrations(tmp_path, store):
         "m003_manager",
         "m004_pending_refunds",
         "m005_history_order_indexes",
+        "m006_chargebacks",
     ]
 
 

@@ -1,10 +1,12 @@
 """Bad input gets a clear error and changes nothing."""
 
+from pathlib import Path
+
 import httpx
 import pytest
 
 from sync_service.api.auth import token_hash
-from tests.support.harness import Harness, make_order
+from tests.support.harness import Harness, make_order, running_harness
 
 
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer tpk_wrong"}, {"Authorization": "Basic abc"}])
@@ -113,5 +115,20 @@ def test_a_retry_after_a_lost_answer_resumes_the_same_session(harness: Harness):
     assert len(sessions) == 1
 
 
-def test_a_kiosk_learns_its_own_id_from_its_token(harness: Harness):
-    assert harness.kiosk.get("/v1/kiosk").json() == {"kiosk_id": "kiosk-1"}
+def test_a_kiosk_learns_its_own_id_from_its_token_and_whether_it_may_offer_donations(harness: Harness):
+    assert harness.kiosk.get("/v1/kiosk").json() == {
+        "kiosk_id": "kiosk-1",
+        "donations": True,
+        "donation_partner": "Red Cross",
+    }
+
+
+def test_a_service_without_a_donation_account_tells_its_kiosks_to_offer_none(tmp_path: Path):
+    with running_harness(tmp_path, donation_account=None) as harness:
+        assert harness.kiosk.get("/v1/kiosk").json() == {
+            "kiosk_id": "kiosk-1",
+            "donations": False,
+            "donation_partner": "",  # no partner is named for donations nobody takes
+        }
+        refused = harness.checkout(make_order(donation_amount=100))
+        assert refused.status_code == 422, refused.text

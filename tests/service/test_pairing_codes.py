@@ -86,7 +86,7 @@ def test_add_kiosk_with_the_code_hands_the_waiting_kiosk_its_token_once(harness:
     paired = answer.json()
     assert answer.status_code == 200 and paired["status"] == "paired" and paired["kiosk_id"] == "bar-7"
     bearer = {"Authorization": f"Bearer {paired['token']}"}
-    assert httpx.get(f"{harness.service.url}/v1/kiosk", headers=bearer).json() == {"kiosk_id": "bar-7"}
+    assert httpx.get(f"{harness.service.url}/v1/kiosk", headers=bearer).json()["kiosk_id"] == "bar-7"
     assert harness.app.state.repo.kiosk_scopes("bar-7") == {"kiosk", "manager"}
     # Single-use: the token is never handed out again, and the code cannot pair another kiosk.
     assert poll(harness, code, secret).status_code == 404
