@@ -32,8 +32,9 @@ def qasync_loop(qapp) -> Iterator[asyncio.AbstractEventLoop]:
 
 
 @pytest.fixture
-def harness(tmp_path: Path) -> Iterator[Harness]:
-    with running_harness(tmp_path) as running:
+def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]:
+    """On Stripe; `@pytest.mark.parametrize("harness", ["mollie"], indirect=True)` puts a test on Mollie."""
+    with running_harness(tmp_path, provider=getattr(request, "param", "stripe")) as running:
         yield running
 
 
