@@ -162,3 +162,17 @@ def test_a_late_paid_after_expired_of_the_same_attempt_wins(h: Harness) -> None:
     # A bank transfer that arrives after the payment expired: Mollie reports it paid, and it is.
     mollie(h, "POST", f"/_sandbox/mollie/payments/{tr(h, payment)}/status", json={"status": "paid", "force": True})
     assert h.wait_status(payment["payment_id"], "paid")["paid_at"]
+
+
+def test_a_webhook_that_could_not_be_fetched_is_replayed_from_its_raw_request(h: Harness) -> None:
+    h.sandbox_mode("hold")
+    payment = h.checkout(make_order()).json()
+    h.complete(payment, "succeeded")
+    mollie(h, "POST", "/_sandbox/mollie/faults", json={"status": 503, "count": 1})
+    assert webhook(h, f"id={tr(h, payment)}").status_code == 503
+    events = h.app.state.payment_events
+    outcomes = h.service.run(events.replay_failed(h.app.state.provider))
+    assert list(outcomes.values()) == ["applied"]
+    assert h.payment(payment["payment_id"])["status"] == "paid"
+    with h.db() as conn:
+        assert conn.execute("SELECT verdict FROM webhook_requests").fetchall() == [("replayed: applied",)]
