@@ -11,18 +11,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 import httpx
 import orjson
 import structlog
 from mollie import ClientSDK, models
 from mollie.utils import BackoffStrategy, RetryConfig
-
-from tablepay_domain.order import Order
 
 from .base import (
     CheckoutNotStoppable,
@@ -38,6 +35,7 @@ from .base import (
 )
 from .mollie_money import CurrencyNotTaken, minor_from_mollie, mollie_amount, takes
 from .mollie_objects import PAYMENT_ID, change_key, observation_from_payment
+from .mollie_requests import created_before, page_start, payment_lines
 
 T = TypeVar("T")
 log = structlog.get_logger(__name__)
@@ -54,27 +52,6 @@ REFUND_UNDONE = frozenset({"failed", "canceled"})
 def _dump(model: Any) -> dict[str, Any]:
     """An SDK object as Mollie's JSON (camelCase), for the code that checks it field by field."""
     return dict(model.model_dump(by_alias=True, mode="json", exclude_none=True))
-
-
-def _lines(order: Order, donation_label: str) -> list[dict[str, Any]]:
-    """The bill as Mollie's payment lines; the tip as a surcharge, since Mollie refuses `type: tip` at create."""
-
-    def line(description: str, quantity: int, unit: int, kind: str, sku: str) -> dict[str, Any]:
-        return {
-            "description": description[:255],
-            "quantity": quantity,
-            "unit_price": mollie_amount(unit, order.currency),
-            "total_amount": mollie_amount(unit * quantity, order.currency),
-            "type": kind,
-            "sku": sku[:64],
-        }
-
-    lines = [line(item.name, item.quantity, item.unit_amount, "physical", item.sku) for item in order.lines]
-    if order.tip_amount:
-        lines.append(line("Tip", 1, order.tip_amount, "surcharge", "tip"))
-    if order.donation_amount:
-        lines.append(line(donation_label, 1, order.donation_amount, "digital", "donation"))
-    return lines
 
 
 class MollieGateway:
@@ -137,7 +114,7 @@ class MollieGateway:
         order = request.order
         try:
             amount = mollie_amount(order.amount_total, order.currency)
-            lines = _lines(order, request.donation_label)
+            lines = payment_lines(order, request.donation_label)
         except CurrencyNotTaken as exc:
             raise ProviderError(str(exc), retryable=False, code="currency_not_taken") from exc
         body: dict[str, Any] = {
@@ -359,7 +336,7 @@ class MollieGateway:
             payments = [_dump(p) for p in page.result.embedded.payments or []] if page else []
             done = False
             for payment in payments:
-                if _created_before(payment, created_gte):
+                if created_before(payment, created_gte):
                     done = True
                     break
                 notice = await self._listed_notice(payment)
@@ -368,7 +345,7 @@ class MollieGateway:
             next_link = _dump(page.result).get("_links", {}).get("next") if page else None
             if done or not payments or not next_link:
                 break
-            start = _from_of(next_link.get("href", ""))
+            start = page_start(next_link.get("href", ""))
             if start is None:
                 break
         notices.reverse()
@@ -393,16 +370,3 @@ class MollieGateway:
 
     def takes_currency(self, currency: str) -> bool:
         return takes(currency)
-
-
-def _created_before(payment: Mapping[str, Any], created_gte: int) -> bool:
-    created = payment.get("createdAt")
-    try:
-        return datetime.fromisoformat(str(created)).timestamp() < created_gte
-    except ValueError:
-        return False
-
-
-def _from_of(href: str) -> str | None:
-    found = parse_qs(urlsplit(href).query).get("from")
-    return found[0] if found and PAYMENT_ID.fullmatch(found[0]) else None
