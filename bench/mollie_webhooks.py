@@ -37,6 +37,7 @@ from bench.provider_paths import (  # noqa: E402  # after the sys.path line abov
     StripeWebhooks,
     adapter_fetches,
     cpu_seconds,
+    delay_mollie,
     free_port,
     hold_webhooks,
     mollie_fetches,
@@ -87,7 +88,12 @@ class Run:
             )
         else:
             target, requests = self.servers[provider], self.webhooks(provider, batch)
+        delayed = provider == "mollie" and phase != FETCH and self.args.fetch_delay_ms > 0
+        if delayed:  # one GET per webhook (no refunds here), each answered that much later
+            await delay_mollie(self.servers["sandbox"].url, self.args.fetch_delay_ms / 1000, len(requests))
         result, cpu = await self.load(target, requests, connections)
+        if delayed:
+            await delay_mollie(self.servers["sandbox"].url, 0, 0)
         row = _row(provider, phase, connections, result, cpu)
         if phase != FETCH:
             row["paid_after"] = paid_count(self.work / provider, self.paid[provider, batch])
@@ -211,7 +217,7 @@ def report(results: dict[str, Any]) -> None:
     print(f"machine: {results['machine']}")
     print(
         f"N={p['events']} webhooks per phase, connections {p['connections']}, {p['rounds']} round(s), "
-        f"warm-up {p['warmup']} per path (not counted)\n"
+        f"warm-up {p['warmup']} per path (not counted), Mollie fetches answered {p['fetch_delay_ms']:g} ms late\n"
     )
     header = (
         f"{'round':>5} {'path':<7}{'conns':>5}  {'phase':<15}{'requests':>9}{'events/s':>10}{'p50 ms':>9}"
@@ -238,16 +244,18 @@ def report(results: dict[str, Any]) -> None:
             f"{entry['connections']:>5}  {entry['phase']:<15}{s['rps']:>12,.0f}{m['rps']:>12,.0f}"
             f"{ratio['rps']:>7.2f}{ratio['p50']:>7.2f}{ratio['p99']:>7.2f}"
         )
-    print("\nThe fetch alone: GET /v2/payments/{id} sent straight to the fake, same ids, same connections")
+    delay = results["params"]["fetch_delay_ms"]
+    print("\nThe fetch alone: GET /v2/payments/{id} sent straight to the fake, same ids, same connections, no delay")
     for entry in results["summary"]:
         if entry["phase"] != FETCH:
             continue
         c, fetch = entry["connections"], entry["mollie"]
         first = next(e for e in results["summary"] if e["connections"] == c and e["phase"] == FIRST)["mollie"]
+        rest = first["p50_ms"] - fetch["p50_ms"] - delay
         print(
             f"  {c:>2} conn: {fetch['rps']:,.0f} GETs/s, p50 {fetch['p50_ms']:.2f} ms, p99 {fetch['p99_ms']:.2f} ms, "
             f"fake {fetch['sandbox_us']:.0f} us/GET; Mollie webhook p50 {first['p50_ms']:.2f} ms "
-            f"= fetch {fetch['p50_ms']:.2f} + the rest {first['p50_ms'] - fetch['p50_ms']:.2f} ms"
+            f"= fetch {fetch['p50_ms']:.2f}" + (f" + delay {delay:g}" if delay else "") + f" + the rest {rest:.2f} ms"
         )
     a = results["adapter_fetch"]
     print(
@@ -272,6 +280,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--rounds", type=int, default=3, help="measured rounds, each on fresh payments (default 3)")
     parser.add_argument("--warmup", type=int, default=50, help="uncounted first deliveries per path (default 50)")
+    parser.add_argument(
+        "--fetch-delay-ms",
+        type=float,
+        default=0.0,
+        help="the fake answers each of the Mollie service's fetches this much later: Mollie's round trip "
+        "over the Internet (e.g. 100; then lower --events)",
+    )
     parser.add_argument("--time-limit", type=float, default=120.0, help="cap in seconds for any one phase")
     parser.add_argument("--quick", action="store_true", help="smoke run: N=100, warm-up 20, 1 round")
     args = parser.parse_args(argv)
@@ -305,7 +320,9 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {
         "started": started.isoformat(timespec="seconds"),
         "machine": machine(),
-        "params": {k: getattr(args, k) for k in ("events", "connections", "rounds", "warmup", "quick")},
+        "params": {
+            k: getattr(args, k) for k in ("events", "connections", "rounds", "warmup", "fetch_delay_ms", "quick")
+        },
         "rows": rows,
         "summary": summarise(rows, args.connections),
         "adapter_fetch": {k: round(v, 2) for k, v in adapter.items()},

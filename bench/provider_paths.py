@@ -168,6 +168,16 @@ async def hold_webhooks(provider: str, sandbox_url: str) -> None:
         await _ok(await client.post(path, json={"mode": "hold"}))
 
 
+async def delay_mollie(sandbox_url: str, seconds: float, count: int) -> None:
+    """The fake answers its next `count` API calls `seconds` late (after applying them, without blocking
+    its loop): Mollie's Internet round trip, on loopback. `count` 0 disarms it."""
+    async with httpx.AsyncClient(base_url=sandbox_url) as client:
+        if count:
+            await _ok(await client.post("/_sandbox/mollie/faults", json={"delay_seconds": seconds, "count": count}))
+        else:
+            await _ok(await client.delete("/_sandbox/mollie/faults"))
+
+
 async def open_and_pay(
     provider: str, service_url: str, token: str, sandbox_url: str, prefix: str, count: int
 ) -> list[Paid]:
