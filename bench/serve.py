@@ -1,6 +1,8 @@
 """Run one benchmark target in its own process: `python -m bench.serve TARGET PORT DATA_DIR`.
 
 The webhook secret comes in BENCH_WEBHOOK_SECRET (secrets never on a command line).
+`sandbox` is the Stripe + Mollie fake (`tablepay_sandbox`) without its access log, so the fake
+spends nothing on logging; its Stripe webhooks go to BENCH_WEBHOOK_URL.
 
 One uvicorn worker with the same settings for every target, so the only
 difference between them is the application. `--cprofile PATH` wraps the
@@ -15,12 +17,21 @@ import os
 from pathlib import Path
 
 import uvicorn
-from fastapi import FastAPI
+from starlette.applications import Starlette
 
 from sync_service.server import ConnectionGuard, connection_cap, guarded_protocol, raise_open_file_limit
 
 
-def build(target: str, data_dir: Path, secret: str) -> FastAPI:
+def build(target: str, data_dir: Path, secret: str, port: int) -> Starlette:
+    if target == "sandbox":
+        from tablepay_sandbox.app import create_app as create_sandbox
+
+        return create_sandbox(
+            data_dir,
+            public_url=f"http://127.0.0.1:{port}",
+            webhook_url=os.environ["BENCH_WEBHOOK_URL"],
+            webhook_secret=secret,
+        )
     if target == "ours":
         from sync_service.api.app import create_app
         from sync_service.logs import configure_logging
@@ -51,12 +62,12 @@ def build(target: str, data_dir: Path, secret: str) -> FastAPI:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("target", choices=["ours", "minimal", "trivial"])
+    parser.add_argument("target", choices=["ours", "minimal", "trivial", "sandbox"])
     parser.add_argument("port", type=int)
     parser.add_argument("data_dir", type=Path)
     parser.add_argument("--cprofile", type=Path)
     args = parser.parse_args()
-    app = build(args.target, args.data_dir, os.environ["BENCH_WEBHOOK_SECRET"])
+    app = build(args.target, args.data_dir, os.environ["BENCH_WEBHOOK_SECRET"], args.port)
     # The service's own connection guard (sync_service/server.py) for every target, as `tablepay sync` runs.
     guard = ConnectionGuard(connection_cap(raise_open_file_limit()), header_timeout=10.0)
     server = uvicorn.Server(
