@@ -23,18 +23,6 @@ from tests.support.waiting import eventually
 pytestmark = pytest.mark.parametrize("provider", PROVIDERS)
 
 
-def paid(h: Harness, **order: Any) -> dict[str, Any]:
-    response = h.checkout(make_order(**order))
-    assert response.status_code == 201, response.text
-    payment = response.json()
-    h.complete(payment, "succeeded")
-    return h.wait_status(payment["payment_id"], "paid")
-
-
-def refund(h: Harness, payment_id: str, amount: int, key: str) -> httpx.Response:
-    return h.kiosk.post(f"/v1/payments/{payment_id}/refunds", json={"amount": amount}, headers={"Idempotency-Key": key})
-
-
 def test_a_checkout_is_paid_end_to_end(tmp_path: Path, provider: str) -> None:
     with running_harness(tmp_path, provider=provider) as h:
         response = h.checkout(make_order(order_id="ord-e2e"))
@@ -120,18 +108,18 @@ def test_a_dropped_webhook_is_repaired_by_the_sweep(tmp_path: Path, provider: st
 
 def test_partial_refunds_then_the_rest_end_refunded(tmp_path: Path, provider: str) -> None:
     with running_harness(tmp_path, provider=provider) as h:
-        payment = paid(h)
+        payment = h.paid()
         total = payment["amount_total"]
-        first = refund(h, payment["payment_id"], 500, "r-1")
+        first = h.refund(payment["payment_id"], 500, "r-1")
         assert first.status_code == 202, first.text
         assert first.json()["left_to_refund"] == total - 500
-        assert refund(h, payment["payment_id"], 500, "r-1").json() == first.json()  # the same key: one refund
+        assert h.refund(payment["payment_id"], 500, "r-1").json() == first.json()  # the same key: one refund
         h.provider.settle_refunds(payment)
         h.wait_status(payment["payment_id"], "partially_refunded")
-        assert refund(h, payment["payment_id"], 700, "r-2").status_code == 202
-        too_much = refund(h, payment["payment_id"], total, "r-too-much")
+        assert h.refund(payment["payment_id"], 700, "r-2").status_code == 202
+        too_much = h.refund(payment["payment_id"], total, "r-too-much")
         assert too_much.status_code == 422 and too_much.json()["error"]["left_to_refund"] == total - 1200
-        assert refund(h, payment["payment_id"], total - 1200, "r-3").status_code == 202
+        assert h.refund(payment["payment_id"], total - 1200, "r-3").status_code == 202
         h.provider.settle_refunds(payment)
         assert h.wait_status(payment["payment_id"], "refunded")["amount_refunded"] == total
         events = [(e["event"], e["amount_refunded"]) for e in h.feed() if e["payment_id"] == payment["payment_id"]]
@@ -153,14 +141,14 @@ def test_the_donation_is_routed_once_and_taken_back_in_part(tmp_path: Path, prov
 
         # A refund comes off the restaurant's share first: the donation is untouched ...
         total = payment["amount_total"]
-        assert refund(h, payment["payment_id"], total - 250, "most").status_code == 202
+        assert h.refund(payment["payment_id"], total - 250, "most").status_code == 202
         h.provider.settle_refunds(payment)
         h.wait_status(payment["payment_id"], "partially_refunded")
         h.webhooks_settled()
         h.run_outbox()
         assert h.provider.donation_moves(payment) == [{"amount": 200, "reversed": 0}]
         # ... until the refund reaches into it: then exactly that part (150 of 200) comes back.
-        assert refund(h, payment["payment_id"], 100, "into-the-donation").status_code == 202
+        assert h.refund(payment["payment_id"], 100, "into-the-donation").status_code == 202
         h.provider.settle_refunds(payment)
         eventually(lambda: h.payment(payment["payment_id"])["amount_refunded"] == total - 150)
         h.webhooks_settled()

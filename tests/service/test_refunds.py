@@ -11,46 +11,29 @@ from tests.support.harness import Harness, make_order, running_harness
 from tests.support.waiting import eventually
 
 
-def paid(h: Harness, **order: Any) -> dict[str, Any]:
-    response = h.checkout(make_order(**order))
-    assert response.status_code == 201, response.text
-    payment = response.json()
-    h.complete(payment, "succeeded")
-    return h.wait_status(payment["payment_id"], "paid")
-
-
-def refund(h: Harness, payment_id: str, amount: int, key: str | None = None) -> Any:
-    headers = {"Idempotency-Key": key} if key else {}
-    return h.kiosk.post(
-        f"/v1/payments/{payment_id}/refunds",
-        json={"amount": amount, "reason": "requested_by_customer"},
-        headers=headers,
-    )
-
-
 def sandbox_refunds(h: Harness) -> list[dict[str, Any]]:
     return list(h.stripe_http.get("/v1/refunds", params={"limit": 100}).json()["data"])
 
 
 def test_a_refund_over_what_is_left_is_refused_before_the_provider(tmp_path: Path) -> None:
     with running_harness(tmp_path) as h:
-        payment = paid(h)
-        assert refund(h, payment["payment_id"], 1000).status_code == 202
-        too_much = refund(h, payment["payment_id"], payment["amount_total"] - 999)
+        payment = h.paid()
+        assert h.refund(payment["payment_id"], 1000).status_code == 202
+        too_much = h.refund(payment["payment_id"], payment["amount_total"] - 999)
         assert too_much.status_code == 422
         error = too_much.json()["error"]
         assert error["code"] == "refund_too_large"
         left = Money(payment["amount_total"] - 1000, "EUR")
         assert error["message"] == f"Only {left.to_decimal_string()} EUR is left to refund on this payment."
         for amount in (0, -5):
-            assert refund(h, payment["payment_id"], amount).json()["error"]["code"] == "invalid_refund"
+            assert h.refund(payment["payment_id"], amount).json()["error"]["code"] == "invalid_refund"
         assert len(sandbox_refunds(h)) == 1
 
 
 def test_the_same_idempotency_key_is_one_refund(tmp_path: Path) -> None:
     with running_harness(tmp_path) as h:
-        payment = paid(h)
-        answers = [refund(h, payment["payment_id"], 300, key="same") for _ in range(3)]
+        payment = h.paid()
+        answers = [h.refund(payment["payment_id"], 300, key="same") for _ in range(3)]
         assert {a.status_code for a in answers} == {202}
         assert len({a.json()["refund_id"] for a in answers}) == 1
         assert len(sandbox_refunds(h)) == 1
@@ -63,16 +46,16 @@ def test_the_same_idempotency_key_is_one_refund(tmp_path: Path) -> None:
 def test_zero_decimal_currency_refunds_exactly(tmp_path: Path) -> None:
     with running_harness(tmp_path) as h:
         lines = [{"sku": "RAMEN", "name": "Ramen", "quantity": 2, "unit_amount": 1200}]
-        payment = paid(h, currency="JPY", lines=lines, tip_amount=0, donation_amount=0)
+        payment = h.paid(currency="JPY", lines=lines, tip_amount=0, donation_amount=0)
         assert payment["amount_total"] == 2400
-        assert refund(h, payment["payment_id"], 2400).status_code == 202
+        assert h.refund(payment["payment_id"], 2400).status_code == 202
         assert h.wait_status(payment["payment_id"], "refunded")["amount_refunded"] == 2400
         assert [(r["amount"], r["currency"]) for r in sandbox_refunds(h)] == [(2400, "jpy")]
 
 
 def test_only_a_manager_token_refunds_and_only_paid_payments(tmp_path: Path) -> None:
     with running_harness(tmp_path) as h:
-        payment = paid(h)
+        payment = h.paid()
         plain = issue_kiosk_token(h.app.state.repo, "kiosk-1")  # replaces the manager token
         response = h.kiosk.post(
             f"/v1/payments/{payment['payment_id']}/refunds",
@@ -82,7 +65,7 @@ def test_only_a_manager_token_refunds_and_only_paid_payments(tmp_path: Path) -> 
         assert response.status_code == 403 and "--manager" in response.json()["error"]["message"]
         h.kiosk.headers["Authorization"] = "Bearer " + issue_kiosk_token(h.app.state.repo, "kiosk-1", manager=True)
         opened = h.checkout(make_order()).json()
-        response = refund(h, opened["payment_id"], 100)
+        response = h.refund(opened["payment_id"], 100)
         assert response.status_code == 409 and response.json()["error"]["code"] == "not_refundable"
         assert h.kiosk.post("/v1/payments/pay_nope/refunds", json={"amount": 1}).status_code == 404
 
@@ -90,7 +73,7 @@ def test_only_a_manager_token_refunds_and_only_paid_payments(tmp_path: Path) -> 
 def test_lookup_shows_the_services_view_with_the_pos_status(tmp_path: Path) -> None:
     with running_harness(tmp_path, pos=True) as h:
         lines = [{"sku": "MARG", "name": "Pizza", "quantity": 1, "unit_amount": 950}]
-        payment = paid(h, lines=lines)
+        payment = h.paid(lines=lines)
 
         def looked_up() -> dict[str, Any]:
             [seen] = h.kiosk.post("/v1/payments/lookup", json={"payment_ids": [payment["payment_id"], "pay_x"]}).json()[

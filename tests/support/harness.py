@@ -100,6 +100,23 @@ class Harness:
         """What the guest did on the hosted page: succeeded, failed (a declined card), expired."""
         self.provider.complete(payment, outcome)
 
+    def paid(self, **order: Any) -> dict[str, Any]:
+        """A new order (make_order with `order`'s changes) checked out and paid by the guest."""
+        response = self.checkout(make_order(**order))
+        assert response.status_code == 201, response.text
+        payment = response.json()
+        self.complete(payment, "succeeded")
+        return self.wait_status(payment["payment_id"], "paid")
+
+    def refund(self, payment_id: str, amount: int, key: str | None = None) -> httpx.Response:
+        """A manager's refund request, with an Idempotency-Key when `key` is given."""
+        headers = {"Idempotency-Key": key} if key else {}
+        return self.kiosk.post(
+            f"/v1/payments/{payment_id}/refunds",
+            json={"amount": amount, "reason": "requested_by_customer"},
+            headers=headers,
+        )
+
     def payment(self, payment_id: str) -> dict[str, Any]:
         response = self.kiosk.get(f"/v1/payments/{payment_id}")
         assert response.status_code == 200, response.text
