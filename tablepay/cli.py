@@ -174,10 +174,10 @@ def _has_display() -> bool:
 def cmd_demo(args: argparse.Namespace) -> int:
     import asyncio
 
-    from .demo import run_demo
+    from .demo import PROVIDERS, run_demo
 
     _private_from_now_on()
-    data_dir = _data_dir(args.data_dir) / "demo"
+    data_dir = _data_dir(args.data_dir) / PROVIDERS[args.provider].folder
     terminal = args.terminal or args.once
     if not terminal and not _has_display():
         print(
@@ -191,15 +191,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
         if why := why_qt_cannot_start():
             print(f"demo: the kiosk window cannot open ({why}), so the terminal plays the kiosk.", flush=True)
             terminal = True
+    ports = {"sandbox_port": args.sandbox_port, "sync_port": args.sync_port}
     try:
         if terminal:
-            asyncio.run(run_demo(data_dir, sandbox_port=args.sandbox_port, sync_port=args.sync_port, once=args.once))
+            asyncio.run(run_demo(data_dir, once=args.once, provider=args.provider, **ports))
         else:
             import qasync
             from PySide6.QtWidgets import QApplication
 
             app = QApplication.instance() or QApplication(sys.argv)  # must outlive the loop  # noqa: F841
-            qasync.run(run_demo(data_dir, sandbox_port=args.sandbox_port, sync_port=args.sync_port, kiosk=True))
+            qasync.run(run_demo(data_dir, kiosk=True, provider=args.provider, **ports))
     except KeyboardInterrupt:
         print("demo stopped")
     return 0
@@ -402,7 +403,15 @@ def build_parser() -> argparse.ArgumentParser:
     sync.set_defaults(func=cmd_sync)
 
     demo = commands.add_parser("demo", help="run sandbox + sync service wired together, offline, and walk a payment")
-    demo.add_argument("--data-dir", help="default: TABLEPAY_DATA_DIR (a demo/ folder inside it)")
+    demo.add_argument(
+        "--data-dir", help="default: TABLEPAY_DATA_DIR (a demo/ folder inside it; demo-mollie/ with --provider mollie)"
+    )
+    demo.add_argument(
+        "--provider",
+        choices=("stripe", "mollie"),
+        default="stripe",
+        help="the payment provider the sandbox plays: Stripe (default) or Mollie (its fake and hosted test page)",
+    )
     demo.add_argument("--sandbox-port", type=int, default=12111)
     demo.add_argument("--sync-port", type=int, default=8787)
     demo.add_argument("--once", action="store_true", help="terminal kiosk: stop after the sample payment is paid")

@@ -1,10 +1,11 @@
 """`tablepay demo`: the sandbox and the sync service on loopback, wired together, offline.
 
-By default the Qt kiosk runs against them (its settings PIN is DEMO_PIN);
-each checkout URL is also printed, because the demo listens on 127.0.0.1 and
-a phone cannot reach it. With --terminal (or on a machine without a display)
-the terminal plays the kiosk: it sends a sample order, shows the checkout QR
-code and URL, and prints every event of the feed, so the newcomer sees a
+The sandbox plays the payment provider: Stripe by default, Mollie with --provider mollie
+(its fake at /v2 and its hosted checkout page; PROVIDERS). By default the Qt kiosk runs
+against them (its settings PIN is DEMO_PIN); each checkout URL is also printed, because
+the demo listens on 127.0.0.1 and a phone cannot reach it. With --terminal (or on a
+machine without a display) the terminal plays the kiosk: it sends a sample order, shows
+the checkout QR code and URL, and prints every event of the feed, so the newcomer sees a
 payment turn PAID only when the service says so.
 """
 
@@ -20,6 +21,7 @@ import signal
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -39,6 +41,8 @@ from tablepay_sandbox.app import create_app as create_sandbox
 from tablepay_sandbox.rkeeper.seed import client_settings
 
 DEMO_KEY = "sk_test_tablepay_demo"
+DEMO_MOLLIE_KEY = "test_tablepayDemoMollieSandbox0000"  # a test key: the sandbox takes any test_ key
+DEMO_ORGANIZATION = "org_1RedCross"  # the Mollie fake's default connected organisation (MollieOptions)
 POS_GRACE_SECONDS = 10  # --once waits this long after PAID for the POS booking
 DEMO_PIN = "1234"  # the demo kiosk's settings and manager PIN (long-press the logo; Manager); printed at start
 SAMPLE_ORDER = {
@@ -52,6 +56,48 @@ SAMPLE_ORDER = {
     "tip_amount": 260,
     "donation_amount": 100,
 }
+
+
+@dataclass(frozen=True)
+class DemoProvider:
+    """The provider the sandbox plays: where its demo keeps its data, what the demo calls it, and
+    what the guest presses on its hosted checkout page to pay."""
+
+    folder: str  # inside the data dir
+    sandbox: str  # for the start-up line
+    pay: str
+
+
+PROVIDERS = {
+    "stripe": DemoProvider(folder="demo", sandbox="Stripe sandbox", pay="press Pay"),
+    # A folder of its own: the service's store keeps each payment's provider, and a Stripe session
+    # must not be looked up at Mollie (nor a kiosk's Stripe history shown against a Mollie service).
+    # Mollie's test-mode page has no card form: the guest picks the outcome.
+    "mollie": DemoProvider(
+        folder="demo-mollie", sandbox="Mollie sandbox", pay="press Paid (or Failed, Canceled, Expired)"
+    ),
+}
+
+
+def _provider_settings(provider: str, sandbox_url: str, webhook_secret: str) -> dict[str, Any]:
+    """The service's payment settings for the provider the sandbox plays (the rest is shared)."""
+    if provider == "mollie":
+        # Mollie calls each payment's own webhookUrl, so the sandbox needs no endpoint registered.
+        return {
+            "provider": "mollie",
+            "mollie_api_key": SecretStr(DEMO_MOLLIE_KEY),
+            "mollie_api_base": sandbox_url,
+            "stripe_secret_key": None,
+            "stripe_webhook_secret": None,
+            "mollie_split_payments": True,  # the donation is routed to the partner's organisation
+            "donation_organization": DEMO_ORGANIZATION,
+        }
+    return {
+        "stripe_secret_key": SecretStr(DEMO_KEY),
+        "stripe_webhook_secret": SecretStr(webhook_secret),
+        "stripe_api_base": sandbox_url,
+        "donation_account": "acct_demo_redcross",
+    }
 
 
 def _webhook_secret(data_dir: Path) -> str:
@@ -170,7 +216,7 @@ async def _events(client: httpx.AsyncClient, params: dict[str, int]) -> dict[str
     return dict(response.json())
 
 
-async def _terminal_kiosk(service_url: str, token: str, *, once: bool) -> None:
+async def _terminal_kiosk(service_url: str, token: str, *, once: bool, pay: str) -> None:
     headers = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(base_url=service_url, headers=headers, timeout=httpx.Timeout(10, read=40)) as client:
         cursor = 0
@@ -181,7 +227,7 @@ async def _terminal_kiosk(service_url: str, token: str, *, once: bool) -> None:
         response.raise_for_status()
         payment = response.json()
         amount = Money(payment["amount_total"], payment["currency"])
-        print(f"\nTable {order['table']}: {amount} (tip and donation included). Guest, scan or open:\n")
+        print(f"\nTable {order['table']}: {amount} (tip and donation included). Guest, scan or open, then {pay}:\n")
         segno.make(payment["checkout_url"], error="m").terminal(compact=True)  # prints to stdout
         print(f"\n  {payment['checkout_url']}\n\nWaiting for the sync service to report the payment ...")
         paid, booked, paid_since = False, False, 0.0
@@ -202,7 +248,7 @@ async def _terminal_kiosk(service_url: str, token: str, *, once: bool) -> None:
             cursor = page["next_after"]
 
 
-async def _qt_kiosk(data_dir: Path, service_url: str, token: str) -> None:
+async def _qt_kiosk(data_dir: Path, service_url: str, token: str, *, pay: str) -> None:
     """The real kiosk, paired with this demo's service; returns when its window closes."""
     from PySide6.QtWidgets import QApplication
 
@@ -227,7 +273,7 @@ async def _qt_kiosk(data_dir: Path, service_url: str, token: str) -> None:
     def print_checkout_url(state: str) -> None:
         attempt = getattr(checkout_vm, "attempt", None)
         if state == "waiting" and attempt is not None and attempt.checkout_url:
-            print(f"  checkout for {attempt.payment_id}: open {attempt.checkout_url} and press Pay", flush=True)
+            print(f"  checkout for {attempt.payment_id}: open {attempt.checkout_url} and {pay}", flush=True)
 
     checkout_vm.stateChanged.connect(print_checkout_url)
     closed = asyncio.get_running_loop().create_future()
@@ -238,7 +284,7 @@ async def _qt_kiosk(data_dir: Path, service_url: str, token: str) -> None:
     kiosk.window.show()
     kiosk.start()
     print(
-        "Kiosk window open: pick a table, add dishes, Checkout, then open the printed URL and press Pay.\n"
+        f"Kiosk window open: pick a table, add dishes, Checkout, then open the printed URL and {pay}.\n"
         f"Settings: hold the TablePay logo for 2 s, PIN {DEMO_PIN}. "
         f"Manager mode (history, totals, refunds): the Manager button, the same PIN {DEMO_PIN}.",
         flush=True,
@@ -258,8 +304,11 @@ async def run_demo(
     sync_port: int = 8787,
     once: bool = False,
     kiosk: bool = False,
+    provider: str = "stripe",
 ) -> None:
-    """Terminal kiosk by default here; with kiosk=True (on a qasync loop) the Qt kiosk instead."""
+    """Terminal kiosk by default here; with kiosk=True (on a qasync loop) the Qt kiosk instead.
+    `provider`: the one the sandbox plays for the service, stripe or mollie (PROVIDERS)."""
+    played = PROVIDERS[provider]
     configure_logging("WARNING")
     lock = _lock_data_dir(data_dir)  # noqa: F841 - held until the demo ends (released with the process)
     _ports_free(host, [sandbox_port, sync_port])
@@ -268,16 +317,13 @@ async def run_demo(
     sandbox = create_sandbox(
         data_dir / "sandbox",
         public_url=sandbox_url,
-        webhook_url=f"{service_url}/webhooks/stripe",
+        webhook_url=f"{service_url}/webhooks/stripe" if provider == "stripe" else None,
         webhook_secret=secret,
     )
     settings = Settings(
-        stripe_secret_key=SecretStr(DEMO_KEY),
-        stripe_webhook_secret=SecretStr(secret),
-        stripe_api_base=sandbox_url,
+        **_provider_settings(provider, sandbox_url, secret),
         data_dir=data_dir / "sync",
         public_url=service_url,
-        donation_account="acct_demo_redcross",
         donation_partner="Red Cross (demo)",
         reconcile_interval_seconds=10,
         reconcile_after_seconds=20,
@@ -294,14 +340,16 @@ async def run_demo(
             raise SystemExit("demo: a server could not start (is the port already in use?)")
         await asyncio.sleep(0.05)
     print(
-        f"TablePay demo (offline): Stripe sandbox {sandbox_url}, sync service {service_url} "
+        f"TablePay demo (offline): {played.sandbox} {sandbox_url}, sync service {service_url} "
         f"(API docs {service_url}/docs). Data in {data_dir}. Ctrl+C stops.\n"
         f"Other commands reach this demo's service with its settings: set -a; . {env_file}; set +a"
     )
     stop = asyncio.Event()
     _stop_on_signals(stop)
     front = asyncio.create_task(
-        _qt_kiosk(data_dir, service_url, token) if kiosk else _terminal_kiosk(service_url, token, once=once)
+        _qt_kiosk(data_dir, service_url, token, pay=played.pay)
+        if kiosk
+        else _terminal_kiosk(service_url, token, once=once, pay=played.pay)
     )
     stopper = asyncio.create_task(stop.wait())
     try:
