@@ -5,14 +5,34 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.support.harness import make_order
 from tests.support.processes import process, read_until, stop, unused_port
+from tests.support.providers import driver
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class DemoCase:
+    """What the demo does differently per provider, as a newcomer would see it (not the demo's own table)."""
+
+    args: tuple[str, ...]  # Stripe through the default, Mollie through the option
+    folder: str  # inside TABLEPAY_DATA_DIR
+    sandbox: str  # the start-up line names the sandbox that plays the provider
+    checkout: str  # the guest's page, in the printed checkout URL
+    pay: str  # the hint names the button to press there
+
+
+DEMOS = {
+    "stripe": DemoCase((), "demo", "Stripe sandbox", "/c/pay/cs_", "press Pay"),
+    "mollie": DemoCase(("--provider", "mollie"), "demo-mollie", "Mollie sandbox", "/mollie/checkout/tr_", "press Paid"),
+}
 
 
 def test_sandbox_process_takes_the_rkeeper_login_from_the_environment(tmp_path):
@@ -90,7 +110,9 @@ def test_sandbox_and_sync_service_processes_take_a_payment(tmp_path):
     assert (tmp_path / "sync.sqlite").exists() and (tmp_path / "sandbox.sqlite").exists()
 
 
-def test_demo_walks_a_payment_to_paid(tmp_path):
+@pytest.mark.parametrize("provider", DEMOS)
+def test_demo_walks_a_payment_to_paid(tmp_path, provider):
+    case = DEMOS[provider]
     sandbox_port, sync_port = unused_port(), unused_port()
     env = {**os.environ, "TABLEPAY_DATA_DIR": str(tmp_path)}
     proc = subprocess.Popen(
@@ -99,6 +121,7 @@ def test_demo_walks_a_payment_to_paid(tmp_path):
             "-m",
             "tablepay",
             "demo",
+            *case.args,
             "--once",
             "--sandbox-port",
             str(sandbox_port),
@@ -112,7 +135,12 @@ def test_demo_walks_a_payment_to_paid(tmp_path):
         stderr=subprocess.STDOUT,
     )
     try:
-        url = read_until(proc, "/c/pay/", timeout=30)[-1].strip()
+        seen = read_until(proc, case.checkout, timeout=30)
+        url = seen[-1].strip()
+        assert url.startswith(f"http://127.0.0.1:{sandbox_port}{case.checkout}")
+        said = "".join(seen)
+        assert f"TablePay demo (offline): {case.sandbox} http://127.0.0.1:{sandbox_port}," in said
+        assert f"Guest, scan or open, then {case.pay}" in said, said
         # While it runs: a second demo on the same data dir is refused, and demo.env reaches its service.
         second = subprocess.run(
             [
@@ -120,6 +148,7 @@ def test_demo_walks_a_payment_to_paid(tmp_path):
                 "-m",
                 "tablepay",
                 "demo",
+                *case.args,
                 "--once",
                 "--sandbox-port",
                 str(unused_port()),
@@ -133,7 +162,8 @@ def test_demo_walks_a_payment_to_paid(tmp_path):
             timeout=60,
         )
         assert second.returncode == 1 and "another demo is running with the data dir" in second.stderr
-        settings = dict(line.split("=", 1) for line in (tmp_path / "demo" / "demo.env").read_text().splitlines())
+        settings = dict(line.split("=", 1) for line in (tmp_path / case.folder / "demo.env").read_text().splitlines())
+        assert settings["TABLEPAY_PROVIDER"] == provider
         added = subprocess.run(
             [sys.executable, "-m", "tablepay", "sync", "add-kiosk", "bar-1"],
             cwd=ROOT,
@@ -143,17 +173,14 @@ def test_demo_walks_a_payment_to_paid(tmp_path):
             timeout=60,
         )
         token = added.stdout.strip().splitlines()[-1]
-        assert (
-            httpx.get(
-                f"http://127.0.0.1:{sync_port}/v1/kiosk", headers={"Authorization": f"Bearer {token}"}, timeout=10
-            ).json()["kiosk_id"]
-            == "bar-1"
-        )
-        httpx.post(
-            f"http://127.0.0.1:{sandbox_port}/_sandbox/checkout/sessions/{url.rsplit('/', 1)[-1]}/complete",
-            json={"outcome": "succeeded"},
-            timeout=30,
-        ).raise_for_status()
+        whoami = httpx.get(
+            f"http://127.0.0.1:{sync_port}/v1/kiosk", headers={"Authorization": f"Bearer {token}"}, timeout=10
+        ).json()
+        # The sample order's donation is taken on both: Mollie's through split payments to the partner.
+        assert whoami == {"kiosk_id": "bar-1", "donations": True, "donation_partner": "Red Cross (demo)"}
+        guest = driver(provider, f"http://127.0.0.1:{sandbox_port}")  # the sandbox's test control for "paid"
+        with guest.http:
+            guest.complete({"checkout_url": url}, "succeeded")
         output, _ = proc.communicate(timeout=30)
         assert "PAID: 29.60 EUR for table 7." in output
         assert proc.returncode == 0
@@ -163,7 +190,9 @@ def test_demo_walks_a_payment_to_paid(tmp_path):
             proc.wait()
 
 
-def test_demo_opens_the_qt_kiosk_offscreen(tmp_path):
+@pytest.mark.parametrize("provider", DEMOS)
+def test_demo_opens_the_qt_kiosk_offscreen(tmp_path, provider):
+    case = DEMOS[provider]
     env = {**os.environ, "TABLEPAY_DATA_DIR": str(tmp_path), "QT_QPA_PLATFORM": "offscreen"}
     proc = subprocess.Popen(
         [
@@ -171,6 +200,7 @@ def test_demo_opens_the_qt_kiosk_offscreen(tmp_path):
             "-m",
             "tablepay",
             "demo",
+            *case.args,
             "--sandbox-port",
             str(unused_port()),
             "--sync-port",
@@ -184,8 +214,10 @@ def test_demo_opens_the_qt_kiosk_offscreen(tmp_path):
     )
     try:
         seen = read_until(proc, "Settings: hold the TablePay logo")
-        assert any("Kiosk window open" in line for line in seen)
-        assert (tmp_path / "demo" / "kiosk").is_dir()
+        said = "".join(seen)
+        assert f"TablePay demo (offline): {case.sandbox} " in said, said
+        assert any("Kiosk window open" in line and f"URL and {case.pay}" in line for line in seen), said
+        assert (tmp_path / case.folder / "kiosk").is_dir()
     finally:
         stop(proc)
 
