@@ -79,10 +79,10 @@ PROVIDERS = {
 }
 
 
-def _provider_settings(provider: str, sandbox_url: str, webhook_secret: str) -> dict[str, Any]:
+def _provider_settings(provider: str, sandbox_url: str, data_dir: Path) -> dict[str, Any]:
     """The service's payment settings for the provider the sandbox plays (the rest is shared)."""
     if provider == "mollie":
-        # Mollie calls each payment's own webhookUrl, so the sandbox needs no endpoint registered.
+        # Mollie signs nothing and calls each payment's own webhookUrl: no secret, no endpoint to register.
         return {
             "provider": "mollie",
             "mollie_api_key": SecretStr(DEMO_MOLLIE_KEY),
@@ -94,7 +94,7 @@ def _provider_settings(provider: str, sandbox_url: str, webhook_secret: str) -> 
         }
     return {
         "stripe_secret_key": SecretStr(DEMO_KEY),
-        "stripe_webhook_secret": SecretStr(webhook_secret),
+        "stripe_webhook_secret": SecretStr(_webhook_secret(data_dir)),
         "stripe_api_base": sandbox_url,
         "donation_account": "acct_demo_redcross",
     }
@@ -313,15 +313,8 @@ async def run_demo(
     lock = _lock_data_dir(data_dir)  # noqa: F841 - held until the demo ends (released with the process)
     _ports_free(host, [sandbox_port, sync_port])
     sandbox_url, service_url = f"http://{host}:{sandbox_port}", f"http://{host}:{sync_port}"
-    secret = _webhook_secret(data_dir)
-    sandbox = create_sandbox(
-        data_dir / "sandbox",
-        public_url=sandbox_url,
-        webhook_url=f"{service_url}/webhooks/stripe" if provider == "stripe" else None,
-        webhook_secret=secret,
-    )
     settings = Settings(
-        **_provider_settings(provider, sandbox_url, secret),
+        **_provider_settings(provider, sandbox_url, data_dir),
         data_dir=data_dir / "sync",
         public_url=service_url,
         donation_partner="Red Cross (demo)",
@@ -329,6 +322,13 @@ async def run_demo(
         reconcile_after_seconds=20,
         outbox_backoff_cap_seconds=30,
         **client_settings(sandbox_url),
+    )
+    secret = _revealed(settings.stripe_webhook_secret)  # None with Mollie
+    sandbox = create_sandbox(
+        data_dir / "sandbox",
+        public_url=sandbox_url,
+        webhook_url=f"{service_url}/webhooks/stripe" if secret else None,
+        webhook_secret=secret,
     )
     service = create_app(settings, public_url=service_url)
     token = issue_kiosk_token(service.state.repo, "demo-kiosk", manager=True)
