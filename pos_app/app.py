@@ -68,6 +68,7 @@ class Kiosk:
 
     async def aclose(self) -> None:
         await self.feed_vm.stop()
+        await self.offer_vm.stop()  # before the client closes: its question must not be left half-sent
         await self.client.aclose()
         self.store.db.close()
 

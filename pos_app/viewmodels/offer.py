@@ -10,6 +10,7 @@ decide, as they always did: an order is taken offline either way, and a checkout
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from PySide6.QtCore import QObject, Signal
@@ -44,6 +45,14 @@ class OfferViewModel(QObject):
 
     def _asked(self, _: asyncio.Task[None]) -> None:
         self._asking = None
+
+    async def stop(self) -> None:
+        """Cancel a question still in flight (the kiosk is closing) and wait until it let go of its connection."""
+        asking = self._asking
+        if asking is not None and not asking.done():
+            asking.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asking
 
     async def known(self) -> None:
         """Ask now unless the service already answered (a checkout must not carry what it refuses)."""
