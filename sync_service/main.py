@@ -69,10 +69,10 @@ def serve(settings: Settings, host: str, port: int) -> None:
 def add_kiosk(settings: Settings, kiosk_id: str, *, manager: bool = False) -> str:
     """Issue (or replace) the bearer token of a kiosk; only its hash is stored. `manager`: it may refund."""
     from .api.auth import issue_kiosk_token
-    from .storage.db import open_database
+    from .storage.db import open_storage
     from .storage.repository import Repository
 
-    return issue_kiosk_token(Repository(open_database(settings.database_path)), kiosk_id, manager=manager)
+    return issue_kiosk_token(Repository(open_storage(settings)), kiosk_id, manager=manager)
 
 
 def approve_pairing_code(
@@ -84,11 +84,11 @@ def approve_pairing_code(
 
     from .api.auth import mint_token
     from .services.pairing import Approval, PairingCodes
-    from .storage.db import open_database
+    from .storage.db import open_storage
     from .storage.pairing_repository import PairingRepository
     from .storage.repository import Repository
 
-    codes = PairingCodes(PairingRepository(Repository(open_database(settings.database_path))), mint=mint_token)
+    codes = PairingCodes(PairingRepository(Repository(open_storage(settings))), mint=mint_token)
     result = codes.approve(code, kiosk_id, manager=manager)
     if result.outcome is not Approval.APPROVED:
         return result, False
@@ -103,10 +103,10 @@ def approve_pairing_code(
 def revoke_kiosk(settings: Settings, kiosk_id: str) -> str | None:
     """Revoke the kiosk's token (401 from its next request on); when it was revoked, None if no such kiosk."""
     from .api.auth import revoke_kiosk_token
-    from .storage.db import open_database
+    from .storage.db import open_storage
     from .storage.repository import Repository
 
-    return revoke_kiosk_token(Repository(open_database(settings.database_path)), kiosk_id)
+    return revoke_kiosk_token(Repository(open_storage(settings)), kiosk_id)
 
 
 def _with_service(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:

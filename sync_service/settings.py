@@ -32,7 +32,14 @@ from pydantic_settings import (
 )
 
 KEYRING_SERVICE = "tablepay"
-SECRET_NAMES = ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "MOLLIE_API_KEY", "RKEEPER_USER", "RKEEPER_PASSWORD")
+SECRET_NAMES = (
+    "STRIPE_SECRET_KEY",
+    "STRIPE_WEBHOOK_SECRET",
+    "MOLLIE_API_KEY",
+    "RKEEPER_USER",
+    "RKEEPER_PASSWORD",
+    "TABLEPAY_DATABASE_URL",  # it may carry the database password
+)
 STRIPE_API = "https://api.stripe.com"
 MOLLIE_API = "https://api.mollie.com"
 MOLLIE_KEY = re.compile(r"(test|live)_\w+")
@@ -147,6 +154,10 @@ class Settings(BaseSettings):
         default_factory=default_data_dir, validation_alias=AliasChoices("TABLEPAY_DATA_DIR", "data_dir")
     )
     public_url: str | None = Field(default=None, validation_alias=AliasChoices("TABLEPAY_PUBLIC_URL", "public_url"))
+    # Unset: SQLite under data_dir (one instance). Set: PostgreSQL, shared by several instances (chain mode).
+    database_url: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("TABLEPAY_DATABASE_URL", "database_url")
+    )
     donation_account: str | None = Field(
         default=None, validation_alias=AliasChoices("TABLEPAY_DONATION_ACCOUNT", "donation_account")
     )
@@ -290,6 +301,15 @@ class Settings(BaseSettings):
     def _mollie_key_shape(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not MOLLIE_KEY.fullmatch(value.get_secret_value()):
             raise ValueError("must be a Mollie API key: test_... or live_... (an access_ token is not supported)")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        if not value.get_secret_value().startswith(("postgresql://", "postgres://")):
+            raise ValueError("must be a PostgreSQL URL: postgresql://user[:password]@host[:port]/database")
         return value
 
     @field_validator("donation_organization")

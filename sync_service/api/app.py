@@ -33,9 +33,10 @@ from ..services.reconcile import Reconciler
 from ..services.refunds import RefundService
 from ..settings import Settings
 from ..storage.checkpoint import BackgroundCheckpointer
-from ..storage.db import open_database
+from ..storage.db import open_storage
 from ..storage.pairing_repository import PairingRepository
 from ..storage.pos_repository import PosRepository
+from ..storage.postgres import PostgresDatabase
 from ..storage.refund_repository import RefundRepository
 from ..storage.repository import Repository
 from . import kiosk_routes, mollie_webhook, page_headers, pages, pairing_routes, pos_routes, webhook_routes
@@ -115,7 +116,7 @@ def create_app(
 ) -> FastAPI:
     """Build the sync service. `background=False` leaves the outbox and reconciler loops off (tests drive them);
     `clock` (epoch seconds) is what pairing codes expire by (tests move it instead of waiting ten minutes)."""
-    db = open_database(settings.database_path)
+    db = open_storage(settings)
     repo = Repository(db)
     provider = provider or build_provider(settings, settings.public_url or public_url)
     notifier = FeedNotifier()
@@ -169,12 +170,15 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         tasks = [asyncio.create_task(outbox.run()), asyncio.create_task(reconciler.run())] if background else []
-        checkpointer = BackgroundCheckpointer(settings.database_path)
-        checkpointer.start()
+        # SQLite's WAL is checkpointed off the loop; PostgreSQL checkpoints itself.
+        checkpointer = None if isinstance(db, PostgresDatabase) else BackgroundCheckpointer(settings.database_path)
+        if checkpointer is not None:
+            checkpointer.start()
         try:
             yield
         finally:
-            checkpointer.stop()
+            if checkpointer is not None:
+                checkpointer.stop()
             for task in tasks:
                 task.cancel()
             for task in tasks:
@@ -183,6 +187,8 @@ def create_app(
             await provider.aclose()
             if pos is not None:
                 await pos.client.aclose()
+            if isinstance(db, PostgresDatabase):
+                db.close()
 
     app = FastAPI(title="TablePay sync service", version="0.1.0", description=service_doc or "", lifespan=lifespan)
     app.state.settings = settings

@@ -10,7 +10,9 @@ from sqlite_utils.migrations import Migrations
 
 from tablepay_files import ensure_private_file
 
+from ..settings import Settings
 from .checkpoint import BACKSTOP_PAGES
+from .postgres import PostgresDatabase, open_postgres
 
 migrations = Migrations("tablepay.sync")
 
@@ -307,3 +309,10 @@ def open_database(path: Path) -> sqlite_utils.Database:
     # Repository.transaction(), never an implicit one left open by a stray write.
     db.conn.isolation_level = None
     return db
+
+
+def open_storage(settings: Settings) -> sqlite_utils.Database | PostgresDatabase:
+    """PostgreSQL when TABLEPAY_DATABASE_URL is set (chain mode), else SQLite under TABLEPAY_DATA_DIR."""
+    if settings.database_url is not None:
+        return open_postgres(settings.database_url.get_secret_value())
+    return open_database(settings.database_path)

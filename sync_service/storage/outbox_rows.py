@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from typing import Any
 
 from ..models import utc_now
+from .engine import Connection, Dialect
 
 
 class OutboxRows:
     """Part of Repository (a mixin over its one connection)."""
 
-    conn: sqlite3.Connection
+    conn: Connection  # sqlite3's, or storage/postgres.py's with the same interface
+    dialect: Dialect
 
     def enqueue(
         self,
@@ -25,8 +26,8 @@ class OutboxRows:
     ) -> bool:
         """Queue work once per dedupe_key; rows sharing an ordering_key are delivered in order."""
         cursor = self.conn.execute(
-            "INSERT OR IGNORE INTO outbox (topic, dedupe_key, payment_id, payload, next_attempt_at, created_at, "
-            "ordering_key) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO outbox (topic, dedupe_key, payment_id, payload, next_attempt_at, created_at, "
+            "ordering_key) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (topic, dedupe_key, payment_id, json.dumps(payload), time.time(), utc_now(), ordering_key),
         )
         return cursor.rowcount > 0
@@ -77,10 +78,12 @@ class OutboxRows:
     # One sync service serves one restaurant today (chain mode, several restaurants on one service,
     # comes in a later issue), so "this restaurant's" rows are those whose payment or order this
     # database knows. A row naming neither is not shown to a manager nor retried by one.
-    _OF_KNOWN_ORDER = (
-        "(payment_id IN (SELECT payment_id FROM payments) "
-        "OR json_extract(payload, '$.order_id') IN (SELECT order_id FROM orders))"
-    )
+    @property
+    def _of_known_order(self) -> str:
+        return (
+            "(payment_id IN (SELECT payment_id FROM payments) "
+            f"OR {self.dialect.json_text('payload', 'order_id')} IN (SELECT order_id FROM orders))"
+        )
 
     def outbox_rows(
         self,
@@ -96,7 +99,7 @@ class OutboxRows:
             for clause, value in (("topic = ?", topic), ("state = ?", state), ("id = ?", row_id))
             if value is not None
         ]
-        clauses = [c for c, _ in where] + ([self._OF_KNOWN_ORDER] if of_known_orders else [])
+        clauses = [c for c, _ in where] + ([self._of_known_order] if of_known_orders else [])
         sql = (
             f"SELECT {', '.join(self._OUTBOX_COLUMNS)} FROM outbox"
             + (" WHERE " + " AND ".join(clauses) if clauses else "")

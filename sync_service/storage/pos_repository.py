@@ -18,6 +18,7 @@ _PACKAGE_COLUMNS = ("order_id", "package", "line_guid", "lines", "created_at", "
 class PosRepository:
     def __init__(self, repo: Repository) -> None:
         self.conn = repo.conn
+        self.dialect = repo.dialect
 
     def order_identity(self, order_id: str) -> tuple[str, str]:
         """The kiosk and currency of an order we know."""
@@ -55,8 +56,8 @@ class PosRepository:
     def statuses(self, order_ids: list[str]) -> dict[str, str]:
         """Order id -> POS status, for the orders that went to a POS."""
         cursor = self.conn.execute(
-            "SELECT order_id, status FROM pos_orders WHERE order_id IN (SELECT value FROM json_each(?))",
-            (json.dumps(order_ids),),
+            f"SELECT order_id, status FROM pos_orders WHERE {self.dialect.in_list('order_id')}",
+            (self.dialect.list_param(order_ids),),
         )
         return dict(cursor.fetchall())
 

@@ -38,7 +38,7 @@ class RefundRepository:
     ) -> None:
         """Once per provider refund: a retried request finds the same refund and adds nothing."""
         self.conn.execute(
-            f"INSERT OR IGNORE INTO refunds ({', '.join(_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO refunds ({', '.join(_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (refund_id, payment_id, amount, currency, status, reason, idempotency_key, kiosk_id, utc_now()),
         )
 

@@ -20,7 +20,9 @@ from tablepay_domain.order import Order
 from tablepay_domain.payment_state import FEED_EVENT, PaymentStatus
 
 from ..models import PaymentRecord, utc_now
+from .engine import POSTGRES, SQLITE_DIALECT, Connection, Dialect
 from .outbox_rows import OutboxRows
+from .postgres import PostgresDatabase
 from .webhook_request_rows import WebhookRequestRows
 
 _PAYMENT_COLUMNS = [f.name for f in fields(PaymentRecord)]
@@ -45,14 +47,27 @@ def _payment(row: sqlite3.Row | tuple[Any, ...] | None, names: list[str]) -> Pay
 
 
 class Repository(WebhookRequestRows, OutboxRows):
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    def __init__(self, db: sqlite_utils.Database | PostgresDatabase) -> None:
+        """SQLite (sqlite_utils' Database, storage/db.py) or PostgreSQL (storage/postgres.py)."""
         self.db = db
-        self.conn = db.conn
+        self.dialect: Dialect = db.dialect if isinstance(db, PostgresDatabase) else SQLITE_DIALECT
+        self.conn: Connection = db.conn
+        # PostgreSQL's transactions are begun and ended on its connection (it tracks them to reconnect).
+        self._postgres = db.conn if isinstance(db, PostgresDatabase) else None
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """One atomic unit: everything inside commits together or not at all."""
-        self.conn.execute("BEGIN IMMEDIATE")
+        if self._postgres is not None:
+            self._postgres.begin()
+            try:
+                yield
+            except BaseException:
+                self._postgres.end(commit=False)
+                raise
+            self._postgres.end(commit=True)
+            return
+        self.conn.execute(self.dialect.begin)
         try:
             yield
         except BaseException:
@@ -109,8 +124,8 @@ class Repository(WebhookRequestRows, OutboxRows):
         self, kiosk_id: str, key: str, request_hash: str, status_code: int, response: dict[str, Any]
     ) -> None:
         self.conn.execute(
-            "INSERT OR IGNORE INTO idempotent_requests (kiosk_id, idempotency_key, request_hash, status_code, "
-            "response, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO idempotent_requests (kiosk_id, idempotency_key, request_hash, status_code, "
+            "response, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (kiosk_id, key, request_hash, status_code, json.dumps(response), utc_now()),
         )
 
@@ -239,15 +254,15 @@ class Repository(WebhookRequestRows, OutboxRows):
         if not payment_ids:
             return {}
         # One JSON array parameter keeps the SQL text constant, so the prepared statement is reused.
-        found = self._payments_where("payment_id IN (SELECT value FROM json_each(?))", (json.dumps(payment_ids),))
+        found = self._payments_where(self.dialect.in_list("payment_id"), (self.dialect.list_param(payment_ids),))
         return {p.payment_id: p for p in found}
 
     def paid_attempts(self, order_ids: list[str]) -> dict[str, set[str]]:
         """Order id -> ids of its attempts that took money (paid, or refunded since)."""
         cursor = self.conn.execute(
-            "SELECT order_id, payment_id FROM payments WHERE order_id IN (SELECT value FROM json_each(?)) "
+            f"SELECT order_id, payment_id FROM payments WHERE {self.dialect.in_list('order_id')} "
             "AND status IN ('paid', 'partially_refunded', 'refunded')",
-            (json.dumps(order_ids),),
+            (self.dialect.list_param(order_ids),),
         )
         found: dict[str, set[str]] = {}
         for order_id, payment_id in cursor:
@@ -299,8 +314,8 @@ class Repository(WebhookRequestRows, OutboxRows):
         if not event_ids:
             return set()
         cursor = self.conn.execute(
-            "SELECT event_id FROM integration_events WHERE event_id IN (SELECT value FROM json_each(?))",
-            (json.dumps(event_ids),),
+            f"SELECT event_id FROM integration_events WHERE {self.dialect.in_list('event_id')}",
+            (self.dialect.list_param(event_ids),),
         )
         return {row[0] for row in cursor}
 
@@ -309,7 +324,8 @@ class Repository(WebhookRequestRows, OutboxRows):
     ) -> bool:
         """False when the event id was already recorded (a repeated delivery)."""
         cursor = self.conn.execute(
-            "INSERT OR IGNORE INTO integration_events VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO integration_events (event_id, provider, type, payment_id, outcome, received_at, payload) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (event_id, provider, type_, payment_id, outcome, utc_now(), payload),
         )
         return cursor.rowcount == 1
@@ -318,7 +334,8 @@ class Repository(WebhookRequestRows, OutboxRows):
         """Many (event_id, provider, type, payment_id, outcome, payload) rows in one statement."""
         now = utc_now()
         self.conn.executemany(
-            "INSERT OR IGNORE INTO integration_events VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO integration_events (event_id, provider, type, payment_id, outcome, received_at, payload) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             [
                 (event_id, provider, type_, payment_id, outcome, now, payload)
                 for event_id, provider, type_, payment_id, outcome, payload in rows
@@ -329,18 +346,30 @@ class Repository(WebhookRequestRows, OutboxRows):
         """What the provider (or a server-side retrieve) said about these payments, oldest first."""
         names = ("event_id", "payment_id", "type", "outcome", "received_at")
         cursor = self.conn.execute(
-            f"SELECT {', '.join(names)} FROM integration_events WHERE payment_id IN (SELECT value FROM json_each(?)) "
-            "ORDER BY received_at, rowid",
-            (json.dumps(payment_ids),),
+            f"SELECT {', '.join(names)} FROM integration_events WHERE {self.dialect.in_list('payment_id')} "
+            f"ORDER BY received_at, {'id' if self.dialect.name == POSTGRES else 'rowid'}",
+            (self.dialect.list_param(payment_ids),),
         )
         return [dict(zip(names, row, strict=True)) for row in cursor]
 
     # feed -----------------------------------------------------------------
-    _FEED_INSERT = (
-        "INSERT INTO feed (event_id, kiosk_id, event, order_id, payment_id, attempt, status, currency, "
-        "amount_total, tip_amount, donation_amount, amount_refunded, paid_at, created_at, pos_status, "
-        "provider_reference) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    _FEED_COLUMNS_SQL = (
+        "event_id, kiosk_id, event, order_id, payment_id, attempt, status, currency, amount_total, tip_amount, "
+        "donation_amount, amount_refunded, paid_at, created_at, pos_status, provider_reference"
     )
+
+    @property
+    def _feed_insert(self) -> str:
+        """SQLite: seq is the rowid, taken under the single writer's lock, so in commit order. PostgreSQL:
+        from the one counter row, locked until the commit, so in commit order too (a reader never skips
+        a row whose transaction commits after a later one's)."""
+        values = ", ".join("?" * 16)
+        if self.dialect.name == POSTGRES:
+            return (
+                "WITH c AS (UPDATE feed_counter SET last_seq = last_seq + 1 WHERE id = 1 RETURNING last_seq) "
+                f"INSERT INTO feed (seq, {self._FEED_COLUMNS_SQL}) SELECT c.last_seq, {values} FROM c RETURNING seq"
+            )
+        return f"INSERT INTO feed ({self._FEED_COLUMNS_SQL}) VALUES ({values}) RETURNING seq"
 
     @staticmethod
     def _feed_row(payment: PaymentRecord, event: str | None = None) -> tuple[Any, ...]:
@@ -364,20 +393,19 @@ class Repository(WebhookRequestRows, OutboxRows):
         )
 
     def append_feed(self, payment: PaymentRecord) -> int:
-        cursor = self.conn.execute(self._FEED_INSERT, self._feed_row(payment))
-        return int(cursor.lastrowid or 0)
+        return int(self.conn.execute(self._feed_insert, self._feed_row(payment)).fetchone()[0])
 
     def append_feed_many(self, payments: list[PaymentRecord], events: list[str] | None = None) -> None:
         """Feed rows in the given order (their seq follows it); `events` names each (default: by its status)."""
         names: list[str | None] = list(events) if events is not None else [None] * len(payments)
-        self.conn.executemany(self._FEED_INSERT, [self._feed_row(p, e) for p, e in zip(payments, names, strict=True)])
+        self.conn.executemany(self._feed_insert, [self._feed_row(p, e) for p, e in zip(payments, names, strict=True)])
 
     def append_pos_feed(
         self, kiosk_id: str, order_id: str, currency: str, pos_status: str, payment_id: str = ""
     ) -> None:
         """A POS state change of an order, in the same feed as its payments (event `pos.<status>`)."""
         self.conn.execute(
-            self._FEED_INSERT,
+            self._feed_insert,
             (
                 str(uuid.uuid4()),
                 kiosk_id,
@@ -434,7 +462,8 @@ class Repository(WebhookRequestRows, OutboxRows):
         self, payment_id: str, transfer_id: str, partner: str, destination: str, amount: int, currency: str
     ) -> None:
         self.conn.execute(
-            "INSERT OR IGNORE INTO donation_transfers VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO donation_transfers (payment_id, transfer_id, partner, destination, amount, currency, "
+            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (payment_id, transfer_id, partner, destination, amount, currency, utc_now()),
         )
 

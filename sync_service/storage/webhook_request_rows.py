@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from ..models import utc_now
+from .engine import POSTGRES, Connection, Dialect
 
 
 class WebhookRequestRows:
     """Part of Repository (a mixin over its one connection)."""
 
-    conn: sqlite3.Connection
+    conn: Connection  # sqlite3's, or storage/postgres.py's with the same interface
+    dialect: Dialect
 
     _REQUEST_INSERT = (
         "INSERT INTO webhook_requests (received_at, event_id, verdict, headers, body, error) VALUES (?, ?, ?, ?, ?, ?)"
@@ -44,23 +45,33 @@ class WebhookRequestRows:
 
     def store_rejected_request(self, headers: str, head: bytes, size: int, sha256: str, reason: str) -> int:
         """A rejected request's kept part; returns the bytes it takes (as `rejected_bytes` counts them)."""
-        self.conn.execute(
-            "INSERT INTO webhook_requests (received_at, verdict, headers, body, error, body_size, "
-            "body_sha256) VALUES (?, 'rejected', ?, ?, ?, ?, ?)",
-            (utc_now(), headers, head, reason, size, sha256),
-        )
+        if self.dialect.name == POSTGRES:  # TEXT cannot hold every byte a sender chose: kept raw in bytea
+            self.conn.execute(
+                "INSERT INTO webhook_requests (received_at, verdict, headers, body, body_raw, error, body_size, "
+                "body_sha256) VALUES (?, 'rejected', ?, '', ?, ?, ?, ?)",
+                (utc_now(), headers, head, reason, size, sha256),
+            )
+        else:
+            self.conn.execute(
+                "INSERT INTO webhook_requests (received_at, verdict, headers, body, error, body_size, "
+                "body_sha256) VALUES (?, 'rejected', ?, ?, ?, ?, ?)",
+                (utc_now(), headers, head, reason, size, sha256),
+            )
         return len(head) + len(headers.encode()) + len(reason.encode()) + len(sha256)
 
-    # The bytes a rejected row takes: what the sender chose (body head, headers) and our reason.
-    _REJECTED_ROW_BYTES = (
-        "length(CAST(body AS BLOB)) + length(CAST(headers AS BLOB)) "
-        "+ coalesce(length(CAST(error AS BLOB)), 0) + coalesce(length(body_sha256), 0)"
-    )
+    @property
+    def _rejected_row_bytes(self) -> str:
+        """The bytes a rejected row takes: what the sender chose (body head, headers) and our reason."""
+        length = self.dialect.byte_length
+        body = (
+            f"{length('body')} + coalesce({length('body_raw')}, 0)" if self.dialect.name == POSTGRES else length("body")
+        )
+        return f"{body} + {length('headers')} + coalesce({length('error')}, 0) + coalesce(length(body_sha256), 0)"
 
     def rejected_bytes(self) -> int:
         return int(
             self.conn.execute(
-                f"SELECT coalesce(sum({self._REJECTED_ROW_BYTES}), 0) FROM webhook_requests WHERE verdict = 'rejected'"
+                f"SELECT coalesce(sum({self._rejected_row_bytes}), 0) FROM webhook_requests WHERE verdict = 'rejected'"
             ).fetchone()[0]
         )
 
@@ -69,7 +80,7 @@ class WebhookRequestRows:
         `keep_bytes` in all."""
         self.conn.execute(
             "DELETE FROM webhook_requests WHERE verdict = 'rejected' AND id <= (SELECT id FROM ("
-            f"  SELECT id, row_number() OVER newest AS n, sum({self._REJECTED_ROW_BYTES}) OVER newest AS total"
+            f"  SELECT id, row_number() OVER newest AS n, sum({self._rejected_row_bytes}) OVER newest AS total"
             "   FROM webhook_requests WHERE verdict = 'rejected' WINDOW newest AS (ORDER BY id DESC))"
             " WHERE n > ? OR total > ? ORDER BY id DESC LIMIT 1)",
             (keep, keep_bytes),

@@ -20,6 +20,7 @@ from tablepay_sandbox.app import create_app as create_sandbox
 from tablepay_sandbox.mollie import MollieOptions
 from tablepay_sandbox.rkeeper.seed import client_settings
 
+from .database import PostgresReader
 from .live_server import LiveServer, bound_socket
 from .providers import (
     DONATION_ACCOUNT,
@@ -182,8 +183,10 @@ class Harness:
         """deliver, hold or drop the provider's webhooks."""
         self.provider.delivery_mode(mode)
 
-    def db(self) -> sqlite3.Connection:
-        """A separate read connection: the test sees only committed state."""
+    def db(self) -> Any:
+        """A separate read connection: the test sees only committed state (SQLite or PostgreSQL, `?` SQL)."""
+        if self.settings.database_url is not None:
+            return PostgresReader(self.settings.database_url.get_secret_value())
         return sqlite3.connect(self.settings.database_path)
 
     def state(self) -> dict[str, list[tuple[Any, ...]]]:
@@ -203,12 +206,14 @@ def running_harness(
     clock: Callable[[], float] | None = None,
     provider: str = "stripe",
     mollie_options: MollieOptions | None = None,
+    database_url: str | None = None,
     **overrides: Any,
 ) -> Iterator[Harness]:
     """`pos=True` also syncs orders to the sandbox's R-Keeper simulator (override any RKEEPER_* setting).
     `background=False` leaves the service's outbox and reconciler loops off: the test drives them
     (`Harness.run_outbox()`, `reconciler.sweep()`) and can then assert that nothing more happened.
     `clock`: the service's epoch clock for pairing codes (a test moves it rather than waiting).
+    `database_url`: the service on that (fresh) PostgreSQL database instead of SQLite.
     `provider`: stripe or mollie, each played by the sandbox (tests/support/providers.py); `mollie_options`
     tunes the Mollie fake (by default its webhook retries are compressed, so a test never waits minutes)."""
     # Each app must know the other's address before either starts: bind both sockets first.
@@ -232,6 +237,8 @@ def running_harness(
         reconcile_interval_seconds=3600,
         stripe_max_retries=0,
     )
+    if database_url is not None:
+        values["database_url"] = database_url
     provider_driver = driver(provider, f"http://127.0.0.1:{sandbox_port}")
     values.update(provider_driver.settings())
     if pos:
