@@ -72,7 +72,8 @@ class _BatchView:
     def __init__(self, repo: Repository, notices: Sequence[ProviderNotice]) -> None:
         self._repo = repo
         ids = list({n.observation.payment_id for n in notices if n.observation.payment_id})
-        self.by_id: dict[str, PaymentRecord] = repo.payments_by_id(ids)
+        # Locked until the batch commits: another instance deciding about the same payment waits.
+        self.by_id: dict[str, PaymentRecord] = repo.payments_by_id(ids, lock=True)
 
     def find(self, obs: Observation) -> PaymentRecord | None:
         if obs.payment_id and obs.payment_id in self.by_id:
@@ -83,7 +84,7 @@ class _BatchView:
             ):
                 return record
         found = self._repo.find_payment(
-            payment_id=obs.payment_id, session_id=obs.session_id, payment_intent=obs.payment_intent
+            payment_id=obs.payment_id, session_id=obs.session_id, payment_intent=obs.payment_intent, lock=True
         )
         if found:
             self.by_id[found.payment_id] = found
@@ -168,8 +169,11 @@ class PaymentEvents:
 
     def _accept_batch(self, notices: Sequence[ProviderNotice]) -> list[Accepted]:
         """Inside the group transaction: dedupe, decide and write a batch of events."""
-        seen = self._repo.seen_events([n.event_id for n in notices])
+        # Claimed first: an event another instance is applying right now waits here, then is a repeat.
+        claimed = self._repo.claim_events([n.event_id for n in notices], self._provider)
+        seen = {n.event_id for n in notices} - claimed
         view = _BatchView(self._repo, [n for n in notices if n.event_id not in seen])
+        unclaimed: list[str] = []
         now = utc_now()
         results: list[tuple[str, Change | None, str | None]] = []
         changes: list[Change] = []
@@ -185,6 +189,7 @@ class PaymentEvents:
             if outcome == "unlinked":
                 # Not recorded: its second look (after our checkout is retrieved) records it.
                 seen.discard(notice.event_id)
+                unclaimed.append(notice.event_id)
                 results.append((outcome, None, payment.payment_id if payment else None))
                 continue
             if change:
@@ -205,7 +210,10 @@ class PaymentEvents:
                 )
             )
         queued = self._write(changes)
-        self._repo.record_events(event_rows)
+        self._repo.settle_events(
+            [(e, type_, pid, outcome, payload) for e, _, type_, pid, outcome, payload in event_rows]
+        )
+        self._repo.unclaim_events(unclaimed)
         self._repo.store_requests(
             [
                 (n.event_id, outcome, n.request_headers, n.payload, None)
@@ -271,7 +279,7 @@ class PaymentEvents:
     def apply_observation(self, payment_id: str, obs: Observation, source: str) -> PaymentRecord:
         """Apply a server-side retrieve (refresh, reconcile, cancel); returns the payment as it now is."""
         with self._repo.transaction():
-            payment = self._repo.payment(payment_id)
+            payment = self._repo.payment(payment_id, lock=True)
             assert payment is not None, payment_id
             outcome, change = self._judge(payment, obs, f"the checkout as retrieved ({source})", True, utc_now())
             if change:

@@ -64,6 +64,11 @@ class Dialect:
         return f"length(CAST({column} AS BLOB))"
 
     @property
+    def for_update(self) -> str:
+        """Lock the rows read until the transaction ends (PostgreSQL); SQLite's writer already holds them all."""
+        return " FOR UPDATE" if self.name == POSTGRES else ""
+
+    @property
     def insertion_order(self) -> str:
         """A column that orders rows of a table without its own id as they were inserted."""
         return "ctid" if self.name == POSTGRES else "rowid"

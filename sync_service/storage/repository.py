@@ -197,8 +197,11 @@ class Repository(WebhookRequestRows, OutboxRows):
     def attempts(self, order_id: str) -> list[PaymentRecord]:
         return self._payments_where("order_id = ? ORDER BY attempt", (order_id,))
 
-    def _payments_where(self, where: str, args: tuple[Any, ...]) -> list[PaymentRecord]:
-        cursor = self.conn.execute(f"SELECT {', '.join(_PAYMENT_COLUMNS)} FROM payments WHERE {where}", args)
+    def _payments_where(self, where: str, args: tuple[Any, ...], *, lock: bool = False) -> list[PaymentRecord]:
+        """`lock`: the rows stay locked until the transaction ends, so another instance deciding about the
+        same payment waits for this decision (in payment id order, so two batches never deadlock)."""
+        suffix = f" ORDER BY payment_id{self.dialect.for_update}" if lock else ""
+        cursor = self.conn.execute(f"SELECT {', '.join(_PAYMENT_COLUMNS)} FROM payments WHERE {where}{suffix}", args)
         return [p for row in cursor.fetchall() if (p := _payment(row, _PAYMENT_COLUMNS))]
 
     def insert_payment(self, record: PaymentRecord) -> None:
@@ -216,15 +219,20 @@ class Repository(WebhookRequestRows, OutboxRows):
         assignments = ", ".join(f"{name} = ?" for name in changes)
         self.conn.execute(f"UPDATE payments SET {assignments} WHERE payment_id = ?", [*changes.values(), payment_id])
 
-    def _one_payment(self, column: str, value: str) -> PaymentRecord | None:
-        found = self._payments_where(f"{column} = ? LIMIT 1", (value,))
+    def _one_payment(self, column: str, value: str, *, lock: bool = False) -> PaymentRecord | None:
+        found = self._payments_where(f"{column} = ?", (value,), lock=lock)
         return found[0] if found else None
 
-    def payment(self, payment_id: str) -> PaymentRecord | None:
-        return self._one_payment("payment_id", payment_id)
+    def payment(self, payment_id: str, *, lock: bool = False) -> PaymentRecord | None:
+        return self._one_payment("payment_id", payment_id, lock=lock)
 
     def find_payment(
-        self, *, payment_id: str | None = None, session_id: str | None = None, payment_intent: str | None = None
+        self,
+        *,
+        payment_id: str | None = None,
+        session_id: str | None = None,
+        payment_intent: str | None = None,
+        lock: bool = False,
     ) -> PaymentRecord | None:
         """The attempt a provider object belongs to, by whichever link is known."""
         for column, value in (
@@ -232,7 +240,7 @@ class Repository(WebhookRequestRows, OutboxRows):
             ("provider_session_id", session_id),
             ("provider_payment_intent", payment_intent),
         ):
-            if value and (found := self._one_payment(column, value)):
+            if value and (found := self._one_payment(column, value, lock=lock)):
                 return found
         return None
 
@@ -250,11 +258,13 @@ class Repository(WebhookRequestRows, OutboxRows):
             (created_before, limit),
         )
 
-    def payments_by_id(self, payment_ids: list[str]) -> dict[str, PaymentRecord]:
+    def payments_by_id(self, payment_ids: list[str], *, lock: bool = False) -> dict[str, PaymentRecord]:
         if not payment_ids:
             return {}
-        # One JSON array parameter keeps the SQL text constant, so the prepared statement is reused.
-        found = self._payments_where(self.dialect.in_list("payment_id"), (self.dialect.list_param(payment_ids),))
+        # One array parameter keeps the SQL text constant, so the prepared statement is reused.
+        found = self._payments_where(
+            self.dialect.in_list("payment_id"), (self.dialect.list_param(payment_ids),), lock=lock
+        )
         return {p.payment_id: p for p in found}
 
     def paid_attempts(self, order_ids: list[str]) -> dict[str, set[str]]:
@@ -310,6 +320,38 @@ class Repository(WebhookRequestRows, OutboxRows):
             self.conn.execute("SELECT 1 FROM integration_events WHERE event_id = ?", (event_id,)).fetchone() is not None
         )
 
+    def claim_events(self, event_ids: list[str], provider: str) -> set[str]:
+        """Record these event ids as being applied now; returns those that were new (the rest are repeats).
+
+        Inside the applying transaction: on PostgreSQL another instance claiming the same id waits on the
+        unique key until this transaction ends, then finds it taken, so an event delivered to two
+        instances at once is applied once. In id order, so two batches never wait on each other in a cycle.
+        """
+        claimed: set[str] = set()
+        now = utc_now()
+        for event_id in sorted(set(event_ids)):
+            row = self.conn.execute(
+                "INSERT INTO integration_events (event_id, provider, type, payment_id, outcome, received_at, "
+                "payload) VALUES (?, ?, '', NULL, 'claimed', ?, '') ON CONFLICT DO NOTHING RETURNING event_id",
+                (event_id, provider, now),
+            ).fetchone()
+            if row is not None:
+                claimed.add(event_id)
+        return claimed
+
+    def settle_events(self, rows: list[tuple[str, str, str | None, str, str]]) -> None:
+        """What the claimed events turned out to be: (event_id, type, payment_id, outcome, payload)."""
+        self.conn.executemany(
+            "UPDATE integration_events SET type = ?, payment_id = ?, outcome = ?, payload = ? WHERE event_id = ?",
+            [(type_, payment_id, outcome, payload, event_id) for event_id, type_, payment_id, outcome, payload in rows],
+        )
+
+    def unclaim_events(self, event_ids: list[str]) -> None:
+        """Claimed events that are looked at again later (unlinked): as if never seen."""
+        self.conn.executemany(
+            "DELETE FROM integration_events WHERE event_id = ? AND outcome = 'claimed'", [(e,) for e in event_ids]
+        )
+
     def seen_events(self, event_ids: list[str]) -> set[str]:
         if not event_ids:
             return set()
@@ -329,18 +371,6 @@ class Repository(WebhookRequestRows, OutboxRows):
             (event_id, provider, type_, payment_id, outcome, utc_now(), payload),
         )
         return cursor.rowcount == 1
-
-    def record_events(self, rows: list[tuple[str, str, str, str | None, str, str]]) -> None:
-        """Many (event_id, provider, type, payment_id, outcome, payload) rows in one statement."""
-        now = utc_now()
-        self.conn.executemany(
-            "INSERT INTO integration_events (event_id, provider, type, payment_id, outcome, received_at, payload) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            [
-                (event_id, provider, type_, payment_id, outcome, now, payload)
-                for event_id, provider, type_, payment_id, outcome, payload in rows
-            ],
-        )
 
     def events_for_payments(self, payment_ids: list[str]) -> list[dict[str, Any]]:
         """What the provider (or a server-side retrieve) said about these payments, oldest first."""
