@@ -237,6 +237,21 @@ class CheckoutService:
         return {"order_id": sent.order_id, "pos_status": sent.pos_status, "package": sent.package}
 
     def _resumable_or_new(self, order: Order, snapshot: str, idempotency_key: str | None) -> PaymentRecord:
+        # One transaction with the order locked: another instance opening a checkout for the same order
+        # waits, then finds this attempt live (the in-process lock alone serves one instance only).
+        with self._repo.transaction():
+            self._repo.lock_order(order.order_id)
+            payment, new = self._live_or_new(order, snapshot, idempotency_key)
+            if new:
+                self._repo.upsert_order(order, snapshot)
+                self._repo.insert_payment(payment)
+                self._repo.append_feed(payment)
+        if new:
+            self._notifier.notify(payment.kiosk_id)
+        return payment
+
+    def _live_or_new(self, order: Order, snapshot: str, idempotency_key: str | None) -> tuple[PaymentRecord, bool]:
+        """The live attempt this request resumes, or a new one to store (True)."""
         attempts = self._repo.attempts(order.order_id)
         paid = [a for a in attempts if a.status.is_paid]
         if paid:
@@ -246,7 +261,7 @@ class CheckoutService:
             current = live[0]
             # The same request again after a crash or a lost answer: carry on with it.
             if idempotency_key and current.idempotency_key == idempotency_key:
-                return current
+                return current, False
             raise Conflict(
                 f"order {order.order_id} already has a checkout in progress (attempt "
                 f"{current.attempt}); cancel it first",
@@ -278,12 +293,7 @@ class CheckoutService:
             updated_at=now,
             paid_at=None,
         )
-        with self._repo.transaction():
-            self._repo.upsert_order(order, snapshot)
-            self._repo.insert_payment(payment)
-            self._repo.append_feed(payment)
-        self._notifier.notify(payment.kiosk_id)
-        return payment
+        return payment, True
 
     async def _open_hosted_checkout(self, payment: PaymentRecord, order: Order) -> PaymentRecord:
         request = CheckoutRequest(

@@ -70,6 +70,7 @@ class PosOrders:
     def send(self, order: Order) -> Sent:
         """Queue the dishes the POS has not been sent yet as one new package."""
         with self._repo.transaction():
+            self._repo.lock_order(order.order_id)  # another instance sending the same order waits
             sent = self._queue_new_lines(order)
         if sent.package is not None:
             self._notifier.notify(order.kiosk_id)

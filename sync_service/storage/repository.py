@@ -75,6 +75,14 @@ class Repository(WebhookRequestRows, OutboxRows):
             raise
         self.conn.execute("COMMIT")
 
+    def lock_order(self, order_id: str) -> None:
+        """Inside a transaction: another instance's transaction about the same order waits until this one ends.
+
+        PostgreSQL: a transaction-scoped advisory lock on the order id (the order row may not exist yet).
+        SQLite: nothing to do, its single writer holds the whole database."""
+        if self.dialect.name == POSTGRES:
+            self.conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", (f"order:{order_id}",))
+
     # kiosks -------------------------------------------------------------
     def add_kiosk(self, kiosk_id: str, token_hash: str, scopes: str = "kiosk") -> None:
         with self.transaction():
