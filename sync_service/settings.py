@@ -147,6 +147,18 @@ class Settings(BaseSettings):
         default_factory=default_data_dir, validation_alias=AliasChoices("TABLEPAY_DATA_DIR", "data_dir")
     )
     public_url: str | None = Field(default=None, validation_alias=AliasChoices("TABLEPAY_PUBLIC_URL", "public_url"))
+    # Chain mode: unset = SQLite under data_dir; set = PostgreSQL shared by several instances. Its password
+    # may be in the URL, so it is left out of the settings' repr like a secret.
+    database_url: str | None = Field(
+        default=None, repr=False, validation_alias=AliasChoices("TABLEPAY_DATABASE_URL", "database_url")
+    )
+    # How long a claimed outbox row stays an instance's: after that another instance takes it over.
+    outbox_lease_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        validation_alias=AliasChoices("TABLEPAY_OUTBOX_LEASE_SECONDS", "outbox_lease_seconds"),
+    )
     donation_account: str | None = Field(
         default=None, validation_alias=AliasChoices("TABLEPAY_DONATION_ACCOUNT", "donation_account")
     )
@@ -319,6 +331,15 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL")
         return value.rstrip("/")
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_shape(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must be a PostgreSQL URL: postgresql://USER@HOST/DATABASE (unset = SQLite in data_dir)")
+        return value
 
     @field_validator("donation_account")
     @classmethod
