@@ -155,8 +155,16 @@ class Settings(BaseSettings):
     )
     public_url: str | None = Field(default=None, validation_alias=AliasChoices("TABLEPAY_PUBLIC_URL", "public_url"))
     # Unset: SQLite under data_dir (one instance). Set: PostgreSQL, shared by several instances (chain mode).
+    # A secret: the URL may carry the password (and it may come from keyring).
     database_url: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("TABLEPAY_DATABASE_URL", "database_url")
+    )
+    # How long a claimed outbox row stays an instance's: after that another instance takes it over.
+    outbox_lease_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        validation_alias=AliasChoices("TABLEPAY_OUTBOX_LEASE_SECONDS", "outbox_lease_seconds"),
     )
     donation_account: str | None = Field(
         default=None, validation_alias=AliasChoices("TABLEPAY_DONATION_ACCOUNT", "donation_account")

@@ -29,6 +29,8 @@ def clean_env(monkeypatch):
         "MOLLIE_API_BASE",
         "MOLLIE_SPLIT_PAYMENTS",
         "TABLEPAY_DONATION_ORGANIZATION",
+        "TABLEPAY_DATABASE_URL",
+        "TABLEPAY_OUTBOX_LEASE_SECONDS",
     ):
         monkeypatch.delenv(name, raising=False)
 
@@ -96,6 +98,10 @@ def test_missing_secrets_are_named(monkeypatch):
         ("STRIPE_API_BASE", "localhost:12111", "STRIPE_API_BASE is wrong"),
         ("TABLEPAY_DONATION_ACCOUNT", "redcross", "TABLEPAY_DONATION_ACCOUNT is wrong"),
         ("TABLEPAY_CHECKOUT_TTL", "60", "TABLEPAY_CHECKOUT_TTL is wrong"),
+        ("TABLEPAY_DATABASE_URL", "sqlite:////var/lib/tablepay/sync.sqlite", "must be a PostgreSQL URL"),
+        ("TABLEPAY_DATABASE_URL", "db.example.com/tablepay", "TABLEPAY_DATABASE_URL is wrong"),
+        ("TABLEPAY_OUTBOX_LEASE_SECONDS", "0", "TABLEPAY_OUTBOX_LEASE_SECONDS is wrong"),
+        ("TABLEPAY_OUTBOX_LEASE_SECONDS", "7200", "TABLEPAY_OUTBOX_LEASE_SECONDS is wrong"),
     ],
 )
 def test_wrong_values_are_named(monkeypatch, name, value, message):
@@ -121,8 +127,24 @@ def test_toml_file_is_read_and_env_wins(monkeypatch, tmp_path):
 
 
 def test_secrets_are_masked_when_printed(monkeypatch):
-    settings = Settings(stripe_secret_key="sk_test_verysecret", stripe_webhook_secret="whsec_verysecret")
+    settings = Settings(
+        stripe_secret_key="sk_test_verysecret",
+        stripe_webhook_secret="whsec_verysecret",
+        database_url="postgresql://tablepay:verysecret@db.example.com/tablepay",
+    )
     assert "verysecret" not in repr(settings) and "verysecret" not in str(settings)
+
+
+@pytest.mark.parametrize("url", ["postgresql://tablepay@db.example.com/tablepay", "postgres://tablepay@/tablepay"])
+def test_a_database_url_means_postgresql_and_none_means_sqlite(monkeypatch, url):
+    monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_test_1")
+    monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", "whsec_1")
+    assert load_settings().database_url is None and load_settings().outbox_lease_seconds == 60
+    monkeypatch.setenv("TABLEPAY_DATABASE_URL", url)
+    found = load_settings().database_url
+    assert found is not None and found.get_secret_value() == url
+    monkeypatch.setenv("TABLEPAY_DATABASE_URL", "")
+    assert load_settings().database_url is None
 
 
 def test_every_setting_is_documented():
