@@ -20,6 +20,13 @@ class BackupError(RuntimeError):
     pass
 
 
+POSTGRES_BACKUP = """tablepay sync backup copies the SQLite file of one instance; this service runs on PostgreSQL
+(TABLEPAY_DATABASE_URL), which backs itself up:
+  pg_dump --format=custom --file=/var/backups/tablepay/sync-$(date -u +%Y%m%dT%H%M%SZ).dump "$TABLEPAY_DATABASE_URL"
+a consistent snapshot while every instance keeps running (restore: pg_restore --clean --dbname=...);
+for point-in-time recovery, pg_basebackup with WAL archiving. See docs/operations.md, "Several instances"."""
+
+
 def backup_database(source: Path, target: Path) -> Path:
     """Copy `source` to `target` (a file, or a directory to put a timestamped file in); returns the file."""
     if not source.is_file():

@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
+import psycopg
 
 from .pos import rkeeper_xml as rx
 from .pos.config import connection_from
@@ -29,6 +30,7 @@ from .settings import (
     load_settings,
     mollie_live_key_misdirected,
 )
+from .storage import postgres_schema
 
 WEBHOOK_PATH = "/webhooks/stripe"
 
@@ -61,6 +63,29 @@ def check_settings() -> tuple[Settings | None, Check]:
             "set each named setting (docs/configuration.md; resources/tablepay-sync.example.toml)",
         )
     return settings, Check("settings", "OK", f"loaded from {where}")
+
+
+def check_database(settings: Settings) -> Check:
+    """SQLite: the data dir is writable. PostgreSQL: reachable, its version, the migrations applied."""
+    if settings.database_url is None:
+        return check_data_dir(settings)
+    url = settings.database_url.get_secret_value()
+    where = urlsplit(url)
+    target = f"{where.hostname or 'localhost'}:{where.port or 5432}{where.path}"  # never the password
+    try:
+        version, applied, missing = postgres_schema.describe(url, settings.stripe_timeout_seconds)
+    except psycopg.Error as exc:
+        return Check(
+            "database",
+            "FAIL",
+            f"PostgreSQL at {target} cannot be reached: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}",
+            "check TABLEPAY_DATABASE_URL (host, port, database, user, password, sslmode) and that the server "
+            "lets this machine in (pg_hba.conf)",
+        )
+    detail = f"PostgreSQL {version} at {target}: {len(applied)} of {len(applied) + len(missing)} migrations applied"
+    if missing:
+        return Check("database", "WARN", f"{detail}; {', '.join(missing)} at the next start", "start the service")
+    return Check("database", "OK", detail)
 
 
 def check_data_dir(settings: Settings) -> Check:
@@ -340,7 +365,7 @@ async def run_checks(settings: Settings) -> list[Check]:
         provider_checks, pos_check = await asyncio.gather(check_stripe(settings), check_pos(settings))
         base_check = check_api_base(settings)
     return [
-        check_data_dir(settings),
+        check_database(settings),
         *([base_check] if base_check else []),
         *provider_checks,
         pos_check,

@@ -153,8 +153,11 @@ def _add_kiosk_by_code(settings: Settings, args: argparse.Namespace) -> int:
 def _backup(args: argparse.Namespace) -> int:
     import sqlite3
 
-    from sync_service.backup import BackupError, backup_database, summary
+    from sync_service.backup import POSTGRES_BACKUP, BackupError, backup_database, summary
 
+    if not args.data_dir and _sync_settings().database_url is not None:
+        print(POSTGRES_BACKUP, file=sys.stderr)  # nothing to copy here: the database is PostgreSQL's
+        return 2
     source = (Path(args.data_dir) if args.data_dir else _sync_settings().data_dir) / "sync.sqlite"
     try:
         print(f"backed up {source} to {summary(backup_database(source, Path(args.path)))}")

@@ -58,7 +58,16 @@ class Reconciler:
         return len(orphans)
 
     async def sweep(self) -> int:
-        """Refresh live attempts untouched for `after_seconds`; returns how many changed."""
+        """Refresh live attempts untouched for `after_seconds`; returns how many changed.
+
+        With several instances on one database, one sweeps at a time (the others skip their turn)."""
+        with self._repo.only_one_instance("reconcile") as mine:
+            if not mine:
+                log.debug("reconcile_skipped", reason="another instance is sweeping")
+                return 0
+            return await self._sweep()
+
+    async def _sweep(self) -> int:
         cutoff = (datetime.now(UTC) - timedelta(seconds=self._after)).isoformat(timespec="milliseconds")
         changed = self._fail_orphans()
         with self._repo.transaction():

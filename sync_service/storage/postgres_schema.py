@@ -244,3 +244,13 @@ def migrations_applied(conn: psycopg.Connection[Any]) -> list[str]:
     if not exists or exists[0] is None:
         return []
     return [row[0] for row in conn.execute("SELECT name FROM tablepay_migrations ORDER BY applied_at, name")]
+
+
+def describe(url: str, timeout: float = 10.0) -> tuple[str, list[str], list[str]]:
+    """The server's version, the migrations applied, and those still to apply (at the next start).
+
+    Raises psycopg.Error when the database cannot be reached."""
+    with psycopg.connect(url, connect_timeout=max(1, int(timeout)), autocommit=True) as conn:
+        version = str(conn.execute("SHOW server_version").fetchone()[0])  # type: ignore[index]  # SHOW always answers one row
+        applied = migrations_applied(conn)
+    return version, applied, [name for name, _ in MIGRATIONS if name not in applied]

@@ -75,6 +75,24 @@ class Repository(WebhookRequestRows, OutboxRows):
             raise
         self.conn.execute("COMMIT")
 
+    @contextmanager
+    def only_one_instance(self, job: str) -> Iterator[bool]:
+        """Whether this instance may run `job` now (True) while another instance is not running it.
+
+        PostgreSQL: a session advisory lock, tried (never waited for) and released at the end; when an
+        instance dies its session ends and the lock with it, so whichever instance is alive goes on.
+        SQLite: one instance, always True."""
+        if self.dialect.name != POSTGRES:
+            yield True
+            return
+        key = f"job:{job}"
+        got = bool(self.conn.execute("SELECT pg_try_advisory_lock(hashtextextended(?, 0))", (key,)).fetchone()[0])
+        try:
+            yield got
+        finally:
+            if got:
+                self.conn.execute("SELECT pg_advisory_unlock(hashtextextended(?, 0))", (key,))
+
     def lock_order(self, order_id: str) -> None:
         """Inside a transaction: another instance's transaction about the same order waits until this one ends.
 
