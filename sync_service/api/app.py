@@ -157,6 +157,7 @@ def create_app(
         observers=dict.fromkeys(TOPICS, pos.orders) if pos else {},
         backoff_base=settings.outbox_backoff_base_seconds,
         backoff_cap=settings.outbox_backoff_cap_seconds,
+        lease_seconds=settings.outbox_lease_seconds,
     )
     reconciler = Reconciler(
         repo,

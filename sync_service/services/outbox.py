@@ -4,6 +4,8 @@ Handlers must be idempotent (they are given the same row again after a
 crash); after `max_attempts` failures a row is parked as a dead letter, at
 once when the error says retrying cannot help (`exc.permanent`). Rows that
 share an ordering key (an order) are delivered strictly one after another.
+With several instances on PostgreSQL each row is leased to one of them
+(Repository.claim_outbox) and its outcome is fenced by the lease's token.
 """
 
 from __future__ import annotations
@@ -66,6 +68,7 @@ class OutboxWorker:
         idle_seconds: float = 1.0,
         backoff_base: float = 1.0,
         backoff_cap: float = 300.0,
+        lease_seconds: float = 60.0,
     ) -> None:
         """`observers`: topic -> who is told when a row of that topic is parked or retried."""
         self._repo = repo
@@ -75,6 +78,7 @@ class OutboxWorker:
         self._base, self._cap = backoff_base, backoff_cap
         self._work = work or WorkSignal()
         self._observers = observers or {}
+        self._lease = lease_seconds
 
     def retry(self, row_id: int) -> Row | None:
         """Put a dead letter back in line (a manager's action); None if there is no such dead letter of
@@ -94,7 +98,7 @@ class OutboxWorker:
 
     async def run_once(self) -> int:
         """Deliver what is due now; returns how many rows were tried."""
-        rows = self._repo.due_outbox(time.time(), 20)
+        rows = self._repo.claim_outbox(time.time(), 20, self._lease)
         for row in rows:
             handler = self._handlers.get(row["topic"])
             try:
@@ -106,11 +110,18 @@ class OutboxWorker:
                 dead = attempts >= self._max_attempts or bool(getattr(exc, "permanent", False))
                 error = f"{type(exc).__name__}: {exc}"
                 with self._repo.transaction():
-                    self._repo.outbox_failed(
-                        row["id"], error, time.time() + backoff_seconds(attempts, base=self._base, cap=self._cap), dead
+                    recorded = self._repo.outbox_failed(
+                        row["id"],
+                        error,
+                        time.time() + backoff_seconds(attempts, base=self._base, cap=self._cap),
+                        dead,
+                        row["lease_token"],
                     )
-                    if dead and (observer := self._observers.get(row["topic"])):
+                    if recorded and dead and (observer := self._observers.get(row["topic"])):
                         observer.parked(row, error)
+                if not recorded:
+                    log.warning("outbox_lease_lost", topic=row["topic"], key=row["dedupe_key"])
+                    continue
                 log.warning(
                     "outbox_failed",
                     topic=row["topic"],
@@ -121,8 +132,10 @@ class OutboxWorker:
                 )
             else:
                 with self._repo.transaction():
-                    self._repo.outbox_done(row["id"])
-                log.info("outbox_done", topic=row["topic"], key=row["dedupe_key"])
+                    recorded = self._repo.outbox_done(row["id"], row["lease_token"])
+                # Not recorded: this worker's lease ran out and another instance delivered the row again
+                # (handlers are idempotent); the newer worker's outcome stands.
+                log.info("outbox_done" if recorded else "outbox_lease_lost", topic=row["topic"], key=row["dedupe_key"])
         return len(rows)
 
     async def run(self) -> None:

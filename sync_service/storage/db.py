@@ -285,6 +285,13 @@ def m011_chargebacks(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE payments ADD COLUMN amount_charged_back INTEGER NOT NULL DEFAULT 0")
 
 
+@migrations()
+def m012_outbox_leases(db: sqlite_utils.Database) -> None:
+    # The same columns as PostgreSQL's outbox (storage/postgres_schema.py); one instance never leases.
+    db.execute("ALTER TABLE outbox ADD COLUMN lease_until REAL")
+    db.execute("ALTER TABLE outbox ADD COLUMN lease_token TEXT")
+
+
 def open_database(path: Path) -> sqlite_utils.Database:
     """A connection in WAL mode with the schema applied.
 

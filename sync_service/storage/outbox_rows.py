@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from typing import Any
 
 from ..models import utc_now
-from .engine import Connection, Dialect
+from .engine import POSTGRES, Connection, Dialect
 
 
 class OutboxRows:
@@ -53,14 +54,52 @@ class OutboxRows:
         row = self.conn.execute(f"SELECT min(next_attempt_at) FROM outbox AS o WHERE {self._UNBLOCKED}").fetchone()
         return row[0] if row else None
 
-    def outbox_done(self, row_id: int) -> None:
-        self.conn.execute("UPDATE outbox SET state = 'done', done_at = ? WHERE id = ?", (utc_now(), row_id))
+    def claim_outbox(self, now: float, limit: int, lease_seconds: float) -> list[dict[str, Any]]:
+        """The rows this instance delivers now, each with the `lease_token` its outcome must present.
 
-    def outbox_failed(self, row_id: int, error: str, next_attempt_at: float, dead: bool) -> None:
-        self.conn.execute(
-            "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, state = ? WHERE id = ?",
-            (error[:2000], next_attempt_at, "dead" if dead else "pending", row_id),
+        SQLite (one instance): the due rows, no lease. PostgreSQL (several instances): each row is leased
+        until `now + lease_seconds` with FOR UPDATE SKIP LOCKED, so two instances never take the same
+        row and a dead instance's rows are taken over once its lease ran out; only the oldest row not
+        done of an ordering key can be claimed, so an order's steps keep their order across instances.
+        """
+        if self.dialect.name != POSTGRES:
+            return [{**row, "lease_token": None} for row in self.due_outbox(now, limit)]
+        token = uuid.uuid4().hex
+        cursor = self.conn.execute(
+            "UPDATE outbox SET lease_until = ?, lease_token = ? WHERE id IN (SELECT o.id FROM outbox AS o "
+            f"WHERE {self._UNBLOCKED} AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until < ?) "
+            "ORDER BY o.id LIMIT ? FOR UPDATE OF o SKIP LOCKED) "
+            "RETURNING id, topic, dedupe_key, payment_id, payload, attempts, lease_token",
+            (now + lease_seconds, token, now, now, limit),
         )
+        names = ("id", "topic", "dedupe_key", "payment_id", "payload", "attempts", "lease_token")
+        rows = [{**dict(zip(names, row, strict=True)), "payload": json.loads(row[4])} for row in cursor]
+        return sorted(rows, key=lambda row: int(row["id"]))
+
+    @property
+    def _fenced(self) -> str:
+        """Only the holder of the row's current lease may record its outcome (null-safe on both engines)."""
+        return "lease_token IS NOT DISTINCT FROM ?" if self.dialect.name == POSTGRES else "lease_token IS ?"
+
+    def outbox_done(self, row_id: int, lease_token: str | None = None) -> bool:
+        """False when the row's lease was taken over meanwhile: a newer worker's result stands."""
+        cursor = self.conn.execute(
+            "UPDATE outbox SET state = 'done', done_at = ?, lease_until = NULL, lease_token = NULL "
+            f"WHERE id = ? AND {self._fenced}",
+            (utc_now(), row_id, lease_token),
+        )
+        return cursor.rowcount > 0
+
+    def outbox_failed(
+        self, row_id: int, error: str, next_attempt_at: float, dead: bool, lease_token: str | None = None
+    ) -> bool:
+        """False when the row's lease was taken over meanwhile (see outbox_done)."""
+        cursor = self.conn.execute(
+            "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, state = ?, "
+            f"lease_until = NULL, lease_token = NULL WHERE id = ? AND {self._fenced}",
+            (error[:2000], next_attempt_at, "dead" if dead else "pending", row_id, lease_token),
+        )
+        return cursor.rowcount > 0
 
     _OUTBOX_COLUMNS = (
         "id",

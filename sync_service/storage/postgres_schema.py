@@ -131,7 +131,11 @@ CREATE TABLE outbox (
     last_error TEXT,
     created_at TEXT NOT NULL,
     done_at TEXT,
-    ordering_key TEXT
+    ordering_key TEXT,
+    -- Chain mode: the instance delivering the row holds it until lease_until; its outcome must carry
+    -- lease_token (a fencing token), so a worker whose lease was taken over changes nothing.
+    lease_until DOUBLE PRECISION,
+    lease_token TEXT
 );
 CREATE INDEX outbox_due ON outbox(state, next_attempt_at);
 CREATE INDEX outbox_ordering ON outbox(ordering_key, id) WHERE state != 'done';
