@@ -36,7 +36,7 @@ from ..storage.checkpoint import BackgroundCheckpointer
 from ..storage.db import open_storage
 from ..storage.pairing_repository import PairingRepository
 from ..storage.pos_repository import PosRepository
-from ..storage.postgres import PostgresDatabase
+from ..storage.postgres import PostgresDatabase, listen_for_feed
 from ..storage.refund_repository import RefundRepository
 from ..storage.repository import Repository
 from . import kiosk_routes, mollie_webhook, page_headers, pages, pairing_routes, pos_routes, webhook_routes
@@ -171,6 +171,8 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         tasks = [asyncio.create_task(outbox.run()), asyncio.create_task(reconciler.run())] if background else []
+        if isinstance(db, PostgresDatabase):  # another instance's commits wake this one's long polls
+            tasks.append(asyncio.create_task(listen_for_feed(db.url, notifier.notify, notifier.notify_all)))
         # SQLite's WAL is checkpointed off the loop; PostgreSQL checkpoints itself.
         checkpointer = None if isinstance(db, PostgresDatabase) else BackgroundCheckpointer(settings.database_path)
         if checkpointer is not None:

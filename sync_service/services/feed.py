@@ -27,6 +27,14 @@ class FeedNotifier:
                 if not waiter.done():
                     waiter.set_result(None)
 
+    def notify_all(self) -> None:
+        """Every waiting poll looks again (chain mode: a notification from another instance may be lost)."""
+        waiters, self._waiters = self._waiters, {}
+        for group in waiters.values():
+            for waiter in group:
+                if not waiter.done():
+                    waiter.set_result(None)
+
     def subscribe(self, kiosk_id: str | None, waiter: asyncio.Future[Any]) -> None:
         """Settle `waiter` with None at the next change for this key (others may settle it first)."""
         self._waiters.setdefault(kiosk_id, set()).add(waiter)

@@ -10,7 +10,8 @@ restart of the server) between transactions.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import asyncio
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import psycopg
@@ -22,6 +23,10 @@ from .postgres_schema import apply_migrations
 
 log = structlog.get_logger(__name__)
 CONNECT_TIMEOUT_SECONDS = 10
+FEED_CHANNEL = "tablepay_feed"  # payload: the kiosk id whose feed grew
+# A notification lost (the listener reconnecting) delays a poll by at most this: every poll looks again.
+FEED_RECHECK_SECONDS = 5.0
+LISTEN_BACKOFF_SECONDS = (0.5, 10.0)
 
 
 class PostgresConnection:
@@ -93,3 +98,34 @@ class PostgresDatabase:
 def open_postgres(url: str) -> PostgresDatabase:
     """Connect, migrate (once, under an advisory lock, whichever instance comes first), and hand it over."""
     return PostgresDatabase(url)
+
+
+async def listen_for_feed(
+    url: str,
+    notify: Callable[[str], None],
+    wake_all: Callable[[], None],
+    *,
+    recheck_seconds: float = FEED_RECHECK_SECONDS,
+) -> None:
+    """Wake this instance's long polls when another instance's commit grew a kiosk's feed (LISTEN/NOTIFY).
+
+    One dedicated connection (LISTEN needs a session of its own: not through a pooler in transaction
+    mode). The table stays the truth and a notification only a hint: after a reconnect, and after
+    `recheck_seconds` without any, every waiting poll looks again, so a lost one only delays."""
+    backoff = LISTEN_BACKOFF_SECONDS[0]
+    while True:
+        try:
+            async with await psycopg.AsyncConnection.connect(
+                url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_SECONDS, application_name="tablepay-feed"
+            ) as conn:
+                await conn.execute(f"LISTEN {FEED_CHANNEL}")
+                wake_all()  # what was committed while nobody listened
+                backoff = LISTEN_BACKOFF_SECONDS[0]
+                while True:
+                    async for notice in conn.notifies(timeout=recheck_seconds):
+                        notify(notice.payload)
+                    wake_all()
+        except psycopg.Error as exc:
+            log.warning("feed_listener_lost", error=str(exc).splitlines()[0][:200], retry_in=backoff)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, LISTEN_BACKOFF_SECONDS[1])

@@ -22,7 +22,7 @@ from tablepay_domain.payment_state import FEED_EVENT, PaymentStatus
 from ..models import PaymentRecord, utc_now
 from .engine import POSTGRES, SQLITE_DIALECT, Connection, Dialect
 from .outbox_rows import OutboxRows
-from .postgres import PostgresDatabase
+from .postgres import FEED_CHANNEL, PostgresDatabase
 from .webhook_request_rows import WebhookRequestRows
 
 _PAYMENT_COLUMNS = [f.name for f in fields(PaymentRecord)]
@@ -449,12 +449,23 @@ class Repository(WebhookRequestRows, OutboxRows):
         )
 
     def append_feed(self, payment: PaymentRecord) -> int:
-        return int(self.conn.execute(self._feed_insert, self._feed_row(payment)).fetchone()[0])
+        seq = int(self.conn.execute(self._feed_insert, self._feed_row(payment)).fetchone()[0])
+        self._tell_instances({payment.kiosk_id})
+        return seq
 
     def append_feed_many(self, payments: list[PaymentRecord], events: list[str] | None = None) -> None:
         """Feed rows in the given order (their seq follows it); `events` names each (default: by its status)."""
         names: list[str | None] = list(events) if events is not None else [None] * len(payments)
         self.conn.executemany(self._feed_insert, [self._feed_row(p, e) for p, e in zip(payments, names, strict=True)])
+        self._tell_instances({p.kiosk_id for p in payments})
+
+    def _tell_instances(self, kiosk_ids: set[str]) -> None:
+        """PostgreSQL: a NOTIFY per kiosk, sent at this transaction's commit (and never if it rolls back),
+        so a long poll of that kiosk waiting on another instance wakes (storage/postgres.py, listen_for_feed).
+        The instance that wrote wakes its own polls after the commit, as on SQLite."""
+        if self.dialect.name == POSTGRES:
+            for kiosk_id in sorted(kiosk_ids):
+                self.conn.execute(f"SELECT pg_notify('{FEED_CHANNEL}', ?)", (kiosk_id,))
 
     def append_pos_feed(
         self, kiosk_id: str, order_id: str, currency: str, pos_status: str, payment_id: str = ""
@@ -481,6 +492,7 @@ class Repository(WebhookRequestRows, OutboxRows):
                 None,
             ),
         )
+        self._tell_instances({kiosk_id})
 
     _FEED_COLUMNS = (
         "seq",
