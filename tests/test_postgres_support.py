@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -41,13 +44,7 @@ def _databases(server_url: str) -> set[str]:
         return {row[0] for row in conn.execute("SELECT datname FROM pg_database").fetchall()}
 
 
-def _alive(pid: int) -> bool:
-    """Whether process `pid` still runs (a zombie, waiting for its parent to reap it, does not)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+_alive = postgres._process_alive
 
 
 def _refused(url: str) -> bool:
@@ -286,3 +283,36 @@ def test_without_postgresql_the_tests_skip_except_in_ci(tmp_path: Path, ci: str)
     else:
         assert run.returncode == 0, output
         assert "1 skipped" in output, output
+
+
+@pytest.mark.postgres
+def test_a_cluster_whose_session_was_killed_is_reaped_by_the_next(tmp_path: Path) -> None:
+    """SIGKILL leaves no chance for teardown or atexit: the next session stops that server and removes its files."""
+    postgres.require_binaries()
+    # A parent of its own, so no other session's cluster is in sight; in /tmp, since as root the postgres user must
+    # reach it (pytest's tmp_path is root's alone).
+    parent = Path(tempfile.mkdtemp(prefix="tablepay-reap-test-"))
+    parent.chmod(0o755)
+    script = textwrap.dedent(
+        f"""
+        import json, os, signal
+        from pathlib import Path
+        from tests.support import postgres
+
+        cluster = postgres.start_cluster(parent=Path({str(parent)!r}))
+        Path(os.environ["TABLEPAY_TEST_RECORD"]).write_text(
+            json.dumps({{"directory": str(cluster.directory), "pid": cluster.pid()}})
+        )
+        os.kill(os.getpid(), signal.SIGKILL)
+        """
+    )
+    try:
+        run = subprocess.run([sys.executable, "-c", script], env=_child_env(tmp_path), timeout=120, check=False)
+        assert run.returncode == -signal.SIGKILL
+        seen = json.loads((tmp_path / "cluster.json").read_text())
+        assert _alive(seen["pid"]), "the orphaned server still runs"
+        assert postgres.reap_orphans(parent=parent) == [Path(seen["directory"])]
+        _assert_gone(tmp_path / "cluster.json")
+    finally:
+        postgres.reap_orphans(parent=parent)
+        shutil.rmtree(parent, ignore_errors=True)

@@ -38,6 +38,8 @@ NOT_INSTALLED = (
 # initdb and pg_ctl refuse to run as root; Debian's package creates this user.
 SYSTEM_USER = "postgres"
 START_ATTEMPTS = 5
+PREFIX = "tablepay-pg-"
+OWNER_FILE = "owner.pid"  # the pid of the process that started the cluster, for reap_orphans
 # Every start, whatever its port: pg_ctl -o takes them as one string, split by the server like a command line.
 SERVER_SETTINGS = (
     "-c listen_addresses=127.0.0.1",
@@ -138,16 +140,18 @@ def start_cluster(ports: Iterable[int] | None = None, *, parent: Path | None = N
     A free port cannot be reserved for another process, so the server is simply tried on one that was free a moment
     ago, and on the next when it could not bind (someone took it meanwhile): up to START_ATTEMPTS ports from `ports`
     (by default, a fresh free one each time). Never a fixed port. The cluster is also stopped at interpreter exit,
-    should the caller's own cleanup never run.
+    should the caller's own cleanup never run. Its directory is made in `parent` (default: the system's temporary
+    directory), which as root the postgres user must be able to enter.
     """
     bin_dir = find_binaries()
     if bin_dir is None:
         raise ClusterError(NOT_INSTALLED)
     run_as = SYSTEM_USER if os.geteuid() == 0 else None
     # Short and in /tmp: the Unix socket's path (<dir>/db/.s.PGSQL.<port>) must stay under 107 bytes.
-    directory = Path(tempfile.mkdtemp(prefix="tablepay-pg-", dir=parent))
+    directory = Path(tempfile.mkdtemp(prefix=PREFIX, dir=parent))
     if run_as:
         shutil.chown(directory, user=run_as, group=None)
+    (directory / OWNER_FILE).write_text(str(os.getpid()))
     cluster = Cluster(directory=directory, port=0, bin_dir=bin_dir, run_as=run_as)
     _running.append(cluster)
     try:
@@ -207,6 +211,33 @@ def _stop_leftovers() -> None:
         stop_cluster(_running[-1])
 
 
+def _process_alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has ended, only not been reaped yet
+
+
+def reap_orphans(parent: Path | None = None) -> list[Path]:
+    """Stop and remove the clusters whose starting process is gone (a session killed with SIGKILL, where neither
+    teardown nor atexit ran), so their servers do not outlive it by more than one session. Returns their directories.
+    A cluster whose owner still runs, another session's, is left alone."""
+    reaped = []
+    bin_dir = find_binaries()
+    for directory in Path(parent or tempfile.gettempdir()).glob(f"{PREFIX}*"):
+        try:
+            owner = int((directory / OWNER_FILE).read_text())
+        except (OSError, ValueError):
+            continue  # being created right now, or not ours
+        if bin_dir is None or _process_alive(owner):
+            continue
+        run_as = SYSTEM_USER if os.geteuid() == 0 else None
+        stop_cluster(Cluster(directory=directory, port=0, bin_dir=bin_dir, run_as=run_as))
+        reaped.append(directory)
+    return reaped
+
+
 def _unavailable(reason: str) -> None:
     """Skip: PostgreSQL is optional on a developer's machine. Under CI=true fail, since CI installs it."""
     if os.environ.get("CI") == "true":
@@ -236,6 +267,7 @@ def session_server() -> Iterator[str]:
         yield external
         return
     require_binaries()
+    reap_orphans()
     cluster = start_cluster()
     try:
         yield cluster.url
