@@ -118,12 +118,22 @@ def _failure(cluster: Cluster, what: str, result: subprocess.CompletedProcess[st
     return ClusterError(f"{what} failed ({result.returncode}):\n{result.stdout}{result.stderr}\nserver log:\n{log}")
 
 
-def _could_not_bind(cluster: Cluster) -> bool:
+def _log_size(cluster: Cluster) -> int:
     try:
-        log = cluster.log.read_text(errors="replace")
+        return cluster.log.stat().st_size
+    except OSError:
+        return 0
+
+
+def _could_not_bind(cluster: Cluster, since: int) -> bool:
+    """Whether the start that wrote the log from offset `since` on (pg_ctl -l appends) failed for its port."""
+    try:
+        with cluster.log.open("rb") as log:
+            log.seek(since)
+            text = log.read().decode(errors="replace")
     except OSError:
         return False
-    return "could not bind" in log or "could not create any TCP/IP sockets" in log
+    return "could not bind" in text or "could not create any TCP/IP sockets" in text
 
 
 def _free_ports() -> Iterator[int]:
@@ -172,6 +182,7 @@ def start_cluster(ports: Iterable[int] | None = None, *, parent: Path | None = N
             tried.append(port)
             cluster.port = port
             options = " ".join((*SERVER_SETTINGS, f"-p {port}", f"-k {cluster.data}"))
+            log_start = _log_size(cluster)
             start = _run(
                 cluster,
                 *("pg_ctl", "-D", str(cluster.data), "-l", str(cluster.log), "-w", "-t", "30", "-o", options),
@@ -180,7 +191,7 @@ def start_cluster(ports: Iterable[int] | None = None, *, parent: Path | None = N
             )
             if start.returncode == 0:
                 return cluster
-            if not _could_not_bind(cluster):
+            if not _could_not_bind(cluster, log_start):
                 raise _failure(cluster, "pg_ctl start", start)
         raise ClusterError(f"pg_ctl start: could not bind any of the ports tried ({tried})")
     except BaseException:
