@@ -34,5 +34,19 @@ def postgres_url(postgres_server: str) -> Iterator[str]:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # `-m postgres` / `-m "not postgres"` select exactly the tests that need the server, marked or not.
     for item in items:
-        if "postgres_server" in getattr(item, "fixturenames", ()):
+        on_postgres = getattr(getattr(item, "callspec", None), "params", {}).get("database_url") == "postgres"
+        if on_postgres or "postgres_server" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.postgres)
+
+
+ENGINES = ("sqlite", "postgres")
+
+
+@pytest.fixture(params=ENGINES)
+def database_url(request: pytest.FixtureRequest) -> str | None:
+    """Each storage engine in turn: None (SQLite in the harness's data dir) or a fresh PostgreSQL database.
+
+    A test that takes it runs once per engine (`running_harness(..., database_url=database_url)`)."""
+    if request.param == "sqlite":
+        return None
+    return str(request.getfixturevalue("postgres_url"))

@@ -1,4 +1,5 @@
-"""The paths every provider must take, run for Stripe and for Mollie from this one suite.
+"""The paths every provider must take, run for Stripe and for Mollie, on SQLite and on PostgreSQL, from this
+one suite.
 
 Each test starts the real service on the provider its parameter names, with the sandbox
 playing that provider (tests/support/providers.py drives the guest's side); everything else
@@ -23,8 +24,8 @@ from tests.support.waiting import eventually
 pytestmark = pytest.mark.parametrize("provider", PROVIDERS)
 
 
-def test_a_checkout_is_paid_end_to_end(tmp_path: Path, provider: str) -> None:
-    with running_harness(tmp_path, provider=provider) as h:
+def test_a_checkout_is_paid_end_to_end(tmp_path: Path, provider: str, database_url: str | None) -> None:
+    with running_harness(tmp_path, provider=provider, database_url=database_url) as h:
         response = h.checkout(make_order(order_id="ord-e2e"))
         assert response.status_code == 201, response.text
         payment = response.json()
@@ -58,8 +59,8 @@ def test_a_checkout_is_paid_end_to_end(tmp_path: Path, provider: str) -> None:
                 assert "Thank you" in page.text
 
 
-def test_declined_then_retried_is_paid_as_attempt_two(tmp_path: Path, provider: str) -> None:
-    with running_harness(tmp_path, provider=provider) as h:
+def test_declined_then_retried_is_paid_as_attempt_two(tmp_path: Path, provider: str, database_url: str | None) -> None:
+    with running_harness(tmp_path, provider=provider, database_url=database_url) as h:
         order = make_order()
         first = h.checkout(order).json()
         h.complete(first, "failed")
@@ -72,8 +73,8 @@ def test_declined_then_retried_is_paid_as_attempt_two(tmp_path: Path, provider: 
         assert h.payment(first["payment_id"])["status"] == "failed"
 
 
-def test_expired_then_retried_is_paid_as_attempt_two(tmp_path: Path, provider: str) -> None:
-    with running_harness(tmp_path, provider=provider) as h:
+def test_expired_then_retried_is_paid_as_attempt_two(tmp_path: Path, provider: str, database_url: str | None) -> None:
+    with running_harness(tmp_path, provider=provider, database_url=database_url) as h:
         order = make_order()
         first = h.checkout(order).json()
         h.complete(first, "expired")
@@ -85,8 +86,10 @@ def test_expired_then_retried_is_paid_as_attempt_two(tmp_path: Path, provider: s
         assert [e["status"] for e in h.feed()] == ["open", "expired", "open", "paid"]
 
 
-def test_webhooks_repeated_and_reordered_give_one_success(tmp_path: Path, provider: str) -> None:
-    with running_harness(tmp_path, provider=provider) as h:
+def test_webhooks_repeated_and_reordered_give_one_success(
+    tmp_path: Path, provider: str, database_url: str | None
+) -> None:
+    with running_harness(tmp_path, provider=provider, database_url=database_url) as h:
         h.sandbox_mode("hold")
         payment = h.checkout(make_order(donation_amount=200)).json()
         h.complete(payment, "succeeded")
@@ -96,8 +99,14 @@ def test_webhooks_repeated_and_reordered_give_one_success(tmp_path: Path, provid
         assert h.payment(payment["payment_id"])["attention"] is None
 
 
-def test_a_dropped_webhook_is_repaired_by_the_sweep(tmp_path: Path, provider: str) -> None:
-    with running_harness(tmp_path, provider=provider, reconcile_after_seconds=0.2, reconcile_interval_seconds=0.2) as h:
+def test_a_dropped_webhook_is_repaired_by_the_sweep(tmp_path: Path, provider: str, database_url: str | None) -> None:
+    with running_harness(
+        tmp_path,
+        provider=provider,
+        database_url=database_url,
+        reconcile_after_seconds=0.2,
+        reconcile_interval_seconds=0.2,
+    ) as h:
         h.sandbox_mode("drop")
         payment = h.checkout(make_order()).json()
         h.complete(payment, "succeeded")
@@ -106,8 +115,8 @@ def test_a_dropped_webhook_is_repaired_by_the_sweep(tmp_path: Path, provider: st
         assert "refresh" in [row[2] for row in h.state()["integration_events"]]
 
 
-def test_partial_refunds_then_the_rest_end_refunded(tmp_path: Path, provider: str) -> None:
-    with running_harness(tmp_path, provider=provider) as h:
+def test_partial_refunds_then_the_rest_end_refunded(tmp_path: Path, provider: str, database_url: str | None) -> None:
+    with running_harness(tmp_path, provider=provider, database_url=database_url) as h:
         payment = h.paid()
         total = payment["amount_total"]
         first = h.refund(payment["payment_id"], 500, "r-1")
@@ -127,8 +136,12 @@ def test_partial_refunds_then_the_rest_end_refunded(tmp_path: Path, provider: st
         assert ("payment.partially_refunded", 500) in events
 
 
-def test_the_donation_is_routed_once_and_taken_back_in_part(tmp_path: Path, provider: str) -> None:
-    with running_harness(tmp_path, provider=provider, background=False) as h:  # the test runs the outbox
+def test_the_donation_is_routed_once_and_taken_back_in_part(
+    tmp_path: Path, provider: str, database_url: str | None
+) -> None:
+    with running_harness(
+        tmp_path, provider=provider, database_url=database_url, background=False
+    ) as h:  # the test runs the outbox
         h.sandbox_mode("hold")
         payment = h.checkout(make_order(donation_amount=200)).json()
         h.complete(payment, "succeeded")
@@ -163,9 +176,9 @@ CURRENCIES = [("JPY", 1_200, 180), ("EUR", 950, 143), ("KWD", 2_350, 350)]
 
 @pytest.mark.parametrize(("currency", "price", "tip"), CURRENCIES)
 def test_amounts_reach_the_provider_and_the_pos_exactly(
-    tmp_path: Path, provider: str, currency: str, price: int, tip: int
+    tmp_path: Path, provider: str, database_url: str | None, currency: str, price: int, tip: int
 ) -> None:
-    with running_harness(tmp_path, provider=provider, pos=True) as h:
+    with running_harness(tmp_path, provider=provider, database_url=database_url, pos=True) as h:
         lines = [{"sku": "MARG", "name": "Pizza", "quantity": 3, "unit_amount": price}]
         order = make_order(currency=currency, lines=lines, tip_amount=tip, donation_amount=0)
         response = h.checkout(order)
@@ -199,8 +212,10 @@ def pos_payment(h: Harness, order_id: str) -> dict[str, Any]:
     return eventually(paid_in_pos, message=f"order {order_id} paid in the POS")
 
 
-def test_the_pos_is_booked_once_whatever_the_webhooks_do(tmp_path: Path, provider: str) -> None:
-    with running_harness(tmp_path, provider=provider, pos=True) as h:
+def test_the_pos_is_booked_once_whatever_the_webhooks_do(
+    tmp_path: Path, provider: str, database_url: str | None
+) -> None:
+    with running_harness(tmp_path, provider=provider, database_url=database_url, pos=True) as h:
         h.sandbox_mode("hold")
         order = make_order(lines=[{"sku": "MARG", "name": "Margherita", "quantity": 2, "unit_amount": 950}])
         payment = h.checkout(order).json()
