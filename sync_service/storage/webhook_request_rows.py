@@ -81,7 +81,7 @@ class WebhookRequestRows:
         self.conn.execute(
             "DELETE FROM webhook_requests WHERE verdict = 'rejected' AND id <= (SELECT id FROM ("
             f"  SELECT id, row_number() OVER newest AS n, sum({self._rejected_row_bytes}) OVER newest AS total"
-            "   FROM webhook_requests WHERE verdict = 'rejected' WINDOW newest AS (ORDER BY id DESC))"
+            "   FROM webhook_requests WHERE verdict = 'rejected' WINDOW newest AS (ORDER BY id DESC)) AS ranked"
             " WHERE n > ? OR total > ? ORDER BY id DESC LIMIT 1)",
             (keep, keep_bytes),
         )
