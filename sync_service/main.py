@@ -59,7 +59,7 @@ def serve(settings: Settings, host: str, port: int) -> None:
         docs=f"http://{host}:{port}/docs",
         provider=settings.provider,
         payments=settings.payments_target,
-        data=str(settings.database_path),
+        data=settings.storage_target,
     )
     from .server import run
 

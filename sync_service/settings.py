@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 from typing import Any, Literal
 
 from pydantic import (
@@ -452,6 +453,15 @@ class Settings(BaseSettings):
     def webhook_secrets(self) -> list[str]:
         secret = self.stripe_webhook_secret
         return [s.strip() for s in secret.get_secret_value().split(",") if s.strip()] if secret else []
+
+    @property
+    def storage_target(self) -> str:
+        """Where the service keeps its state, for logs: the SQLite file, or the PostgreSQL database
+        without its password."""
+        if self.database_url is None:
+            return str(self.database_path)
+        where = urlsplit(self.database_url.get_secret_value())
+        return f"postgresql://{where.hostname or 'localhost'}:{where.port or 5432}{where.path}"
 
     @property
     def database_path(self) -> Path:
