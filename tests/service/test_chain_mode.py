@@ -222,6 +222,41 @@ def _drain_with(instances: list[Repository]) -> list[tuple[int, int, int]]:
     return delivered
 
 
+def test_a_row_whose_lease_ran_out_before_its_turn_is_left_to_the_instance_that_took_it_over(
+    postgres_url: str,
+) -> None:
+    """A worker delivers its claimed rows one after another under one lease. When an early delivery outlasts
+    the lease, another instance may take the later rows over: the first must then not deliver them as well
+    (a POS sent the same package by two instances at once could book its dishes twice)."""
+    deliveries: list[tuple[str, int]] = []
+    in_the_pos, resume = threading.Event(), threading.Event()
+    with _repositories(postgres_url, 2) as (slow, other), ThreadPoolExecutor(1) as pool:
+        with slow.transaction():
+            for order in range(2):
+                slow.enqueue("test.step", f"o{order}", None, {"order": order}, f"o{order}")
+
+        async def slow_delivers(payload: dict[str, Any]) -> None:
+            deliveries.append(("slow", payload["order"]))
+            if payload["order"] == 0:  # a POS call outlasting the lease
+                in_the_pos.set()
+                assert await asyncio.to_thread(resume.wait, 10)
+
+        async def other_delivers(payload: dict[str, Any]) -> None:
+            deliveries.append(("other", payload["order"]))
+
+        slow_worker = OutboxWorker(slow, {"test.step": slow_delivers}, max_attempts=3, lease_seconds=0.2)
+        taking_over = OutboxWorker(other, {"test.step": other_delivers}, max_attempts=3)
+        batch = pool.submit(asyncio.run, slow_worker.run_once())
+        assert in_the_pos.wait(timeout=10)
+        # Once the slow one's lease has run out, the other instance claims both rows and delivers them.
+        assert eventually(lambda: asyncio.run(taking_over.run_once()), message="the other instance taking over") == 2
+        resume.set()
+        batch.result(timeout=10)
+
+    assert deliveries == [("slow", 0), ("other", 0), ("other", 1)], deliveries
+    assert _rows(postgres_url, "SELECT state, count(*) FROM outbox GROUP BY state") == [("done", 2)]
+
+
 # 3. an instance SIGKILLed while it holds outbox leases ---------------------------------------------
 LEASE_SECONDS = 4.0
 POS_DELAY_SECONDS = 1.0  # every POS command of the doomed instance answers this late (applied at once)
