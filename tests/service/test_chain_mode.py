@@ -187,6 +187,8 @@ def test_two_instances_drain_one_outbox_each_row_once_and_every_order_in_order(p
     for order in range(ORDERS):
         assert [step for o, step, _ in delivered if o == order] == list(range(STEPS)), f"order o{order} out of order"
     assert {instance for _, _, instance in delivered} == {0, 1}, "one instance drained it all"
+    shared = [o for o in range(ORDERS) if len({instance for o2, _, instance in delivered if o2 == o}) == 2]
+    assert shared, "no order was handed from one instance to the other"  # so the order held across instances
     states = _rows(postgres_url, "SELECT state, count(*) FROM outbox GROUP BY state")
     assert states == [("done", ORDERS * STEPS)], states
 
