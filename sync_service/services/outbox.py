@@ -5,7 +5,9 @@ crash); after `max_attempts` failures a row is parked as a dead letter, at
 once when the error says retrying cannot help (`exc.permanent`). Rows that
 share an ordering key (an order) are delivered strictly one after another.
 With several instances on PostgreSQL each row is leased to one of them
-(Repository.claim_outbox) and its outcome is fenced by the lease's token.
+(Repository.claim_outbox) and its outcome is fenced by the lease's token;
+a batch stops where its lease ran out, so a row another instance has taken
+over is not delivered by both at once.
 """
 
 from __future__ import annotations
@@ -98,8 +100,14 @@ class OutboxWorker:
 
     async def run_once(self) -> int:
         """Deliver what is due now; returns how many rows were tried."""
-        rows = self._repo.claim_outbox(time.time(), 20, self._lease)
-        for row in rows:
+        claimed_at = time.time()
+        rows = self._repo.claim_outbox(claimed_at, 20, self._lease)
+        for tried, row in enumerate(rows):
+            if row["lease_token"] is not None and time.time() >= claimed_at + self._lease:
+                # The batch's one lease ran out while earlier rows were delivered: another instance may have
+                # taken the rest over and be delivering them now. Left to whoever claims them next.
+                log.warning("outbox_lease_expired", left=len(rows) - tried)
+                return tried
             handler = self._handlers.get(row["topic"])
             try:
                 if handler is None:

@@ -183,6 +183,27 @@ class Harness:
         """deliver, hold or drop the provider's webhooks."""
         self.provider.delivery_mode(mode)
 
+    @contextmanager
+    def second_instance(self, *, background: bool = True, **overrides: Any) -> Iterator[LiveServer]:
+        """Another instance of the service on this harness's PostgreSQL database and sandbox (chain mode),
+        with its own port and data directory; `server.app` is its app. The sandbox's webhooks still go
+        to the first instance, and the kiosk's token works on both (the database holds it).
+        `overrides`: settings of this instance only (by field name)."""
+        assert self.settings.database_url is not None, "instances share a PostgreSQL database, never SQLite"
+        sock = bound_socket()
+        port = sock.getsockname()[1]
+        settings = self.settings.model_copy(
+            update={
+                "data_dir": self.settings.data_dir.with_name(f"service-{port}"),
+                "public_url": f"http://127.0.0.1:{port}",
+                **overrides,
+            }
+        )
+        app = create_app(settings, background=background)
+        with LiveServer(app, sock=sock) as server:
+            server.app = app  # type: ignore[attr-defined]  # LiveServer serves any ASGI app; the tests read this one's state
+            yield server
+
     def db(self) -> Any:
         """A separate read connection: the test sees only committed state (SQLite or PostgreSQL, `?` SQL)."""
         if self.settings.database_url is not None:

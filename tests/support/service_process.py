@@ -51,10 +51,14 @@ def _limit_open_files(limit: int) -> Callable[[], None]:
 
 
 @contextmanager
-def service_process(tmp_path: Path, *, open_files: int | None = None, **env: str) -> Iterator[ServiceProcess]:
+def service_process(
+    tmp_path: Path, *, open_files: int | None = None, kiosk_id: str = "kiosk-1", **env: str
+) -> Iterator[ServiceProcess]:
     """A service with a paired kiosk token; Stripe points at a refused port (nothing here calls it).
     `open_files`: the process's soft and hard RLIMIT_NOFILE. The service binds port 0 (a free port
-    the OS picks, nobody needs to know it in advance) and the test reads it back from /proc."""
+    the OS picks, nobody needs to know it in advance) and the test reads it back from /proc.
+    `kiosk_id`: the kiosk paired (on a database another instance shares, pair another kiosk than
+    its own: pairing again replaces a kiosk's token)."""
     with refused_url() as stripe_url:
         environ = {
             **os.environ,
@@ -66,7 +70,7 @@ def service_process(tmp_path: Path, *, open_files: int | None = None, **env: str
             **env,
         }
         added = subprocess.run(
-            [sys.executable, "-m", "tablepay", "sync", "add-kiosk", "kiosk-1"],
+            [sys.executable, "-m", "tablepay", "sync", "add-kiosk", kiosk_id],
             env=environ,
             cwd=ROOT,
             capture_output=True,
