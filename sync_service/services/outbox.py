@@ -100,6 +100,9 @@ class OutboxWorker:
         """Deliver what is due now; returns how many rows were tried."""
         rows = self._repo.claim_outbox(time.time(), 20, self._lease)
         for row in rows:
+            if not self._repo.renew_outbox_lease(row["id"], row["lease_token"], time.time() + self._lease):
+                log.warning("outbox_lease_lost", topic=row["topic"], key=row["dedupe_key"])  # taken over: not ours
+                continue
             handler = self._handlers.get(row["topic"])
             try:
                 if handler is None:
