@@ -133,6 +133,9 @@ def count(database_url: str, sandbox_url: str, proxy_url: str, tokens: dict[str,
         kiosk_of: dict[str, str] = {o: k for o, k in conn.execute("SELECT order_id, kiosk_id FROM orders")}
         dead = conn.execute("SELECT count(*) FROM outbox WHERE state = 'dead'").fetchone()
         pending = conn.execute("SELECT count(*) FROM outbox WHERE state = 'pending'").fetchone()
+        dead_rows = conn.execute(
+            "SELECT topic, dedupe_key, attempts, last_error FROM outbox WHERE state = 'dead' ORDER BY id LIMIT 5"
+        ).fetchall()
     paid_per_order = Counter(order_id for order_id, _, _ in paid)
     succeeded, twice, missing, foreign, gaps = 0, 0, 0, 0, 0
     for kiosk_id, token in tokens.items():
@@ -157,6 +160,7 @@ def count(database_url: str, sandbox_url: str, proxy_url: str, tokens: dict[str,
         **pos_counts(sandbox_url),
         "dead_letters": int(dead[0]) if dead else -1,
         "outbox_pending": int(pending[0]) if pending else -1,
+        "first_dead_letters": [f"{t} {k} after {a}: {str(e)[:300]}" for t, k, a, e in dead_rows],
     }
 
 

@@ -39,6 +39,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass
@@ -84,6 +85,8 @@ class Phase:
     statements_per_webhook: float = 0.0
     transactions_per_webhook: float = 0.0
     notifications: int = -1  # NOTIFYs heard by a LISTEN during the phase (-1: not listened)
+    client_cpu: float = 0.0  # the load generator's CPU / wall time
+    waits: dict[str, float] | None = None  # share of sampled instance sessions per state (see sampling_waits)
 
 
 # -- the cluster --------------------------------------------------------------------
@@ -148,6 +151,35 @@ def listening(database_url: str) -> Iterator[list[int]]:
     ready.wait(10)
     try:
         yield heard
+    finally:
+        stop.set()
+        thread.join(10)
+
+
+@contextmanager
+def sampling_waits(database_url: str, every: float = 0.005) -> Iterator[Counter[str]]:
+    """What the instances' sessions are doing, sampled from pg_stat_activity every `every` s while the block runs:
+    'running' (on the CPU in the server), a wait event ('Lock:transactionid', 'IO:WALSync', ...) or 'idle' (the
+    server waits for the instance: its round trip, its own CPU)."""
+    seen: Counter[str] = Counter()
+    stop = threading.Event()
+
+    def sample() -> None:
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            while not stop.wait(every):
+                for state, kind, event in conn.execute(
+                    "SELECT state, wait_event_type, wait_event FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND application_name = 'tablepay-sync'"
+                ):
+                    if state == "active":
+                        seen[f"{kind}:{event}" if kind else "running"] += 1
+                    else:
+                        seen[str(state)] += 1
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    try:
+        yield seen
     finally:
         stop.set()
         thread.join(10)
@@ -279,7 +311,10 @@ def first_delivery(
         pg_cpu = cluster_cpu(cluster) if cluster else 0.0
         with ExitStack() as stack:
             heard = stack.enter_context(listening(url)) if url else [-1]
+            waits = stack.enter_context(sampling_waits(url)) if url else Counter()
+            cpu_started = time.process_time()
             result = asyncio.run(send_split(servers, signed, CONNECTIONS))
+            result.client_cpu = time.process_time() - cpu_started
         cpu = sum(cpu_seconds(s.pid) for s in servers) - cpu
         pg_cpu = (cluster_cpu(cluster) - pg_cpu) if cluster else 0.0
         statements, transactions = 0.0, 0.0
@@ -301,6 +336,8 @@ def first_delivery(
         statements_per_webhook=statements,
         transactions_per_webhook=transactions,
         notifications=heard[0],
+        client_cpu=result.client_cpu / result.elapsed if result.elapsed else 0.0,
+        waits={k: round(v / max(1, sum(waits.values())), 3) for k, v in waits.most_common(6)} if url else None,
     )
     return phase, top
 
@@ -396,6 +433,11 @@ def print_phases(title: str, phases: list[Phase]) -> None:
             f"{p.service_cpu_us:>7.0f} {p.postgres_cpu_us:>7.0f} {p.statements_per_webhook:>6.2f} "
             f"{p.transactions_per_webhook:>6.3f} {p.notifications:>8}"
         )
+        if p.waits:
+            print(
+                f"{'':<24} client CPU {p.client_cpu:.0%}; sessions: "
+                + ", ".join(f"{k} {v:.0%}" for k, v in p.waits.items())
+            )
 
 
 def run(events: int, warmup: int, rounds: int, variants: bool, push_events: int) -> dict[str, Any]:
