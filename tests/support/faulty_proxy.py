@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import httpx
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -68,7 +68,10 @@ class FaultyProxy:
             self.hits += 1
             return Response(fault.body, fault.status, media_type="application/json")
         assert self._client is not None
-        body = await request.body()
+        try:
+            body = await request.body()
+        except ClientDisconnect:  # the caller gave up (a webhook timing out) before it had sent the body
+            return Response(b"", 400)
         headers = {k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")}
         first = next(self._turn)
         for offset in range(len(self.upstreams)):
