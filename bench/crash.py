@@ -124,10 +124,11 @@ def retrying(call: Any, *, timeout: float = 120) -> httpx.Response:
         delay = min(delay * 2, 1.0)
 
 
-def pay_order(n: int, service: Service, sandbox_url: str, token: str) -> None:
+def pay_order(n: int, service_url: str, sandbox_url: str, token: str, *, kiosk_id: str = "kiosk-1") -> str:
+    """Order `n` sent to the kitchen (every other one), checked out and paid at the sandbox; returns its id."""
     order = {
         "order_id": f"crash-{n:05d}",
-        "kiosk_id": "kiosk-1",
+        "kiosk_id": kiosk_id,
         "currency": "EUR",
         "table": str(1 + n % 12),
         "waiter": "Ana",
@@ -138,10 +139,10 @@ def pay_order(n: int, service: Service, sandbox_url: str, token: str) -> None:
     headers = {"Authorization": f"Bearer {token}"}
     with httpx.Client(timeout=10, headers=headers) as client:
         if n % 2:  # half of them go to the kitchen before checkout, the rest with it
-            retrying(lambda: client.post(f"{service.url}/v1/orders", json=order))
+            retrying(lambda: client.post(f"{service_url}/v1/orders", json=order))
         response = retrying(
             lambda: client.post(
-                f"{service.url}/v1/checkouts", json=order, headers={"Idempotency-Key": order["order_id"]}
+                f"{service_url}/v1/checkouts", json=order, headers={"Idempotency-Key": order["order_id"]}
             )
         )
         assert response.status_code == 201, response.text
@@ -150,6 +151,7 @@ def pay_order(n: int, service: Service, sandbox_url: str, token: str) -> None:
             f"{sandbox_url}/_sandbox/checkout/sessions/{session}/complete", json={"outcome": "succeeded"}, timeout=30
         )
         assert done.status_code == 200, done.text
+    return str(order["order_id"])
 
 
 def settle(service: Service, sandbox_url: str, data_dir: Path, orders: int, timeout: float) -> dict[str, Any]:
@@ -171,6 +173,18 @@ def count(service: Service, sandbox_url: str, data_dir: Path) -> dict[str, Any]:
             "SELECT order_id, count(*) FROM feed WHERE event = 'payment.succeeded' GROUP BY order_id"
         ).fetchall()
         dead = conn.execute("SELECT count(*) FROM outbox WHERE state = 'dead'").fetchone()[0]
+    return {
+        "paid_in_service": len(paid),
+        "paid_twice_in_service": sum(1 for _, c in paid if c > 1),
+        "succeeded_in_feed": len(succeeded),
+        "succeeded_twice_in_feed": sum(1 for _, c in succeeded if c > 1),
+        **pos_counts(sandbox_url),
+        "dead_letters": dead,
+    }
+
+
+def pos_counts(sandbox_url: str) -> dict[str, int]:
+    """The R-Keeper simulator's orders: one per TablePay order, each with its dishes once and one payment."""
     pos_orders = httpx.get(f"{sandbox_url}/_sandbox/rkeeper/orders", timeout=30).json()
     by_order: Counter[str] = Counter()
     dish_errors, payment_errors = 0, 0
@@ -185,16 +199,11 @@ def count(service: Service, sandbox_url: str, data_dir: Path) -> dict[str, Any]:
         if order["paid"] and len(order["payments"]) != 1:
             payment_errors += 1
     return {
-        "paid_in_service": len(paid),
-        "paid_twice_in_service": sum(1 for _, c in paid if c > 1),
-        "succeeded_in_feed": len(succeeded),
-        "succeeded_twice_in_feed": sum(1 for _, c in succeeded if c > 1),
         "orders_in_pos": len(pos_orders),
         "duplicate_pos_orders": sum(1 for c in by_order.values() if c > 1),
         "paid_in_pos": sum(1 for o in pos_orders if o["paid"]),
         "wrong_dishes_in_pos": dish_errors,
         "wrong_payments_in_pos": payment_errors,
-        "dead_letters": dead,
     }
 
 
@@ -277,7 +286,7 @@ def run(orders: int, workers: int, kill_every: tuple[float, float], settle_timeo
             chaos.start()
             try:
                 with ThreadPoolExecutor(workers) as pool:
-                    for future in [pool.submit(pay_order, n, service, sandbox_url, token) for n in range(orders)]:
+                    for future in [pool.submit(pay_order, n, service.url, sandbox_url, token) for n in range(orders)]:
                         future.result()
             finally:
                 stop.set()  # the killer stops before anything below (or the cleanup) runs

@@ -22,6 +22,8 @@ POLL_WAIT_SECONDS = 30
 class PushResult:
     latencies: list[float] = field(default_factory=list)  # seconds, one per event the poller received
     webhook_latencies: list[float] = field(default_factory=list)  # the webhook's own round trip, for contrast
+    # from the webhook's answer (its COMMIT done) to the poll's answer: with `poll_port` another instance's push
+    from_answer: list[float] = field(default_factory=list)
     sent: int = 0
     webhook_statuses: Counter[int] = field(default_factory=Counter)
     poll_errors: list[str] = field(default_factory=list)
@@ -31,8 +33,8 @@ class PushResult:
     def missing(self) -> int:
         return self.sent - len(self.latencies)
 
-    def percentile_ms(self, q: float, webhook: bool = False) -> float:
-        values = self.webhook_latencies if webhook else self.latencies
+    def percentile_ms(self, q: float, webhook: bool = False, *, from_answer: bool = False) -> float:
+        values = self.webhook_latencies if webhook else self.from_answer if from_answer else self.latencies
         if not values:
             return float("nan")
         ordered = sorted(values)
@@ -55,10 +57,16 @@ async def measure_push(
     after: int,
     interval: float,
     time_limit: float,
+    poll_port: int | None = None,
 ) -> tuple[PushResult, int]:
-    """Send `webhooks` one every `interval` s while one kiosk long-polls; returns the result and the new cursor."""
+    """Send `webhooks` one every `interval` s while one kiosk long-polls; returns the result and the new cursor.
+
+    `poll_port`: the kiosk long-polls another server than the one the webhooks go to (chain mode: instance B
+    hears of instance A's commit through PostgreSQL's NOTIFY). `webhooks` must be built for `port`."""
     result = PushResult()
     sent_at: dict[str, float] = {}
+    answered_at: dict[str, float] = {}
+    webhook_port, port = port, poll_port or port
     received_at: dict[str, float] = {}
     deadline = time.perf_counter() + time_limit
     cursor = after
@@ -90,7 +98,7 @@ async def measure_push(
 
     poll_task = asyncio.create_task(poller())
     await asyncio.sleep(0.2)  # let the poll park on the server before the first webhook
-    reader, writer = await asyncio.open_connection(HOST, port)
+    reader, writer = await asyncio.open_connection(HOST, webhook_port)
     try:
         start = time.perf_counter()
         for i, (data, payment_id) in enumerate(zip(webhooks, payment_ids, strict=True)):
@@ -102,7 +110,8 @@ async def measure_push(
             sent_at[payment_id] = time.perf_counter()
             result.sent += 1
             response = await request(reader, writer, data)
-            result.webhook_latencies.append(time.perf_counter() - sent_at[payment_id])
+            answered_at[payment_id] = time.perf_counter()
+            result.webhook_latencies.append(answered_at[payment_id] - sent_at[payment_id])
             result.webhook_statuses[response.status] += 1
         # The last events may still be on their way to the poller.
         await asyncio.wait({poll_task}, timeout=max(0.1, min(5.0, deadline - time.perf_counter())))
@@ -120,4 +129,6 @@ async def measure_push(
             result.poll_errors.append(f"{type(exc).__name__}: {exc}")
         poll_writer.close()
     result.latencies = [received_at[p] - sent_at[p] for p in sent_at if p in received_at]
+    # Can be below 0: the poll's answer may come in before the webhook's own (both follow the same COMMIT).
+    result.from_answer = [received_at[p] - answered_at[p] for p in answered_at if p in received_at]
     return result, cursor

@@ -16,7 +16,10 @@ import time
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sync_service.storage.repository import Repository
 
 # Stripe's own example objects, as shipped with the sandbox (from shared/reference/stripe/).
 FIXTURES = Path(__file__).resolve().parent.parent / "tablepay_sandbox" / "stripe_fixtures.json"
@@ -52,14 +55,33 @@ def batch(prefix: str, count: int, kiosk_id: str) -> list[SeededPayment]:
 def seed_service(database_path: Path, batches: list[list[SeededPayment]], kiosk_ids: list[str]) -> dict[str, str]:
     """Insert orders and open payments through the service's own Repository; returns kiosk tokens."""
     # Imported here so the reference servers never load sync_service.
-    from sync_service.api.auth import issue_kiosk_token
-    from sync_service.models import PaymentRecord, utc_now
     from sync_service.storage.db import open_database
     from sync_service.storage.repository import Repository
-    from tablepay_domain.payment_state import PaymentStatus
 
     db = open_database(database_path)
-    repo = Repository(db)
+    try:
+        return seed_repository(Repository(db), batches, kiosk_ids)
+    finally:
+        db.conn.close()
+
+
+def seed_postgres(database_url: str, batches: list[list[SeededPayment]], kiosk_ids: list[str]) -> dict[str, str]:
+    """The same on PostgreSQL (chain mode): migrates the database first, as an instance starting would."""
+    from sync_service.storage.postgres import open_postgres
+    from sync_service.storage.repository import Repository
+
+    db = open_postgres(database_url)
+    try:
+        return seed_repository(Repository(db), batches, kiosk_ids)
+    finally:
+        db.close()
+
+
+def seed_repository(repo: Repository, batches: list[list[SeededPayment]], kiosk_ids: list[str]) -> dict[str, str]:
+    from sync_service.api.auth import issue_kiosk_token
+    from sync_service.models import PaymentRecord, utc_now
+    from tablepay_domain.payment_state import PaymentStatus
+
     tokens = {kiosk: issue_kiosk_token(repo, kiosk) for kiosk in kiosk_ids}
     now = utc_now()
     with repo.transaction():
@@ -96,7 +118,6 @@ def seed_service(database_path: Path, batches: list[list[SeededPayment]], kiosk_
                         paid_at=None,
                     )
                 )
-    db.conn.close()
     return tokens
 
 

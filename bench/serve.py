@@ -1,6 +1,7 @@
 """Run one benchmark target in its own process: `python -m bench.serve TARGET PORT DATA_DIR`.
 
-The webhook secret comes in BENCH_WEBHOOK_SECRET (secrets never on a command line).
+The webhook secret comes in BENCH_WEBHOOK_SECRET (secrets never on a command line); the sandbox's webhook
+retries can be shortened with BENCH_RETRY_BASE / BENCH_RETRY_CAP / BENCH_MAX_ATTEMPTS.
 `sandbox` is the Stripe + Mollie fake (`tablepay_sandbox`) without its access log, so the fake
 spends nothing on logging; its Stripe webhooks go to BENCH_WEBHOOK_URL.
 
@@ -14,23 +15,41 @@ from __future__ import annotations
 import argparse
 import cProfile
 import os
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import uvicorn
 from starlette.applications import Starlette
 
 from sync_service.server import ConnectionGuard, connection_cap, guarded_protocol, raise_open_file_limit
 
+if TYPE_CHECKING:
+    from tablepay_sandbox.runtime import Options
+
+
+def sandbox_options(defaults: Options) -> Options:
+    """The webhook retry schedule from BENCH_RETRY_BASE, BENCH_RETRY_CAP and BENCH_MAX_ATTEMPTS (seconds, seconds,
+    a count), else the sandbox's own: bench/chain.py retries a killed instance's webhooks within a second or two."""
+    return replace(
+        defaults,
+        retry_base=float(os.environ.get("BENCH_RETRY_BASE", defaults.retry_base)),
+        retry_cap=float(os.environ.get("BENCH_RETRY_CAP", defaults.retry_cap)),
+        max_attempts=int(os.environ.get("BENCH_MAX_ATTEMPTS", defaults.max_attempts)),
+    )
+
 
 def build(target: str, data_dir: Path, secret: str, port: int) -> Starlette:
     if target == "sandbox":
         from tablepay_sandbox.app import create_app as create_sandbox
+        from tablepay_sandbox.runtime import Options
 
         return create_sandbox(
             data_dir,
             public_url=f"http://127.0.0.1:{port}",
             webhook_url=os.environ["BENCH_WEBHOOK_URL"],
             webhook_secret=secret,
+            options=sandbox_options(Options()),
         )
     if target == "ours":
         from sync_service.api.app import create_app

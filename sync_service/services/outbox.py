@@ -5,8 +5,8 @@ crash); after `max_attempts` failures a row is parked as a dead letter, at
 once when the error says retrying cannot help (`exc.permanent`). Rows that
 share an ordering key (an order) are delivered strictly one after another.
 With several instances on PostgreSQL each row is leased to one of them
-(Repository.claim_outbox) and its outcome is fenced by the lease's token;
-a batch stops where its lease ran out, so a row another instance has taken
+(Repository.claim_outbox), renewed as its turn in the batch comes, and its
+outcome is fenced by the lease's token, so a row another instance has taken
 over is not delivered by both at once.
 """
 
@@ -100,14 +100,14 @@ class OutboxWorker:
 
     async def run_once(self) -> int:
         """Deliver what is due now; returns how many rows were tried."""
-        claimed_at = time.time()
-        rows = self._repo.claim_outbox(claimed_at, 20, self._lease)
-        for tried, row in enumerate(rows):
-            if row["lease_token"] is not None and time.time() >= claimed_at + self._lease:
-                # The batch's one lease ran out while earlier rows were delivered: another instance may have
-                # taken the rest over and be delivering them now. Left to whoever claims them next.
-                log.warning("outbox_lease_expired", left=len(rows) - tried)
-                return tried
+        rows = self._repo.claim_outbox(time.time(), 20, self._lease)
+        for row in rows:
+            # The rows of a claim go one after another: each row's lease is renewed as its turn comes, and a
+            # row another instance took over meanwhile (the lease ran out during an earlier, slow delivery)
+            # is theirs now, so two instances never deliver it at once.
+            if not self._repo.renew_outbox_lease(row["id"], row["lease_token"], time.time() + self._lease):
+                log.warning("outbox_lease_lost", topic=row["topic"], key=row["dedupe_key"])
+                continue
             handler = self._handlers.get(row["topic"])
             try:
                 if handler is None:

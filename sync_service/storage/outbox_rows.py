@@ -76,6 +76,19 @@ class OutboxRows:
         rows = [{**dict(zip(names, row, strict=True)), "payload": json.loads(row[4])} for row in cursor]
         return sorted(rows, key=lambda row: int(row["id"]))
 
+    def renew_outbox_lease(self, row_id: int, lease_token: str | None, until: float) -> bool:
+        """Whether this worker still holds the row's lease (then extended to `until`), asked as the row's turn comes:
+        the rows of one claim are delivered one after another, so the lease must cover each row's own delivery,
+        not the batch's. False: the lease ran out and another instance took the row over; it is theirs now.
+        SQLite (one instance, no lease): always True."""
+        if lease_token is None:
+            return True
+        cursor = self.conn.execute(
+            "UPDATE outbox SET lease_until = ? WHERE id = ? AND lease_token = ? AND state = 'pending'",
+            (until, row_id, lease_token),
+        )
+        return cursor.rowcount > 0
+
     @property
     def _fenced(self) -> str:
         """Only the holder of the row's current lease may record its outcome (null-safe on both engines)."""

@@ -17,7 +17,7 @@ import shutil
 import subprocess
 import tempfile
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -144,14 +144,17 @@ def _free_ports() -> Iterator[int]:
 _running: list[Cluster] = []
 
 
-def start_cluster(ports: Iterable[int] | None = None, *, parent: Path | None = None) -> Cluster:
+def start_cluster(
+    ports: Iterable[int] | None = None, *, parent: Path | None = None, settings: Sequence[str] = SERVER_SETTINGS
+) -> Cluster:
     """initdb a new cluster in a fresh temporary directory and start it on a free port of 127.0.0.1.
 
     A free port cannot be reserved for another process, so the server is simply tried on one that was free a moment
     ago, and on the next when it could not bind (someone took it meanwhile): up to START_ATTEMPTS ports from `ports`
     (by default, a fresh free one each time). Never a fixed port. The cluster is also stopped at interpreter exit,
     should the caller's own cleanup never run. Its directory is made in `parent` (default: the system's temporary
-    directory), which as root the postgres user must be able to enter.
+    directory), which as root the postgres user must be able to enter. `settings`: the server's options (default: the
+    tests' fast, non-durable ones; bench/engines.py starts a durable one, as a production server runs).
     """
     bin_dir = find_binaries()
     if bin_dir is None:
@@ -181,7 +184,7 @@ def start_cluster(ports: Iterable[int] | None = None, *, parent: Path | None = N
                 break
             tried.append(port)
             cluster.port = port
-            options = " ".join((*SERVER_SETTINGS, f"-p {port}", f"-k {cluster.data}"))
+            options = " ".join((*settings, f"-p {port}", f"-k {cluster.data}"))
             log_start = _log_size(cluster)
             start = _run(
                 cluster,
