@@ -34,6 +34,10 @@ class NotRefundable(Conflict):
     code = "not_refundable"
 
 
+class RefundInProgress(Conflict):
+    code = "refund_in_progress"
+
+
 class RefundTooLarge(CheckoutError):
     status_code, code = 422, "refund_too_large"
 
@@ -67,61 +71,78 @@ class RefundService:
     ) -> tuple[int, dict[str, Any]]:
         request_hash = hashlib.sha256(json.dumps([payment_id, amount, reason]).encode()).hexdigest()
         async with self._locks.hold(payment_id):
+            # Several instances: one refund of a payment at a time, whichever instance it reaches.
+            with self._repo.only_one_instance(f"refund:{payment_id}") as mine:
+                if not mine:
+                    raise RefundInProgress(
+                        "Another refund of this payment is being made right now; try again in a moment."
+                    )
+                return await self._refund(payment_id, kiosk_id, amount, reason, idempotency_key, request_hash)
+
+    async def _refund(
+        self,
+        payment_id: str,
+        kiosk_id: str,
+        amount: int,
+        reason: str | None,
+        idempotency_key: str | None,
+        request_hash: str,
+    ) -> tuple[int, dict[str, Any]]:
+        if idempotency_key:
+            stored = self._repo.idempotent_response(kiosk_id, idempotency_key)
+            if stored:
+                if stored[0] != request_hash:
+                    raise InvalidRefund("this Idempotency-Key was already used for a different refund")
+                return stored[1], stored[2]
+        payment = self._repo.payment(payment_id)
+        if payment is None or payment.kiosk_id != kiosk_id:
+            raise NotFound(f"no payment {payment_id}")
+        if amount <= 0:
+            raise InvalidRefund("The refund amount must be more than zero.")
+        if payment.status not in REFUNDABLE or not payment.provider_payment_intent:
+            raise NotRefundable(
+                f"Only a paid payment can be refunded; this one is {payment.status.value}.",
+                status=payment.status.value,
+            )
+        left = self.left_to_refund(payment_id)
+        if amount > left:
+            raise RefundTooLarge(
+                f"Only {Money(left, payment.currency)} is left to refund on this payment.", left_to_refund=left
+            )
+        key = idempotency_key or str(uuid.uuid4())
+        provider_key = "tablepay-refund-" + hashlib.sha256(f"{payment_id}:{kiosk_id}:{key}".encode()).hexdigest()
+        try:
+            result = await self._provider.refund(
+                payment_intent=payment.provider_payment_intent,
+                amount=amount,
+                idempotency_key=provider_key,
+                reason=reason,
+                metadata={"payment_id": payment_id, "order_id": payment.order_id},
+                donation_reversal=self._donation_reversal(payment, amount),
+            )
+        except ProviderError as exc:
+            log.warning("refund_failed", payment_id=payment_id, amount=amount, error=str(exc))
+            raise ProviderUnavailable(f"the payment provider did not refund: {exc}") from exc
+        body = {
+            "refund_id": result.refund_id,
+            "payment_id": payment_id,
+            "amount": result.amount,
+            "currency": payment.currency,
+            "status": result.status,
+            "left_to_refund": left - result.amount,
+        }
+        with self._repo.transaction():
+            self._refunds.add(
+                refund_id=result.refund_id,
+                payment_id=payment_id,
+                amount=result.amount,
+                currency=payment.currency,
+                status=result.status,
+                reason=reason,
+                idempotency_key=provider_key,
+                kiosk_id=kiosk_id,
+            )
             if idempotency_key:
-                stored = self._repo.idempotent_response(kiosk_id, idempotency_key)
-                if stored:
-                    if stored[0] != request_hash:
-                        raise InvalidRefund("this Idempotency-Key was already used for a different refund")
-                    return stored[1], stored[2]
-            payment = self._repo.payment(payment_id)
-            if payment is None or payment.kiosk_id != kiosk_id:
-                raise NotFound(f"no payment {payment_id}")
-            if amount <= 0:
-                raise InvalidRefund("The refund amount must be more than zero.")
-            if payment.status not in REFUNDABLE or not payment.provider_payment_intent:
-                raise NotRefundable(
-                    f"Only a paid payment can be refunded; this one is {payment.status.value}.",
-                    status=payment.status.value,
-                )
-            left = self.left_to_refund(payment_id)
-            if amount > left:
-                raise RefundTooLarge(
-                    f"Only {Money(left, payment.currency)} is left to refund on this payment.", left_to_refund=left
-                )
-            key = idempotency_key or str(uuid.uuid4())
-            provider_key = "tablepay-refund-" + hashlib.sha256(f"{payment_id}:{kiosk_id}:{key}".encode()).hexdigest()
-            try:
-                result = await self._provider.refund(
-                    payment_intent=payment.provider_payment_intent,
-                    amount=amount,
-                    idempotency_key=provider_key,
-                    reason=reason,
-                    metadata={"payment_id": payment_id, "order_id": payment.order_id},
-                    donation_reversal=self._donation_reversal(payment, amount),
-                )
-            except ProviderError as exc:
-                log.warning("refund_failed", payment_id=payment_id, amount=amount, error=str(exc))
-                raise ProviderUnavailable(f"the payment provider did not refund: {exc}") from exc
-            body = {
-                "refund_id": result.refund_id,
-                "payment_id": payment_id,
-                "amount": result.amount,
-                "currency": payment.currency,
-                "status": result.status,
-                "left_to_refund": left - result.amount,
-            }
-            with self._repo.transaction():
-                self._refunds.add(
-                    refund_id=result.refund_id,
-                    payment_id=payment_id,
-                    amount=result.amount,
-                    currency=payment.currency,
-                    status=result.status,
-                    reason=reason,
-                    idempotency_key=provider_key,
-                    kiosk_id=kiosk_id,
-                )
-                if idempotency_key:
-                    self._repo.save_idempotent_response(kiosk_id, idempotency_key, request_hash, 202, body)
-            log.info("refund_requested", payment_id=payment_id, refund_id=result.refund_id, amount=result.amount)
-            return 202, body
+                self._repo.save_idempotent_response(kiosk_id, idempotency_key, request_hash, 202, body)
+        log.info("refund_requested", payment_id=payment_id, refund_id=result.refund_id, amount=result.amount)
+        return 202, body

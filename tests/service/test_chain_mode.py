@@ -487,3 +487,26 @@ def test_two_instances_sweeping_at_once_only_one_retrieves(tmp_path: Path, postg
             postgres_url, "SELECT type FROM integration_events WHERE payment_id = %s", payment["payment_id"]
         )
         assert retrieved == [("refresh",)], retrieved
+
+
+def test_one_refund_of_a_payment_at_a_time_whichever_instance_it_reaches(tmp_path: Path, postgres_url: str) -> None:
+    with (
+        running_harness(tmp_path, database_url=postgres_url, provider="mollie") as h,
+        h.second_instance() as b,
+    ):
+        payment = h.paid()
+        # Mollie answers A's refund late: while A waits, a manager's refund on B is told to wait.
+        faults = h.provider.http.post("/_sandbox/mollie/faults", json={"delay_seconds": 2.0, "count": 1})
+        assert faults.status_code == 200, faults.text
+        with httpx.Client(base_url=b.url, headers={"Authorization": f"Bearer {h.token}"}, timeout=30) as on_b:
+            slow = ThreadPoolExecutor(1).submit(h.refund, payment["payment_id"], 500, "on-a")
+            eventually(
+                lambda: _rows(postgres_url, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")[0][0] >= 1
+            )
+            refused = on_b.post(f"/v1/payments/{payment['payment_id']}/refunds", json={"amount": 500})
+            assert refused.status_code == 409, refused.text
+            assert refused.json()["error"]["code"] == "refund_in_progress"
+            assert slow.result(timeout=30).status_code == 202
+            # The lock is let go with the refund (another amount: Mollie refuses the same one within an hour).
+            after = on_b.post(f"/v1/payments/{payment['payment_id']}/refunds", json={"amount": 700})
+            assert after.status_code == 202, after.text
