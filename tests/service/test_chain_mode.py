@@ -39,6 +39,7 @@ from sync_service.storage.repository import Repository
 from tablepay_domain.payment_state import PaymentStatus
 from tablepay_sandbox.rkeeper.seed import client_settings
 from tests.support.harness import WEBHOOK_SECRET, Harness, make_order, running_harness
+from tests.support.payment_store import payment_record
 from tests.support.providers import PROVIDERS
 from tests.support.service_process import service_process
 from tests.support.waiting import eventually
@@ -340,30 +341,8 @@ def test_an_instance_killed_holding_outbox_leases_is_taken_over_and_the_pos_book
 # 4. the late-commit feed gap (shared/reference/postgres-scale-out.md, 2d) -----------------------------
 def _record(order_id: str) -> PaymentRecord:
     now = utc_now()
-    return PaymentRecord(
-        payment_id=f"pay-{order_id}",
-        order_id=order_id,
-        attempt=1,
-        kiosk_id=KIOSK,
-        status=PaymentStatus.PAID,
-        currency="EUR",
-        dish_subtotal=1000,
-        tip_amount=0,
-        donation_amount=0,
-        amount_total=1000,
-        amount_refunded=0,
-        snapshot="{}",
-        provider="stripe",
-        provider_session_id=None,
-        provider_payment_intent=None,
-        provider_charge=None,
-        checkout_url=None,
-        expires_at=None,
-        idempotency_key=None,
-        failure_reason=None,
-        created_at=now,
-        updated_at=now,
-        paid_at=now,
+    return payment_record(
+        payment_id=f"pay-{order_id}", order_id=order_id, kiosk_id=KIOSK, status=PaymentStatus.PAID, paid_at=now
     )
 
 

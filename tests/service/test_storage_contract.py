@@ -15,12 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from sync_service.models import PaymentRecord, utc_now
+from sync_service.models import PaymentRecord
 from sync_service.storage.db import open_database
 from sync_service.storage.postgres import open_postgres
 from sync_service.storage.repository import Repository
 from tablepay_domain.order import Line, Order
 from tablepay_domain.payment_state import PaymentStatus
+from tests.support.payment_store import payment_record
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,34 +37,18 @@ def an_order(order_id: str = "ord-1", kiosk_id: str = "kiosk-1") -> Order:
     return Order(order_id, kiosk_id, "EUR", "12", "Ana", (Line("PASTA", "Pasta", 2, 1250),), tip_amount=200)
 
 
-def a_payment(order: Order, attempt: int = 1, **changes: object) -> PaymentRecord:
-    now = utc_now()
-    record = PaymentRecord(
+def a_payment(order: Order, attempt: int = 1) -> PaymentRecord:
+    return payment_record(
         payment_id=f"pay_{order.order_id}_{attempt}",
         order_id=order.order_id,
         attempt=attempt,
         kiosk_id=order.kiosk_id,
-        status=PaymentStatus.OPEN,
         currency=order.currency,
         dish_subtotal=order.dish_subtotal,
         tip_amount=order.tip_amount,
-        donation_amount=order.donation_amount,
         amount_total=order.amount_total,
-        amount_refunded=0,
-        snapshot="{}",
-        provider="stripe",
         provider_session_id=f"cs_{order.order_id}_{attempt}",
-        provider_payment_intent=None,
-        provider_charge=None,
-        checkout_url=None,
-        expires_at=None,
-        idempotency_key=None,
-        failure_reason=None,
-        created_at=now,
-        updated_at=now,
-        paid_at=None,
     )
-    return replace(record, **changes)  # type: ignore[arg-type]  # the test's own field values
 
 
 def stored(repo: Repository, *orders: Order) -> list[PaymentRecord]:
