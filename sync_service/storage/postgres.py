@@ -23,6 +23,7 @@ from .postgres_schema import apply_migrations
 
 log = structlog.get_logger(__name__)
 CONNECT_TIMEOUT_SECONDS = 10
+STATEMENT_TIMEOUT_MS = 30_000
 FEED_CHANNEL = "tablepay_feed"  # payload: the kiosk id whose feed grew
 # A notification lost (the listener reconnecting) delays a poll by at most this: every poll looks again.
 FEED_RECHECK_SECONDS = 5.0
@@ -84,7 +85,12 @@ class PostgresDatabase:
             max_size=pool_size,
             open=True,
             timeout=CONNECT_TIMEOUT_SECONDS,
-            kwargs={"connect_timeout": CONNECT_TIMEOUT_SECONDS, "application_name": "tablepay-sync"},
+            kwargs={
+                "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+                "application_name": "tablepay-sync",
+                # Every statement (a lock waited for included) is bounded: the loop it runs on is never stuck.
+                "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}",
+            },
         )
         with self.pool.connection() as conn:
             apply_migrations(conn)

@@ -255,6 +255,7 @@ def describe(url: str, timeout: float = 10.0) -> tuple[str, list[str], list[str]
 
     Raises psycopg.Error when the database cannot be reached."""
     with psycopg.connect(url, connect_timeout=max(1, int(timeout)), autocommit=True) as conn:
-        version = str(conn.execute("SHOW server_version").fetchone()[0])  # type: ignore[index]  # SHOW always answers one row
+        row = conn.execute("SHOW server_version").fetchone()
+        version = str(row[0]) if row else "of unknown version"
         applied = migrations_applied(conn)
     return version, applied, [name for name, _ in MIGRATIONS if name not in applied]

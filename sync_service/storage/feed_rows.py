@@ -1,0 +1,136 @@
+"""The kiosks' feed: one ordered sequence, appended in the transactions that change payments and POS orders.
+
+Part of Repository (a mixin over its one connection), like outbox_rows.py and webhook_request_rows.py.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from tablepay_domain.payment_state import FEED_EVENT
+
+from ..models import PaymentRecord, utc_now
+from .engine import POSTGRES, Connection, Dialect
+from .postgres import FEED_CHANNEL
+
+
+class FeedRows:
+    conn: Connection  # sqlite3's, or storage/postgres.py's with the same interface
+    dialect: Dialect
+
+    _FEED_COLUMNS_SQL = (
+        "event_id, kiosk_id, event, order_id, payment_id, attempt, status, currency, amount_total, tip_amount, "
+        "donation_amount, amount_refunded, paid_at, created_at, pos_status, provider_reference"
+    )
+
+    @property
+    def _feed_insert(self) -> str:
+        """SQLite: seq is the rowid, taken under the single writer's lock, so in commit order. PostgreSQL:
+        from the one counter row, locked until the commit, so in commit order too (a reader never skips
+        a row whose transaction commits after a later one's)."""
+        values = ", ".join("?" * 16)
+        if self.dialect.name == POSTGRES:
+            return (
+                "WITH c AS (UPDATE feed_counter SET last_seq = last_seq + 1 WHERE id = 1 RETURNING last_seq) "
+                f"INSERT INTO feed (seq, {self._FEED_COLUMNS_SQL}) SELECT c.last_seq, {values} FROM c RETURNING seq"
+            )
+        return f"INSERT INTO feed ({self._FEED_COLUMNS_SQL}) VALUES ({values}) RETURNING seq"
+
+    @staticmethod
+    def _feed_row(payment: PaymentRecord, event: str | None = None) -> tuple[Any, ...]:
+        return (
+            str(uuid.uuid4()),
+            payment.kiosk_id,
+            event or FEED_EVENT[payment.status],
+            payment.order_id,
+            payment.payment_id,
+            payment.attempt,
+            payment.status.value,
+            payment.currency,
+            payment.amount_total,
+            payment.tip_amount,
+            payment.donation_amount,
+            payment.amount_refunded,
+            payment.paid_at,
+            payment.updated_at,
+            None,
+            payment.provider_payment_intent or payment.provider_session_id,
+        )
+
+    def append_feed(self, payment: PaymentRecord) -> int:
+        seq = int(self.conn.execute(self._feed_insert, self._feed_row(payment)).fetchone()[0])
+        self._tell_instances({payment.kiosk_id})
+        return seq
+
+    def append_feed_many(self, payments: list[PaymentRecord], events: list[str] | None = None) -> None:
+        """Feed rows in the given order (their seq follows it); `events` names each (default: by its status)."""
+        names: list[str | None] = list(events) if events is not None else [None] * len(payments)
+        self.conn.executemany(self._feed_insert, [self._feed_row(p, e) for p, e in zip(payments, names, strict=True)])
+        self._tell_instances({p.kiosk_id for p in payments})
+
+    def _tell_instances(self, kiosk_ids: set[str]) -> None:
+        """PostgreSQL: a NOTIFY per kiosk, sent at this transaction's commit (and never if it rolls back),
+        so a long poll of that kiosk waiting on another instance wakes (storage/postgres.py, listen_for_feed).
+        The instance that wrote wakes its own polls after the commit, as on SQLite."""
+        if self.dialect.name == POSTGRES:
+            for kiosk_id in sorted(kiosk_ids):
+                self.conn.execute(f"SELECT pg_notify('{FEED_CHANNEL}', ?)", (kiosk_id,))
+
+    def append_pos_feed(
+        self, kiosk_id: str, order_id: str, currency: str, pos_status: str, payment_id: str = ""
+    ) -> None:
+        """A POS state change of an order, in the same feed as its payments (event `pos.<status>`)."""
+        self.conn.execute(
+            self._feed_insert,
+            (
+                str(uuid.uuid4()),
+                kiosk_id,
+                f"pos.{pos_status}",
+                order_id,
+                payment_id,
+                0,
+                "",
+                currency,
+                0,
+                0,
+                0,
+                0,
+                None,
+                utc_now(),
+                pos_status,
+                None,
+            ),
+        )
+        self._tell_instances({kiosk_id})
+
+    _FEED_COLUMNS = (
+        "seq",
+        "event_id",
+        "kiosk_id",
+        "event",
+        "order_id",
+        "payment_id",
+        "attempt",
+        "status",
+        "currency",
+        "amount_total",
+        "tip_amount",
+        "donation_amount",
+        "amount_refunded",
+        "paid_at",
+        "created_at",
+        "pos_status",
+        "provider_reference",
+    )
+
+    def feed_after(self, after: int, limit: int, kiosk_id: str | None = None) -> list[dict[str, Any]]:
+        columns = ", ".join(self._FEED_COLUMNS)
+        if kiosk_id is None:
+            cursor = self.conn.execute(f"SELECT {columns} FROM feed WHERE seq > ? ORDER BY seq LIMIT ?", (after, limit))
+        else:
+            cursor = self.conn.execute(
+                f"SELECT {columns} FROM feed WHERE kiosk_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+                (kiosk_id, after, limit),
+            )
+        return [dict(zip(self._FEED_COLUMNS, row, strict=True)) for row in cursor]
