@@ -191,11 +191,13 @@ class PosDelivery:
             guid,
             station=self._config.station,
             cashier=self._config.cashier,
-            payment=rx.PaymentLine(
-                currency=self._config.currency,
-                amount=remote.unpaid_sum + (tip if charge_tip and self._config.payment_includes_tip else 0),
-                ext_transaction_info=f"{payment.provider}:{reference}",
-                tip_amount=tip if charge_tip else 0,
-                tip_charge=self._config.tip_charge if charge_tip else None,
-            ),
+            payments=[
+                rx.PaymentLine(
+                    currency=self._config.currency,
+                    amount=remote.unpaid_sum + (tip if charge_tip and self._config.payment_includes_tip else 0),
+                    ext_transaction_info=f"{payment.provider}:{reference}",
+                    tip_amount=tip if charge_tip else 0,
+                    tip_charge=self._config.tip_charge if charge_tip else None,
+                )
+            ],
         )
