@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -126,9 +127,11 @@ class RKeeperClient:
         result = await self.call("SaveOrder", rx.save_order(guid, station=station, line_guid=line_guid, dishes=dishes))
         return rx.order_from(result)
 
-    async def pay_order(self, guid: str, *, station: rx.Ref, cashier: rx.Ref, payment: rx.PaymentLine) -> str:
-        """Pay and close the order; returns the receipt's CheckNum."""
-        result = await self.call("PayOrder", rx.pay_order(guid, station=station, cashier=cashier, payment=payment))
+    async def pay_order(
+        self, guid: str, *, station: rx.Ref, cashier: rx.Ref, payments: Sequence[rx.PaymentLine]
+    ) -> str:
+        """Pay and close the order with one `<Payment>` per line; returns the receipt's CheckNum."""
+        result = await self.call("PayOrder", rx.pay_order(guid, station=station, cashier=cashier, payments=payments))
         check = result.root.find("PrintCheck")
         return check.get("CheckNum", "") if check is not None else ""
 

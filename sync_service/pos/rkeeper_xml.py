@@ -8,6 +8,7 @@ thousandths, as the interface counts (docs/pos.md).
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import defusedxml.ElementTree as SafeET
@@ -230,21 +231,25 @@ def save_order(guid: str, *, station: Ref, line_guid: str, dishes: list[DishLine
     return _bytes(root)
 
 
-def pay_order(guid: str, *, station: Ref, cashier: Ref, payment: PaymentLine) -> bytes:
+def pay_order(guid: str, *, station: Ref, cashier: Ref, payments: Sequence[PaymentLine]) -> bytes:
+    """One `<Payment>` per line; together they must cover the unpaid sum exactly (else 3373)."""
+    if not payments:
+        raise ValueError("PayOrder needs at least one payment line")
     root, cmd = _query("PayOrder")
     _order_ref(cmd, guid)
     ET.SubElement(cmd, "Station", station.attrs())
     ET.SubElement(cmd, "Cashier", cashier.attrs())
-    attrs = {
-        **payment.currency.attrs(),
-        "amount": str(payment.amount),
-        "extTransactionInfo": payment.ext_transaction_info,
-    }
-    if payment.tip_amount:
-        attrs["tipAmount"] = str(payment.tip_amount)
-    line = ET.SubElement(cmd, "Payment", attrs)
-    if payment.tip_amount and payment.tip_charge:
-        ET.SubElement(line, "TipCharge", payment.tip_charge.attrs())
+    for payment in payments:
+        attrs = {
+            **payment.currency.attrs(),
+            "amount": str(payment.amount),
+            "extTransactionInfo": payment.ext_transaction_info,
+        }
+        if payment.tip_amount:
+            attrs["tipAmount"] = str(payment.tip_amount)
+        line = ET.SubElement(cmd, "Payment", attrs)
+        if payment.tip_amount and payment.tip_charge:
+            ET.SubElement(line, "TipCharge", payment.tip_charge.attrs())
     return _bytes(root)
 
 

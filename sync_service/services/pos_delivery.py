@@ -8,7 +8,10 @@ does only what is still missing:
 - a package of dishes: only when no Session carries the package's line_guid
   (or, on a POS that does not keep client line_guids, when the quantities
   show it missing);
-- pay: only while `paid` is 0, and only for exactly the unpaid sum we expect;
+- a tip dish: only when no Session carries the payment's tip line_guid (or the
+  POS has fewer tip dishes of that price than the payments need);
+- pay: only while `paid` is 0, and only for exactly the unpaid sum we expect,
+  once per order: a settled bill's shares go in one PayOrder, a line each;
 - close: a visit already closed counts as closed.
 """
 
@@ -52,6 +55,12 @@ def _package_present(remote: rx.PosOrder, package: dict[str, Any], packages: lis
         for sku, count in through.items()
         if any(line["sku"] == sku for line in package["lines"])
     )
+
+
+def _share(payment: PaymentRecord) -> str:
+    """A payment as the trail names it: its id, its dishes and tip (minor units)."""
+    tip = f" + tip {payment.tip_amount}" if payment.tip_amount else ""
+    return f"{payment.payment_id} ({payment.dish_subtotal}{tip} minor units)"
 
 
 class PosDelivery:
@@ -130,10 +139,19 @@ class PosDelivery:
         self._orders.notify(order_id)
 
     async def deliver_payment(self, payload: dict[str, Any]) -> None:
-        order_id, payment_id = payload["order_id"], payload["payment_id"]
-        payment = self._repo.payment(payment_id)
+        """Book the order's payment in one PayOrder, then close the visit.
+
+        `payload`: `{"order_id", "payment_id"}` (one payment of the whole order) or
+        `{"order_id", "payment_ids": [...]}` (the paid shares of a settled bill, in that
+        order): one `<Payment>` line each, together exactly the POS's unpaid sum.
+        """
+        order_id = payload["order_id"]
+        ids = list(payload["payment_ids"]) if "payment_ids" in payload else [payload["payment_id"]]
+        found = self._repo.payments_by_id(ids)
         pos_order = self._pos.pos_order(order_id)
-        assert payment is not None and pos_order is not None, payload
+        assert ids and len(set(ids)) == len(ids) and set(ids) <= set(found) and pos_order is not None, payload
+        payments = [found[payment_id] for payment_id in ids]
+        assert all(p.order_id == order_id for p in payments), payload
         guid = pos_order["pos_guid"]
         remote = await self._client.get_order(guid)
         if remote is None:
@@ -142,9 +160,12 @@ class PosDelivery:
         if remote.paid:
             detail = f"already paid in the POS (check {check_num or '?'})"
         else:
-            remote = await self._add_tip_dish(remote, guid, payment_id, payment.tip_amount, payment.currency)
-            check_num = await self._pay(remote, guid, payment)
-            detail = f"paid {remote.unpaid_sum} (hundredths) with {payment_id}, check {check_num}"
+            remote = await self._add_tip_dishes(remote, guid, payments)
+            check_num = await self._pay(remote, guid, order_id, payments)
+            with self._repo.transaction():  # kept now: a retry after a lost CloseVisit answer still names it
+                self._pos.update_pos_order(order_id, check_num=check_num)
+            shares = ", ".join(_share(p) for p in payments)
+            detail = f"paid {remote.unpaid_sum} (hundredths) with {shares}, check {check_num}"
         try:
             await self._client.close_visit(remote.visit)
         except rx.PosCommandError as exc:
@@ -152,50 +173,76 @@ class PosDelivery:
                 raise
         with self._repo.transaction():
             self._orders.delivered(
-                order_id, "paid", detail + "; visit closed", PosStatus.PAID, payment_id, check_num=check_num
+                order_id,
+                "paid",
+                detail + "; visit closed",
+                PosStatus.PAID,
+                # A settled bill's POS payment is the bill's, not one share's: no payment_id, as on its feed events.
+                payload.get("payment_id", ""),
+                check_num=check_num,
             )
         self._orders.notify(order_id)
 
-    async def _add_tip_dish(
-        self, remote: rx.PosOrder, guid: str, payment_id: str, tip: int, currency: str
-    ) -> rx.PosOrder:
-        if self._config.tip_mode is not TipMode.DISH or tip <= 0:
+    async def _add_tip_dishes(self, remote: rx.PosOrder, guid: str, payments: list[PaymentRecord]) -> rx.PosOrder:
+        """One open-price tip dish per tipping payment (TipMode.DISH), each added once.
+
+        A dish is there when its session carries the payment's line_guid or, on a POS that
+        does not keep client line_guids, when the POS has as many tip dishes of that price as
+        this and the earlier payments of the same tip need.
+        """
+        if self._config.tip_mode is not TipMode.DISH:
             return remote
-        assert self._config.tip_dish_code
-        line_guid = tip_line_guid(guid, payment_id)
-        price = to_hundredths(tip, currency)
-        present = remote.session(line_guid) or any(
-            d.code == self._config.tip_dish_code and d.price == price for s in remote.sessions for d in s.dishes
-        )
-        if present:
-            return remote
-        return await self._client.save_order(
-            guid,
-            station=self._config.station,
-            line_guid=line_guid,
-            dishes=[rx.DishLine(code=self._config.tip_dish_code, quantity=QUANTITY, price=price)],
+        needed: dict[int, int] = {}
+        for payment in payments:
+            if payment.tip_amount <= 0:
+                continue
+            assert self._config.tip_dish_code
+            line_guid = tip_line_guid(guid, payment.payment_id)
+            price = to_hundredths(payment.tip_amount, payment.currency)
+            needed[price] = needed.get(price, 0) + 1
+            have = sum(
+                d.code == self._config.tip_dish_code and d.price == price for s in remote.sessions for d in s.dishes
+            )
+            if remote.session(line_guid) or have >= needed[price]:
+                continue
+            remote = await self._client.save_order(
+                guid,
+                station=self._config.station,
+                line_guid=line_guid,
+                dishes=[rx.DishLine(code=self._config.tip_dish_code, quantity=QUANTITY, price=price)],
+            )
+        return remote
+
+    async def _pay(self, remote: rx.PosOrder, guid: str, order_id: str, payments: list[PaymentRecord]) -> str:
+        """One PayOrder, refused here (before sending) unless the lines cover the unpaid sum exactly."""
+        lines = [self._payment_line(payment) for payment in payments]
+        expected = sum(covers for covers, _ in lines)
+        if remote.unpaid_sum != expected:
+            who = "the guest" if len(payments) == 1 else f"the {len(payments)} shares"
+            raise rx.PosMismatch(
+                f"the POS wants {remote.unpaid_sum} for order {order_id} but {who} paid "
+                f"{expected} (hundredths, without donation); check the order at the POS"
+            )
+        return await self._client.pay_order(
+            guid, station=self._config.station, cashier=self._config.cashier, payments=[line for _, line in lines]
         )
 
-    async def _pay(self, remote: rx.PosOrder, guid: str, payment: PaymentRecord) -> str:
+    def _payment_line(self, payment: PaymentRecord) -> tuple[int, rx.PaymentLine]:
+        """What the payment covers of the unpaid sum (hundredths), and its `<Payment>` line.
+
+        Its dishes, plus its tip when the tip is a dish of the order; with TIP_CHARGE the tip
+        rides on its own line's tipAmount (inside `amount` only if the POS counts it so).
+        The donation never reaches the POS.
+        """
         tip = to_hundredths(payment.tip_amount, payment.currency)
         dishes = to_hundredths(payment.dish_subtotal, payment.currency)
         charge_tip = self._config.tip_mode is TipMode.TIP_CHARGE and tip > 0
-        expected = dishes + (0 if self._config.tip_mode is TipMode.TIP_CHARGE else tip)
-        if remote.unpaid_sum != expected:
-            raise rx.PosMismatch(
-                f"the POS wants {remote.unpaid_sum} for order {payment.order_id} but the guest paid "
-                f"{expected} (hundredths, without donation); check the order at the POS"
-            )
+        covers = dishes + (0 if self._config.tip_mode is TipMode.TIP_CHARGE else tip)
         reference = payment.provider_payment_intent or payment.provider_session_id or payment.payment_id
-        return await self._client.pay_order(
-            guid,
-            station=self._config.station,
-            cashier=self._config.cashier,
-            payment=rx.PaymentLine(
-                currency=self._config.currency,
-                amount=remote.unpaid_sum + (tip if charge_tip and self._config.payment_includes_tip else 0),
-                ext_transaction_info=f"{payment.provider}:{reference}",
-                tip_amount=tip if charge_tip else 0,
-                tip_charge=self._config.tip_charge if charge_tip else None,
-            ),
+        return covers, rx.PaymentLine(
+            currency=self._config.currency,
+            amount=covers + (tip if charge_tip and self._config.payment_includes_tip else 0),
+            ext_transaction_info=f"{payment.provider}:{reference}",
+            tip_amount=tip if charge_tip else 0,
+            tip_charge=self._config.tip_charge if charge_tip else None,
         )

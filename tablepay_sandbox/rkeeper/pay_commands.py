@@ -33,7 +33,10 @@ def _payment(ctx: Ctx, pay_el: Element) -> dict[str, Any]:
     if (charge_el := pay_el.find("TipCharge")) is not None:
         tip_charge = resolve(ctx, charge_el, DISCOUNTS)["Code"]
     # [I] Whether amount includes the tip is undocumented: an option, default "it does not".
+    # Either way the tip is this line's own: one line's tip never pays for another line's dishes.
     covered = amount - tip if ctx.options.payment_amount_includes_tip else amount
+    if covered < 0:
+        raise bad_params("Payment amount must include its tipAmount")
     return {
         "id": currency["Ident"],
         "code": currency["Code"],

@@ -308,38 +308,6 @@ def test_create_save_twice_pay_close_then_the_visit_is_closed(sandbox: Sandbox) 
     assert len(stored["sessions"]) == 2 and len(stored["payments"]) == 1 and stored["visit_finished"]
 
 
-def test_tip_as_an_open_price_dish(sandbox: Sandbox) -> None:
-    ok(create(sandbox))
-    refused(save(sandbox, '<Dish code="9001" quantity="1000"/>'), "Bad Query Parameters")
-    license_info = (
-        '<LicenseInfo anchor="6:{D1C8B2A0-0000-4000-8000-000000000001}#1/17" licenseToken="t">'
-        '<LicenseInstance guid="{D1C8B2A0-0000-4000-8000-000000000002}" seqNumber="0"/></LicenseInfo>'
-    )
-    ok(
-        query(
-            sandbox,
-            cmd(
-                "SaveOrder",
-                f'{license_info}<Order guid="{GUID}"/><Session>{ONE_TIRA}'
-                '<Dish code="9001" quantity="1000" price="150"/></Session>',
-            ),
-        )
-    )
-    assert get_order(sandbox).get("unpaidSum") == "840"
-    ok(pay(sandbox, 840))
-    assert get_order(sandbox).get("paid") == "1"
-
-
-def test_amount_including_the_tip_is_an_option(start_sandbox: SandboxFactory) -> None:
-    sandbox = start_sandbox(rkeeper_options=RKeeperOptions(payment_amount_includes_tip=True))
-    ok(create(sandbox))
-    ok(save(sandbox, ONE_TIRA))
-    refused(pay(sandbox, 690, tip=100), "Query Executing Error", 3373)
-    ok(pay(sandbox, 790, tip=100))
-    order = get_order(sandbox)
-    assert order.get("unpaidSum") == "0" and order.find("Payment").get("amount") == "790"  # type: ignore[union-attr]
-
-
 def test_session_with_uni_overwrites_that_package(sandbox: Sandbox) -> None:
     ok(create(sandbox))
     ok(save(sandbox, TWO_BRUS_ONE_CARB))

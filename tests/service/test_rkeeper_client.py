@@ -159,13 +159,15 @@ def test_requests_are_well_formed_rk7_queries() -> None:
         "{AB}",
         station=rx.Ref(code="3"),
         cashier=rx.Ref(code="5"),
-        payment=rx.PaymentLine(
-            currency=rx.Ref(id="1030240"),
-            amount=3150,
-            ext_transaction_info="stripe:pi_1",
-            tip_amount=300,
-            tip_charge=rx.Ref(code="7"),
-        ),
+        payments=[
+            rx.PaymentLine(
+                currency=rx.Ref(id="1030240"),
+                amount=3150,
+                ext_transaction_info="stripe:pi_1",
+                tip_amount=300,
+                tip_charge=rx.Ref(code="7"),
+            )
+        ],
     )
     assert document.startswith(b"<?xml version='1.0' encoding='utf-8'?>")
     root = rx.SafeET.fromstring(document)
@@ -178,6 +180,27 @@ def test_requests_are_well_formed_rk7_queries() -> None:
         "tipAmount": "300",
     }
     assert payment.find("TipCharge").get("code") == "7"
+
+
+def test_pay_order_writes_one_payment_element_per_line_in_order() -> None:
+    card = rx.Ref(id="1030240")
+    document = rx.pay_order(
+        "{AB}",
+        station=rx.Ref(code="3"),
+        cashier=rx.Ref(code="5"),
+        payments=[
+            rx.PaymentLine(card, 1500, "stripe:pi_1", tip_amount=150, tip_charge=rx.Ref(code="7")),
+            rx.PaymentLine(card, 1650, "mollie:tr_2"),
+        ],
+    )
+    lines = rx.SafeET.fromstring(document).findall("RK7CMD/Payment")
+    assert [line.attrib for line in lines] == [
+        {"id": "1030240", "amount": "1500", "extTransactionInfo": "stripe:pi_1", "tipAmount": "150"},
+        {"id": "1030240", "amount": "1650", "extTransactionInfo": "mollie:tr_2"},
+    ]
+    assert [line.find("TipCharge") is not None for line in lines] == [True, False]
+    with pytest.raises(ValueError, match="at least one payment"):
+        rx.pay_order("{AB}", station=rx.Ref(code="3"), cashier=rx.Ref(code="5"), payments=[])
 
 
 def _oversize_cash_server(*, declared: bool) -> Starlette:

@@ -18,6 +18,7 @@ from sync_service.api.auth import issue_kiosk_token
 from sync_service.settings import Settings
 from tablepay_sandbox.app import create_app as create_sandbox
 from tablepay_sandbox.mollie import MollieOptions
+from tablepay_sandbox.rkeeper.options import RKeeperOptions
 from tablepay_sandbox.rkeeper.seed import client_settings
 
 from .database import PostgresReader
@@ -227,6 +228,7 @@ def running_harness(
     clock: Callable[[], float] | None = None,
     provider: str = "stripe",
     mollie_options: MollieOptions | None = None,
+    rkeeper_options: RKeeperOptions | None = None,
     database_url: str | None = None,
     **overrides: Any,
 ) -> Iterator[Harness]:
@@ -236,7 +238,8 @@ def running_harness(
     `clock`: the service's epoch clock for pairing codes (a test moves it rather than waiting).
     `database_url`: the service on that (fresh) PostgreSQL database instead of SQLite.
     `provider`: stripe or mollie, each played by the sandbox (tests/support/providers.py); `mollie_options`
-    tunes the Mollie fake (by default its webhook retries are compressed, so a test never waits minutes)."""
+    tunes the Mollie fake (by default its webhook retries are compressed, so a test never waits minutes);
+    `rkeeper_options` the R-Keeper simulator's choices (e.g. whether Payment@amount includes the tip)."""
     # Each app must know the other's address before either starts: bind both sockets first.
     sandbox_socket, service_socket = bound_socket(), bound_socket()
     sandbox_port, service_port = sandbox_socket.getsockname()[1], service_socket.getsockname()[1]
@@ -246,6 +249,7 @@ def running_harness(
         webhook_url=f"http://127.0.0.1:{service_port}/webhooks/stripe",
         webhook_secret=WEBHOOK_SECRET,
         mollie_options=mollie_options or MollieOptions(retry_time_factor=1e-4),
+        rkeeper_options=rkeeper_options,
     )
     values: dict[str, Any] = dict(
         stripe_secret_key=SECRET_KEY,
