@@ -5,6 +5,7 @@ strictest policy that still renders them: nothing loads but their own inline sty
 (allowed by its sha256, not by 'unsafe-inline', so an injected <style> or <script> does
 nothing), no framing (clickjacking), no referrer (the session id is in the URL), no caching
 (a shared phone's back button must not show someone else's payment), no MIME sniffing.
+The bill page needs one script besides: it too is allowed by its hash alone.
 """
 
 from __future__ import annotations
@@ -28,18 +29,43 @@ _COMMON = {
 DOCS_POLICY = "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 
 
-def style_hash_source(css: str) -> str:
-    """The CSP source that allows exactly this inline stylesheet (the text between <style> and </style>)."""
-    return "'sha256-" + base64.b64encode(hashlib.sha256(css.encode("utf-8")).digest()).decode("ascii") + "'"
+def hash_source(text: str) -> str:
+    """The CSP source that allows exactly this inline text (between <style> and </style>, or <script> and </script>)."""
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii") + "'"
+
+
+def _the_one(template: str, tag: str) -> str:
+    """The text of the template's one static inline <tag> (a data block <script type=...> is not one)."""
+    found = re.findall(rf"<{tag}>(.*?)</{tag}>", template, flags=re.DOTALL)
+    if len(found) != 1 or "{{" in found[0]:
+        raise ValueError(f"a guest page has exactly one <{tag}>, with no placeholders in it (its hash is fixed)")
+    return str(found[0])
 
 
 def guest_page_headers(template: str) -> dict[str, str]:
     """Headers for a page rendered from `template`, whose only resource is its one static inline <style>."""
-    styles = re.findall(r"<style>(.*?)</style>", template, flags=re.DOTALL)
-    if len(styles) != 1 or "{{" in styles[0]:
-        raise ValueError("a guest page has exactly one <style>, with no placeholders in it (its hash is fixed)")
     policy = (
-        f"default-src 'none'; style-src {style_hash_source(styles[0])}; img-src 'none'; "
+        f"default-src 'none'; style-src {hash_source(_the_one(template, 'style'))}; img-src 'none'; "
+        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    )
+    return {**_COMMON, "Content-Security-Policy": policy}
+
+
+def guest_script_page_headers(template: str) -> dict[str, str]:
+    """Headers for a page with one static inline <style> and one static inline <script> (the bill page).
+
+    The script runs because its hash is allowed, never 'unsafe-inline'; it may only fetch JSON
+    from the page's own origin (connect-src 'self'). What the server fills in per request (texts,
+    the token) goes into `<script type="application/json">` data blocks, which never execute, so
+    every other <script> in the template must be one of those.
+    """
+    script = _the_one(template, "script")
+    others = re.findall(r"<script\b([^>]*)>", template)
+    if any(attributes.strip() != "" and 'type="application/json"' not in attributes for attributes in others):
+        raise ValueError('a script page\'s other <script> tags are data blocks: type="application/json"')
+    policy = (
+        f"default-src 'none'; style-src {hash_source(_the_one(template, 'style'))}; "
+        f"script-src {hash_source(script)}; connect-src 'self'; img-src 'none'; "
         "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
     )
     return {**_COMMON, "Content-Security-Policy": policy}

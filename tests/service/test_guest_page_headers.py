@@ -9,6 +9,7 @@ import re
 import httpx
 import pytest
 
+from sync_service.api.page_headers import guest_script_page_headers
 from tests.support.harness import Harness, make_order
 
 SAME_FOR_EVERY_PAGE = {
@@ -76,3 +77,27 @@ def test_the_api_docs_pages_cannot_be_framed_or_cached(harness: Harness, path: s
 def test_json_answers_are_left_alone(harness: Harness):
     response = httpx.get(harness.service.url + "/healthz", timeout=10)
     assert response.status_code == 200 and "content-security-policy" not in response.headers
+
+
+SCRIPT_PAGE = '<style>p{}</style><script type="application/json" id="t">{{texts}}</script><script>go()</script>'
+
+
+def test_a_script_page_allows_its_one_script_and_style_by_hash_and_fetches_only_its_own_origin():
+    policy = directives(guest_script_page_headers(SCRIPT_PAGE)["Content-Security-Policy"])
+    digest = base64.b64encode(hashlib.sha256(b"go()").digest()).decode()
+    assert policy["script-src"] == f"'sha256-{digest}'" and policy["connect-src"] == "'self'"
+    assert policy["default-src"] == "'none'" and policy["form-action"] == "'none'"
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        SCRIPT_PAGE.replace("go()", "go({{token}})"),  # a filled-in script has no fixed hash
+        SCRIPT_PAGE + "<script>more()</script>",
+        SCRIPT_PAGE + '<script src="https://cdn.example/x.js"></script>',
+        SCRIPT_PAGE.replace('type="application/json"', 'type="module"'),  # a module runs
+    ],
+)
+def test_a_script_page_with_anything_else_that_could_run_is_refused(template: str):
+    with pytest.raises(ValueError):
+        guest_script_page_headers(template)
