@@ -58,9 +58,9 @@ def script_json(value: object) -> str:
 def render_bill_page(token: str, accept_language: str | None) -> HTMLResponse:
     """The bill page for `token`, in the language closest to the phone's Accept-Language header.
 
-    Always 200: whether the token still works is for the page's script to learn from the state
-    (a 404 there shows "This bill link no longer works"). The token is shown to the script as data
-    only, whatever characters it holds.
+    The same page whether the token works or not (the route answers 404 for one that does not, and
+    the script, finding the state 404 too, shows "This bill link no longer works"). The token is
+    shown to the script as data only, whatever characters it holds.
     """
     locale = guest_locale(accept_language)
     texts = texts_for(locale)

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 
 from tablepay_domain.bill import SplitMode
 
 from ..services.bills import BillService, ShareAsk, ShareRefused
 from .auth import kiosk_from_request
+from .bill_page import render_bill_page
 from .bill_schemas import BillOpenIn, BillOut, BillState, ShareConflict, ShareIn, ShareOut
 from .schemas import ErrorResponse
 from .source_budget import SourceBudget
@@ -79,6 +80,16 @@ async def open_bill(order_id: str, order: BillOpenIn, request: Request, kiosk_id
 async def stop_bill(order_id: str, request: Request, kiosk_id: Kiosk) -> dict[str, object]:
     """Stop the split: open holds are released, paid shares stay; the rest can then be paid in full."""
     return await _bills(request).stop(order_id, kiosk_id=kiosk_id)
+
+
+@guest_router.get("/{token}", include_in_schema=False)
+async def bill_page(token: str, request: Request) -> HTMLResponse:
+    """The guest's bill page; 404 (the same page, saying the link no longer works) for a token no bill has."""
+    _within(request, "bill_state_budget", token)
+    page = render_bill_page(token, request.headers.get("accept-language"))
+    if not _bills(request).works(token):
+        page.status_code = 404
+    return page
 
 
 @guest_router.get(

@@ -214,6 +214,14 @@ class BillService:
             raise BillGone("This bill link no longer works. Please ask your waiter.")
         return bill
 
+    def works(self, token: str) -> bool:
+        """Whether the token opens a bill now (its page is served either way, with 404 when not)."""
+        try:
+            self._working(token)
+        except BillGone:
+            return False
+        return True
+
     def state(self, token: str, share_id: str = "") -> dict[str, Any]:
         """The bill as a guest's page shows it: dishes with units paid, held and free, and the sums."""
         return self._state(self._working(token), share_id)

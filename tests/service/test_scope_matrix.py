@@ -71,7 +71,8 @@ PUBLIC: dict[tuple[str, str], int] = {
     ("POST", "/v1/pairing/codes"): 201,
     ("GET", "/v1/pairing/codes/{code}"): 404,  # no poll secret: as if the code did not exist
     # A split bill's guests hold only its token (in the path); a token in Authorization is never looked at.
-    ("GET", "/bill/{token}/state"): 404,  # a token no bill has
+    ("GET", "/bill/{token}"): 404,  # a token no bill has: the page says its link no longer works
+    ("GET", "/bill/{token}/state"): 404,
     ("POST", "/bill/{token}/shares"): 404,
 }
 

@@ -291,3 +291,33 @@ def test_a_refund_applies_to_one_share(tmp_path: Path, provider: str, database_u
         assert "bill.share_refunded" in names
         history = h.kiosk.get("/v1/orders/ord-refund-share/history").json()
         assert [a["status"] for a in history["attempts"]] == ["refunded", "paid"]
+
+
+def test_the_pos_is_paid_once_with_a_payment_line_per_share(
+    tmp_path: Path, provider: str, database_url: str | None
+) -> None:
+    from tests.service.test_pos_split_payment import calls, lines_in
+    from tests.service.test_pos_sync import dish, sim_order
+
+    lines = [dish("MARG", 2), dish("BRUS", 1), dish("TIRA", 1)]  # 2 x 950 + 650 + 690 = 3240, as the POS sells
+    with running_harness(tmp_path, provider=provider, database_url=database_url, pos=True) as h:
+        table = Table(h, split_order("ord-split-pos", lines=lines, table="Bar 1"))
+        # Opening the bill sent every dish to the kitchen; nothing is paid in the POS yet.
+        eventually(lambda: h.pos_state("ord-split-pos")["status"] == "in_pos", message="dishes in the POS")
+        first = table.pay(table.take(mode="items", items=[{"sku": "MARG", "quantity": 1}], tip_amount=150))
+        second = table.pay(table.take(mode="amount", amount=1000, donation_amount=60))
+        assert not sim_order(h, "ord-split-pos")["paid"]  # the POS wants the whole sum at once
+        third = table.pay(table.take(mode="remaining", tip_amount=200))
+        eventually(lambda: h.pos_state("ord-split-pos")["status"] == "paid", timeout=15, message="paid in the POS")
+
+        remote = sim_order(h, "ord-split-pos")
+        assert remote["paid"] and remote["visit_finished"] and remote["unpaidSum"] == 0
+        assert calls(h)["PayOrder"] == 1
+        booked = lines_in(remote)
+        assert [(amount, tip) for amount, tip, _, _ in booked] == [(950, 150), (1000, 0), (1290, 200)]
+        assert sum(amount for amount, _, _, _ in booked) == 3240 == remote["orderSum"]  # the donation is not there
+        references = [reference for _, _, _, reference in booked]
+        for share, reference in zip((first, second, third), references, strict=True):
+            found = h.payment(share["payment_id"])
+            assert reference.startswith(f"{provider}:") and reference != f"{provider}:{found['payment_id']}"
+        assert len(set(references)) == 3
