@@ -3,6 +3,7 @@
     .venv/bin/python bench/split_bill.py             # 20 guests, 30 bills (rounds)
     .venv/bin/python bench/split_bill.py --quick     # 20 guests, 5 bills
     .venv/bin/python bench/split_bill.py --guests 40 --rounds 10
+    .venv/bin/python bench/split_bill.py --chain     # two instances on one PostgreSQL, the phones split between them
 
 A real sandbox and a real `tablepay sync` on Stripe (processes on 127.0.0.1, SQLite). Each round the
 kiosk opens a new bill; its guests, released together, each POST one share (their own dishes, an equal
@@ -25,6 +26,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -35,10 +37,20 @@ ROOT = Path(__file__).resolve().parent.parent
 if __package__ in (None, ""):  # run as a script: make `bench` importable
     sys.path.insert(0, str(ROOT))
 
-from bench.provider_paths import KIOSK, free_port, sandbox, service  # noqa: E402  # after the sys.path line
+from bench.chain import add_kiosk, throwaway_database  # noqa: E402  # after the sys.path line
+from bench.provider_paths import (  # noqa: E402  # after the sys.path line
+    KIOSK,
+    STRIPE_KEY,
+    Server,
+    free_port,
+    process,
+    sandbox,
+    service,
+    service_env,
+)
 
 SECRET = "whsec_bench_split"
-LINES = [
+LINES: list[dict[str, Any]] = [
     *({"sku": f"DISH{n}", "name": f"Dish {n}", "quantity": 2, "unit_amount": 1190 + 35 * n} for n in range(8)),
     {"sku": "WINE", "name": "Bottle of wine", "quantity": 1, "unit_amount": 3400},
 ]
@@ -65,10 +77,31 @@ def _check(state: dict[str, Any], where: str) -> None:
         assert line["paid"] + line["held"] + line["free"] == line["quantity"], (where, line)
 
 
+Rows = Callable[[str, str], list[tuple[Any, ...]]]  # (SQL with one ? for the order id, order id) -> rows
+
+
+def sqlite_rows(db: Path) -> Rows:
+    def rows(sql: str, order_id: str) -> list[tuple[Any, ...]]:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+            return list(conn.execute(sql, (order_id,)).fetchall())
+
+    return rows
+
+
+def postgres_rows(url: str) -> Rows:
+    def rows(sql: str, order_id: str) -> list[tuple[Any, ...]]:
+        import psycopg
+
+        with psycopg.connect(url) as conn:
+            return list(conn.execute(sql.replace("?", "%s"), (order_id,)).fetchall())
+
+    return rows
+
+
 async def one_round(
-    n: int, service_url: str, token: str, sandbox_url: str, guests: int, rng: random.Random, db: Path
+    n: int, services: list[str], token: str, sandbox_url: str, guests: int, rng: random.Random, rows: Rows
 ) -> tuple[list[float], Counter[int]]:
-    order = {
+    order: dict[str, Any] = {
         "order_id": f"ord-split-{n}",
         "kiosk_id": KIOSK,
         "currency": "EUR",
@@ -77,11 +110,14 @@ async def one_round(
         "lines": LINES,
     }
     async with httpx.AsyncClient(
-        base_url=service_url, headers={"Authorization": f"Bearer {token}"}, timeout=30
+        base_url=services[0], headers={"Authorization": f"Bearer {token}"}, timeout=30
     ) as kiosk:
         opened = await kiosk.post(f"/v1/orders/{order['order_id']}/bill", json=order)
         assert opened.status_code == 201, opened.text
-        url = opened.json()["bill_url"]
+        token_path = f"/bill/{opened.json()['token']}"
+    # Phone i reaches instance i mod len(services) (one, or two behind a load balancer).
+    urls = [services[i % len(services)] + token_path for i in range(guests)]
+    url = urls[0]
     phones = [httpx.AsyncClient(timeout=30) for _ in range(guests)]  # one connection per phone
     gate = asyncio.Event()
     latencies: list[float] = []
@@ -90,7 +126,7 @@ async def one_round(
     async def guest(i: int) -> dict[str, Any] | None:
         await gate.wait()
         started = time.perf_counter()
-        answer = await phones[i].post(f"{url}/shares", json=_ask(i, guests, LINES, rng, 1))
+        answer = await phones[i].post(f"{urls[i]}/shares", json=_ask(i, guests, LINES, rng, 1))
         latencies.append(time.perf_counter() - started)
         codes[answer.status_code] += 1
         assert answer.status_code in (201, 409, 422), answer.text
@@ -121,13 +157,10 @@ async def one_round(
         assert state["paid"] == sum(s["amount"] for s in shares), (n, state["paid"])
         if state["remaining"] == 0:
             assert state["status"] == "settled", state
-        with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
-            flagged = conn.execute(
-                "SELECT COUNT(*) FROM payments WHERE order_id = ? AND attention LIKE 'overpaid%'", (order["order_id"],)
-            ).fetchone()[0]
-            units = conn.execute(
-                "SELECT share FROM payments WHERE order_id = ? AND status = 'paid'", (order["order_id"],)
-            ).fetchall()
+        [(flagged,)] = rows(
+            "SELECT COUNT(*) FROM payments WHERE order_id = ? AND substr(attention, 1, 8) = 'overpaid'", order["order_id"]
+        )
+        units = rows("SELECT share FROM payments WHERE order_id = ? AND status = 'paid'", order["order_id"])
         assert flagged == 0, f"round {n}: {flagged} shares flagged overpaid"
         taken: Counter[str] = Counter()
         for (share_json,) in units:
@@ -145,28 +178,51 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-async def run(guests: int, rounds: int, seed: int) -> None:
+def chain_instances(stack: ExitStack, work: Path, ports: list[int], sandbox_url: str) -> tuple[list[Server], str, Rows]:
+    """Two `tablepay sync` instances on one throwaway PostgreSQL database, and a kiosk token for both."""
+    url = stack.enter_context(throwaway_database())
+    servers = []
+    token = ""
+    for n, port in enumerate(ports):
+        data_dir = work / f"instance-{n}"
+        data_dir.mkdir()
+        env = {
+            **service_env("stripe", data_dir, sandbox_url, SECRET),
+            "STRIPE_SECRET_KEY": STRIPE_KEY,
+            "TABLEPAY_DATABASE_URL": url,
+            "TABLEPAY_PUBLIC_URL": f"http://127.0.0.1:{ports[0]}",
+        }
+        command = [sys.executable, "-m", "tablepay", "sync", "--host", "127.0.0.1", "--port", str(port)]
+        servers.append(stack.enter_context(process(f"instance-{n}", command, env, port, work / f"instance-{n}.log")))
+        if n == 0:
+            token = add_kiosk(env, KIOSK)
+    return servers, token, postgres_rows(url)
+
+
+async def run(guests: int, rounds: int, seed: int, chain: bool) -> None:
     rng = random.Random(seed)
     with tempfile.TemporaryDirectory(prefix="tablepay-split-") as tmp, ExitStack() as stack:
         work = Path(tmp)
-        sandbox_port, service_port = free_port(), free_port()
-        box = stack.enter_context(
-            sandbox(work, sandbox_port, f"http://127.0.0.1:{service_port}/webhooks/stripe", SECRET)
-        )
-        server, token = service("stripe", work, service_port, box.url, SECRET)
-        live = stack.enter_context(server)
+        sandbox_port, ports = free_port(), [free_port(), free_port()]
+        box = stack.enter_context(sandbox(work, sandbox_port, f"http://127.0.0.1:{ports[0]}/webhooks/stripe", SECRET))
+        if chain:
+            servers, token, rows = chain_instances(stack, work, ports, box.url)
+        else:
+            server, token = service("stripe", work, ports[0], box.url, SECRET)
+            servers, rows = [stack.enter_context(server)], sqlite_rows(work / "stripe" / "sync.sqlite")
         latencies: list[float] = []
         codes: Counter[int] = Counter()
         started = time.perf_counter()
         for n in range(rounds):
             round_latencies, round_codes = await one_round(
-                n, live.url, token, box.url, guests, rng, work / "stripe" / "sync.sqlite"
+                n, [s.url for s in servers], token, box.url, guests, rng, rows
             )
             latencies += round_latencies
             codes += round_codes
         elapsed = time.perf_counter() - started
     ms = [1000 * v for v in latencies]
-    print(f"{guests} guests x {rounds} bills, seed {seed}, {elapsed:.1f} s")
+    engine = "two instances on PostgreSQL" if chain else "one instance on SQLite"
+    print(f"{guests} guests x {rounds} bills, {engine}, seed {seed}, {elapsed:.1f} s")
     print("answers: " + ", ".join(f"{code}: {count}" for code, count in sorted(codes.items())))
     print(f"share creation (ms): p50 {statistics.median(ms):.1f}, p99 {percentile(ms, 99):.1f}, max {max(ms):.1f}")
     print("every round: held + paid <= bill, no unit held or paid twice, no overpaid share, settled when covered")
@@ -178,8 +234,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--seed", type=int, default=15)
     parser.add_argument("--quick", action="store_true", help="5 rounds")
+    parser.add_argument("--chain", action="store_true", help="two instances on one PostgreSQL database")
     args = parser.parse_args()
-    asyncio.run(run(args.guests, 5 if args.quick else args.rounds, args.seed))
+    asyncio.run(run(args.guests, 5 if args.quick else args.rounds, args.seed, args.chain))
 
 
 if __name__ == "__main__":
