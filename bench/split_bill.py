@@ -158,7 +158,8 @@ async def one_round(
         if state["remaining"] == 0:
             assert state["status"] == "settled", state
         [(flagged,)] = rows(
-            "SELECT COUNT(*) FROM payments WHERE order_id = ? AND substr(attention, 1, 8) = 'overpaid'", order["order_id"]
+            "SELECT COUNT(*) FROM payments WHERE order_id = ? AND substr(attention, 1, 8) = 'overpaid'",
+            order["order_id"],
         )
         units = rows("SELECT share FROM payments WHERE order_id = ? AND status = 'paid'", order["order_id"])
         assert flagged == 0, f"round {n}: {flagged} shares flagged overpaid"

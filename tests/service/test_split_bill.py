@@ -321,3 +321,24 @@ def test_the_pos_is_paid_once_with_a_payment_line_per_share(
             found = h.payment(share["payment_id"])
             assert reference.startswith(f"{provider}:") and reference != f"{provider}:{found['payment_id']}"
         assert len(set(references)) == 3
+
+
+def test_a_share_whose_webhooks_are_lost_is_repaired_by_the_sweep_and_settles_the_bill(
+    tmp_path: Path, provider: str, database_url: str | None
+) -> None:
+    with running_harness(
+        tmp_path,
+        provider=provider,
+        database_url=database_url,
+        reconcile_after_seconds=0.2,
+        reconcile_interval_seconds=0.2,
+    ) as h:
+        table = Table(h, split_order("ord-split-sweep", lines=PIZZAS))
+        h.sandbox_mode("drop")
+        share = table.take(mode="remaining", tip_amount=100)
+        h.complete({"payment_id": share["share_id"], "checkout_url": share["checkout_url"]}, "succeeded")
+        h.wait_status(share["share_id"], "paid", timeout=15)
+        settled = eventually(lambda: _status(table, "settled"), message="bill settled by the sweep")
+        assert settled["paid"] == 3900
+        names = [e["event"] for e in bill_events(h)]
+        assert names.count("bill.share_paid") == 1 and names[-1] == "bill.settled", names
