@@ -45,6 +45,7 @@ def share_event(seq: int, status: str, name: str, payment_id: str, amount: int, 
         "amount_total": amount,
         "tip_amount": 100,
         "paid_at": paid_at,
+        "created_at": "2026-12-02T11:58:00.000+00:00",
         "bill": state,
     }
 
