@@ -76,6 +76,7 @@ class LocalOrder:
     pos_status: str | None = None  # None: never sent to the POS
     sent: Mapping[str, int] = field(default_factory=dict)  # sku -> how many the kitchen got
     bill: BillProgress | None = None  # the split bill (None: never split)
+    latest_checkout: Attempt | None = None  # the latest attempt that is not a share: the order's own checkout
 
     @property
     def is_paid(self) -> bool:
@@ -159,6 +160,7 @@ class KioskStore:
             row["pos_status"],
             {r["sku"]: r["sent_quantity"] for r in rows if r["sent_quantity"]},
             bill_of(row),
+            self.latest_attempt(order_id, shares=False),
         )
 
     def open_order_for_table(self, table: str) -> LocalOrder | None:
@@ -287,10 +289,12 @@ class KioskStore:
             self.db.execute("DELETE FROM orders WHERE order_id = ?", [order_id])
 
     # -- payment attempts ------------------------------------------------
-    def latest_attempt(self, order_id: str) -> Attempt | None:
+    def latest_attempt(self, order_id: str, *, shares: bool = True) -> Attempt | None:
+        """The order's latest attempt (`shares=False`: of its own checkouts, leaving a split bill's shares out)."""
+        only = "" if shares else " AND share = 0"
         row = next(
             self.db.query(
-                "SELECT * FROM payment_attempts WHERE order_id = ? ORDER BY attempt DESC LIMIT 1", [order_id]
+                f"SELECT * FROM payment_attempts WHERE order_id = ?{only} ORDER BY attempt DESC LIMIT 1", [order_id]
             ),
             None,
         )

@@ -181,6 +181,39 @@ class OrderViewModel(QObject):
     def set_donation_fixed(self, amount: int) -> None:
         self.set_donation(DonationChoice(DonationKind.FIXED, amount) if amount else DonationChoice())
 
+    # -- paying: in full, or split ----------------------------------------------------
+    @property
+    def split_open(self) -> bool:
+        """Guests are paying their parts: paying in full waits until the waiter stops the split."""
+        order = self.order
+        return order is not None and not order.is_paid and order.bill is not None and order.bill.is_open
+
+    @property
+    def _checkout_live(self) -> bool:
+        checkout = self.order.latest_checkout if self.order is not None else None
+        return checkout is not None and checkout.status.is_live
+
+    @property
+    def can_pay(self) -> bool:
+        order = self.order
+        return order is not None and bool(order.lines) and not order.is_paid and not self.split_open
+
+    @property
+    def pay_text(self) -> str:
+        if self._checkout_live:
+            return "Show payment QR"
+        stopped = self.order is not None and self.order.bill is not None and self.order.bill.is_stopped
+        return "Pay the rest in full" if stopped else "Pay in full"
+
+    @property
+    def can_split(self) -> bool:
+        order = self.order
+        return order is not None and bool(order.lines) and not order.is_paid and not self._checkout_live
+
+    @property
+    def split_text(self) -> str:
+        return "Show split QR" if self.split_open else "Split the bill"
+
     # -- what the views show ----------------------------------------------------------
     def totals(self) -> Totals:
         if self.order is None:
