@@ -178,3 +178,19 @@ def test_the_progress_in_the_kiosks_locale(tmp_path, qapp, service, qtbot, qasyn
     qtbot.waitUntil(lambda: vm.state is CheckoutState.SPLIT, timeout=5000)
     feed(vm, share_event(1, "paid", "bill.share_paid", "s1", 4310, bill(paid=4210, held=1000, guests=1)))
     assert vm.progress_text == "42,10\xa0€ of 96,00\xa0€ paid · 1 guest paying"
+
+
+def test_the_orders_list_shows_a_split_bills_progress(vm, service, qtbot, qasync_loop):
+    from pos_app.viewmodels import OrdersViewModel
+
+    orders = OrdersViewModel(vm.store, vm.order_vm.settings)
+    vm.split()
+    qtbot.waitUntil(lambda: vm.state is CheckoutState.SPLIT, timeout=5000)
+    feed(vm, share_event(1, "paid", "bill.share_paid", "s1", 4310, bill(paid=4210)))
+    orders.refresh()
+    assert [(r.payment, r.payment_status) for r in orders.open_rows] == [("Split · €42.10 paid", "split")]
+    service.state = bill(paid=4210)
+    vm.stop_split()
+    qtbot.waitUntil(lambda: vm.state is CheckoutState.STOPPED, timeout=5000)
+    orders.refresh()
+    assert [r.payment for r in orders.open_rows] == ["Split stopped · €53.90 left"]
