@@ -49,6 +49,13 @@ class PaymentRecord:
     # Set when a person must act, e.g. "double_payment: ..." when the order was already paid by another attempt.
     attention: str | None = None
     amount_charged_back: int = 0  # taken back by the guest's bank after the payment (a chargeback)
+    # A share of a split bill (docs/split-bill.md): its bill, what it pays (JSON, services/bill_ledger.py),
+    # until when its part is held (epoch seconds; 0 once released), and whether it was left out of the
+    # bill because it was paid after its part had gone to others (flagged for a refund).
+    bill_id: str | None = None
+    share: str | None = None
+    hold_until: float | None = None
+    share_excluded: bool = False
 
     def public(self) -> dict[str, object]:
         """What a kiosk may see of this attempt."""
@@ -71,4 +78,24 @@ class PaymentRecord:
             "updated_at": self.updated_at,
             "attention": self.attention,
             "amount_charged_back": self.amount_charged_back,
+            "bill_id": self.bill_id,
         }
+
+
+@dataclass(frozen=True)
+class BillRecord:
+    """An order opened for splitting between guests; its shares are payment attempts with its bill_id."""
+
+    bill_id: str
+    order_id: str
+    kiosk_id: str
+    token: str
+    currency: str
+    lines: str  # JSON [{sku, name, quantity, unit_amount}] at `version`
+    version: int
+    split_ways: int | None
+    status: str  # open | settled | stopped
+    created_at: str
+    updated_at: str
+    closed_at: float | None = None
+    tip_presets: str = "[10,15,20]"  # JSON: the opening kiosk's tip percentages, offered to the guests

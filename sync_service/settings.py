@@ -174,6 +174,13 @@ class Settings(BaseSettings):
         default="Partner charity", validation_alias=AliasChoices("TABLEPAY_DONATION_PARTNER", "donation_partner")
     )
     max_total: int = Field(default=1_000_000, gt=0, validation_alias=AliasChoices("TABLEPAY_MAX_TOTAL", "max_total"))
+    share_hold_seconds: float = Field(
+        default=300,
+        ge=1,
+        le=1800,
+        validation_alias=AliasChoices("TABLEPAY_SHARE_HOLD_SECONDS", "share_hold_seconds"),
+        description="How long a split bill's share being paid keeps its part for that guest",
+    )
     checkout_ttl_seconds: int = Field(
         default=1800, ge=1800, le=86400, validation_alias=AliasChoices("TABLEPAY_CHECKOUT_TTL", "checkout_ttl_seconds")
     )

@@ -21,6 +21,7 @@ from ..pos.rkeeper_client import RKeeperClient
 from ..providers.base import PaymentProvider
 from ..providers.mollie_gateway import MollieGateway
 from ..providers.stripe_gateway import StripeGateway
+from ..services.bills import BillService
 from ..services.checkout import CheckoutError, CheckoutService
 from ..services.donations import DonationReversals, DonationTransfers
 from ..services.feed import Feed, FeedNotifier
@@ -39,7 +40,7 @@ from ..storage.pos_repository import PosRepository
 from ..storage.postgres import PostgresDatabase, listen_for_feed
 from ..storage.refund_repository import RefundRepository
 from ..storage.repository import Repository
-from . import kiosk_routes, mollie_webhook, page_headers, pages, pairing_routes, pos_routes, webhook_routes
+from . import bill_routes, kiosk_routes, mollie_webhook, page_headers, pages, pairing_routes, pos_routes, webhook_routes
 from .auth import mint_token
 from .body_limit import BodyLimit
 from .feed_fast_path import FeedFastPath
@@ -145,6 +146,17 @@ def create_app(
         donation_label=f"Donation to {settings.donation_partner}",
         pos=pos_orders,
     )
+    bills = BillService(
+        repo,
+        checkouts,
+        payment_events,
+        notifier,
+        provider,
+        public_url=settings.public_url or public_url,
+        hold_seconds=settings.share_hold_seconds,
+        max_total=settings.max_total,
+        donation_partner=settings.donation_partner,
+    )
     outbox = OutboxWorker(
         repo,
         {
@@ -170,7 +182,10 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        tasks = [asyncio.create_task(outbox.run()), asyncio.create_task(reconciler.run())] if background else []
+        # A lapsed hold is looked at within a tenth of the hold (at most 5 s): its checkout stopped soon after.
+        hold_every = max(0.2, min(5.0, settings.share_hold_seconds / 10))
+        jobs = (outbox.run, reconciler.run, lambda: bills.run(hold_every)) if background else ()
+        tasks = [asyncio.create_task(job()) for job in jobs]
         if isinstance(db, PostgresDatabase):  # another instance's commits wake this one's long polls
             tasks.append(asyncio.create_task(listen_for_feed(db.url, notifier.notify, notifier.notify_all)))
         # SQLite's WAL is checkpointed off the loop; PostgreSQL checkpoints itself.
@@ -199,6 +214,9 @@ def create_app(
     app.state.provider = provider
     app.state.payment_events = payment_events
     app.state.checkouts = checkouts
+    app.state.bills = bills
+    app.state.bill_state_budget = bill_routes.state_budget()
+    app.state.bill_share_budget = bill_routes.share_budget()
     app.state.feed = Feed(repo, notifier)
     app.state.outbox = outbox
     app.state.reconciler = reconciler
@@ -245,6 +263,8 @@ def create_app(
     app.include_router(pos_routes.router)
     app.include_router(pairing_routes.router)
     app.include_router(pages.router)
+    app.include_router(bill_routes.kiosk_router)
+    app.include_router(bill_routes.guest_router)
     # Added last, so it runs first: a body over its limit is refused before routing or authentication.
     # A webhook may be read a little past its own limit, so an oversize forgery can be recognised.
     app.add_middleware(

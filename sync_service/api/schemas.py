@@ -138,6 +138,23 @@ class Payment(BaseModel):
     )
 
 
+class BillSums(BaseModel):
+    version: int
+    status: Literal["open", "settled", "stopped"]
+    currency: str
+    total: int = Field(description="The dishes, minor units")
+    paid: int = Field(description="Paid by shares that count (tips and donations excluded)")
+    held: int = Field(description="Held by shares being paid right now")
+    remaining: int = Field(description="Neither paid nor held")
+    guests_paying: int
+
+
+class BillProgress(BillSums):
+    """A bill's progress, as the kiosk's feed events carry it."""
+
+    bill_id: str
+
+
 class FeedEvent(BaseModel):
     seq: int
     event_id: str
@@ -158,6 +175,7 @@ class FeedEvent(BaseModel):
         default=None,
         description="Payment events: the provider's payment intent id, or its checkout session id before there is one",
     )
+    bill: BillProgress | None = Field(default=None, description="`bill.*` events: the split bill's progress")
 
 
 class FeedPage(BaseModel):

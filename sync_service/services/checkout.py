@@ -13,17 +13,20 @@ import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
+from dataclasses import replace
 from typing import Any
 
 import structlog
 
+from tablepay_domain.bill import Share, SplitMode
 from tablepay_domain.money import Money
-from tablepay_domain.order import Limits, Order, validate_order
+from tablepay_domain.order import Limits, Line, Order, validate_order
 from tablepay_domain.payment_state import PaymentStatus
 
-from ..models import PaymentRecord, snapshot_json, utc_now
+from ..models import BillRecord, PaymentRecord, snapshot_json, utc_now
 from ..providers.base import CheckoutNotStoppable, CheckoutRequest, Observation, PaymentProvider, ProviderError
 from ..storage.repository import IdempotentRequest, Repository
+from .bill_ledger import OPEN, BillChangeRefused, domain_bill, holding, order_paid, rebill, share_json
 from .feed import FeedNotifier
 from .payment_events import PaymentEvents
 from .pos_orders import LinesAlreadySent, OrderClosed, PosOrders, Sent
@@ -87,19 +90,19 @@ class KeyedLocks:
     """One asyncio lock per key (an order, a payment), dropped when nobody holds or waits for it."""
 
     def __init__(self) -> None:
-        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self.locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._users: defaultdict[str, int] = defaultdict(int)
 
     @asynccontextmanager
     async def hold(self, key: str) -> AsyncIterator[None]:
         self._users[key] += 1
         try:
-            async with self._locks[key]:
+            async with self.locks[key]:
                 yield
         finally:
             self._users[key] -= 1
             if not self._users[key]:
-                del self._users[key], self._locks[key]
+                del self._users[key], self.locks[key]
 
 
 class CheckoutService:
@@ -127,7 +130,7 @@ class CheckoutService:
         self._ttl = ttl_seconds
         self._donations_enabled = donations_enabled
         self._donation_label = donation_label
-        self._locks = KeyedLocks()
+        self.locks = KeyedLocks()
         self.pos = pos
 
     @property
@@ -135,7 +138,7 @@ class CheckoutService:
         """Whether a checkout may carry a donation (the kiosks hide theirs when not)."""
         return self._donations_enabled
 
-    def _valid(self, order: Order, kiosk_id: str) -> Order:
+    def valid(self, order: Order, kiosk_id: str) -> Order:
         if order.kiosk_id != kiosk_id:
             raise Forbidden(f"this kiosk is {kiosk_id!r} but the order says {order.kiosk_id!r}")
         try:
@@ -151,7 +154,7 @@ class CheckoutService:
             raise Forbidden(f"order {order.order_id} belongs to another kiosk")
         return order
 
-    def _chargeable(self, order: Order) -> None:
+    def chargeable(self, order: Order) -> None:
         """Refuse a total the provider would refuse anyway, in words a waiter can act on (not a 502)."""
         if not self._provider.takes_currency(order.currency):
             raise CurrencyNotTaken(
@@ -167,9 +170,9 @@ class CheckoutService:
             )
 
     async def create(self, order: Order, *, kiosk_id: str, idempotency_key: str | None) -> tuple[int, dict[str, Any]]:
-        order = self._valid(order, kiosk_id)
+        order = self.valid(order, kiosk_id)
         # Only a checkout has a floor: the kitchen may get a 0.30 EUR espresso on its own.
-        self._chargeable(order)
+        self.chargeable(order)
         snapshot = snapshot_json(order)
         if not idempotency_key:
             return await self._create(order, snapshot, None)
@@ -181,7 +184,7 @@ class CheckoutService:
         held = self._refuse_other_request(kiosk_id, idempotency_key, request_hash)
         if held is not None and not held.in_progress:
             return held.status_code, held.response or {}
-        async with self._locks.hold(f"idempotency-key\x00{kiosk_id}\x00{idempotency_key}"):
+        async with self.locks.hold(f"idempotency-key\x00{kiosk_id}\x00{idempotency_key}"):
             held = self._repo.reserve_idempotency_key(kiosk_id, idempotency_key, request_hash)
             if held is not None:
                 self._refuse_other_request(kiosk_id, idempotency_key, request_hash, held)
@@ -210,15 +213,15 @@ class CheckoutService:
         return held
 
     async def _create(self, order: Order, snapshot: str, idempotency_key: str | None) -> tuple[int, dict[str, Any]]:
-        async with self._locks.hold(order.order_id):
+        async with self.locks.hold(order.order_id):
             if self.pos is not None:
-                self._send_to_pos(order)
+                self.queue_for_pos(order)
             payment = self._resumable_or_new(order, snapshot, idempotency_key)
             if payment.checkout_url is None:
-                payment = await self._open_hosted_checkout(payment, order)
+                payment = await self.open_hosted_checkout(payment, self._charged(payment, order))
             return 201, payment.public()
 
-    def _send_to_pos(self, order: Order) -> Sent:
+    def queue_for_pos(self, order: Order) -> Sent:
         assert self.pos is not None
         try:
             return self.pos.send(order)
@@ -231,9 +234,9 @@ class CheckoutService:
         """`POST /v1/orders`: queue for the POS the dishes it has not been sent yet."""
         if self.pos is None:
             raise PosDisabled("this service has no restaurant POS configured (RKEEPER_URL is empty)")
-        order = self._valid(order, kiosk_id)
-        async with self._locks.hold(order.order_id):
-            sent = self._send_to_pos(order)
+        order = self.valid(order, kiosk_id)
+        async with self.locks.hold(order.order_id):
+            sent = self.queue_for_pos(order)
         return {"order_id": sent.order_id, "pos_status": sent.pos_status, "package": sent.package}
 
     def _resumable_or_new(self, order: Order, snapshot: str, idempotency_key: str | None) -> PaymentRecord:
@@ -253,10 +256,18 @@ class CheckoutService:
     def _live_or_new(self, order: Order, snapshot: str, idempotency_key: str | None) -> tuple[PaymentRecord, bool]:
         """The live attempt this request resumes, or a new one to store (True)."""
         attempts = self._repo.attempts(order.order_id)
-        paid = [a for a in attempts if a.status.is_paid]
-        if paid:
-            raise Conflict(f"order {order.order_id} is already paid", payment_id=paid[0].payment_id)
-        live = [a for a in attempts if a.status.is_live]
+        if order_paid(self._repo, order.order_id):
+            raise Conflict(f"order {order.order_id} is already paid")
+        bill = self._repo.bill_for_order(order.order_id)
+        if bill is not None and bill.status == OPEN:
+            raise Conflict(
+                f"the bill of order {order.order_id} is being split between guests: stop the split first, "
+                "then what is left can be paid in full"
+            )
+        now = time.time()
+        # A released share's checkout may stay payable a while (a provider that cannot stop it): it no
+        # longer blocks the order, and if it is paid after all its bill judges it (bill_ledger.py).
+        live = [a for a in attempts if a.status.is_live and (a.bill_id is None or holding(a, now))]
         if live:
             current = live[0]
             # The same request again after a crash or a lost answer: carry on with it.
@@ -267,20 +278,26 @@ class CheckoutService:
                 f"{current.attempt}); cancel it first",
                 payment_id=current.payment_id,
             )
-        now = utc_now()
-        payment = PaymentRecord(
+        if bill is not None:
+            return self._rest_of_bill(order, bill, attempts, idempotency_key), True
+        return self.new_attempt(order, len(attempts) + 1, idempotency_key), True
+
+    def new_attempt(self, charged: Order, attempt: int, idempotency_key: str | None, **share: Any) -> PaymentRecord:
+        """A new open attempt charging `charged` (`share`: a split bill's columns when it is a share)."""
+        created = utc_now()
+        return PaymentRecord(
             payment_id=f"pay_{uuid.uuid4().hex}",
-            order_id=order.order_id,
-            attempt=len(attempts) + 1,
-            kiosk_id=order.kiosk_id,
+            order_id=charged.order_id,
+            attempt=attempt,
+            kiosk_id=charged.kiosk_id,
             status=PaymentStatus.OPEN,
-            currency=order.currency,
-            dish_subtotal=order.dish_subtotal,
-            tip_amount=order.tip_amount,
-            donation_amount=order.donation_amount,
-            amount_total=order.amount_total,
+            currency=charged.currency,
+            dish_subtotal=charged.dish_subtotal,
+            tip_amount=charged.tip_amount,
+            donation_amount=charged.donation_amount,
+            amount_total=charged.amount_total,
             amount_refunded=0,
-            snapshot=snapshot,
+            snapshot=snapshot_json(charged),
             provider=self._provider.name,
             provider_session_id=None,
             provider_payment_intent=None,
@@ -289,20 +306,55 @@ class CheckoutService:
             expires_at=None,
             idempotency_key=idempotency_key,
             failure_reason=None,
-            created_at=now,
-            updated_at=now,
+            created_at=created,
+            updated_at=created,
             paid_at=None,
+            **share,
         )
-        return payment, True
 
-    async def _open_hosted_checkout(self, payment: PaymentRecord, order: Order) -> PaymentRecord:
+    def _rest_of_bill(
+        self, order: Order, bill: BillRecord, attempts: list[PaymentRecord], idempotency_key: str | None
+    ) -> PaymentRecord:
+        """After a split was stopped, paying in full pays what the guests left: the bill's last share
+        (with the kiosk's tip and donation), held for as long as its checkout lives."""
+        try:
+            bill = rebill(self._repo, bill, order)
+        except BillChangeRefused as exc:
+            raise DishesAlreadySent(str(exc)) from None
+        left = domain_bill(bill, attempts, time.time())
+        if left.remaining <= 0:
+            raise Conflict(f"nothing is left to pay on order {order.order_id}: guests are paying the rest")
+        share = Share(left.remaining, SplitMode.REMAINING)
+        return self.new_attempt(
+            self._rest_order(order, share.amount),
+            len(attempts) + 1,
+            idempotency_key,
+            bill_id=bill.bill_id,
+            share=share_json(share, bill.version),
+            hold_until=time.time() + max(self._ttl, STRIPE_MIN_TTL),
+        )
+
+    @staticmethod
+    def _rest_order(order: Order, amount: int) -> Order:
+        """The rest of a split bill as one line (its tip and donation are the kiosk's)."""
+        return replace(order, lines=(Line("BILL-REST", "Rest of the bill", 1, amount),))
+
+    def _charged(self, payment: PaymentRecord, order: Order) -> Order:
+        """What a checkout charges: the order, or for the rest of a split bill that rest."""
+        return order if payment.bill_id is None else self._rest_order(order, payment.dish_subtotal)
+
+    async def open_hosted_checkout(
+        self, payment: PaymentRecord, order: Order, *, back_to: str | None = None
+    ) -> PaymentRecord:
+        """Open the provider's checkout for a stored attempt (`order`: what it charges). The guest comes
+        back to our own page, or to `back_to` (a split bill's page) whether they paid or not."""
         request = CheckoutRequest(
             order=order,
             payment_id=payment.payment_id,
             attempt=payment.attempt,
-            success_url=f"{self._public_url}/pay/success?session_id={{CHECKOUT_SESSION_ID}}",
-            cancel_url=f"{self._public_url}/pay/cancel?payment_id={payment.payment_id}",
-            return_url=f"{self._public_url}/pay/success?payment_id={payment.payment_id}",
+            success_url=back_to or f"{self._public_url}/pay/success?session_id={{CHECKOUT_SESSION_ID}}",
+            cancel_url=back_to or f"{self._public_url}/pay/cancel?payment_id={payment.payment_id}",
+            return_url=back_to or f"{self._public_url}/pay/success?payment_id={payment.payment_id}",
             expires_at=int(time.time())
             + min(max(self._ttl, STRIPE_MIN_TTL + CLOCK_MARGIN), STRIPE_MAX_TTL - CLOCK_MARGIN),
             # Derived from our attempt id, so a retried create returns the same session.
@@ -370,7 +422,7 @@ class CheckoutService:
 
     async def cancel(self, payment_id: str, kiosk_id: str | None) -> PaymentRecord:
         payment = self.get(payment_id, kiosk_id)
-        async with self._locks.hold(payment.order_id):
+        async with self.locks.hold(payment.order_id):
             payment = self.get(payment_id, kiosk_id)
             if payment.status is PaymentStatus.CANCELLED:
                 return payment

@@ -19,6 +19,7 @@ from ..providers.base import CheckoutReader, Observation, ProviderNotice
 from ..storage.group_commit import GroupCommitter
 from ..storage.repository import Repository
 from .attempt_match import Link, attention_note, match, takes_money
+from .bill_ledger import BillLedger
 from .donations import donation_refunded
 from .feed import FeedNotifier
 from .outbox import WorkSignal
@@ -117,6 +118,7 @@ class PaymentEvents:
         self._donation_partner = donation_partner
         self._rejected_rows = self._rejected_bytes = 0  # stored since the last trim
         self._pos = pos
+        self._ledger = BillLedger(repo)
         # Notified only after a commit that queued outbox work, so its worker starts at once
         # (and is not woken, to find nothing, by every other webhook).
         self._work = work or WorkSignal()
@@ -193,7 +195,7 @@ class PaymentEvents:
                 results.append((outcome, None, payment.payment_id if payment else None))
                 continue
             if change:
-                change = self._flag_double_payment(change, paid_in_batch)
+                change = self._flag_double_payment(change, paid_in_batch, view.by_id)
                 view.by_id[change.after.payment_id] = change.after
                 changes.append(change)
             results.append((outcome, change, payment.payment_id if payment else None))
@@ -283,7 +285,7 @@ class PaymentEvents:
             assert payment is not None, payment_id
             outcome, change = self._judge(payment, obs, f"the checkout as retrieved ({source})", True, utc_now())
             if change:
-                change = self._flag_double_payment(change, {})
+                change = self._flag_double_payment(change, {}, {})
             queued = self._write([change] if change else [])
             self._repo.record_event(
                 f"{source}:{payment_id}:{utc_now()}", self._provider, source, payment_id, outcome, ""
@@ -355,8 +357,15 @@ class PaymentEvents:
     def _queues_donation(self, change: Change) -> bool:
         return bool(change.became_paid and change.after.donation_amount > 0 and self._donation_account)
 
-    def _flag_double_payment(self, change: Change, paid_in_batch: dict[str, set[str]]) -> Change:
-        """An order paid by a second attempt keeps both payments (the money was taken) and flags the later one."""
+    def _flag_double_payment(
+        self, change: Change, paid_in_batch: dict[str, set[str]], batch: dict[str, PaymentRecord]
+    ) -> Change:
+        """An order paid by a second attempt keeps both payments (the money was taken) and flags the later one.
+
+        A share of a split bill is one of several payments by design: the bill judges whether it fits
+        (`batch`: the payments as this batch has changed them so far)."""
+        if change.after.bill_id is not None:
+            return self._ledger.judge(change, batch)
         if not change.became_paid:
             return change
         after = change.after
@@ -389,7 +398,7 @@ class PaymentEvents:
             return queued
         self._repo.write_payments([c.after for c in changes])
         moved = [c for c in changes if c.moved]
-        self._repo.append_feed_many([c.after for c in moved], [c.feed_event for c in moved])
+        self._repo.append_feed_many([c.after for c in moved], *self._ledger.feed_rows(moved))
         for change in changes:
             after = change.after
             if self._queues_donation(change):
@@ -418,10 +427,14 @@ class PaymentEvents:
                     ordering_key=f"donation:{after.payment_id}",
                 )
                 queued.add(id(change))
+            # A share alone never pays the POS: its bill does, once settled (below).
             if (
                 self._pos is not None
                 and change.moved
-                and self._pos.follow(after, change.became_paid, change.charged_back)
+                and self._pos.follow(after, change.became_paid and after.bill_id is None, change.charged_back)
             ):
                 queued.add(id(change))
+        for bill, payment_ids in self._ledger.settle(moved):
+            if self._pos is not None and self._pos.follow_bill(bill.order_id, bill.bill_id, payment_ids):
+                queued.update(id(c) for c in moved if c.after.bill_id == bill.bill_id)
         return queued

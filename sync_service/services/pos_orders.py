@@ -20,6 +20,7 @@ from tablepay_domain.payment_state import PaymentStatus
 from ..models import PaymentRecord, snapshot_json
 from ..storage.pos_repository import PosRepository
 from ..storage.repository import Repository
+from .bill_ledger import order_paid
 from .feed import FeedNotifier
 from .outbox import WorkSignal
 
@@ -78,7 +79,7 @@ class PosOrders:
         return sent
 
     def _queue_new_lines(self, order: Order) -> Sent:
-        if any(p.status.is_paid for p in self._repo.attempts(order.order_id)):
+        if order_paid(self._repo, order.order_id):
             raise OrderClosed(f"order {order.order_id} is already paid; nothing more can go to the kitchen")
         self._repo.upsert_order(order, snapshot_json(order))
         packages = self._pos.packages(order.order_id)
@@ -169,6 +170,22 @@ class PosOrders:
                 "provider; the POS order is not changed: book the return at the POS",
             )
         return False
+
+    def follow_bill(self, order_id: str, bill_id: str, payment_ids: list[str]) -> bool:
+        """A split bill was settled: the POS is paid once, one Payment line per share (frozen here)."""
+        if self._pos.pos_order(order_id) is None:
+            return False
+        queued = self._repo.enqueue(
+            PAYMENT_TOPIC,
+            f"pos:{order_id}:bill:{bill_id}",
+            None,
+            {"order_id": order_id, "payment_ids": payment_ids},
+            ordering_key=order_id,
+        )
+        self._pos.add_trail(
+            order_id, "payment_queued", f"bill {bill_id} settled by {len(payment_ids)} shares; queued for the POS"
+        )
+        return queued
 
     # outbox outcomes (inside the worker's transaction) ----------------------------
     def delivered(

@@ -292,6 +292,44 @@ def m012_outbox_leases(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE outbox ADD COLUMN lease_token TEXT")
 
 
+@migrations()
+def m013_split_bills(db: sqlite_utils.Database) -> None:
+    db.executescript(
+        """
+        -- An order opened for splitting between guests (docs/split-bill.md); one per order. `lines` is
+        -- the JSON of its dishes at `version`; `token` is the bill page's capability (like a hosted
+        -- checkout's URL), useless an hour after `closed_at` (epoch seconds, settled or stopped);
+        -- `tip_presets`: the opening kiosk's (JSON percentages), offered to the guests.
+        CREATE TABLE bills (
+            bill_id TEXT PRIMARY KEY,
+            order_id TEXT NOT NULL UNIQUE REFERENCES orders(order_id),
+            kiosk_id TEXT NOT NULL,
+            token TEXT NOT NULL UNIQUE,
+            currency TEXT NOT NULL,
+            lines TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            split_ways INTEGER,
+            status TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            closed_at REAL,
+            tip_presets TEXT NOT NULL
+        );
+        -- A share of a bill is a payment attempt of its order: which bill, what it pays (JSON: mode,
+        -- equal shares, dish units, bill version), until when its part is held (epoch seconds; 0 once
+        -- released and its checkout stopped), and whether it was left out of the bill (paid too late).
+        ALTER TABLE payments ADD COLUMN bill_id TEXT REFERENCES bills(bill_id);
+        ALTER TABLE payments ADD COLUMN share TEXT;
+        ALTER TABLE payments ADD COLUMN hold_until REAL;
+        ALTER TABLE payments ADD COLUMN share_excluded INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX payments_by_bill ON payments(bill_id) WHERE bill_id IS NOT NULL;
+        CREATE INDEX payments_holding ON payments(hold_until) WHERE hold_until > 0;
+        -- A bill's progress on its feed events (JSON), for the kiosk's split screen.
+        ALTER TABLE feed ADD COLUMN bill TEXT;
+        """
+    )
+
+
 def open_database(path: Path) -> sqlite_utils.Database:
     """A connection in WAL mode with the schema applied.
 

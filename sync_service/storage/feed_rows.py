@@ -5,6 +5,7 @@ Part of Repository (a mixin over its one connection), like outbox_rows.py and we
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -21,7 +22,7 @@ class FeedRows:
 
     _FEED_COLUMNS_SQL = (
         "event_id, kiosk_id, event, order_id, payment_id, attempt, status, currency, amount_total, tip_amount, "
-        "donation_amount, amount_refunded, paid_at, created_at, pos_status, provider_reference"
+        "donation_amount, amount_refunded, paid_at, created_at, pos_status, provider_reference, bill"
     )
 
     @property
@@ -29,7 +30,7 @@ class FeedRows:
         """SQLite: seq is the rowid, taken under the single writer's lock, so in commit order. PostgreSQL:
         from the one counter row, locked until the commit, so in commit order too (a reader never skips
         a row whose transaction commits after a later one's)."""
-        values = ", ".join("?" * 16)
+        values = ", ".join("?" * 17)
         if self.dialect.name == POSTGRES:
             return (
                 "WITH c AS (UPDATE feed_counter SET last_seq = last_seq + 1 WHERE id = 1 RETURNING last_seq) "
@@ -38,7 +39,7 @@ class FeedRows:
         return f"INSERT INTO feed ({self._FEED_COLUMNS_SQL}) VALUES ({values}) RETURNING seq"
 
     @staticmethod
-    def _feed_row(payment: PaymentRecord, event: str | None = None) -> tuple[Any, ...]:
+    def _feed_row(payment: PaymentRecord, event: str | None = None, bill: str | None = None) -> tuple[Any, ...]:
         return (
             str(uuid.uuid4()),
             payment.kiosk_id,
@@ -56,6 +57,7 @@ class FeedRows:
             payment.updated_at,
             None,
             payment.provider_payment_intent or payment.provider_session_id,
+            bill,
         )
 
     def append_feed(self, payment: PaymentRecord) -> int:
@@ -63,10 +65,17 @@ class FeedRows:
         self._tell_instances({payment.kiosk_id})
         return seq
 
-    def append_feed_many(self, payments: list[PaymentRecord], events: list[str] | None = None) -> None:
-        """Feed rows in the given order (their seq follows it); `events` names each (default: by its status)."""
+    def append_feed_many(
+        self, payments: list[PaymentRecord], events: list[str] | None = None, bills: list[str | None] | None = None
+    ) -> None:
+        """Feed rows in the given order (their seq follows it); `events` names each (default: by its status);
+        `bills`: a share's bill progress (JSON) on its row."""
         names: list[str | None] = list(events) if events is not None else [None] * len(payments)
-        self.conn.executemany(self._feed_insert, [self._feed_row(p, e) for p, e in zip(payments, names, strict=True)])
+        progress = list(bills) if bills is not None else [None] * len(payments)
+        self.conn.executemany(
+            self._feed_insert,
+            [self._feed_row(p, e, b) for p, e, b in zip(payments, names, progress, strict=True)],
+        )
         self._tell_instances({p.kiosk_id for p in payments})
 
     def _tell_instances(self, kiosk_ids: set[str]) -> None:
@@ -100,6 +109,35 @@ class FeedRows:
                 utc_now(),
                 pos_status,
                 None,
+                None,
+            ),
+        )
+        self._tell_instances({kiosk_id})
+
+    def append_bill_feed(self, kiosk_id: str, order_id: str, event: str, currency: str, bill: str) -> None:
+        """A split bill's own change (`bill.opened`, `bill.updated`, `bill.settled`, `bill.stopped`), with
+        its progress (JSON), in the same feed as its shares."""
+        self.conn.execute(
+            self._feed_insert,
+            # no payment, attempt, status or amounts of its own; pos_status and provider_reference empty
+            (
+                str(uuid.uuid4()),
+                kiosk_id,
+                event,
+                order_id,
+                "",
+                0,
+                "",
+                currency,
+                0,
+                0,
+                0,
+                0,
+                None,
+                utc_now(),
+                None,
+                None,
+                bill,
             ),
         )
         self._tell_instances({kiosk_id})
@@ -122,6 +160,7 @@ class FeedRows:
         "created_at",
         "pos_status",
         "provider_reference",
+        "bill",
     )
 
     def feed_after(self, after: int, limit: int, kiosk_id: str | None = None) -> list[dict[str, Any]]:
@@ -133,4 +172,9 @@ class FeedRows:
                 f"SELECT {columns} FROM feed WHERE kiosk_id = ? AND seq > ? ORDER BY seq LIMIT ?",
                 (kiosk_id, after, limit),
             )
-        return [dict(zip(self._FEED_COLUMNS, row, strict=True)) for row in cursor]
+        rows = [dict(zip(self._FEED_COLUMNS, row, strict=True)) for row in cursor]
+        for row in rows:
+            bill = row.pop("bill")
+            if bill is not None:  # only bill events carry one: the others keep their shape
+                row["bill"] = json.loads(bill)
+        return rows

@@ -214,8 +214,34 @@ CREATE TABLE pairing_codes (
 CREATE INDEX pairing_codes_by_expiry ON pairing_codes(expires_at);
 """
 
+# SQLite's m013_split_bills (storage/db.py), in PostgreSQL's types.
+SPLIT_BILLS = """
+CREATE TABLE bills (
+    bill_id TEXT PRIMARY KEY,
+    order_id TEXT NOT NULL UNIQUE REFERENCES orders(order_id),
+    kiosk_id TEXT NOT NULL,
+    token TEXT NOT NULL UNIQUE,
+    currency TEXT NOT NULL,
+    lines TEXT NOT NULL,
+    version BIGINT NOT NULL,
+    split_ways BIGINT,
+    status TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    closed_at DOUBLE PRECISION,
+    tip_presets TEXT NOT NULL
+);
+ALTER TABLE payments ADD COLUMN bill_id TEXT REFERENCES bills(bill_id);
+ALTER TABLE payments ADD COLUMN share TEXT;
+ALTER TABLE payments ADD COLUMN hold_until DOUBLE PRECISION;
+ALTER TABLE payments ADD COLUMN share_excluded BOOLEAN NOT NULL DEFAULT FALSE;
+CREATE INDEX payments_by_bill ON payments(bill_id) WHERE bill_id IS NOT NULL;
+CREATE INDEX payments_holding ON payments(hold_until) WHERE hold_until > 0;
+ALTER TABLE feed ADD COLUMN bill TEXT;
+"""
+
 # In order; never edited once released, only appended to.
-MIGRATIONS: list[tuple[str, str]] = [("0001_initial", INITIAL)]
+MIGRATIONS: list[tuple[str, str]] = [("0001_initial", INITIAL), ("0002_split_bills", SPLIT_BILLS)]
 
 
 def apply_migrations(conn: psycopg.Connection[Any]) -> list[str]:

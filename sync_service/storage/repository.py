@@ -19,6 +19,7 @@ from tablepay_domain.order import Order
 from tablepay_domain.payment_state import PaymentStatus
 
 from ..models import PaymentRecord, utc_now
+from .bill_rows import BillRows
 from .engine import POSTGRES, SQLITE_DIALECT, Connection, Dialect
 from .feed_rows import FeedRows
 from .outbox_rows import OutboxRows
@@ -43,10 +44,11 @@ def _payment(row: sqlite3.Row | tuple[Any, ...] | None, names: list[str]) -> Pay
         return None
     values = dict(zip(names, row, strict=True))
     values["status"] = PaymentStatus(values["status"])
+    values["share_excluded"] = bool(values["share_excluded"])  # SQLite keeps it as 0/1
     return PaymentRecord(**values)
 
 
-class Repository(FeedRows, WebhookRequestRows, OutboxRows):
+class Repository(FeedRows, WebhookRequestRows, OutboxRows, BillRows):
     def __init__(self, db: sqlite_utils.Database | PostgresDatabase) -> None:
         """SQLite (sqlite_utils' Database, storage/db.py) or PostgreSQL (storage/postgres.py)."""
         self.db = db
@@ -316,6 +318,8 @@ class Repository(FeedRows, WebhookRequestRows, OutboxRows):
         "updated_at",
         "attention",
         "amount_charged_back",
+        "hold_until",
+        "share_excluded",
     )
 
     def write_payments(self, records: list[PaymentRecord]) -> None:
@@ -334,6 +338,8 @@ class Repository(FeedRows, WebhookRequestRows, OutboxRows):
                     r.updated_at,
                     r.attention,
                     r.amount_charged_back,
+                    r.hold_until,
+                    r.share_excluded,
                     r.payment_id,
                 )
                 for r in records

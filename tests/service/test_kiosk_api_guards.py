@@ -94,6 +94,9 @@ def test_openapi_document_lists_the_api(harness: Harness):
         "/v1/events",
         "/webhooks/stripe",
         "/healthz",
+        "/v1/orders/{order_id}/bill",
+        "/bill/{token}/state",
+        "/bill/{token}/shares",
     } <= set(document["paths"])
 
 

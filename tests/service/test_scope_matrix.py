@@ -50,6 +50,9 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/v1/orders/{order_id}/pos"): (U, U, U, U, 200, 200, 404),
     ("GET", "/v1/menu"): (U, U, U, U, 200, 200, 200),
     ("GET", "/v1/outbox/dead-letters"): (U, U, U, U, 403, 200, 403),
+    # A split bill of the caller's own order (services/bills.py); the other kiosk claims the first's.
+    ("POST", "/v1/orders/{order_id}/bill"): (U, U, U, U, 201, 201, 403),
+    ("DELETE", "/v1/orders/{order_id}/bill"): (U, U, U, U, 200, 200, 404),
     ("POST", "/v1/outbox/{row_id}/retry"): (U, U, U, U, 403, 200, 403),
 }
 
@@ -67,6 +70,9 @@ PUBLIC: dict[tuple[str, str], int] = {
     # its poll secret (the Poll-Token header); a token in Authorization is never looked at.
     ("POST", "/v1/pairing/codes"): 201,
     ("GET", "/v1/pairing/codes/{code}"): 404,  # no poll secret: as if the code did not exist
+    # A split bill's guests hold only its token (in the path); a token in Authorization is never looked at.
+    ("GET", "/bill/{token}/state"): 404,  # a token no bill has
+    ("POST", "/bill/{token}/shares"): 404,
 }
 
 # Bodies or answers of the other kiosk that must not hold the first kiosk's payment.
@@ -84,6 +90,11 @@ class Caller:
     order: dict[str, Any]
     session_id: str
     row_id: int
+    bill_order: dict[str, Any]  # an order of the caller's without a checkout, to split
+
+    def bill_body(self) -> dict[str, Any]:
+        """The caller's order to split; for the other kiosk, the first kiosk's claimed as its own."""
+        return {**self.bill_order, "kiosk_id": self.kiosk_id}
 
     @property
     def order_id(self) -> str:
@@ -103,6 +114,8 @@ BODIES: dict[tuple[str, str], Body] = {
     ("POST", "/v1/payments/{payment_id}/refunds"): lambda c: {"amount": 100},
     ("POST", "/v1/payments/lookup"): lambda c: {"payment_ids": [c.payment_id]},
     ("POST", "/webhooks/stripe"): lambda c: {"id": "evt_unsigned", "type": "checkout.session.completed"},
+    ("POST", "/v1/orders/{order_id}/bill"): Caller.bill_body,
+    ("POST", "/bill/{token}/shares"): lambda c: {"mode": "remaining", "version": 1},
 }
 QUERIES = {
     "/pay/success": "?session_id={session_id}",
@@ -171,6 +184,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             first_order,
             h.session_id(first),
             dead["id"],
+            make_order(kiosk_id="till-1", lines=DISHES, tip_amount=0),
         )
         callers = {
             "none": replace(base, column="none", headers={}),
@@ -185,6 +199,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                 kiosk_id="kiosk-1",
                 payment_id=paid["payment_id"],
                 order=managers_order,
+                bill_order=make_order(lines=DISHES, tip_amount=0),
             ),
             "other_kiosk": replace(base, column="other_kiosk", headers=bearer(tokens["till-2"]), kiosk_id="till-2"),
         }
@@ -195,7 +210,8 @@ def _call(world: World, route: tuple[str, str], caller: Caller) -> httpx.Respons
     method, path = route
     url = (path + QUERIES.get(path, "")).format(
         payment_id=caller.payment_id,
-        order_id=caller.order_id,
+        order_id=caller.bill_order["order_id"] if path.endswith("/bill") else caller.order_id,
+        token="x" * 43,
         row_id=caller.row_id,
         session_id=caller.session_id,
         code="KXM4-7RPQ",

@@ -1,0 +1,116 @@
+"""The split bill's edges: hostile or mistaken requests from a guest's page or a kiosk get a clear
+refusal and change nothing (one provider and engine: these are the service's own checks)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import httpx
+
+from sync_service.api.auth import issue_kiosk_token
+from tests.support.bills import Table, split_order
+from tests.support.harness import running_harness
+
+PIZZAS = [
+    {"sku": "PIZZA", "name": "Pizza", "quantity": 3, "unit_amount": 1200},
+    {"sku": "WATER", "name": "Water", "quantity": 1, "unit_amount": 300},
+]
+
+
+def test_a_guest_request_that_is_wrong_is_refused_in_words_and_changes_nothing(tmp_path: Path) -> None:
+    with running_harness(tmp_path) as h:
+        table = Table(h, split_order("ord-guards", lines=PIZZAS))
+        before = table.state()
+        cases = [
+            ({"mode": "items", "items": []}, 422, "Choose at least one dish"),
+            ({"mode": "items", "items": [{"sku": "CAVIAR", "quantity": 1}]}, 409, "not on this bill"),
+            ({"mode": "items", "items": [{"sku": "PIZZA", "quantity": 4}]}, 409, "only 3 left"),
+            ({"mode": "amount", "amount": 10}, 422, "at least"),
+            ({"mode": "amount", "amount": 999999}, 409, "Only"),
+            ({"mode": "amount"}, 422, "Enter the amount"),
+            ({"mode": "equal", "pay_shares": 1}, 422, "how many ways"),
+            ({"mode": "equal", "shares": 3, "pay_shares": 4}, 422, "1 to 3"),
+            ({"mode": "amount", "amount": "12.50"}, 422, "amount"),
+            ({"mode": "amount", "amount": 12.5}, 422, "amount"),
+            ({"mode": "remaining", "tip_amount": -1}, 422, "tip_amount"),
+            ({"mode": "remaining", "secret": 1}, 422, "secret"),
+            ({"mode": "everything"}, 422, "mode"),
+            ({"mode": "remaining", "tip_amount": 10**9}, 422, "at most the whole bill"),
+        ]
+        for body, status, words in cases:
+            answer = table.ask(**body)
+            assert answer.status_code == status, (body, answer.text)
+            assert words in answer.json()["error"]["message"], (body, answer.text)
+        assert table.state() == before  # nothing held, nothing changed
+        missing = httpx.get(f"{h.service.url}/bill/{'x' * 43}/state")
+        assert missing.status_code == 404 and "no longer works" in missing.json()["error"]["message"]
+        assert (
+            httpx.post(f"{h.service.url}/bill/short/shares", json={"mode": "remaining", "version": 1}).status_code
+            == 404
+        )
+
+
+def test_the_token_is_unguessable_and_the_state_tells_nothing_of_others(tmp_path: Path) -> None:
+    with running_harness(tmp_path) as h:
+        first = Table(h, split_order("ord-a", lines=PIZZAS, waiter="Ana", table="7"))
+        second = Table(h, split_order("ord-b", lines=PIZZAS))
+        tokens = {first.bill["token"], second.bill["token"]}
+        assert len(tokens) == 2 and all(len(t) >= 43 for t in tokens)  # 32 random bytes in base64url
+        assert first.bill["bill_url"] == f"{h.service.url}/bill/{first.bill['token']}"
+        text = httpx.get(f"{first.url}/state").text
+        for secret in ("kiosk-1", "ord-a", "ord-b", "Ana", second.bill["token"], "bill_"):
+            assert secret not in text, secret
+        # Another order's share is not this bill's receipt.
+        share = second.take(mode="remaining")
+        assert "receipt" not in first.state(share=share["share_id"])
+        assert second.state(share=share["share_id"])["receipt"]["amount"] == 3900
+
+
+def test_a_settled_bill_link_stops_working_an_hour_later(tmp_path: Path) -> None:
+    with running_harness(tmp_path) as h:
+        table = Table(h, split_order("ord-hour", lines=PIZZAS))
+        table.pay(table.take(mode="remaining"))
+        assert table.state()["status"] == "settled"
+        repo = h.app.state.repo
+
+        async def an_hour_ago() -> None:
+            with repo.transaction():
+                repo.update_bill(table.bill["bill_id"], closed_at=time.time() - 3601)
+
+        h.service.run(an_hour_ago())
+        assert httpx.get(f"{table.url}/state").status_code == 404
+
+
+def test_a_token_flood_is_rate_limited(tmp_path: Path) -> None:
+    with running_harness(tmp_path) as h:
+        table = Table(h, split_order("ord-flood", lines=PIZZAS))
+        with httpx.Client(timeout=30) as guest:
+            answers = [guest.post(f"{table.url}/shares", json={"mode": "items", "version": 1}) for _ in range(30)]
+        codes = [a.status_code for a in answers]
+        assert codes[:20] == [422] * 20 and 429 in codes[20:], codes
+        limited = next(a for a in answers if a.status_code == 429)
+        assert limited.headers["Retry-After"] and "wait" in limited.json()["error"]["message"]
+
+
+def test_kiosk_routes_check_the_token_and_the_order(tmp_path: Path) -> None:
+    with running_harness(tmp_path) as h:
+        order = split_order("ord-kiosk-guard", lines=PIZZAS)
+        assert httpx.post(f"{h.service.url}/v1/orders/ord-kiosk-guard/bill", json=order).status_code == 401
+        tipped = h.kiosk.post("/v1/orders/ord-kiosk-guard/bill", json={**order, "tip_amount": 100})
+        assert tipped.status_code == 422 and "own tip" in tipped.json()["error"]["message"]
+        wrong_path = h.kiosk.post("/v1/orders/another/bill", json=order)
+        assert wrong_path.status_code == 422
+        assert h.kiosk.post("/v1/orders/ord-kiosk-guard/bill", json=order).status_code == 201
+        assert h.kiosk.post("/v1/orders/ord-kiosk-guard/bill", json=order).status_code == 200
+
+        async def second_kiosk() -> str:  # on the service's loop, which owns its connection
+            return issue_kiosk_token(h.app.state.repo, "kiosk-2")
+
+        other = h.service.run(second_kiosk())
+        with httpx.Client(base_url=h.service.url, headers={"Authorization": f"Bearer {other}"}) as stranger:
+            assert (
+                stranger.post("/v1/orders/ord-kiosk-guard/bill", json={**order, "kiosk_id": "kiosk-2"}).status_code
+                == 403
+            )
+            assert stranger.delete("/v1/orders/ord-kiosk-guard/bill").status_code == 404
