@@ -14,7 +14,7 @@ from collections.abc import Callable
 from enum import Enum
 
 from .client import ApiError, MalformedAnswer, SyncClient, Unreachable
-from .store import CHARGED_BACK_EVENTS, KioskStore
+from .store import CHARGED_BACK, KioskStore
 
 log = logging.getLogger(__name__)
 
@@ -70,14 +70,12 @@ class FeedWorker:
         return changed
 
     async def _chargeback_amounts(self, events: list[dict[str, object]], *, every: bool) -> None:
-        """A payment.charged_back (or a share's bill.share_charged_back) event that does not carry
-        amount_charged_back: read it from the payment (GET /v1/payments/{id}). Best effort: the event is
-        applied either way, and the history marks the payment charged back without an amount until it is
-        read, which is tried again for `every` such payment on the first poll after a (re)connect."""
+        """A payment.charged_back event that does not carry amount_charged_back: read it from the payment
+        (GET /v1/payments/{id}). Best effort: the event is applied either way, and the history marks the
+        payment charged back without an amount until it is read, which is tried again for `every`
+        such payment on the first poll after a (re)connect."""
         named = [
-            str(e["payment_id"])
-            for e in events
-            if e.get("event") in CHARGED_BACK_EVENTS and "amount_charged_back" not in e
+            str(e["payment_id"]) for e in events if e.get("event") == CHARGED_BACK and "amount_charged_back" not in e
         ]
         unknown = self._store.chargebacks_without_amount(None if every else named) if every or named else []
         for payment_id in unknown:

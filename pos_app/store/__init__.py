@@ -5,7 +5,6 @@ from .db import open_db
 from .manager import SORT_SQL, EventRow, HistoryFilter, HistoryRow, ManagerStore
 from .repository import (
     CHARGED_BACK,
-    CHARGED_BACK_EVENTS,
     POS_STATUSES,
     AlreadySent,
     Attempt,
@@ -16,7 +15,6 @@ from .repository import (
 
 __all__ = [
     "CHARGED_BACK",
-    "CHARGED_BACK_EVENTS",
     "POS_STATUSES",
     "SORT_SQL",
     "AlreadySent",

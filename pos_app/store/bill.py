@@ -15,7 +15,6 @@ import sqlite_utils
 BILL_EVENTS = "bill."  # every bill.* event carries the bill's status and amounts in `bill`
 SHARE_EVENTS = "bill.share_"  # a share's own change: its attempt, with the fields of a payment.* event
 BILL_SETTLED = "bill.settled"  # nothing is left of the dishes: the order is paid
-SHARE_CHARGED_BACK = "bill.share_charged_back"
 
 
 @dataclass(frozen=True)

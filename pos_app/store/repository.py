@@ -19,7 +19,7 @@ from tablepay_domain.order import Line
 from tablepay_domain.payment_state import PaymentStatus, advance
 from tablepay_domain.tips import DonationChoice, DonationKind, TipChoice, TipKind, Totals, compute_totals
 
-from .bill import BILL_EVENTS, BILL_SETTLED, SHARE_CHARGED_BACK, BillProgress, bill_of, is_share_event, save_bill
+from .bill import BILL_EVENTS, BILL_SETTLED, BillProgress, bill_of, is_share_event, save_bill
 
 
 def _now() -> str:
@@ -33,7 +33,6 @@ LocalLine = Line
 POS_STATUSES = ("queued", "in_pos", "paid", "failed")
 # The feed event of a chargeback: the payment keeps its status (paid) and gains amount_charged_back.
 CHARGED_BACK = "payment.charged_back"
-CHARGED_BACK_EVENTS = (CHARGED_BACK, SHARE_CHARGED_BACK)  # a share's chargeback is a bill.share_* event
 
 
 class AlreadySent(ValueError):
@@ -426,6 +425,8 @@ class KioskStore:
                         self._mark_charged_back(str(event["payment_id"]))
                     if status.is_paid and not self._is_share(str(event["payment_id"])):
                         self._mark_paid(order_id, event, now)
+                    if isinstance(event.get("bill"), Mapping):  # a share's chargeback carries its bill too
+                        save_bill(self.db, order_id, event["bill"], now)
                 changed.append(order_id)
             self.db.execute("UPDATE feed_cursor SET after = MAX(after, ?) WHERE id = 1", [next_after])
         return changed
@@ -437,8 +438,6 @@ class KioskStore:
         if is_share_event(name):
             self._upsert_attempt(event)
             self.db.execute("UPDATE payment_attempts SET share = 1 WHERE payment_id = ?", [event["payment_id"]])
-            if name == SHARE_CHARGED_BACK:
-                self._mark_charged_back(str(event["payment_id"]))
         if isinstance(event.get("bill"), Mapping):
             save_bill(self.db, order_id, event["bill"], now)
         if name == BILL_SETTLED:

@@ -257,7 +257,7 @@ class CheckoutViewModel(QObject):
             return
         self._set(CheckoutState.SPLITTING)
         try:
-            bill = await self.client.open_bill(self.order_vm.snapshot())
+            bill = await self.client.open_bill(self.order_vm.bill_snapshot())
         except Unreachable:
             self._set(CheckoutState.OFFLINE, SPLIT_OFFLINE)
             return

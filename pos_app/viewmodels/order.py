@@ -229,6 +229,11 @@ class OrderViewModel(QObject):
         money = amount if isinstance(amount, Money) else Money(amount, self.menu.currency)
         return format_money(money, self.settings.locale)
 
+    def bill_snapshot(self) -> dict[str, Any]:
+        """The order as POST /v1/orders/{id}/bill takes it: without tip and donation (each guest adds their
+        own), with the kiosk's tip percentages for the bill page (it offers at most 4: the first ones)."""
+        return {**self.snapshot(), "tip_amount": 0, "donation_amount": 0, "tip_presets": self.settings.tip_presets[:4]}
+
     def snapshot(self) -> dict[str, Any]:
         """The order as POST /v1/checkouts and /v1/orders take it (the service recomputes the total)."""
         order = self._require()

@@ -42,6 +42,8 @@ class SplitView(QWidget):
             self.qr.set_data(self.vm.bill_url)
         self.table.setText(table)
         self.amount.setText(self.vm.amount_text)
-        self.progress.setText(self.vm.progress_text)
+        # A narrow column breaks the line only between its parts ("… paid ·" / "1 guest paying").
+        parts = self.vm.progress_text.split(" · ")
+        self.progress.setText(" · ".join(part.replace(" ", "\u00a0") for part in parts))
         self.progress.setVisible(bool(self.vm.progress_text))
         self.message.setText(self.vm.message)

@@ -140,3 +140,12 @@ def test_shares_are_in_the_history_and_each_paid_one_counts_in_the_day(store):
     totals = day_totals(manager.day_payments(since, until), "EUR", UTC)
     assert totals.gross == 4310 + 2000 and totals.tips == 200 and totals.revenue == 4210 + 1900
     assert totals.paid_orders == 1
+
+
+def test_a_shares_chargeback_keeps_the_order_paid_by_its_bill_and_the_bill_progress(store):
+    store.apply_events([*PAGE, bill_event(4, "bill.settled", bill("settled", paid=9600))], 4)
+    charged = {**share_event(5, "paid", "payment.charged_back", "s1", 4310, bill("settled", paid=9600, version=2))}
+    store.apply_events([{**charged, "amount_charged_back": 4310}], 5)
+    share = store.attempt("s1")
+    assert share.share and store.db.execute("SELECT charged_back FROM payment_attempts").fetchone()[0] == 1
+    assert store.order("o1").is_paid and store.order("o1").bill.version == 2

@@ -85,6 +85,7 @@ def test_split_shows_the_bill_url_and_the_guests_progress(vm, service, qtbot, qa
     method, path, body = service.seen[0]
     assert (method, path) == ("POST", f"/v1/orders/{vm.order_id}/bill")
     assert body["tip_amount"] == 0 and body["donation_amount"] == 0 and len(body["lines"]) == 2
+    assert body["tip_presets"] == [10, 15, 20]  # the kiosk's, for the bill page
     assert vm.bill_url == "https://pay.example/bill/tok123"
     assert vm.progress_text == "€0.00 of €96.00 paid" and vm.amount_text == "€96.00"
     feed(vm, share_event(1, "open", "bill.share_open", "s1", 4310, bill(held=4210, guests=1)))
