@@ -33,6 +33,18 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+BILL_PROGRESS = ("version", "total", "paid", "held", "remaining", "guests_paying")
+
+
+def _bill(body: dict[str, Any], *, url: bool) -> dict[str, Any]:
+    """A bill answer the kiosk can show: its status, its amounts (and its page's URL when opened)."""
+    if not isinstance(body.get("status"), str) or not all(_is_int(body.get(key)) for key in BILL_PROGRESS):
+        raise MalformedAnswer("the sync service's bill answer lacks its status or amounts")
+    if url and not isinstance(body.get("bill_url"), str):
+        raise MalformedAnswer("the sync service's bill answer has no bill_url")
+    return body
+
+
 def _kiosk_id(body: dict[str, Any]) -> str:
     if not isinstance(body.get("kiosk_id"), str):
         raise MalformedAnswer("the sync service's kiosk answer has no kiosk_id")
@@ -147,6 +159,19 @@ class SyncClient:
 
     async def create_checkout(self, order: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
         return await self._request("POST", "/v1/checkouts", json=order, headers={"Idempotency-Key": idempotency_key})
+
+    async def open_bill(self, order: dict[str, Any]) -> dict[str, Any]:
+        """Split the order's bill (POST /v1/orders/{id}/bill, docs/split-bill.md): 201 opened, 200 the open
+        one (a new version when the dishes changed). The snapshot goes without tip and donation: each
+        guest adds their own. {bill_id, bill_url, status, version, currency, total, paid, held, remaining,
+        guests_paying, split_ways}."""
+        body = {**order, "tip_amount": 0, "donation_amount": 0}
+        return _bill(await self._request("POST", f"/v1/orders/{order['order_id']}/bill", json=body), url=True)
+
+    async def stop_bill(self, order_id: str) -> dict[str, Any]:
+        """End the split (DELETE /v1/orders/{id}/bill): open holds are released, paid shares stay; what is
+        left can then be paid in full with create_checkout. The bill's answer, with status stopped."""
+        return _bill(await self._request("DELETE", f"/v1/orders/{order_id}/bill"), url=False)
 
     async def payment(self, payment_id: str) -> dict[str, Any]:
         return await self._request("GET", f"/v1/payments/{payment_id}")

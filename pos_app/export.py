@@ -34,7 +34,8 @@ HISTORY_HEADER = (
     "provider_reference",
     "pos_state",
     "paid_at",
-    "charged_back",  # last, so a sheet that reads the columns by position still reads the others
+    "charged_back",  # the newer columns last, so a sheet that reads the columns by position still reads the others
+    "share",  # "share": one guest's part of a split bill; "": the order's own checkout
 )
 
 
@@ -76,6 +77,7 @@ def write_history_csv(path: Path, rows: Iterable[HistoryRow], *, bom: bool = Fal
                     r.pos_status or "",
                     local_iso(r.paid_at, tz),
                     _amount(r.amount_charged_back, c),
+                    "share" if r.share else "",
                 )
             )
             count += 1

@@ -167,6 +167,23 @@ def m006_chargebacks(db: sqlite_utils.Database) -> None:
         """)
 
 
+@migrations()
+def m007_split_bill(db: sqlite_utils.Database) -> None:
+    db.executescript("""
+        -- 1: a share of a split bill (a bill.share_* feed event named it): its payment never marks the
+        -- order paid; only bill.settled does (docs/split-bill.md).
+        ALTER TABLE payment_attempts ADD COLUMN share INTEGER NOT NULL DEFAULT 0;
+        -- The order's split bill as the last bill.* event (or bill answer) said it; NULL: never split.
+        ALTER TABLE orders ADD COLUMN bill_status TEXT;
+        ALTER TABLE orders ADD COLUMN bill_version INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE orders ADD COLUMN bill_total INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE orders ADD COLUMN bill_paid INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE orders ADD COLUMN bill_held INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE orders ADD COLUMN bill_remaining INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE orders ADD COLUMN bill_guests_paying INTEGER NOT NULL DEFAULT 0;
+        """)
+
+
 def open_db(path: Path) -> sqlite_utils.Database:
     ensure_private_file(path)  # the kiosk's orders and payments: 0600, and so its -wal and -shm
     conn = sqlite3.connect(path, isolation_level=None)

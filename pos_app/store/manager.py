@@ -52,7 +52,7 @@ _SELECT = (
     "a.status, "
     "a.currency, a.dish_subtotal, a.tip_amount, a.donation_amount, a.amount_total, a.amount_refunded, "
     "a.provider_reference, o.pos_status, a.donation_partner, o.status AS order_status, "
-    "a.amount_charged_back, a.charged_back "
+    "a.amount_charged_back, a.charged_back, a.share "
     "FROM payment_attempts a JOIN orders o ON o.order_id = a.order_id"
 )
 
@@ -91,6 +91,7 @@ class HistoryRow:
     order_status: str
     amount_charged_back: int = 0  # what the guest's bank took back (0 also while not known yet)
     charged_back: int = 0  # 1: a payment.charged_back event was applied
+    share: int = 0  # 1: a share of a split bill (one guest's part), its own attempt of the order
 
     @property
     def is_charged_back(self) -> bool:

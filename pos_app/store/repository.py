@@ -19,6 +19,8 @@ from tablepay_domain.order import Line
 from tablepay_domain.payment_state import PaymentStatus, advance
 from tablepay_domain.tips import DonationChoice, DonationKind, TipChoice, TipKind, Totals, compute_totals
 
+from .bill import BILL_EVENTS, BILL_SETTLED, BillProgress, bill_of, is_share_event, save_bill
+
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
@@ -52,6 +54,7 @@ class Attempt:
     paid_at: str | None
     amount_refunded: int = 0
     provider_reference: str | None = None
+    share: bool = False  # a share of a split bill: paid, it does not pay the order
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,8 @@ class LocalOrder:
     latest_attempt: Attempt | None = field(default=None)
     pos_status: str | None = None  # None: never sent to the POS
     sent: Mapping[str, int] = field(default_factory=dict)  # sku -> how many the kitchen got
+    bill: BillProgress | None = None  # the split bill (None: never split)
+    latest_checkout: Attempt | None = None  # the latest attempt that is not a share: the order's own checkout
 
     @property
     def is_paid(self) -> bool:
@@ -108,6 +113,7 @@ def _attempt(row: Mapping[str, Any]) -> Attempt:
         row["paid_at"],
         row["amount_refunded"],
         row["provider_reference"],
+        bool(row["share"]),
     )
 
 
@@ -152,6 +158,8 @@ class KioskStore:
             self.latest_attempt(order_id),
             row["pos_status"],
             {r["sku"]: r["sent_quantity"] for r in rows if r["sent_quantity"]},
+            bill_of(row),
+            self.latest_attempt(order_id, shares=False),
         )
 
     def open_order_for_table(self, table: str) -> LocalOrder | None:
@@ -280,10 +288,12 @@ class KioskStore:
             self.db.execute("DELETE FROM orders WHERE order_id = ?", [order_id])
 
     # -- payment attempts ------------------------------------------------
-    def latest_attempt(self, order_id: str) -> Attempt | None:
+    def latest_attempt(self, order_id: str, *, shares: bool = True) -> Attempt | None:
+        """The order's latest attempt (`shares=False`: of its own checkouts, leaving a split bill's shares out)."""
+        only = "" if shares else " AND share = 0"
         row = next(
             self.db.query(
-                "SELECT * FROM payment_attempts WHERE order_id = ? ORDER BY attempt DESC LIMIT 1", [order_id]
+                f"SELECT * FROM payment_attempts WHERE order_id = ?{only} ORDER BY attempt DESC LIMIT 1", [order_id]
             ),
             None,
         )
@@ -363,6 +373,11 @@ class KioskStore:
             self.db.table("payment_attempts").update(row["payment_id"], row)
         return status
 
+    def record_bill(self, order_id: str, bill: Mapping[str, Any]) -> None:
+        """The bill as the bill API answered (opened or stopped): shown at once, the feed follows.
+        Never marks the order paid."""
+        save_bill(self.db, order_id, bill, _now())
+
     # -- the feed ----------------------------------------------------------
     def cursor(self) -> int:
         return int(next(self.db.query("SELECT after FROM feed_cursor WHERE id = 1"))["after"])
@@ -372,7 +387,8 @@ class KioskStore:
 
         An event seen before (same event_id) changes nothing; an event for an
         order this kiosk does not know is recorded and skipped. Returns the ids
-        of the orders that changed. This is the only code that marks an order paid.
+        of the orders that changed. This is the only code that marks an order paid:
+        a paid attempt that is not a share, or `bill.settled`.
         """
         changed: list[str] = []
         now = _now()
@@ -398,24 +414,48 @@ class KioskStore:
                 order_id = str(event["order_id"])
                 if next(self.db.query("SELECT 1 FROM orders WHERE order_id = ?", [order_id]), None) is None:
                     continue
-                if str(event["event"]).startswith("pos."):
+                name = str(event["event"])
+                if name.startswith("pos."):
                     self._apply_pos_event(order_id, event, now)
-                    changed.append(order_id)
-                    continue
-                status = self._upsert_attempt(event)
-                if event["event"] == CHARGED_BACK:
-                    self.db.execute(
-                        "UPDATE payment_attempts SET charged_back = 1 WHERE payment_id = ?", [event["payment_id"]]
-                    )
-                if status.is_paid:
-                    self.db.execute(
-                        "UPDATE orders SET status = 'paid', paid_at = COALESCE(paid_at, ?), "
-                        "updated_at = ? WHERE order_id = ?",
-                        [event.get("paid_at") or now, now, order_id],
-                    )
+                elif name.startswith(BILL_EVENTS):
+                    self._apply_bill_event(order_id, event, now)
+                else:
+                    status = self._upsert_attempt(event)
+                    if name == CHARGED_BACK:
+                        self._mark_charged_back(str(event["payment_id"]))
+                    if status.is_paid and not self._is_share(str(event["payment_id"])):
+                        self._mark_paid(order_id, event, now)
+                    if isinstance(event.get("bill"), Mapping):  # a share's chargeback carries its bill too
+                        save_bill(self.db, order_id, event["bill"], now)
                 changed.append(order_id)
             self.db.execute("UPDATE feed_cursor SET after = MAX(after, ?) WHERE id = 1", [next_after])
         return changed
+
+    def _apply_bill_event(self, order_id: str, event: Mapping[str, Any], now: str) -> None:
+        """A share's change is its attempt's (marked a share, so it never pays the order); every bill event
+        carries the bill's progress; only bill.settled marks the order paid."""
+        name = str(event["event"])
+        if is_share_event(name):
+            self._upsert_attempt(event)
+            self.db.execute("UPDATE payment_attempts SET share = 1 WHERE payment_id = ?", [event["payment_id"]])
+        if isinstance(event.get("bill"), Mapping):
+            save_bill(self.db, order_id, event["bill"], now)
+        if name == BILL_SETTLED:
+            self._mark_paid(order_id, event, now)
+
+    def _is_share(self, payment_id: str) -> bool:
+        return (
+            next(self.db.query("SELECT share FROM payment_attempts WHERE payment_id = ?", [payment_id]))["share"] == 1
+        )
+
+    def _mark_charged_back(self, payment_id: str) -> None:
+        self.db.execute("UPDATE payment_attempts SET charged_back = 1 WHERE payment_id = ?", [payment_id])
+
+    def _mark_paid(self, order_id: str, event: Mapping[str, Any], now: str) -> None:
+        self.db.execute(
+            "UPDATE orders SET status = 'paid', paid_at = COALESCE(paid_at, ?), updated_at = ? WHERE order_id = ?",
+            [event.get("paid_at") or now, now, order_id],
+        )
 
     def chargebacks_without_amount(self, payment_ids: Iterable[str] | None = None) -> list[str]:
         """The charged-back payments (of `payment_ids`, or all) whose amount the kiosk does not know yet."""

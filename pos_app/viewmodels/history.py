@@ -155,7 +155,7 @@ class HistoryModel(QAbstractTableModel):
             label = PAYMENT_LABELS.get(row.status, row.status)
             if row.amount_refunded and row.status == "partially_refunded":
                 label += f" ({m.fmt(row.amount_refunded, row.currency)})"
-            return label + m.charged_back_text(row)
+            return label + (" · share" if row.share else "") + m.charged_back_text(row)
         if key == "pos":
             return POS_LABELS.get(row.pos_status, row.pos_status or "") or "—"
         values = {

@@ -122,6 +122,19 @@ class ManagerViewModel(QObject):
         amount = payment.amount_charged_back
         return " · charged back" + (f" {self.fmt(amount, payment.currency)}" if amount else "")
 
+    @staticmethod
+    def attempt_heading(payment: HistoryRow) -> str:
+        """'ATTEMPT 1 · pay_…', or 'SHARE · ATTEMPT 2 · pay_…' for one guest's part of a split bill."""
+        return f"{'SHARE · ' if payment.share else ''}ATTEMPT {payment.attempt} · {payment.payment_id}"
+
+    def bill_text(self, order: LocalOrder) -> str:
+        """'Split bill, settled: €96.00 of €96.00 paid' ('' for an order that was never split)."""
+        bill = order.bill
+        if bill is None:
+            return ""
+        paid, total = self.fmt(bill.paid, order.currency), self.fmt(bill.total, order.currency)
+        return f"Split bill, {bill.status}: {paid} of {total} paid"
+
     def local_time(self, stamp: str | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
         if not stamp:
             return ""

@@ -181,6 +181,39 @@ class OrderViewModel(QObject):
     def set_donation_fixed(self, amount: int) -> None:
         self.set_donation(DonationChoice(DonationKind.FIXED, amount) if amount else DonationChoice())
 
+    # -- paying: in full, or split ----------------------------------------------------
+    @property
+    def split_open(self) -> bool:
+        """Guests are paying their parts: paying in full waits until the waiter stops the split."""
+        order = self.order
+        return order is not None and not order.is_paid and order.bill is not None and order.bill.is_open
+
+    @property
+    def _checkout_live(self) -> bool:
+        checkout = self.order.latest_checkout if self.order is not None else None
+        return checkout is not None and checkout.status.is_live
+
+    @property
+    def can_pay(self) -> bool:
+        order = self.order
+        return order is not None and bool(order.lines) and not order.is_paid and not self.split_open
+
+    @property
+    def pay_text(self) -> str:
+        if self._checkout_live:
+            return "Show payment QR"
+        stopped = self.order is not None and self.order.bill is not None and self.order.bill.is_stopped
+        return "Pay the rest in full" if stopped else "Pay in full"
+
+    @property
+    def can_split(self) -> bool:
+        order = self.order
+        return order is not None and bool(order.lines) and not order.is_paid and not self._checkout_live
+
+    @property
+    def split_text(self) -> str:
+        return "Show split QR" if self.split_open else "Split the bill"
+
     # -- what the views show ----------------------------------------------------------
     def totals(self) -> Totals:
         if self.order is None:
@@ -195,6 +228,11 @@ class OrderViewModel(QObject):
     def fmt(self, amount: int | Money) -> str:
         money = amount if isinstance(amount, Money) else Money(amount, self.menu.currency)
         return format_money(money, self.settings.locale)
+
+    def bill_snapshot(self) -> dict[str, Any]:
+        """The order as POST /v1/orders/{id}/bill takes it: without tip and donation (each guest adds their
+        own), with the kiosk's tip percentages for the bill page (it offers at most 4: the first ones)."""
+        return {**self.snapshot(), "tip_amount": 0, "donation_amount": 0, "tip_presets": self.settings.tip_presets[:4]}
 
     def snapshot(self) -> dict[str, Any]:
         """The order as POST /v1/checkouts and /v1/orders take it (the service recomputes the total)."""

@@ -51,10 +51,23 @@ class OrdersViewModel(QObject):
         self.open_rows: list[OrderRow] = []
         self.paid_rows: list[OrderRow] = []
 
-    def _row(self, order: LocalOrder) -> OrderRow:
-        status = order.latest_attempt.status.value if order.latest_attempt else None
+    def _payment(self, order: LocalOrder) -> tuple[str | None, str]:
+        """(state key for the pill's colour, the pill's words): a split bill's progress, else the attempt's."""
+        fmt = lambda amount: format_money(Money(amount, order.currency), self.settings.locale)
         if order.is_paid:
-            status = "paid"
+            return "paid", PAYMENT_LABELS["paid"]
+        if order.bill is not None and order.bill.is_open:
+            return "split", f"Split · {fmt(order.bill.paid)} paid"
+        latest = order.latest_attempt
+        if (
+            order.bill is not None and order.bill.is_stopped and (latest is None or latest.share)
+        ):  # no rest checkout yet
+            return "split_stopped", f"Split stopped · {fmt(order.bill.remaining)} left"
+        status = latest.status.value if latest else None
+        return status, PAYMENT_LABELS.get(status, status or "")
+
+    def _row(self, order: LocalOrder) -> OrderRow:
+        status, payment = self._payment(order)
         stamp = order.paid_at if order.is_paid and order.paid_at else order.created_at
         try:
             shown = datetime.fromisoformat(stamp).astimezone().strftime("%H:%M")
@@ -66,7 +79,7 @@ class OrdersViewModel(QObject):
             order.table,
             sum(line.quantity for line in order.lines),
             format_money(total, self.settings.locale),
-            PAYMENT_LABELS.get(status, status or ""),
+            payment,
             status,
             shown,
             POS_LABELS.get(order.pos_status, order.pos_status or ""),

@@ -1,13 +1,16 @@
-"""The full-screen checkout: a large QR code while the guest pays, then PAID or what went wrong."""
+"""The full-screen checkout: a large QR code while the guest pays (or the guests pay their parts of
+a split bill), then PAID or what went wrong."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QSizePolicy, QStackedWidget, QWidget
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import QHBoxLayout, QSizePolicy, QStackedWidget, QWidget
 
 from ..viewmodels import CheckoutState, CheckoutViewModel, OrderViewModel
+from .checkout_parts import InfoColumn, qr_card
+from .split_view import SplitView
 from .theme import DANGER, MUTED, PAID, WARN
-from .widgets import QrCode, WrapButton, button, hbox, label, vbox
+from .widgets import WrapButton, button, hbox, label, vbox
 
 HEADLINES = {
     CheckoutState.STARTING: ("Opening the checkout…", MUTED),
@@ -18,22 +21,20 @@ HEADLINES = {
     CheckoutState.CANCELLED: ("Checkout cancelled", MUTED),
     CheckoutState.OFFLINE: ("No connection", WARN),
     CheckoutState.ERROR: ("Checkout refused", DANGER),
+    CheckoutState.STOPPED: ("Split stopped", WARN),
 }
-
-
-class InfoColumn(QWidget):
-    """Table, amount, countdown and the two buttons beside the QR code: at least 340 px, so on a
-    1024 px screen "Waiting for the guest to pay…" keeps one line, the buttons take two, and the code
-    takes the rest (about 410 px there); on 1280x800 the code gets its full 600 px."""
-
-    LEAST_WIDTH = 340
-
-    def minimumSizeHint(self) -> QSize:
-        least = super().minimumSizeHint()
-        return QSize(max(least.width(), self.LEAST_WIDTH), least.height())
-
-    def sizeHint(self) -> QSize:
-        return self.minimumSizeHint()
+SPLIT_HEADLINES = {  # the same states, when the waiter chose Split the bill
+    CheckoutState.SPLITTING: ("Opening the split bill…", MUTED),
+    CheckoutState.STOPPING: ("Stopping the split…", MUTED),
+    CheckoutState.ERROR: ("Split refused", DANGER),
+}
+PROBLEMS = (
+    CheckoutState.FAILED,
+    CheckoutState.EXPIRED,
+    CheckoutState.CANCELLED,
+    CheckoutState.OFFLINE,
+    CheckoutState.ERROR,
+)
 
 
 class CheckoutPanel(QWidget):
@@ -47,6 +48,9 @@ class CheckoutPanel(QWidget):
         self.stack = QStackedWidget()
         self.stack.addWidget(self._waiting_view())
         self.stack.addWidget(self._result_view())
+        self.split_view = SplitView(vm)
+        self.split_view.hide_button.clicked.connect(self._back)
+        self.stack.addWidget(self.split_view)
         root = vbox(margins=0)
         root.addWidget(self.stack)
         self.setLayout(root)
@@ -61,16 +65,8 @@ class CheckoutPanel(QWidget):
         row = QHBoxLayout(page)
         row.setContentsMargins(48, 40, 48, 40)
         row.setSpacing(48)
-        qr_card = QFrame()
-        qr_card.setObjectName("QrCard")
-        qr_layout = vbox(spacing=8, margins=28)
-        self.qr = QrCode()  # 600 px where there is room, at least 360 px (QrCode.MIN_SIDE) on 1024x768
-        qr_layout.addWidget(self.qr, 1, Qt.AlignmentFlag.AlignCenter)
-        hint = label("Scan with your phone camera to pay", "Subtitle")
-        hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        qr_layout.addWidget(hint)
-        qr_card.setLayout(qr_layout)
-        row.addWidget(qr_card, 0, Qt.AlignmentFlag.AlignVCenter)
+        card, self.qr = qr_card("Scan with your phone camera to pay")
+        row.addWidget(card, 0, Qt.AlignmentFlag.AlignVCenter)
 
         info = vbox(spacing=14)
         info_side = InfoColumn()
@@ -115,9 +111,11 @@ class CheckoutPanel(QWidget):
         self.retry_button.clicked.connect(self.vm.retry)
         self.done_button = button("Done", "Primary")
         self.done_button.clicked.connect(self._back)
+        self.pay_rest_button = button("Pay the rest in full", "Primary")
+        self.pay_rest_button.clicked.connect(self.vm.pay_rest)
         buttons = hbox(spacing=20)
         buttons.addStretch(1)  # centred, at most 400 px each: as on 1280x800, and no wider than 1024 px needs
-        for result_button in (self.back_button, self.retry_button, self.done_button):
+        for result_button in (self.back_button, self.retry_button, self.pay_rest_button, self.done_button):
             result_button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
             result_button.setMaximumWidth(400)
             buttons.addWidget(result_button, 4)
@@ -131,10 +129,13 @@ class CheckoutPanel(QWidget):
         state = self.vm.state
         order = self.order_vm.order
         attempt = self.vm.attempt
-        amount = (
-            self.order_vm.fmt(attempt.amount_total) if attempt else (self.order_vm.fmt(self.order_vm.totals().total))
-        )
+        amount = self.vm.amount_text
         table = f"Table {order.table}" if order else ""
+        if state is CheckoutState.SPLIT:
+            self.timer.stop()
+            self.split_view.show_bill(table)
+            self.stack.setCurrentWidget(self.split_view)
+            return
         if state is CheckoutState.WAITING and attempt is not None and attempt.checkout_url:
             if self.qr.data != attempt.checkout_url:
                 self.qr.set_data(attempt.checkout_url)
@@ -154,7 +155,7 @@ class CheckoutPanel(QWidget):
             self.timer.start()
             return
         self.timer.stop()
-        text, colour = HEADLINES.get(state, ("", MUTED))
+        text, colour = (SPLIT_HEADLINES if self.vm.splitting else {}).get(state) or HEADLINES.get(state, ("", MUTED))
         paid = state is CheckoutState.PAID
         self.result_page.setStyleSheet(
             f"#ResultView {{ background: {PAID}; }} #ResultView QLabel {{ color: white; }}"
@@ -167,15 +168,11 @@ class CheckoutPanel(QWidget):
         self.result_amount.setText(amount)
         self.result_table.setText(table)
         self.result_message.setText("The sync service confirmed the payment." if paid else self.vm.message)
-        problem = state in (
-            CheckoutState.FAILED,
-            CheckoutState.EXPIRED,
-            CheckoutState.CANCELLED,
-            CheckoutState.OFFLINE,
-            CheckoutState.ERROR,
-        )
+        problem, stopped = state in PROBLEMS, state is CheckoutState.STOPPED
+        self.retry_button.setText("Try the split again" if self.vm.splitting else "Retry payment")
         self.retry_button.setVisible(problem)
-        self.back_button.setVisible(problem)
+        self.back_button.setVisible(problem or stopped)
+        self.pay_rest_button.setVisible(stopped)
         self.done_button.setVisible(paid)
         self.stack.setCurrentIndex(1)
 

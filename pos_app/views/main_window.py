@@ -91,6 +91,7 @@ class MainWindow(QMainWindow):
         self.tables_page.tablePicked.connect(self._on_table_picked)
         self.orders_page.orderPicked.connect(self._on_order_picked)
         self.order_page.checkoutRequested.connect(self._on_checkout)
+        self.order_page.splitRequested.connect(self._on_split)
         self.checkout_panel.closed.connect(self._on_checkout_closed)
         checkout_vm.stateChanged.connect(self._on_checkout_state)
         feed_vm.status.changed.connect(self._on_status)
@@ -195,6 +196,9 @@ class MainWindow(QMainWindow):
 
     def _on_checkout(self) -> None:
         self.checkout_vm.start()
+
+    def _on_split(self) -> None:
+        self.checkout_vm.split()
 
     def _on_checkout_state(self, _: str) -> None:
         if self.checkout_vm.state is not CheckoutState.IDLE:

@@ -57,10 +57,12 @@ class DetailOverlay(Overlay):
         self.content.addWidget(label("DISHES", "SectionLabel"))
         for line in order.lines:
             self.content.addWidget(label(f"{line.quantity} × {line.name}   {m.fmt(line.amount, order.currency)}"))
+        if m.bill_text(order):
+            self.content.addWidget(label(m.bill_text(order), wrap=True))
         for attempt in detail.attempts:
             p = attempt.payment
             self.content.addSpacing(8)
-            self.content.addWidget(label(f"ATTEMPT {p.attempt} · {p.payment_id}", "SectionLabel"))
+            self.content.addWidget(label(m.attempt_heading(p), "SectionLabel"))
             refunded = f" · refunded {m.fmt(p.amount_refunded, p.currency)}" if p.amount_refunded else ""
             self.content.addWidget(
                 label(

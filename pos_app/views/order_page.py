@@ -39,7 +39,8 @@ def divider() -> QFrame:
 
 
 class OrderPage(QWidget):
-    checkoutRequested = Signal()
+    checkoutRequested = Signal()  # Pay in full
+    splitRequested = Signal()  # Split the bill
 
     def __init__(self, vm: OrderViewModel, kitchen: KitchenViewModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -168,7 +169,11 @@ class OrderPage(QWidget):
         self.kitchen_button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.kitchen_button.clicked.connect(self.kitchen.send)
         pay.addWidget(self.kitchen_button, 1)
-        self.checkout_button = WrapButton("Checkout", "Primary")
+        self.split_button = WrapButton("Split the bill", "Secondary")
+        self.split_button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.split_button.clicked.connect(self.splitRequested.emit)
+        pay.addWidget(self.split_button, 1)
+        self.checkout_button = WrapButton("Pay in full", "Primary")
         self.checkout_button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.checkout_button.clicked.connect(self.checkoutRequested.emit)
         pay.addWidget(self.checkout_button, 1)
@@ -334,9 +339,10 @@ class OrderPage(QWidget):
         self.sum_values["tip"].setText(self.vm.fmt(totals.tip))
         self.sum_values["donation"].setText(self.vm.fmt(totals.donation))
         self.total_value.setText(self.vm.fmt(totals.total))
-        live = order.latest_attempt is not None and order.latest_attempt.status.is_live
-        self.checkout_button.setText("Show payment QR" if live else "Checkout")
-        self.checkout_button.setEnabled(bool(order.lines) and not order.is_paid)
+        self.checkout_button.setText(self.vm.pay_text)
+        self.checkout_button.setEnabled(self.vm.can_pay)
+        self.split_button.setText(self.vm.split_text)
+        self.split_button.setEnabled(self.vm.can_split)
         self._on_kitchen()
 
     def _on_kitchen(self) -> None:

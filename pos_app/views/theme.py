@@ -29,6 +29,8 @@ STATUS_COLOURS = {
     "expired": WARN,
     "partially_refunded": WARN,
     "refunded": MUTED,
+    "split": ACCENT,  # guests are paying their parts of a split bill
+    "split_stopped": WARN,  # the split ended with something left to pay
 }
 
 # The order's state in the restaurant POS (None: never sent to the kitchen).

@@ -71,6 +71,51 @@ def test_checkout(qtbot, kiosk: Kiosk, proxy, body: bytes, caplog) -> None:
 
 
 @pytest.mark.parametrize("body", MALFORMED)
+def test_split(qtbot, kiosk: Kiosk, proxy, body: bytes, caplog) -> None:
+    proxy[0].break_route("POST", r"/v1/orders/[^/]+/bill", 201, body)
+    order_id = take_order(qtbot, kiosk)
+    click(qtbot, kiosk.window.order_page.split_button)
+    qtbot.waitUntil(lambda: kiosk.checkout_vm.state is CheckoutState.ERROR, timeout=LONG)
+    panel = kiosk.window.checkout_panel
+    assert panel.back_button.isVisible() and panel.retry_button.isVisible()
+    assert "Something went wrong" in kiosk.checkout_vm.message
+    assert_logged(caplog)
+    proxy[0].fault = None
+    click(qtbot, panel.retry_button)  # the way out works: the same order's bill, for real
+    qtbot.waitUntil(lambda: kiosk.checkout_vm.state is CheckoutState.SPLIT, timeout=LONG)
+    assert kiosk.checkout_vm.order_id == order_id and "/bill/" in kiosk.checkout_vm.bill_url
+
+
+@pytest.mark.parametrize("body", MALFORMED)
+def test_stop_split(qtbot, kiosk: Kiosk, proxy, body: bytes, caplog) -> None:
+    take_order(qtbot, kiosk)
+    click(qtbot, kiosk.window.order_page.split_button)
+    qtbot.waitUntil(lambda: kiosk.checkout_vm.state is CheckoutState.SPLIT, timeout=LONG)
+    proxy[0].break_route("DELETE", r"/v1/orders/[^/]+/bill", 200, body)
+    click(qtbot, kiosk.window.checkout_panel.split_view.stop_button)
+    qtbot.waitUntil(
+        lambda: (
+            proxy[0].hits > 0
+            and kiosk.checkout_vm.state is not CheckoutState.STOPPING
+            and any("failed unexpectedly" in r.getMessage() for r in caplog.records)
+        ),
+        timeout=LONG,
+    )
+    assert_logged(caplog)
+    proxy[0].fault = None
+    panel = kiosk.window.checkout_panel
+    # The way out: Back / Try the split again; or, when a feed event for the order came in just after,
+    # the split shown again with its Stop split button. Either way Stop split then works.
+    if kiosk.checkout_vm.state is CheckoutState.ERROR:
+        assert panel.back_button.isVisible() and panel.retry_button.isVisible()
+        click(qtbot, panel.retry_button)
+    qtbot.waitUntil(lambda: kiosk.checkout_vm.state is CheckoutState.SPLIT, timeout=LONG)
+    click(qtbot, panel.split_view.stop_button)
+    qtbot.waitUntil(lambda: kiosk.checkout_vm.state is CheckoutState.STOPPED, timeout=LONG)
+    assert panel.pay_rest_button.isVisible()
+
+
+@pytest.mark.parametrize("body", MALFORMED)
 def test_cancel(qtbot, kiosk: Kiosk, proxy, body: bytes, caplog) -> None:
     take_order(qtbot, kiosk)
     check_out(qtbot, kiosk)
