@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from tablepay_locale import format_money
+from tablepay_locale import format_money, format_money_whole
 
-__all__ = ["format_money"]
+__all__ = ["format_money", "format_money_whole"]

@@ -7,7 +7,7 @@ domain's Money): the kiosk and the sync service's guest pages must show an amoun
 from __future__ import annotations
 
 import copy
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 
 from babel import Locale, negotiate_locale
@@ -37,6 +37,13 @@ def format_money(money: Money, locale: str = DEFAULT_LOCALE) -> str:
     digits = MINOR_UNITS[money.currency]
     value = Decimal(money.amount).scaleb(-digits)
     return str(_pattern(locale, digits).apply(value, locale, currency=money.currency, currency_digits=False))
+
+
+def format_money_whole(money: Money, locale: str = DEFAULT_LOCALE) -> str:
+    """'€151' for 15080 EUR in en_IE: whole units, rounded half up. For a label where the exact sum
+    does not fit (a chart's bar), never for an amount someone pays or is refunded."""
+    whole = (Decimal(money.amount).scaleb(-MINOR_UNITS[money.currency])).quantize(Decimal(1), ROUND_HALF_UP)
+    return str(_pattern(locale, 0).apply(whole, locale, currency=money.currency, currency_digits=False))
 
 
 def guest_locale(accept_language: str | None) -> str:

@@ -25,7 +25,7 @@ from tablepay_domain.money import Money
 
 from ..client import ApiError, SyncClient, Unreachable
 from ..export import write_history_csv, write_totals_csv
-from ..money_format import format_money
+from ..money_format import format_money, format_money_whole
 from ..pin import verify_pin
 from ..settings import KioskSettings
 from ..store import EventRow, HistoryFilter, HistoryRow, KioskStore, LocalOrder, ManagerStore
@@ -113,6 +113,10 @@ class ManagerViewModel(QObject):
     # -- formatting ---------------------------------------------------------------
     def fmt(self, amount: int, currency: str) -> str:
         return format_money(Money(amount, currency), self.settings.locale)
+
+    def fmt_whole(self, amount: int, currency: str) -> str:
+        """In whole units ('€151'): a chart bar's label when the exact sum does not fit over it."""
+        return format_money_whole(Money(amount, currency), self.settings.locale)
 
     def charged_back_text(self, payment: HistoryRow) -> str:
         """' · charged back €20.00' after a payment's state ('' when its guest's bank took nothing back;
@@ -246,7 +250,7 @@ class ManagerViewModel(QObject):
         which comes off the net like a refund but is not one the restaurant gave."""
         return f"Chargebacks −{self.fmt(totals.chargebacks, totals.currency)}" if totals.chargebacks else ""
 
-    ATTENTION_SHOWN = 4  # the card has room for four lines; the rest is one line and a pointer
+    ATTENTION_SHOWN = 3  # the card has room for three (each may wrap once); the rest is one line and a pointer
 
     def attention_text(self, totals: DayTotals) -> str:
         """The day's unpaid orders whose attempt needs a look, a few by name and how many more."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPaintEvent
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPaintEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from .theme import ACCENT, INK, LINE, MUTED, WARN
@@ -19,11 +19,19 @@ class DayChart(QWidget):
         self.hours: list[tuple[int, int]] = []  # (hour, amount) in business-day order
         self.tips: list[tuple[str, int]] = []
         self.fmt: Callable[[int], str] = str
-        self.setMinimumHeight(220)
+        self.whole: Callable[[int], str] = str
+        self.setMinimumHeight(150)  # with two rows of figures above it, the tab still fits 768 px
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
-    def set_data(self, hours: list[tuple[int, int]], tips: list[tuple[str, int]], fmt: Callable[[int], str]) -> None:
-        self.hours, self.tips, self.fmt = hours, tips, fmt
+    def set_data(
+        self,
+        hours: list[tuple[int, int]],
+        tips: list[tuple[str, int]],
+        fmt: Callable[[int], str],
+        whole: Callable[[int], str] | None = None,
+    ) -> None:
+        """`whole`: the amount in whole units, for a bar whose exact sum does not fit over it."""
+        self.hours, self.tips, self.fmt, self.whole = hours, tips, fmt, whole or fmt
         self.update()
 
     def paintEvent(self, event: QPaintEvent) -> None:
@@ -73,10 +81,13 @@ class DayChart(QWidget):
                 font.setPixelSize(12 if slot < 60 else 13)
                 font.setBold(True)
                 painter.setFont(font)
+                text = self.fmt(amount)
+                if QFontMetrics(font).horizontalAdvance(text) > slot - 2:
+                    text = self.whole(amount)  # a busy hour's "€410.16" over a narrow bar: "€410"
                 painter.drawText(
                     QRectF(bar.left() - slot * 0.15, bar.top() - 20, slot, 18),
                     Qt.AlignmentFlag.AlignHCenter,
-                    self.fmt(amount),
+                    text,
                 )
 
     def _tips(self, painter: QPainter, area: QRectF) -> None:

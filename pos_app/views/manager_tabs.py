@@ -56,7 +56,8 @@ class TotalsTab(QWidget):
         root.addWidget(self.export_message)
 
         figures = QGridLayout()
-        figures.setHorizontalSpacing(16)  # seven figures in 984 px (1024x768); wider screens share out the rest
+        # Two rows of four: a busy day's five-digit figures ("€12,345.67") still fit 984 px (1024x768).
+        figures.setHorizontalSpacing(16)
         figures.setVerticalSpacing(4)
         self.values: dict[str, QLabel] = {}
         names = (
@@ -68,14 +69,16 @@ class TotalsTab(QWidget):
             ("refunds", "REFUNDS"),
             ("attention", "NEED A LOOK"),
         )
-        for column, (key, title) in enumerate(names):
-            figures.addWidget(label(title, "SectionLabel"), 0, column)
+        for index, (key, title) in enumerate(names):
+            row, column = 3 * (index // 4), index % 4
+            figures.addWidget(label(title, "SectionLabel"), row, column)
             value = label("", "Figure")
             self.values[key] = value
-            figures.addWidget(value, 1, column)
+            figures.addWidget(value, row + 1, column)
         # Under the refunds, apart from them (a bank took it back; nobody here gave it), on a day with any.
         self.chargebacks = label("", "LineMeta")
-        figures.addWidget(self.chargebacks, 2, [key for key, _ in names].index("refunds"))
+        refunds = [key for key, _ in names].index("refunds")
+        figures.addWidget(self.chargebacks, 3 * (refunds // 4) + 2, refunds % 4)
         root.addWidget(card(figures, margins=16))
         lists = QHBoxLayout()
         # Wrapped: a long partner name or many unpaid orders make a card taller, never the tab wider.
@@ -126,7 +129,7 @@ class TotalsTab(QWidget):
         )
         self.attention_list.setText(m.attention_text(totals))
         tips = sorted(totals.tips_by_waiter.items(), key=lambda item: -item[1])
-        self.chart.set_data(m.hourly_takings(totals), tips, fmt)
+        self.chart.set_data(m.hourly_takings(totals), tips, fmt, lambda amount: m.fmt_whole(amount, totals.currency))
 
     def _export(self) -> None:
         path = self.manager.export_totals(self.day, bom=self.bom.isChecked())

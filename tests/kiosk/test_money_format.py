@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pos_app.money_format import format_money
+from pos_app.money_format import format_money, format_money_whole
 from tablepay_domain.money import MINOR_UNITS, Money
 
 
@@ -60,3 +60,18 @@ def test_every_currency_shows_every_minor_unit(currency: str, locale: str) -> No
     whole, _, fraction = number.partition(decimal_mark)
     assert len(fraction) == iso_decimals(currency), shown
     assert int(whole + fraction) == amount, shown
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "locale", "shown"),
+    [
+        # Written out as people write them: whole units, half up.
+        (15080, "EUR", "en_IE", "€151"),
+        (41049, "EUR", "en_IE", "€410"),
+        (41050, "EUR", "de_DE", "411\xa0€"),
+        (1250, "JPY", "en_IE", "JP¥1,250"),  # as format_money shows it in en_IE
+        (12345, "KWD", "en_IE", "KWD12"),  # 12.345 KWD
+    ],
+)
+def test_a_chart_label_in_whole_units_rounds_half_up(amount: int, currency: str, locale: str, shown: str) -> None:
+    assert format_money_whole(Money(amount, currency), locale) == shown
