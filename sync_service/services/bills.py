@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import secrets
 import time
 import uuid
@@ -50,6 +51,8 @@ from .payment_events import PaymentEvents
 log = structlog.get_logger(__name__)
 
 TOKEN_BYTES = 32  # 256 bits: unguessable, and no other order's bill is reachable from it
+# What secrets.token_urlsafe makes: anything else (a NUL, which PostgreSQL refuses in a query) is no token.
+TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{20,100}")
 TOKEN_WORKS_AFTER_CLOSE = 3600.0  # seconds a settled or stopped bill's page still answers
 HOLD_JOB_BATCH = 50
 
@@ -209,7 +212,7 @@ class BillService:
 
     # the guests -----------------------------------------------------------------
     def _working(self, token: str) -> BillRecord:
-        bill = self._repo.bill_by_token(token) if 20 <= len(token) <= 100 else None
+        bill = self._repo.bill_by_token(token) if TOKEN_SHAPE.fullmatch(token) else None
         if bill is None or (bill.closed_at is not None and time.time() > bill.closed_at + TOKEN_WORKS_AFTER_CLOSE):
             raise BillGone("This bill link no longer works. Please ask your waiter.")
         return bill

@@ -114,3 +114,13 @@ def test_kiosk_routes_check_the_token_and_the_order(tmp_path: Path) -> None:
                 == 403
             )
             assert stranger.delete("/v1/orders/ord-kiosk-guard/bill").status_code == 404
+
+
+def test_a_token_with_bytes_no_token_has_is_a_404_on_every_engine(tmp_path: Path, database_url: str | None) -> None:
+    # PostgreSQL refuses a NUL in a text parameter: a hostile link must not reach the query as one (it was a 500).
+    with running_harness(tmp_path, database_url=database_url) as h:
+        hostile = "%00" * 30
+        assert httpx.get(f"{h.service.url}/bill/{hostile}").status_code == 404
+        assert httpx.get(f"{h.service.url}/bill/{hostile}/state").status_code == 404
+        taken = httpx.post(f"{h.service.url}/bill/{hostile}/shares", json={"mode": "remaining", "version": 1})
+        assert taken.status_code == 404, taken.text
