@@ -20,6 +20,7 @@ from typing import Any
 import structlog
 
 from tablepay_domain.bill import BillLine, Share, SplitMode, SplitRefused, quote
+from tablepay_domain.money import Money
 from tablepay_domain.order import Line, Order
 from tablepay_domain.payment_state import PaymentStatus
 from tablepay_domain.tips import DEFAULT_TIP_PRESETS
@@ -335,11 +336,12 @@ class BillService:
         now = time.time()
         attempts = self._repo.attempts(bill.order_id)
         seen = domain_bill(bill, [a for a in attempts if a.bill_id == bill.bill_id], now)
+        minimum = self._provider.minimum_charge(bill.currency) or 1
         try:
             share = quote(
                 seen,
                 ask.mode,
-                minimum=self._provider.minimum_charge(bill.currency) or 1,
+                minimum=minimum,
                 ways=ask.shares,
                 pay_shares=ask.pay_shares,
                 items=dict(ask.items),
@@ -347,6 +349,13 @@ class BillService:
             )
         except SplitRefused as exc:
             raise ShareRefused(exc.message, conflict=exc.conflict, state=self._state(bill)) from None
+        if share.amount + ask.tip_amount + ask.donation_amount < minimum:
+            # The bill's last cents alone are below what the provider charges (it would refuse the checkout).
+            raise ShareRefused(
+                f"A payment must be at least {Money(minimum, bill.currency)}: add a tip to pay the last "
+                f"{Money(share.amount, bill.currency)}.",
+                conflict=False,
+            )
         if share.amount + ask.tip_amount + ask.donation_amount > self._max_total:
             raise ShareRefused("This payment is larger than this restaurant accepts at once.", conflict=False)
         if ask.mode is SplitMode.EQUAL and bill.split_ways is None:

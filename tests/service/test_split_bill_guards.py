@@ -124,3 +124,20 @@ def test_a_token_with_bytes_no_token_has_is_a_404_on_every_engine(tmp_path: Path
         assert httpx.get(f"{h.service.url}/bill/{hostile}/state").status_code == 404
         taken = httpx.post(f"{h.service.url}/bill/{hostile}/shares", json={"mode": "remaining", "version": 1})
         assert taken.status_code == 404, taken.text
+
+
+def test_the_last_cents_of_a_bill_stay_payable_at_the_provider(tmp_path: Path) -> None:
+    # The provider charges at least 0.50 EUR: a part leaving less behind made the next guest's share a 502.
+    espresso = {"sku": "ESPRESSO", "name": "Espresso", "quantity": 1, "unit_amount": 30}
+    with running_harness(tmp_path) as h:
+        table = Table(h, split_order("ord-cents", lines=[*PIZZAS, espresso]))
+        leaves_too_little = table.ask(mode="amount", amount=3900)
+        assert leaves_too_little.status_code == 422, leaves_too_little.text
+        assert "leave at least 0.50 EUR" in leaves_too_little.json()["error"]["message"]
+        table.pay(table.take(mode="items", items=[{"sku": "PIZZA", "quantity": 3}, {"sku": "WATER", "quantity": 1}]))
+        untipped = table.ask(mode="remaining")
+        assert untipped.status_code == 422, untipped.text
+        assert "add a tip" in untipped.json()["error"]["message"]
+        assert table.state()["held"] == 0
+        last = table.take(mode="remaining", tip_amount=20)
+        assert (last["amount"], last["amount_total"]) == (30, 50)
