@@ -331,6 +331,8 @@ class BillService:
                 "This bill is already paid." if bill.status == SETTLED else "Your waiter has taken over the payment."
             )
             raise ShareRefused(message, conflict=True, state=self._state(bill))
+        if order_paid(self._repo, bill.order_id):  # an earlier checkout of the whole order was paid after all
+            raise ShareRefused("This bill is already paid.", conflict=True, state=self._state(bill))
         if ask.version != bill.version:
             raise ShareRefused("The bill has changed: please check it again.", conflict=True, state=self._state(bill))
         now = time.time()

@@ -141,3 +141,23 @@ def test_the_last_cents_of_a_bill_stay_payable_at_the_provider(tmp_path: Path) -
         assert table.state()["held"] == 0
         last = table.take(mode="remaining", tip_amount=20)
         assert (last["amount"], last["amount_total"]) == (30, 50)
+
+
+def test_an_earlier_checkout_paid_after_the_split_opened_ends_the_shares(tmp_path: Path) -> None:
+    # Stripe keeps a declined checkout open: the guest may pay it after the waiter opened the split.
+    with running_harness(tmp_path) as h:
+        order = split_order("ord-paid-before", lines=PIZZAS)
+        full = h.checkout(order).json()
+        h.complete(full, "failed")
+        h.wait_status(full["payment_id"], "failed")
+        table = Table(h, order)
+        held = table.take(mode="items", items=[{"sku": "PIZZA", "quantity": 1}])
+        h.complete(full, "succeeded")  # the whole order is paid now
+        h.wait_status(full["payment_id"], "paid")
+        more = table.ask(mode="remaining")
+        assert more.status_code == 409, more.text  # was 201: the order would be paid twice
+        late = table.pay(held)  # a share already being paid is kept, left out of the bill, flagged
+        assert late["attention"] and "refund" in late["attention"], late
+        state = table.state()
+        assert (state["paid"], state["status"]) == (0, "open")
+        assert h.payment(full["payment_id"])["attention"] is None
