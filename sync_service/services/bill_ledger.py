@@ -184,8 +184,6 @@ class BillLedger:
         after = change.after
         if not change.became_paid or after.bill_id is None:
             return change
-        bill = self._repo.bill(after.bill_id)
-        assert bill is not None, after.bill_id
         in_full = sorted(
             p.payment_id
             for p in (overlay.get(a.payment_id, a) for a in self._repo.attempts(after.order_id))
@@ -198,6 +196,13 @@ class BillLedger:
         now = time.time()
         if change.before.status is PaymentStatus.OPEN and (change.before.hold_until or 0) > now:
             return change  # paid within its hold: its part was kept for it
+        # A late success: another instance may be pricing a share of this bill right now, reading shares
+        # without this one. Judged with the order locked, as shares are taken (bills.py), each sees the
+        # other. Not above: a share within its hold needs no judging, and a stop or rebill that holds the
+        # order waits for this transaction's lock on that share's row (the other way round: a deadlock).
+        self._repo.lock_order(after.order_id)
+        bill = self._repo.bill(after.bill_id)
+        assert bill is not None, after.bill_id
         others = domain_bill(bill, self._shares(bill.bill_id, overlay), now, leaving_out=after.payment_id)
         share = share_terms(after)
         free = others.units_free()

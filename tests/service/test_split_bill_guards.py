@@ -4,13 +4,16 @@ refusal and change nothing (one provider and engine: these are the service's own
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import psycopg
 
 from sync_service.api.auth import issue_kiosk_token
 from tests.support.bills import Table, split_order
 from tests.support.harness import running_harness
+from tests.support.waiting import eventually
 
 PIZZAS = [
     {"sku": "PIZZA", "name": "Pizza", "quantity": 3, "unit_amount": 1200},
@@ -161,3 +164,49 @@ def test_an_earlier_checkout_paid_after_the_split_opened_ends_the_shares(tmp_pat
         state = table.state()
         assert (state["paid"], state["status"]) == (0, "open")
         assert h.payment(full["payment_id"])["attention"] is None
+
+
+def test_a_late_success_and_a_share_on_another_instance_never_both_take_the_rest(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    # Both decide before either commits: the test holds the feed counter every transaction writes last,
+    # so a decision that is not taken with the order locked reads the bill without the other's share.
+    with (
+        running_harness(tmp_path, database_url=postgres_url, share_hold_seconds=1, background=False) as h,
+        h.second_instance(background=False, share_hold_seconds=300) as other,
+    ):
+        table = Table(h, split_order("ord-race", lines=PIZZAS))
+        late = table.take(mode="remaining")
+        eventually(lambda: table.state()["held"] == 0 or _fail(), message="the hold lapsed")
+        h.sandbox_mode("hold")  # the late success reaches the service only by the kiosk's refresh below
+        h.complete({"payment_id": late["share_id"], "checkout_url": late["checkout_url"]}, "succeeded")
+        with psycopg.connect(postgres_url) as gate, psycopg.connect(postgres_url, autocommit=True) as watch:
+            gate.execute("SELECT last_seq FROM feed_counter WHERE id = 1 FOR UPDATE")
+            with ThreadPoolExecutor(2) as pool:
+                taken = pool.submit(
+                    httpx.post,
+                    f"{other.url}/bill/{table.bill['token']}/shares",
+                    json={"mode": "remaining", "version": 1},
+                    timeout=30,
+                )
+                refreshed = pool.submit(h.kiosk.post, f"/v1/payments/{late['share_id']}/refresh")
+
+                def both_waiting() -> bool:
+                    row = watch.execute(
+                        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                        "AND datname = current_database()"
+                    ).fetchone()
+                    assert row is not None and row[0] >= 2, row
+                    return True
+
+                eventually(both_waiting, message="both transactions waiting")
+                gate.rollback()
+                share, seen = taken.result(), refreshed.result()
+        assert seen.status_code == 200 and seen.json()["status"] == "paid", seen.text
+        state = table.state()
+        assert state["paid"] + state["held"] <= state["total"], (state, share.text)  # never more than the bill
+        assert (share.status_code == 201) == bool(h.payment(late["share_id"])["attention"]), share.text
+
+
+def _fail() -> bool:
+    raise AssertionError("not yet")
