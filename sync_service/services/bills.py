@@ -421,6 +421,11 @@ class BillService:
                 self._events.apply_observation(payment.payment_id, seen, "hold_lapsed")
             with self._repo.transaction():
                 self._repo.update_payment(payment.payment_id, hold_until=0)
+                bill = self._repo.bill(payment.bill_id) if seen is None and payment.bill_id else None
+                if bill is not None:  # no share event says so: the kiosk hears its part is free again
+                    self._feed(bill, "bill.updated")
+            if seen is None:
+                self._notifier.notify(payment.kiosk_id)
             log.info("hold_lapsed", payment_id=payment.payment_id, bill_id=payment.bill_id)
         return len(lapsed)
 

@@ -11,6 +11,7 @@ import httpx
 import psycopg
 
 from sync_service.api.auth import issue_kiosk_token
+from tablepay_sandbox.mollie import MollieOptions
 from tests.support.bills import Table, split_order
 from tests.support.harness import running_harness
 from tests.support.waiting import eventually
@@ -210,3 +211,21 @@ def test_a_late_success_and_a_share_on_another_instance_never_both_take_the_rest
 
 def _fail() -> bool:
     raise AssertionError("not yet")
+
+
+def test_a_lapsed_hold_the_provider_cannot_stop_tells_the_kiosk(tmp_path: Path) -> None:
+    # Mollie's card and iDEAL checkouts cannot be cancelled while open: the part is free all the same,
+    # and the kiosk's split screen must hear it (it showed the guest as still paying).
+    options = MollieOptions(retry_time_factor=1e-4, cancelable_while_open=False)
+    with running_harness(tmp_path, provider="mollie", mollie_options=options, share_hold_seconds=1) as h:
+        table = Table(h, split_order("ord-unstoppable", lines=PIZZAS))
+        share = table.take(mode="remaining")
+
+        def told() -> dict[str, object]:
+            last = [e for e in h.feed() if e["event"].startswith("bill.")][-1]
+            assert last["event"] == "bill.updated" and last["bill"]["held"] == 0, last
+            return last
+
+        last = eventually(told, timeout=10, message="the kiosk told the hold lapsed")
+        assert last["bill"]["guests_paying"] == 0 and last["bill"]["remaining"] == 3900
+        assert h.payment(share["share_id"])["status"] == "open"  # still payable at Mollie: judged if paid
