@@ -136,6 +136,9 @@ def quote(
         )
     if share.amount < min(minimum, left):
         raise SplitRefused(f"A payment must be at least {bill.money(minimum)}.")
+    if mode is SplitMode.AMOUNT and 0 < left - share.amount < minimum:
+        # What is left must itself be chargeable: the provider refuses a smaller checkout.
+        raise SplitRefused(f"Pay all that is left, or leave at least {bill.money(minimum)} for the others.")
     return share
 
 

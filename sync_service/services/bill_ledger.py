@@ -157,6 +157,12 @@ def order_paid(repo: Repository, order_id: str) -> bool:
     return bill is not None and bill.status == SETTLED
 
 
+def _left_out(payment: PaymentRecord, note: str) -> PaymentRecord:
+    """A paid share the bill has no room for: kept, left out of the bill, flagged for a refund."""
+    attention = f"{payment.attention}; {note}" if payment.attention else note
+    return replace(payment, share_excluded=True, attention=attention)
+
+
 def share_event(payment: PaymentRecord, became_paid: bool) -> str:
     """A share's feed event: `bill.share_paid` when it became paid, else `bill.share_<status>`."""
     return "bill.share_paid" if became_paid else f"bill.share_{payment.status.value}"
@@ -178,11 +184,25 @@ class BillLedger:
         after = change.after
         if not change.became_paid or after.bill_id is None:
             return change
-        bill = self._repo.bill(after.bill_id)
-        assert bill is not None, after.bill_id
+        in_full = sorted(
+            p.payment_id
+            for p in (overlay.get(a.payment_id, a) for a in self._repo.attempts(after.order_id))
+            if p.bill_id is None and p.status.is_paid
+        )
+        if in_full:  # a checkout of the whole order (from before the split) was paid: nothing is left to share
+            note = f"double_payment: order {after.order_id} was already paid in full by {', '.join(in_full)}; refund it"
+            log.warning("double_payment", payment_id=after.payment_id, order_id=after.order_id, other=in_full)
+            return replace(change, after=_left_out(after, note))
         now = time.time()
         if change.before.status is PaymentStatus.OPEN and (change.before.hold_until or 0) > now:
             return change  # paid within its hold: its part was kept for it
+        # A late success: another instance may be pricing a share of this bill right now, reading shares
+        # without this one. Judged with the order locked, as shares are taken (bills.py), each sees the
+        # other. Not above: a share within its hold needs no judging, and a stop or rebill that holds the
+        # order waits for this transaction's lock on that share's row (the other way round: a deadlock).
+        self._repo.lock_order(after.order_id)
+        bill = self._repo.bill(after.bill_id)
+        assert bill is not None, after.bill_id
         others = domain_bill(bill, self._shares(bill.bill_id, overlay), now, leaving_out=after.payment_id)
         share = share_terms(after)
         free = others.units_free()
@@ -195,8 +215,7 @@ class BillLedger:
             f"overpaid: share {after.payment_id} was paid after its hold lapsed and other guests had paid "
             f"its part ({Money(share.amount, bill.currency)} of the bill's dishes); refund it"
         )
-        attention = f"{after.attention}; {note}" if after.attention else note
-        return replace(change, after=replace(after, share_excluded=True, attention=attention))
+        return replace(change, after=_left_out(after, note))
 
     def feed_rows(self, moved: list[Change]) -> tuple[list[str], list[str | None]]:
         """Each moved change's feed event name and, for a share, its bill's progress after the change."""

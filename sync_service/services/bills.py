@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import secrets
 import time
 import uuid
@@ -19,6 +20,7 @@ from typing import Any
 import structlog
 
 from tablepay_domain.bill import BillLine, Share, SplitMode, SplitRefused, quote
+from tablepay_domain.money import Money
 from tablepay_domain.order import Line, Order
 from tablepay_domain.payment_state import PaymentStatus
 from tablepay_domain.tips import DEFAULT_TIP_PRESETS
@@ -50,6 +52,8 @@ from .payment_events import PaymentEvents
 log = structlog.get_logger(__name__)
 
 TOKEN_BYTES = 32  # 256 bits: unguessable, and no other order's bill is reachable from it
+# What secrets.token_urlsafe makes: anything else (a NUL, which PostgreSQL refuses in a query) is no token.
+TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{20,100}")
 TOKEN_WORKS_AFTER_CLOSE = 3600.0  # seconds a settled or stopped bill's page still answers
 HOLD_JOB_BATCH = 50
 
@@ -209,7 +213,7 @@ class BillService:
 
     # the guests -----------------------------------------------------------------
     def _working(self, token: str) -> BillRecord:
-        bill = self._repo.bill_by_token(token) if 20 <= len(token) <= 100 else None
+        bill = self._repo.bill_by_token(token) if TOKEN_SHAPE.fullmatch(token) else None
         if bill is None or (bill.closed_at is not None and time.time() > bill.closed_at + TOKEN_WORKS_AFTER_CLOSE):
             raise BillGone("This bill link no longer works. Please ask your waiter.")
         return bill
@@ -327,16 +331,19 @@ class BillService:
                 "This bill is already paid." if bill.status == SETTLED else "Your waiter has taken over the payment."
             )
             raise ShareRefused(message, conflict=True, state=self._state(bill))
+        if order_paid(self._repo, bill.order_id):  # an earlier checkout of the whole order was paid after all
+            raise ShareRefused("This bill is already paid.", conflict=True, state=self._state(bill))
         if ask.version != bill.version:
             raise ShareRefused("The bill has changed: please check it again.", conflict=True, state=self._state(bill))
         now = time.time()
         attempts = self._repo.attempts(bill.order_id)
         seen = domain_bill(bill, [a for a in attempts if a.bill_id == bill.bill_id], now)
+        minimum = self._provider.minimum_charge(bill.currency) or 1
         try:
             share = quote(
                 seen,
                 ask.mode,
-                minimum=self._provider.minimum_charge(bill.currency) or 1,
+                minimum=minimum,
                 ways=ask.shares,
                 pay_shares=ask.pay_shares,
                 items=dict(ask.items),
@@ -344,6 +351,13 @@ class BillService:
             )
         except SplitRefused as exc:
             raise ShareRefused(exc.message, conflict=exc.conflict, state=self._state(bill)) from None
+        if share.amount + ask.tip_amount + ask.donation_amount < minimum:
+            # The bill's last cents alone are below what the provider charges (it would refuse the checkout).
+            raise ShareRefused(
+                f"A payment must be at least {Money(minimum, bill.currency)}: add a tip to pay the last "
+                f"{Money(share.amount, bill.currency)}.",
+                conflict=False,
+            )
         if share.amount + ask.tip_amount + ask.donation_amount > self._max_total:
             raise ShareRefused("This payment is larger than this restaurant accepts at once.", conflict=False)
         if ask.mode is SplitMode.EQUAL and bill.split_ways is None:
@@ -407,6 +421,11 @@ class BillService:
                 self._events.apply_observation(payment.payment_id, seen, "hold_lapsed")
             with self._repo.transaction():
                 self._repo.update_payment(payment.payment_id, hold_until=0)
+                bill = self._repo.bill(payment.bill_id) if seen is None and payment.bill_id else None
+                if bill is not None:  # no share event says so: the kiosk hears its part is free again
+                    self._feed(bill, "bill.updated")
+            if seen is None:
+                self._notifier.notify(payment.kiosk_id)
             log.info("hold_lapsed", payment_id=payment.payment_id, bill_id=payment.bill_id)
         return len(lapsed)
 
