@@ -60,6 +60,12 @@ def require_chromium() -> str:
 
 def in_browser(work: Callable[[Any], Any], chromium: str) -> Future[Any]:
     """Run `work(page)` on a phone-sized page in a fresh headless Chromium, in a worker thread."""
+    return in_phones(lambda pages: work(pages[0]), chromium, 1)
+
+
+def in_phones(work: Callable[[list[Any]], Any], chromium: str, phones: int) -> Future[Any]:
+    """Run `work(pages)` on `phones` phone-sized pages, each in a browser context of its own (two guests'
+    phones share no cookies or storage), in one headless Chromium, in a worker thread."""
 
     def session() -> Any:
         from playwright.sync_api import sync_playwright
@@ -67,12 +73,15 @@ def in_browser(work: Callable[[Any], Any], chromium: str) -> Future[Any]:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=chromium, headless=True)
             try:
-                context = browser.new_context(
-                    viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, locale="en-IE"
-                )
-                context.set_default_timeout(20_000)
-                context.add_init_script(_RECORD_CSP_VIOLATIONS)
-                return work(context.new_page())
+                pages = []
+                for _ in range(phones):
+                    context = browser.new_context(
+                        viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, locale="en-IE"
+                    )
+                    context.set_default_timeout(20_000)
+                    context.add_init_script(_RECORD_CSP_VIOLATIONS)
+                    pages.append(context.new_page())
+                return work(pages)
             finally:
                 browser.close()
 
