@@ -28,6 +28,7 @@ log = structlog.get_logger(__name__)
 
 OPEN, SETTLED, STOPPED = "open", "settled", "stopped"
 CONFIRMING = frozenset({PaymentStatus.PENDING, PaymentStatus.AUTHORIZED})
+CONFIRMING_HOLD_SECONDS = 14 * 86400  # a bank transfer's confirmation can take days; the money is on its way
 
 
 def share_json(share: Share, version: int) -> str:
@@ -52,11 +53,10 @@ def share_terms(payment: PaymentRecord) -> Share:
 
 
 def holding(payment: PaymentRecord, now: float) -> bool:
-    """Whether the share holds its part now: its checkout is open and its hold has not lapsed, or the
-    guest has paid and the bank is confirming (that hold never lapses: the money is on its way)."""
-    if payment.status in CONFIRMING:
-        return True
-    return payment.status is PaymentStatus.OPEN and (payment.hold_until or 0) > now
+    """Whether the share holds its part now: its checkout is open, or the guest has paid and the bank
+    is confirming, and its hold has not lapsed (a share that reached the bank within its hold holds
+    for CONFIRMING_HOLD_SECONDS more: BillLedger.judge; one that got there later is judged when paid)."""
+    return (payment.status is PaymentStatus.OPEN or payment.status in CONFIRMING) and (payment.hold_until or 0) > now
 
 
 def counts(payment: PaymentRecord, now: float) -> bool:
@@ -126,7 +126,12 @@ def rebill(repo: Repository, bill: BillRecord, order: Order) -> BillRecord:
         return bill
     now = time.time()
     shares = repo.bill_shares(bill.bill_id)
-    paid = [share_terms(p) for p in shares if p.status.is_paid and not p.share_excluded]
+    # Paid shares, and those the bank is confirming: the new bill must still have their dishes.
+    paid = [
+        replace(share_terms(p), paid=True)
+        for p in shares
+        if (p.status.is_paid and not p.share_excluded) or p.status in CONFIRMING
+    ]
     new = Bill(bill.currency, lines, tuple(paid), bill.split_ways)
     short = [sku for sku, free in new.units_free().items() if free < 0]
     gone = {sku for s in paid for sku, _ in s.units} - {line.sku for line in lines}
@@ -182,7 +187,13 @@ class BillLedger:
         """A share that became paid counts when the bill still has room for it; otherwise (it was paid
         after its hold lapsed and others took its part) it is left out and flagged for a refund."""
         after = change.after
-        if not change.became_paid or after.bill_id is None:
+        if after.bill_id is None:
+            return change
+        if after.status in CONFIRMING and change.before.status is PaymentStatus.OPEN:
+            if (change.before.hold_until or 0) > time.time():  # paid within its hold: the bank confirms it
+                return replace(change, after=replace(after, hold_until=time.time() + CONFIRMING_HOLD_SECONDS))
+            return change
+        if not change.became_paid:
             return change
         in_full = sorted(
             p.payment_id

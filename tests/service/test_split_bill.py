@@ -342,3 +342,68 @@ def test_a_share_whose_webhooks_are_lost_is_repaired_by_the_sweep_and_settles_th
         assert settled["paid"] == 3900
         names = [e["event"] for e in bill_events(h)]
         assert names.count("bill.share_paid") == 1 and names[-1] == "bill.settled", names
+
+
+def _bank_confirming(h: Harness, share: dict[str, Any]) -> None:
+    """The guest paid by a method confirmed later: Stripe's delayed methods (SEPA and the like) go
+    pending; at Mollie (which calls no webhook for pending) a pay-later method goes authorized."""
+    session = h.provider.session_id({"checkout_url": share["checkout_url"]})
+    if h.provider.name == "stripe":
+        body = {"outcome": "delayed_succeeded", "settle": False}
+        assert h.stripe_http.post(f"/_sandbox/checkout/sessions/{session}/complete", json=body).status_code == 200
+    else:
+        sent = h.provider.http.post(f"/_sandbox/mollie/payments/{session}/status", json={"status": "authorized"})  # type: ignore[attr-defined] # Mollie's driver
+        assert sent.status_code == 200, sent.text
+
+
+def _bank_confirmed(h: Harness, share: dict[str, Any]) -> None:
+    session = h.provider.session_id({"checkout_url": share["checkout_url"]})
+    if h.provider.name == "stripe":
+        body = {"outcome": "delayed_succeeded"}
+        assert h.stripe_http.post(f"/_sandbox/checkout/sessions/{session}/complete", json=body).status_code == 200
+    else:
+        sent = h.provider.http.post(f"/_sandbox/mollie/payments/{session}/status", json={"status": "paid"})  # type: ignore[attr-defined] # Mollie's driver
+        assert sent.status_code == 200, sent.text
+
+
+def test_a_share_the_bank_is_confirming_keeps_its_part_past_its_hold(
+    tmp_path: Path, provider: str, database_url: str | None
+) -> None:
+    with running_harness(tmp_path, provider=provider, database_url=database_url, share_hold_seconds=2) as h:
+        table = Table(h, split_order("ord-split-pending", lines=PIZZAS))
+        confirming = table.take(mode="items", items=[{"sku": "PIZZA", "quantity": 3}])
+        _bank_confirming(h, confirming)
+        h.wait_status(confirming["share_id"], "pending" if provider == "stripe" else "authorized")
+        time.sleep(2.5)  # past its 2 s hold: the money is on its way, so the pizzas stay its
+        state = table.state()
+        assert (state["held"], state["guests_paying"], state["lines"][0]["free"]) == (3600, 1, 0), state
+        assert table.ask(mode="items", items=[{"sku": "PIZZA", "quantity": 1}]).status_code == 409
+        assert h.payment(confirming["share_id"])["status"] in ("pending", "authorized")  # the hold job left it alone
+        # Nor can the waiter take its dishes off the bill meanwhile.
+        fewer = h.kiosk.post(
+            "/v1/orders/ord-split-pending/bill", json=split_order("ord-split-pending", lines=PIZZAS[1:])
+        )
+        assert fewer.status_code == 409, fewer.text
+        _bank_confirmed(h, confirming)
+        h.wait_status(confirming["share_id"], "paid")
+        state = table.state()
+        assert (state["paid"], state["held"], h.payment(confirming["share_id"])["attention"]) == (3600, 0, None)
+
+
+def test_a_share_that_reaches_the_bank_after_its_hold_lapsed_is_judged_when_paid(
+    tmp_path: Path, provider: str, database_url: str | None
+) -> None:
+    with running_harness(
+        tmp_path, provider=provider, database_url=database_url, share_hold_seconds=1, background=False
+    ) as h:
+        table = Table(h, split_order("ord-split-late-bank", lines=PIZZAS))
+        late = table.take(mode="remaining")
+        eventually(lambda: _held(table, 0), message="the hold lapsed")
+        _bank_confirming(h, late)
+        h.wait_status(late["share_id"], "pending" if provider == "stripe" else "authorized")
+        assert table.state()["held"] == 0  # it lapsed before: it does not take its part back
+        table.pay(table.take(mode="remaining"))
+        _bank_confirmed(h, late)
+        h.wait_status(late["share_id"], "paid")
+        assert h.payment(late["share_id"])["attention"].startswith("overpaid:")
+        assert table.state()["paid"] == 3900
