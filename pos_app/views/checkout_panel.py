@@ -4,10 +4,10 @@ a split bill), then PAID or what went wrong."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QHBoxLayout, QSizePolicy, QStackedWidget, QWidget
+from PySide6.QtWidgets import QSizePolicy, QStackedWidget, QWidget
 
 from ..viewmodels import CheckoutState, CheckoutViewModel, OrderViewModel
-from .checkout_parts import InfoColumn, qr_card
+from .checkout_parts import qr_beside_info
 from .split_view import SplitView
 from .theme import DANGER, MUTED, PAID, WARN
 from .widgets import WrapButton, button, hbox, label, vbox
@@ -62,31 +62,22 @@ class CheckoutPanel(QWidget):
     # -- waiting: QR ----------------------------------------------------------
     def _waiting_view(self) -> QWidget:
         page = QWidget()
-        row = QHBoxLayout(page)
-        row.setContentsMargins(48, 40, 48, 40)
-        row.setSpacing(48)
-        card, self.qr = qr_card("Scan with your phone camera to pay")
-        row.addWidget(card, 0, Qt.AlignmentFlag.AlignVCenter)
-
-        info = vbox(spacing=14)
-        info_side = InfoColumn()
-        info_side.setLayout(info)
-        info.addStretch(1)
         self.wait_table = label("", "BigTable")
         self.wait_amount = label("", "BigAmount")
         self.wait_breakdown = label("", "Subtitle", wrap=True)
         self.countdown = label("", "Countdown")
         self.wait_message = label("", "PanelMessage", wrap=True)
-        for widget in (self.wait_table, self.wait_amount, self.wait_breakdown, self.countdown, self.wait_message):
-            info.addWidget(widget)
-        info.addStretch(1)
+        self.qr, info = qr_beside_info(
+            page,
+            "Scan with your phone camera to pay",
+            [self.wait_table, self.wait_amount, self.wait_breakdown, self.countdown, self.wait_message],
+        )
         # Two lines each on a 1024 px screen rather than a smaller code.
         self.cancel_button = WrapButton("Cancel checkout", "Danger")
         self.cancel_button.clicked.connect(self.vm.cancel)
         self.hide_button = WrapButton("Back to orders", "Secondary")
         self.hide_button.clicked.connect(self._back)
         info.addLayout(hbox(self.hide_button, self.cancel_button))
-        row.addWidget(info_side, 0)
         return page
 
     # -- paid / problem ------------------------------------------------------------

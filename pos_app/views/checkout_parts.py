@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtWidgets import QFrame, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QVBoxLayout, QWidget
 
 from .widgets import QrCode, label, vbox
 
@@ -35,3 +35,22 @@ def qr_card(hint: str) -> tuple[QFrame, QrCode]:
     layout.addWidget(caption)
     card.setLayout(layout)
     return card, qr
+
+
+def qr_beside_info(page: QWidget, hint: str, widgets: list[QWidget]) -> tuple[QrCode, QVBoxLayout]:
+    """A checkout screen on `page`: the code (and `hint`) on the left; on the right `widgets` from the
+    middle down, then room for the buttons the caller adds to the returned column."""
+    row = QHBoxLayout(page)
+    row.setContentsMargins(48, 40, 48, 40)
+    row.setSpacing(48)
+    card, qr = qr_card(hint)
+    row.addWidget(card, 0, Qt.AlignmentFlag.AlignVCenter)
+    info = vbox(spacing=14)
+    side = InfoColumn()
+    side.setLayout(info)
+    info.addStretch(1)
+    for widget in widgets:
+        info.addWidget(widget)
+    info.addStretch(1)
+    row.addWidget(side, 0)
+    return qr, info
