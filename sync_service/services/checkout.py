@@ -245,7 +245,7 @@ class CheckoutService:
     ) -> PaymentRecord:
         """A partner's order (services/partner_orders.py): checked as a kiosk's, its attempt stored with
         `link` (inside that transaction) and its checkout sending the guest back to the partner's URLs.
-        The POS hears of it as of a kiosk's order at checkout, unless it is to be cooked after payment."""
+        It is not sent to the POS here: when a partner's order reaches the kitchen is the pay-first half's."""
         order = self.valid(order, order.kiosk_id)
         self.chargeable(order)
         async with self.locks.hold(order.order_id):

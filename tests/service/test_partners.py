@@ -3,8 +3,16 @@ receiver on 127.0.0.1 that verifies every delivery with the `standardwebhooks` p
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import importlib.util
 import json
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -251,3 +259,47 @@ def test_allowed_webhook_urls() -> None:
     assert UrlPolicy(False, True).refusal("https://10.1.2.3/hooks") is None
     assert UrlPolicy(False, False).address_refusal("menu.example", ["93.184.216.34"]) is None
     assert UrlPolicy(False, False).address_refusal("menu.example", ["93.184.216.34", "10.0.0.1"])  # any one refuses
+
+
+def test_a_slow_receiver_delays_neither_other_partners_nor_the_kiosks(tmp_path: Path) -> None:
+    slow = Receiver([], delay=4.0)
+    with world(tmp_path) as h, partner(h, slow, "slow") as (slow_client, _), partner(h, name="quick") as (quick, fast):
+        for _ in range(6):  # more than its concurrency: its deliveries queue behind each other
+            paid_order(h, slow_client)
+        eventually(lambda: slow.deliveries or None, timeout=10, message="the slow receiver is being called")
+        started = time.monotonic()
+        paid_order(h, quick)
+        paid = h.paid()  # a kiosk's payment meanwhile
+        eventually(lambda: fast.deliveries or None, timeout=3, message="the other partner's webhook")
+        assert time.monotonic() - started < 3 and paid["status"] == "paid"
+
+
+def test_add_partner_prints_the_key_and_secret_once_and_stores_only_the_keys_hash(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "TABLEPAY_DATA_DIR": str(tmp_path),
+        "STRIPE_SECRET_KEY": "sk_test_x",
+        "STRIPE_WEBHOOK_SECRET": "whsec_x",
+        "TABLEPAY_ALLOW_HTTP_WEBHOOKS": "true",
+    }
+    tablepay = [sys.executable, "-m", "tablepay", "sync"]
+    add = [*tablepay, "add-partner", "menu", "--webhook-url", "http://127.0.0.1:9/hooks", "--bearer-token", "tok"]
+    out = subprocess.run(add, env=env, capture_output=True, text=True, check=True, timeout=60).stdout
+    key = re.search(r"tpp_[\w-]+", out)
+    secret = re.search(r"whsec_[\w+/=]+", out)
+    assert key and secret and len(base64.b64decode(secret.group()[6:])) == 32
+    listed = subprocess.run([*tablepay, "partners"], env=env, capture_output=True, text=True, check=True, timeout=60)
+    assert "menu" in listed.stdout and key.group() not in listed.stdout and secret.group() not in listed.stdout
+    with sqlite3.connect(tmp_path / "sync.sqlite") as db:
+        stored = " ".join(str(v) for row in db.execute("SELECT * FROM partners") for v in row)
+    assert key.group() not in stored and hashlib.sha256(key.group().encode()).hexdigest() in stored
+    refused = subprocess.run(
+        [*tablepay, "add-partner", "lan", "--webhook-url", "http://192.168.1.10/hooks"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert refused.returncode == 2 and "https" in refused.stderr
+    gone = subprocess.run([*tablepay, "remove", "menu"], env=env, capture_output=True, text=True, timeout=60)
+    assert gone.returncode == 0

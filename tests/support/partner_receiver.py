@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Callable
@@ -20,6 +21,7 @@ class Delivery:
     body: bytes
     verified_by: list[int]  # which of the receiver's secrets verified it
     at: float
+    status: int = 0  # what the receiver answered
 
 
 @dataclass
@@ -28,6 +30,7 @@ class Receiver:
     answer: Answer = field(default=lambda n: (200, {}))
     deliveries: list[Delivery] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    delay: float = 0.0  # seconds before answering: a slow receiver
 
     def verified(self, headers: dict[str, str], body: bytes) -> list[int]:
         ok = []
@@ -50,9 +53,11 @@ class Receiver:
                 break
         headers = {k.decode(): v.decode() for k, v in scope["headers"]}
         with self.lock:
-            self.deliveries.append(Delivery(headers, body, self.verified(headers, body), time.time()))
-            n = len(self.deliveries)
-        status, extra = self.answer(n)
+            delivery = Delivery(headers, body, self.verified(headers, body), time.time())
+            self.deliveries.append(delivery)
+            status, extra = self.answer(len(self.deliveries))
+            delivery.status = status
+        await asyncio.sleep(self.delay)
         await send(
             {
                 "type": "http.response.start",
