@@ -146,3 +146,25 @@ def replay_webhooks(settings: Settings, request_id: int | None = None) -> dict[i
         return await events.replay_failed(app.state.provider, request_id)
 
     return _with_service(settings, work)
+
+
+def partners_of(settings: Settings) -> Any:
+    """The partners' use cases (services/partners.py) on the service's store."""
+    from .services.partners import Partners, UrlPolicy
+    from .storage.db import open_storage
+    from .storage.repository import Repository
+
+    policy = UrlPolicy(allow_http=settings.allow_http_webhooks, allow_private=settings.allow_private_webhooks)
+    return Partners(Repository(open_storage(settings)), policy, time_factor=settings.partner_retry_time_factor)
+
+
+def partner_deliveries(settings: Settings, *, failed: bool, replay: int | None) -> list[dict[str, Any]]:
+    """Partners' webhook deliveries (newest first), or the one replayed (empty: no failed delivery of that id).
+    A replayed delivery is sent by the running service's worker, within half a second."""
+    from .api.app import create_app
+
+    app = create_app(settings, background=False)
+    if replay is not None:
+        row = app.state.partner_webhooks.replay(replay)
+        return [row] if row else []
+    return list(app.state.repo.partner_deliveries(failed=failed))

@@ -32,6 +32,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from .settings_partners import PartnerSettings
+
 KEYRING_SERVICE = "tablepay"
 SECRET_NAMES = (
     "STRIPE_SECRET_KEY",
@@ -113,7 +115,7 @@ class KeyringSource(PydanticBaseSettingsSource):
         return found
 
 
-class Settings(BaseSettings):
+class Settings(PartnerSettings):
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 
     provider: Literal["stripe", "mollie"] = Field(

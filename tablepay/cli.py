@@ -85,6 +85,10 @@ def cmd_sync(args: argparse.Namespace) -> int:
             f"`tablepay sync add-kiosk {args.kiosk_id}` pairs it again with a new token."
         )
         return 0
+    if args.sync_command in PARTNER_COMMANDS:
+        from .partner_cli import run_partner_command
+
+        return run_partner_command(settings, args)
     if args.sync_command == "replay-webhooks":
         from sync_service.main import replay_webhooks
 
@@ -111,6 +115,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     return 0
 
 
+PARTNER_COMMANDS = ("add-partner", "partners", "rotate-secret", "remove", "partner-deliveries")
 PAIRING_COLLECT_WAIT_SECONDS = 15.0  # how long add-kiosk --code waits to see the kiosk collect its token
 
 
@@ -392,6 +397,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="process again the stored webhook requests whose processing failed (after fixing the cause)",
     )
     replay.add_argument("--id", type=int, help="only this stored request")
+    from .partner_cli import add_partner_parsers
+
+    add_partner_parsers(sync_commands)
     sync_commands.add_parser(
         "check-config",
         help="check the settings and that Stripe (or the sandbox) and the "

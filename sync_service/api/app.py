@@ -27,8 +27,13 @@ from ..services.donations import DonationReversals, DonationTransfers
 from ..services.feed import Feed, FeedNotifier
 from ..services.outbox import Handler, OutboxWorker, WorkSignal
 from ..services.pairing import PairingCodes
+from ..services.partner_events import PartnerEvents
+from ..services.partner_orders import MenuPrices, PartnerOrders, file_menu, prices_of
+from ..services.partner_webhooks import PartnerWebhookWorker
+from ..services.partners import Partners, UrlPolicy
 from ..services.payment_events import DONATION_REVERSAL_TOPIC, DONATION_TOPIC, PaymentEvents
 from ..services.pos_delivery import PosDelivery
+from ..services.pos_menu import menu_from_pos
 from ..services.pos_orders import PACKAGE_TOPIC, PAYMENT_TOPIC, TOPICS, PosOrders
 from ..services.reconcile import Reconciler
 from ..services.refunds import RefundService
@@ -40,7 +45,17 @@ from ..storage.pos_repository import PosRepository
 from ..storage.postgres import PostgresDatabase, listen_for_feed
 from ..storage.refund_repository import RefundRepository
 from ..storage.repository import Repository
-from . import bill_routes, kiosk_routes, mollie_webhook, page_headers, pages, pairing_routes, pos_routes, webhook_routes
+from . import (
+    bill_routes,
+    kiosk_routes,
+    mollie_webhook,
+    page_headers,
+    pages,
+    pairing_routes,
+    partner_routes,
+    pos_routes,
+    webhook_routes,
+)
 from .auth import mint_token
 from .body_limit import BodyLimit
 from .feed_fast_path import FeedFastPath
@@ -88,6 +103,17 @@ def _build_pos(settings: Settings, repo: Repository, notifier: FeedNotifier, wor
     )
 
 
+def _menu_prices(pos: Pos | None, settings: Settings) -> MenuPrices:
+    """Partner orders' prices: the POS's menu when a POS is configured, else resources/menu.json."""
+    if pos is None:
+        return file_menu()
+
+    async def from_pos(currency: str) -> dict[str, tuple[str, int]]:
+        return prices_of(await menu_from_pos(pos.client, pos.config, currency))
+
+    return from_pos
+
+
 def build_provider(settings: Settings, public_url: str) -> PaymentProvider:
     """The provider TABLEPAY_PROVIDER names, with its own settings."""
     if settings.provider == "mollie":
@@ -125,6 +151,7 @@ def create_app(
     work = WorkSignal()
     pos = _build_pos(settings, repo, notifier, work)
     pos_orders = pos.orders if pos else None
+    partner_work = WorkSignal()
     payment_events = PaymentEvents(
         repo,
         notifier,
@@ -133,6 +160,7 @@ def create_app(
         donation_partner=settings.donation_partner,
         work=work,
         pos=pos_orders,
+        partners=PartnerEvents(repo, partner_work),
     )
     checkouts = CheckoutService(
         repo,
@@ -171,6 +199,18 @@ def create_app(
         backoff_cap=settings.outbox_backoff_cap_seconds,
         lease_seconds=settings.outbox_lease_seconds,
     )
+    policy = UrlPolicy(allow_http=settings.allow_http_webhooks, allow_private=settings.allow_private_webhooks)
+    partners = Partners(repo, policy, time_factor=settings.partner_retry_time_factor)
+    partner_webhooks = PartnerWebhookWorker(
+        repo,
+        partners,
+        policy,
+        work=partner_work,
+        timeout=settings.partner_webhook_timeout_seconds,
+        concurrency=settings.partner_webhook_concurrency,
+        time_factor=settings.partner_retry_time_factor,
+        keep_days=settings.partner_deliveries_days,
+    )
     reconciler = Reconciler(
         repo,
         checkouts,
@@ -184,7 +224,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # A lapsed hold is looked at within a tenth of the hold (at most 5 s): its checkout stopped soon after.
         hold_every = max(0.2, min(5.0, settings.share_hold_seconds / 10))
-        jobs = (outbox.run, reconciler.run, lambda: bills.run(hold_every)) if background else ()
+        jobs = (outbox.run, partner_webhooks.run, reconciler.run, lambda: bills.run(hold_every)) if background else ()
         tasks = [asyncio.create_task(job()) for job in jobs]
         if isinstance(db, PostgresDatabase):  # another instance's commits wake this one's long polls
             tasks.append(asyncio.create_task(listen_for_feed(db.url, notifier.notify, notifier.notify_all)))
@@ -203,6 +243,7 @@ def create_app(
                 with suppress(asyncio.CancelledError):
                     await task
             await provider.aclose()
+            await partner_webhooks.aclose()
             if pos is not None:
                 await pos.client.aclose()
             if isinstance(db, PostgresDatabase):
@@ -220,6 +261,9 @@ def create_app(
     app.state.feed = Feed(repo, notifier)
     app.state.outbox = outbox
     app.state.reconciler = reconciler
+    app.state.partners = partners
+    app.state.partner_webhooks = partner_webhooks
+    app.state.partner_orders = PartnerOrders(repo, checkouts, _menu_prices(pos, settings))
     app.state.pos = pos
     app.state.refunds = RefundService(repo, RefundRepository(repo), provider)
     app.state.rejected_budget = SourceBudget()
@@ -265,6 +309,8 @@ def create_app(
     app.include_router(pages.router)
     app.include_router(bill_routes.kiosk_router)
     app.include_router(bill_routes.guest_router)
+    app.include_router(partner_routes.router)
+    app.include_router(partner_routes.manager_router)
     # Added last, so it runs first: a body over its limit is refused before routing or authentication.
     # A webhook may be read a little past its own limit, so an oversize forgery can be recognised.
     app.add_middleware(

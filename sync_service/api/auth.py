@@ -1,4 +1,4 @@
-"""Kiosk bearer tokens: shown once when issued, only their hash is stored."""
+"""Kiosk bearer tokens and partner API keys: shown once when issued, only their hash is stored."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import secrets
 
 from fastapi import HTTPException, Request
 
+from ..storage.partner_rows import PartnerRecord
 from ..storage.repository import Repository
 
 TOKEN_PREFIX = "tpk_"  # noqa: S105 - the prefix of every token, not a secret
@@ -57,12 +58,39 @@ def token_kiosk(request: Request) -> str | None:
     return repo.kiosk_for_token_hash(token_hash(token.strip())) if scheme.lower() == "bearer" and token else None
 
 
+def _bearer(request: Request) -> str | None:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
 def kiosk_from_request(request: Request) -> str:
-    """FastAPI dependency: the kiosk id behind the bearer token, or 401."""
+    """FastAPI dependency: the kiosk id behind the bearer token, or 401 (403 for a partner's key)."""
     kiosk_id = token_kiosk(request)
     if kiosk_id is None:
+        token = _bearer(request)
+        repo: Repository = request.app.state.repo
+        if token and repo.partner_for_key_hash(token_hash(token)) is not None:
+            raise HTTPException(403, "a partner key reaches only /v1/partner/... endpoints")
         raise HTTPException(401, TOKEN_REQUIRED, headers={"WWW-Authenticate": "Bearer"})
     return kiosk_id
+
+
+PARTNER_KEY_REQUIRED = (
+    "a valid partner key is required (Authorization: Bearer tpp_...); "
+    "the restaurant issues one with `tablepay sync add-partner`"
+)
+
+
+def partner_from_request(request: Request) -> PartnerRecord:
+    """FastAPI dependency: the partner whose API key the request carries; 403 for a kiosk's token, else 401."""
+    token = _bearer(request)
+    repo: Repository = request.app.state.repo
+    partner = repo.partner_for_key_hash(token_hash(token)) if token else None
+    if partner is not None:
+        return partner
+    if token and repo.kiosk_for_token_hash(token_hash(token)) is not None:
+        raise HTTPException(403, "a kiosk token cannot reach partner endpoints: use the partner's API key")
+    raise HTTPException(401, PARTNER_KEY_REQUIRED, headers={"WWW-Authenticate": "Bearer"})
 
 
 def manager_from_request(request: Request) -> str:

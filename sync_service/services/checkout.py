@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import replace
 from typing import Any
@@ -239,7 +240,37 @@ class CheckoutService:
             sent = self.queue_for_pos(order)
         return {"order_id": sent.order_id, "pos_status": sent.pos_status, "package": sent.package}
 
-    def _resumable_or_new(self, order: Order, snapshot: str, idempotency_key: str | None) -> PaymentRecord:
+    async def open_for_partner(
+        self, order: Order, *, return_url: str, cancel_url: str, link: Callable[[PaymentRecord], None]
+    ) -> PaymentRecord:
+        """A partner's order (services/partner_orders.py): checked as a kiosk's, its attempt stored with
+        `link` (inside that transaction) and its checkout sending the guest back to the partner's URLs.
+        It is not sent to the POS here: when a partner's order reaches the kitchen is the pay-first half's."""
+        order = self.valid(order, order.kiosk_id)
+        self.chargeable(order)
+        async with self.locks.hold(order.order_id):
+            payment = self._resumable_or_new(order, snapshot_json(order), None, also=link)
+            return await self.open_hosted_checkout(payment, order, partner_urls=(return_url, cancel_url))
+
+    async def resume_checkout(self, payment: PaymentRecord, return_url: str, cancel_url: str) -> PaymentRecord:
+        """A partner's attempt whose request died before its checkout was opened: open it now."""
+        async with self.locks.hold(payment.order_id):
+            current = self._repo.payment(payment.payment_id)
+            assert current is not None
+            if current.checkout_url is not None:
+                return current
+            stored = json.loads(current.snapshot)
+            order = Order(**{**stored, "lines": tuple(Line(**line) for line in stored["lines"])})
+            return await self.open_hosted_checkout(current, order, partner_urls=(return_url, cancel_url))
+
+    def _resumable_or_new(
+        self,
+        order: Order,
+        snapshot: str,
+        idempotency_key: str | None,
+        *,
+        also: Callable[[PaymentRecord], None] | None = None,
+    ) -> PaymentRecord:
         # One transaction with the order locked: another instance opening a checkout for the same order
         # waits, then finds this attempt live (the in-process lock alone serves one instance only).
         with self._repo.transaction():
@@ -249,6 +280,8 @@ class CheckoutService:
                 self._repo.upsert_order(order, snapshot)
                 self._repo.insert_payment(payment)
                 self._repo.append_feed(payment)
+                if also is not None:
+                    also(payment)
         if new:
             self._notifier.notify(payment.kiosk_id)
         return payment
@@ -344,17 +377,29 @@ class CheckoutService:
         return order if payment.bill_id is None else self._rest_order(order, payment.dish_subtotal)
 
     async def open_hosted_checkout(
-        self, payment: PaymentRecord, order: Order, *, back_to: str | None = None
+        self,
+        payment: PaymentRecord,
+        order: Order,
+        *,
+        back_to: str | None = None,
+        partner_urls: tuple[str, str] | None = None,
     ) -> PaymentRecord:
         """Open the provider's checkout for a stored attempt (`order`: what it charges). The guest comes
-        back to our own page, or to `back_to` (a split bill's page) whether they paid or not."""
+        back to our own page, or to `back_to` (a split bill's page) whether they paid or not, or to a
+        partner's (return URL, cancel URL)."""
+        success = f"{self._public_url}/pay/success?session_id={{CHECKOUT_SESSION_ID}}"
+        cancel = f"{self._public_url}/pay/cancel?payment_id={payment.payment_id}"
+        back = f"{self._public_url}/pay/success?payment_id={payment.payment_id}"
+        if partner_urls is not None:
+            success, cancel = partner_urls
+            back = success
         request = CheckoutRequest(
             order=order,
             payment_id=payment.payment_id,
             attempt=payment.attempt,
-            success_url=back_to or f"{self._public_url}/pay/success?session_id={{CHECKOUT_SESSION_ID}}",
-            cancel_url=back_to or f"{self._public_url}/pay/cancel?payment_id={payment.payment_id}",
-            return_url=back_to or f"{self._public_url}/pay/success?payment_id={payment.payment_id}",
+            success_url=back_to or success,
+            cancel_url=back_to or cancel,
+            return_url=back_to or back,
             expires_at=int(time.time())
             + min(max(self._ttl, STRIPE_MIN_TTL + CLOCK_MARGIN), STRIPE_MAX_TTL - CLOCK_MARGIN),
             # Derived from our attempt id, so a retried create returns the same session.

@@ -52,6 +52,12 @@ class RejectedRequest:
     reason: str
 
 
+class ChangeFollower(Protocol):
+    def follow(self, change: Change) -> bool:
+        """Inside the transaction writing `change`: queue what it causes; True when outbox work was queued."""
+        ...
+
+
 class ProviderNotices(Protocol):
     async def replay_notice(self, payload: str) -> ProviderNotice: ...
 
@@ -103,9 +109,10 @@ class PaymentEvents:
         donation_partner: str,
         work: WorkSignal | None = None,
         pos: PosOrders | None = None,
+        partners: ChangeFollower | None = None,
     ) -> None:
-        """`work` is told after a commit that queued outbox rows; `pos` (when a POS is configured) is
-        told of every change inside its transaction."""
+        """`work` is told after a commit that queued outbox rows; `pos` (when a POS is configured) and
+        `partners` (partner orders' webhooks) are told of every change inside its transaction."""
         self._repo = repo
         self._notifier = notifier
         self._committer: GroupCommitter[ProviderNotice, Accepted] = GroupCommitter(
@@ -118,6 +125,7 @@ class PaymentEvents:
         self._donation_partner = donation_partner
         self._rejected_rows = self._rejected_bytes = 0  # stored since the last trim
         self._pos = pos
+        self._partners = partners
         self._ledger = BillLedger(repo)
         # Notified only after a commit that queued outbox work, so its worker starts at once
         # (and is not woken, to find nothing, by every other webhook).
@@ -426,6 +434,8 @@ class PaymentEvents:
                     {"payment_id": after.payment_id, "reversed_total": target},
                     ordering_key=f"donation:{after.payment_id}",
                 )
+                queued.add(id(change))
+            if self._partners is not None and self._partners.follow(change):
                 queued.add(id(change))
             # A share alone never pays the POS: its bill does, once settled (below).
             if (

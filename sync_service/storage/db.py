@@ -330,6 +330,44 @@ def m013_split_bills(db: sqlite_utils.Database) -> None:
     )
 
 
+PARTNERS_SQL = """
+-- Systems that create orders with an API key and receive signed webhooks (docs/partners.md). Only the
+-- key's sha256 is kept; the signing secrets and the bearer token are kept as given, since we must
+-- present them. `previous_secret` still signs for 24 h after `rotated_at` (epoch seconds);
+-- `failing_since` (epoch seconds): the first failed delivery since the last success.
+CREATE TABLE partners (
+    name TEXT PRIMARY KEY,
+    key_hash TEXT NOT NULL UNIQUE,
+    webhook_url TEXT NOT NULL,
+    bearer_token TEXT,
+    secret TEXT NOT NULL,
+    previous_secret TEXT,
+    rotated_at REAL,
+    disabled_at TEXT,
+    disabled_reason TEXT,
+    failing_since REAL,
+    created_at TEXT NOT NULL
+);
+-- A partner's order: its own id (unique per partner) for our order and its payment attempt. No foreign
+-- key to partners: a removed partner's orders stay in the history under its name.
+CREATE TABLE partner_orders (
+    partner TEXT NOT NULL,
+    external_order_id TEXT NOT NULL,
+    order_id TEXT NOT NULL UNIQUE REFERENCES orders(order_id),
+    payment_id TEXT NOT NULL,
+    kitchen TEXT,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (partner, external_order_id)
+);
+"""
+
+
+# m015 is left for the pay-first half of issue 16, written on another branch at the same time.
+@migrations()
+def m014_partners(db: sqlite_utils.Database) -> None:
+    db.executescript(PARTNERS_SQL)
+
+
 def open_database(path: Path) -> sqlite_utils.Database:
     """A connection in WAL mode with the schema applied.
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from ..models import utc_now
 from .engine import POSTGRES, Connection, Dialect
+from .partner_rows import PARTNER_TOPIC
 
 
 class OutboxRows:
@@ -33,10 +34,11 @@ class OutboxRows:
         )
         return cursor.rowcount > 0
 
-    # Pending, and no earlier row of the same ordering key is still pending or parked.
+    # Pending, and no earlier row of the same ordering key is still pending or parked. Partners' webhooks
+    # have a worker of their own (partner_rows.py), so a slow partner never holds up this one's claims.
     _UNBLOCKED = (
-        "state = 'pending' AND (ordering_key IS NULL OR NOT EXISTS (SELECT 1 FROM outbox AS e "
-        "WHERE e.ordering_key = o.ordering_key AND e.id < o.id AND e.state != 'done'))"
+        f"state = 'pending' AND topic != '{PARTNER_TOPIC}' AND (ordering_key IS NULL OR NOT EXISTS "
+        "(SELECT 1 FROM outbox AS e WHERE e.ordering_key = o.ordering_key AND e.id < o.id AND e.state != 'done'))"
     )
 
     def due_outbox(self, now: float, limit: int) -> list[dict[str, Any]]:

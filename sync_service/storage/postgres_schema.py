@@ -240,8 +240,38 @@ CREATE INDEX payments_holding ON payments(hold_until) WHERE hold_until > 0;
 ALTER TABLE feed ADD COLUMN bill TEXT;
 """
 
-# In order; never edited once released, only appended to.
-MIGRATIONS: list[tuple[str, str]] = [("0001_initial", INITIAL), ("0002_split_bills", SPLIT_BILLS)]
+# The same tables as SQLite's m014 (storage/db.py), in PostgreSQL's types.
+PARTNERS = """
+CREATE TABLE partners (
+    name TEXT PRIMARY KEY,
+    key_hash TEXT NOT NULL UNIQUE,
+    webhook_url TEXT NOT NULL,
+    bearer_token TEXT,
+    secret TEXT NOT NULL,
+    previous_secret TEXT,
+    rotated_at DOUBLE PRECISION,
+    disabled_at TEXT,
+    disabled_reason TEXT,
+    failing_since DOUBLE PRECISION,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE partner_orders (
+    partner TEXT NOT NULL,
+    external_order_id TEXT NOT NULL,
+    order_id TEXT NOT NULL UNIQUE REFERENCES orders(order_id),
+    payment_id TEXT NOT NULL,
+    kitchen TEXT,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (partner, external_order_id)
+);
+"""
+
+# In order; never edited once released, only appended to (0004 is the pay-first half of issue 16's).
+MIGRATIONS: list[tuple[str, str]] = [
+    ("0001_initial", INITIAL),
+    ("0002_split_bills", SPLIT_BILLS),
+    ("0003_partners", PARTNERS),
+]
 
 
 def apply_migrations(conn: psycopg.Connection[Any]) -> list[str]:

@@ -23,6 +23,7 @@ from .bill_rows import BillRows
 from .engine import POSTGRES, SQLITE_DIALECT, Connection, Dialect
 from .feed_rows import FeedRows
 from .outbox_rows import OutboxRows
+from .partner_rows import PartnerRows
 from .postgres import PostgresDatabase
 from .webhook_request_rows import WebhookRequestRows
 
@@ -48,7 +49,7 @@ def _payment(row: sqlite3.Row | tuple[Any, ...] | None, names: list[str]) -> Pay
     return PaymentRecord(**values)
 
 
-class Repository(FeedRows, WebhookRequestRows, OutboxRows, BillRows):
+class Repository(FeedRows, WebhookRequestRows, OutboxRows, BillRows, PartnerRows):
     def __init__(self, db: sqlite_utils.Database | PostgresDatabase) -> None:
         """SQLite (sqlite_utils' Database, storage/db.py) or PostgreSQL (storage/postgres.py)."""
         self.db = db

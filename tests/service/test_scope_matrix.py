@@ -8,6 +8,7 @@ Token kinds (columns):
   issued; revoked: a token revoked with `tablepay sync revoke-kiosk`;
 - kiosk: a kiosk token (no manager scope) on its own resources;
 - manager: a manager token on its own resources;
+- partner: a partner's API key (`tablepay sync add-partner`): 403 everywhere but `/v1/partner/...`;
 - other_kiosk: another kiosk's token on the first kiosk's resources, which must not leak: 404
   for a payment, an order's history or POS state; 403 where the body names the order (a checkout
   or a send to the kitchen of another kiosk's order); lookup and events answer 200 without them.
@@ -17,6 +18,7 @@ Dead letters belong to the restaurant, not to a kiosk: any manager token, no oth
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
@@ -26,34 +28,41 @@ import pytest
 from fastapi import routing
 
 from sync_service.api.auth import issue_kiosk_token, revoke_kiosk_token
+from sync_service.services.partners import Partners, UrlPolicy
 from tests.support.harness import Harness, make_order, running_harness
 from tests.support.waiting import eventually
 
-COLUMNS = ("none", "malformed", "unknown", "revoked", "kiosk", "manager", "other_kiosk")
+COLUMNS = ("none", "malformed", "unknown", "revoked", "kiosk", "manager", "other_kiosk", "partner")
 U = 401  # every /v1 route refuses a request without a valid token the same way
 DISHES = [{"sku": "MARG", "name": "Pizza margherita", "quantity": 2, "unit_amount": 950}]  # the POS sells these
 
-#                                              none malformed unknown revoked kiosk manager other_kiosk
+#                                              none malformed unknown revoked kiosk manager other_kiosk partner
 MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
-    ("GET", "/v1/kiosk"): (U, U, U, U, 200, 200, 200),
-    ("POST", "/v1/checkouts"): (U, U, U, U, 201, 201, 403),
-    ("GET", "/v1/payments/{payment_id}"): (U, U, U, U, 200, 200, 404),
-    ("POST", "/v1/payments/{payment_id}/refresh"): (U, U, U, U, 200, 200, 404),
+    ("GET", "/v1/kiosk"): (U, U, U, U, 200, 200, 200, 403),
+    ("POST", "/v1/checkouts"): (U, U, U, U, 201, 201, 403, 403),
+    ("GET", "/v1/payments/{payment_id}"): (U, U, U, U, 200, 200, 404, 403),
+    ("POST", "/v1/payments/{payment_id}/refresh"): (U, U, U, U, 200, 200, 404, 403),
     # The kiosk's payment is open (cancelled now); the manager's is paid, so it cannot be.
-    ("POST", "/v1/payments/{payment_id}/cancel"): (U, U, U, U, 200, 409, 404),
+    ("POST", "/v1/payments/{payment_id}/cancel"): (U, U, U, U, 200, 409, 404, 403),
     # Refunds need the manager scope before anything else is looked at.
-    ("POST", "/v1/payments/{payment_id}/refunds"): (U, U, U, U, 403, 202, 403),
-    ("GET", "/v1/orders/{order_id}/history"): (U, U, U, U, 200, 200, 404),
-    ("POST", "/v1/payments/lookup"): (U, U, U, U, 200, 200, 200),
-    ("GET", "/v1/events"): (U, U, U, U, 200, 200, 200),
-    ("POST", "/v1/orders"): (U, U, U, U, 202, 202, 403),
-    ("GET", "/v1/orders/{order_id}/pos"): (U, U, U, U, 200, 200, 404),
-    ("GET", "/v1/menu"): (U, U, U, U, 200, 200, 200),
-    ("GET", "/v1/outbox/dead-letters"): (U, U, U, U, 403, 200, 403),
+    ("POST", "/v1/payments/{payment_id}/refunds"): (U, U, U, U, 403, 202, 403, 403),
+    ("GET", "/v1/orders/{order_id}/history"): (U, U, U, U, 200, 200, 404, 403),
+    ("POST", "/v1/payments/lookup"): (U, U, U, U, 200, 200, 200, 403),
+    ("GET", "/v1/events"): (U, U, U, U, 200, 200, 200, 403),
+    ("POST", "/v1/orders"): (U, U, U, U, 202, 202, 403, 403),
+    ("GET", "/v1/orders/{order_id}/pos"): (U, U, U, U, 200, 200, 404, 403),
+    ("GET", "/v1/menu"): (U, U, U, U, 200, 200, 200, 403),
+    ("GET", "/v1/outbox/dead-letters"): (U, U, U, U, 403, 200, 403, 403),
     # A split bill of the caller's own order (services/bills.py); the other kiosk claims the first's.
-    ("POST", "/v1/orders/{order_id}/bill"): (U, U, U, U, 201, 201, 403),
-    ("DELETE", "/v1/orders/{order_id}/bill"): (U, U, U, U, 200, 200, 404),
-    ("POST", "/v1/outbox/{row_id}/retry"): (U, U, U, U, 403, 200, 403),
+    ("POST", "/v1/orders/{order_id}/bill"): (U, U, U, U, 201, 201, 403, 403),
+    ("DELETE", "/v1/orders/{order_id}/bill"): (U, U, U, U, 200, 200, 404, 403),
+    ("POST", "/v1/outbox/{row_id}/retry"): (U, U, U, U, 403, 200, 403, 403),
+    # A partner's key reaches only the partner API, and nothing else reaches it (docs/partners.md).
+    ("POST", "/v1/partner/orders"): (U, U, U, U, 403, 403, 403, 201),
+    ("GET", "/v1/partner/orders/{external_order_id}"): (U, U, U, U, 403, 403, 403, 200),
+    # Partners' deliveries are the restaurant's, like dead letters: any manager token. No failed delivery here.
+    ("GET", "/v1/partners/deliveries"): (U, U, U, U, 403, 200, 403, 403),
+    ("POST", "/v1/partners/deliveries/{row_id}/replay"): (U, U, U, U, 403, 404, 403, 403),
 }
 
 # Public by design: a token is neither needed nor looked at, so every column gets the same answer.
@@ -117,7 +126,21 @@ BODIES: dict[tuple[str, str], Body] = {
     ("POST", "/webhooks/stripe"): lambda c: {"id": "evt_unsigned", "type": "checkout.session.completed"},
     ("POST", "/v1/orders/{order_id}/bill"): Caller.bill_body,
     ("POST", "/bill/{token}/shares"): lambda c: {"mode": "remaining", "version": 1},
+    ("POST", "/v1/partner/orders"): lambda c: partner_order(),
 }
+
+
+def partner_order(external_order_id: str | None = None) -> dict[str, Any]:
+    return {
+        "external_order_id": external_order_id or f"ext-{uuid.uuid4().hex[:8]}",
+        "currency": "EUR",
+        "lines": DISHES,
+        "pickup": "Ana",
+        "return_url": "https://menu.example/thanks",
+        "cancel_url": "https://menu.example/cart",
+    }
+
+
 QUERIES = {
     "/pay/success": "?session_id={session_id}",
     "/pay/cancel": "?payment_id={payment_id}",
@@ -152,6 +175,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             "gone": issue_kiosk_token(repo, "gone"),
         }
         revoke_kiosk_token(repo, "gone")
+        # A partner (any webhook URL: nothing is delivered here) and one order of its own.
+        partner = Partners(repo, UrlPolicy(allow_http=True, allow_private=True)).add("menu", "http://127.0.0.1:9/")
+        with httpx.Client(base_url=h.service.url, headers={"Authorization": f"Bearer {partner.api_key}"}) as client:
+            assert client.post("/v1/partner/orders", json=partner_order("ext-first")).status_code == 201
 
         def bearer(token: str) -> dict[str, str]:
             return {"Authorization": f"Bearer {token}"}
@@ -203,6 +230,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                 bill_order=make_order(lines=DISHES, tip_amount=0),
             ),
             "other_kiosk": replace(base, column="other_kiosk", headers=bearer(tokens["till-2"]), kiosk_id="till-2"),
+            "partner": replace(base, column="partner", headers=bearer(partner.api_key)),
         }
         yield World(h, callers, first["payment_id"])
 
@@ -216,6 +244,7 @@ def _call(world: World, route: tuple[str, str], caller: Caller) -> httpx.Respons
         row_id=caller.row_id,
         session_id=caller.session_id,
         code="KXM4-7RPQ",
+        external_order_id="ext-first",
     )
     body = BODIES.get(route)
     return httpx.request(
