@@ -16,7 +16,9 @@ from ..storage.repository import Repository
 from .auth import manager_from_request, partner_from_request
 from .schemas import DigitsInteger, ErrorResponse, LineIn, PrintableText, StrictInteger
 
-router = APIRouter(prefix="/v1/partner", tags=["partner"], responses={401: {"model": ErrorResponse}})
+router = APIRouter(
+    prefix="/v1/partner", tags=["partner"], responses={401: {"model": ErrorResponse}, 403: {"model": ErrorResponse}}
+)
 manager_router = APIRouter(prefix="/v1/partners", tags=["kiosk"], responses={401: {"model": ErrorResponse}})
 Partner = Annotated[PartnerRecord, Depends(partner_from_request)]
 Manager = Annotated[str, Depends(manager_from_request)]
