@@ -29,6 +29,7 @@ if TYPE_CHECKING:
         OfferViewModel,
         OrdersViewModel,
         OrderViewModel,
+        PartnersViewModel,
         ReconcileViewModel,
         RefundViewModel,
         SettingsViewModel,
@@ -61,6 +62,7 @@ class Kiosk:
     history_model: HistoryModel
     refund_vm: RefundViewModel
     reconcile_vm: ReconcileViewModel
+    partners_vm: PartnersViewModel
 
     def start(self) -> None:
         """Start the feed worker; needs a running asyncio (qasync) loop."""
@@ -111,6 +113,7 @@ def _compose(
         OfferViewModel,
         OrdersViewModel,
         OrderViewModel,
+        PartnersViewModel,
         ReconcileViewModel,
         RefundViewModel,
         SettingsViewModel,
@@ -131,6 +134,7 @@ def _compose(
     reconcile_vm = ReconcileViewModel(
         manager_vm.data, client, lambda: feed_vm.worker.poll_once(wait=0), fmt=manager_vm.fmt
     )
+    partners_vm = PartnersViewModel(client)
     window = MainWindow(
         order_vm,
         orders_vm,
@@ -140,7 +144,7 @@ def _compose(
         pairing.service_url,
         kitchen_vm=kitchen_vm,
         menu_note=(choice.note, choice.degraded),
-        manager=(manager_vm, history_model, refund_vm, reconcile_vm),
+        manager=(manager_vm, history_model, refund_vm, reconcile_vm, partners_vm),
     )
     return Kiosk(
         store,
@@ -158,6 +162,7 @@ def _compose(
         history_model,
         refund_vm,
         reconcile_vm,
+        partners_vm,
     )
 
 

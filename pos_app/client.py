@@ -204,6 +204,14 @@ class SyncClient:
             raise MalformedAnswer("the sync service's lookup answer has no list of payments")
         return payments
 
+    async def partner_deliveries(self, *, failed: bool) -> dict[str, Any]:
+        """The partners' endpoints (a disabled one says why, a failing one since when) and their webhook
+        deliveries (`failed`: only the given-up ones): GET /v1/partners/deliveries, a manager token (403)."""
+        body = await self._request("GET", "/v1/partners/deliveries", params={"failed": str(failed).lower()})
+        if not isinstance(body.get("partners"), list):
+            raise MalformedAnswer("the sync service's partners answer has no list of partners")
+        return body
+
     async def send_order(self, order: dict[str, Any]) -> dict[str, Any]:
         """Send to the kitchen (POST /v1/orders): the service queues for the POS the dishes it has not
         had yet. 202 {order_id, pos_status, package}; package is None when nothing was new.

@@ -184,6 +184,16 @@ def m007_split_bill(db: sqlite_utils.Database) -> None:
         """)
 
 
+# m008 is reserved (another branch's); m007_service_order_status is pay-first's.
+@migrations()
+def m009_partner_orders(db: sqlite_utils.Database) -> None:
+    db.executescript("""
+        -- A partner's order (store/partner.py): the partner's name; NULL for this kiosk's own orders.
+        -- Recorded from its first feed event; never edited nor checked out here.
+        ALTER TABLE orders ADD COLUMN partner TEXT;
+        """)
+
+
 def open_db(path: Path) -> sqlite_utils.Database:
     ensure_private_file(path)  # the kiosk's orders and payments: 0600, and so its -wal and -shm
     conn = sqlite3.connect(path, isolation_level=None)

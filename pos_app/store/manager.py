@@ -52,7 +52,7 @@ _SELECT = (
     "a.status, "
     "a.currency, a.dish_subtotal, a.tip_amount, a.donation_amount, a.amount_total, a.amount_refunded, "
     "a.provider_reference, o.pos_status, a.donation_partner, o.status AS order_status, "
-    "a.amount_charged_back, a.charged_back, a.share "
+    "a.amount_charged_back, a.charged_back, a.share, o.partner "
     "FROM payment_attempts a JOIN orders o ON o.order_id = a.order_id"
 )
 
@@ -92,6 +92,7 @@ class HistoryRow:
     amount_charged_back: int = 0  # what the guest's bank took back (0 also while not known yet)
     charged_back: int = 0  # 1: a payment.charged_back event was applied
     share: int = 0  # 1: a share of a split bill (one guest's part), its own attempt of the order
+    partner: str | None = None  # a partner's order: the partner's name
 
     @property
     def is_charged_back(self) -> bool:
@@ -99,8 +100,11 @@ class HistoryRow:
 
     @property
     def refundable(self) -> int:
-        """What is left to refund (0 unless the payment took money)."""
-        return self.amount_total - self.amount_refunded if PaymentStatus(self.status).is_paid else 0
+        """What is left to refund (0 unless the payment took money; 0 for a partner's order: the service
+        takes refunds only from the kiosk that took the payment)."""
+        if self.partner is not None or not PaymentStatus(self.status).is_paid:
+            return 0
+        return self.amount_total - self.amount_refunded
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from tablepay_domain.payment_state import PaymentStatus, advance
 from tablepay_domain.tips import DonationChoice, DonationKind, TipChoice, TipKind, Totals, compute_totals
 
 from .bill import BILL_EVENTS, BILL_SETTLED, BillProgress, bill_of, is_share_event, save_bill
+from .partner import record_partner_order
 
 
 def _now() -> str:
@@ -76,6 +77,7 @@ class LocalOrder:
     sent: Mapping[str, int] = field(default_factory=dict)  # sku -> how many the kitchen got
     bill: BillProgress | None = None  # the split bill (None: never split)
     latest_checkout: Attempt | None = None  # the latest attempt that is not a share: the order's own checkout
+    partner: str | None = None  # a partner's order (its name): its guest pays on the partner's checkout
 
     @property
     def is_paid(self) -> bool:
@@ -160,12 +162,13 @@ class KioskStore:
             {r["sku"]: r["sent_quantity"] for r in rows if r["sent_quantity"]},
             bill_of(row),
             self.latest_attempt(order_id, shares=False),
+            row["partner"],
         )
 
     def open_order_for_table(self, table: str) -> LocalOrder | None:
         row = next(
             self.db.query(
-                "SELECT order_id FROM orders WHERE table_label = ? AND status = 'open' "
+                "SELECT order_id FROM orders WHERE table_label = ? AND status = 'open' AND partner IS NULL "
                 "ORDER BY created_at DESC LIMIT 1",
                 [table],
             ),
@@ -311,7 +314,7 @@ class KioskStore:
         checkouts = next(
             self.db.query(
                 f"SELECT COUNT(*) AS n FROM payment_attempts a JOIN orders o USING (order_id) "
-                f"WHERE a.status IN ({marks}) AND o.status = 'open'",
+                f"WHERE a.status IN ({marks}) AND o.status = 'open' AND o.partner IS NULL",
                 live,
             )
         )["n"]
@@ -386,7 +389,8 @@ class KioskStore:
         """Apply a page of feed events and the new cursor in ONE transaction.
 
         An event seen before (same event_id) changes nothing; an event for an
-        order this kiosk does not know is recorded and skipped. Returns the ids
+        order this kiosk does not know is recorded and skipped, unless it is a
+        partner's (it names the partner): that records the order. Returns the ids
         of the orders that changed. This is the only code that marks an order paid:
         a paid attempt that is not a share, or `bill.settled`.
         """
@@ -412,6 +416,7 @@ class KioskStore:
                 if not inserted:
                     continue
                 order_id = str(event["order_id"])
+                record_partner_order(self.db, event, now)
                 if next(self.db.query("SELECT 1 FROM orders WHERE order_id = ?", [order_id]), None) is None:
                     continue
                 name = str(event["event"])

@@ -12,6 +12,7 @@ from .manager import ManagerViewModel, OrderDetail
 from .offer import OfferViewModel
 from .order import OrderViewModel
 from .orders import PAYMENT_LABELS, OrdersViewModel
+from .partners import PartnersViewModel
 from .reconcile import Mismatch, ReconcileViewModel
 from .refund import RefundState, RefundViewModel
 from .settings import PinResult, SettingsViewModel
@@ -33,6 +34,7 @@ __all__ = [
     "OrderDetail",
     "OrderViewModel",
     "OrdersViewModel",
+    "PartnersViewModel",
     "PinResult",
     "ReconcileViewModel",
     "RefundState",

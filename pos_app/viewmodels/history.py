@@ -160,7 +160,7 @@ class HistoryModel(QAbstractTableModel):
             return POS_LABELS.get(row.pos_status, row.pos_status or "") or "—"
         values = {
             "table": row.table,
-            "waiter": row.waiter,
+            "waiter": f"{row.partner} (partner)" if row.partner else row.waiter,
             "order": row.order_id,
             "reference": row.provider_reference or "",
             "dishes": row.dish_subtotal,

@@ -131,6 +131,12 @@ class ManagerViewModel(QObject):
         """'ATTEMPT 1 · pay_…', or 'SHARE · ATTEMPT 2 · pay_…' for one guest's part of a split bill."""
         return f"{'SHARE · ' if payment.share else ''}ATTEMPT {payment.attempt} · {payment.payment_id}"
 
+    def order_heading(self, order: LocalOrder) -> str:
+        """'kiosk-1-ab12 · Table 7 · Ana · opened …'; a partner's order says whose it is and that it is
+        paid there, not at this kiosk."""
+        who = f"order of partner {order.partner!r}" if order.partner else order.waiter or "no waiter"
+        return f"{order.order_id} · Table {order.table} · {who} · opened {self.local_time(order.created_at)}"
+
     def bill_text(self, order: LocalOrder) -> str:
         """'Split bill, settled: €96.00 of €96.00 paid' ('' for an order that was never split)."""
         bill = order.bill

@@ -1,4 +1,4 @@
-"""The order list: every open order of this kiosk with its payment state, and today's paid ones."""
+"""The order list: every open order of this kiosk and of the partners, with its payment state; today's paid ones."""
 
 from __future__ import annotations
 
@@ -40,6 +40,17 @@ class OrderRow:
     time: str
     pos: str = ""  # the POS badge ("" when never sent to the kitchen)
     pos_status: str | None = None
+    title: str = ""  # "Table 7", or "Pickup A-12" for a partner's pickup order
+    detail: str = ""  # "2 items · 13:05", or "via menu-app · 13:05" for a partner's order
+    openable: bool = True  # False for a partner's order: its guest pays on the partner's checkout
+
+
+def _listed_open(order: LocalOrder) -> bool:
+    """An open order of this kiosk once it has a dish; a partner's only while its guest can still pay (an
+    expired or failed partner checkout is never tried again: the history keeps it)."""
+    if order.partner is None:
+        return bool(order.lines)
+    return order.latest_checkout is not None and order.latest_checkout.status.is_live
 
 
 class OrdersViewModel(QObject):
@@ -74,27 +85,43 @@ class OrdersViewModel(QObject):
         except ValueError:
             shown = ""
         total: Money = order.totals().total
+        items = sum(line.quantity for line in order.lines)
+        detail = f"{items} item" + ("" if items == 1 else "s")
+        title = f"Table {order.table}"
+        if order.partner is not None:
+            # Its dishes are the partner's; what the kiosk knows is what its checkout asks of the guest.
+            amount = order.latest_checkout.amount_total if order.latest_checkout else 0
+            total = Money(amount, order.currency)
+            detail = f"via {order.partner}"
+            if order.table.startswith("pickup "):
+                title = "Pickup " + order.table.removeprefix("pickup ")
         return OrderRow(
             order.order_id,
             order.table,
-            sum(line.quantity for line in order.lines),
+            items,
             format_money(total, self.settings.locale),
             payment,
             status,
             shown,
             POS_LABELS.get(order.pos_status, order.pos_status or ""),
             order.pos_status,
+            title,
+            f"{detail} · {shown}",
+            order.partner is None,
         )
 
     def refresh(self, *_: object) -> None:
         midnight = datetime.now().astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
-        self.open_rows = [self._row(o) for o in self.store.orders("open") if o.lines]
+        self.open_rows = [self._row(o) for o in self.store.orders("open") if _listed_open(o)]
         self.paid_rows = [self._row(o) for o in self.store.orders("paid", since=midnight.astimezone(UTC).isoformat())]
         self.changed.emit()
 
     def open_tables(self) -> dict[str, int]:
-        """Table label -> number of open orders, for the table picker's badges."""
+        """Table label -> number of open orders, for the table picker's badges (a partner's order is not
+        one a waiter can open there)."""
         counts: dict[str, int] = {}
         for row in self.open_rows:
+            if not row.openable:
+                continue
             counts[row.table] = counts.get(row.table, 0) + 1
         return counts

@@ -17,6 +17,7 @@ UI_LANGUAGE = "en"  # the language of every word the kiosk shows
 # Nouns the kiosk counts, singular -> plural, so a caller names the thing once ("payment").
 PLURALS = {
     "payment": "payments",
+    "failed delivery": "failed deliveries",
     "order": "orders",
     "event": "events",
     "refund": "refunds",

@@ -13,6 +13,7 @@ from ..viewmodels import (
     ManagerViewModel,
     OrdersViewModel,
     OrderViewModel,
+    PartnersViewModel,
     ReconcileViewModel,
     RefundViewModel,
     SettingsViewModel,
@@ -41,7 +42,7 @@ class MainWindow(QMainWindow):
         *,
         kitchen_vm: KitchenViewModel,
         menu_note: tuple[str, bool] = ("", False),
-        manager: tuple[ManagerViewModel, HistoryModel, RefundViewModel, ReconcileViewModel],
+        manager: tuple[ManagerViewModel, HistoryModel, RefundViewModel, ReconcileViewModel, PartnersViewModel],
     ) -> None:
         super().__init__()
         self.setWindowTitle("TablePay kiosk")

@@ -49,10 +49,7 @@ class DetailOverlay(Overlay):
         m, detail = self.manager, self.manager.detail(order_id)
         order = detail.order
         self.order_id = order_id
-        self.heading.setText(
-            f"{order.order_id} · Table {order.table} · {order.waiter or 'no waiter'} · "
-            f"opened {m.local_time(order.created_at)}"
-        )
+        self.heading.setText(m.order_heading(order))
         clear(self.content)
         self.content.addWidget(label("DISHES", "SectionLabel"))
         for line in order.lines:

@@ -15,7 +15,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..viewmodels import ROW_ROLE, HistoryModel, HistoryRow, ManagerViewModel, ReconcileViewModel, RefundViewModel
+from ..viewmodels import (
+    ROW_ROLE,
+    HistoryModel,
+    HistoryRow,
+    ManagerViewModel,
+    PartnersViewModel,
+    ReconcileViewModel,
+    RefundViewModel,
+)
 from .manager_overlays import DetailOverlay, RefundOverlay
 from .manager_tabs import ReconcileTab, TotalsTab
 from .pickers import PICKER_HEIGHT, ChoiceOverlay, ColumnsOverlay, DaysOverlay, Picker
@@ -212,11 +220,12 @@ class ManagerPage(QWidget):
         model: HistoryModel,
         refund_vm: RefundViewModel,
         reconcile_vm: ReconcileViewModel,
+        partners_vm: PartnersViewModel,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("Page")
-        self.manager, self.model = manager, model
+        self.manager, self.model, self.partners = manager, model, partners_vm
         root = vbox(spacing=12, margins=20)
         top = QHBoxLayout()
         top.addWidget(label("Manager", "Title"))
@@ -231,9 +240,15 @@ class ManagerPage(QWidget):
         self.lock_button.clicked.connect(self.closed.emit)
         top.addWidget(self.lock_button)
         root.addLayout(top)
+        # A partner endpoint that was disabled or is failing: above every tab, until it is fixed.
+        self.partner_notice = label("", "Notice", wrap=True)
+        self.partner_notice.hide()
+        root.addWidget(self.partner_notice)
+        partners_vm.changed.connect(self._on_partners)
         self.history = HistoryTab(manager, model, self)
         self.totals = TotalsTab(manager)
         self.reconcile = ReconcileTab(reconcile_vm)
+        self.reconcile.check_button.clicked.connect(partners_vm.check)  # a check asks about the partners too
         self.tabs = QStackedWidget()
         for tab in (self.history, self.totals, self.reconcile):
             self.tabs.addWidget(tab)
@@ -247,7 +262,12 @@ class ManagerPage(QWidget):
         self.history.refundRequested.connect(self.refund.ask)
         refund_vm.requested.connect(lambda *_: model.refresh())
 
+    def _on_partners(self) -> None:
+        self.partner_notice.setText("\n".join(self.partners.notices))
+        self.partner_notice.setVisible(bool(self.partners.notices))
+
     def open(self) -> None:
+        self.partners.check()
         self.history.open()
         self.totals.show_day(self.manager.today())
         self.show_tab(0)

@@ -57,9 +57,8 @@ class OrdersPage(QWidget):
         layout.setSpacing(10)
         # Table and items stacked, payment and POS pills stacked: a row fits half the screen with both pills.
         text = vbox(spacing=0)
-        text.addWidget(ElidedLabel(f"Table {row.table}", "LineName"))
-        items = f"{row.items} item" + ("" if row.items == 1 else "s")
-        text.addWidget(ElidedLabel(f"{items} · {row.time}", "LineMeta"))
+        text.addWidget(ElidedLabel(row.title, "LineName"))
+        text.addWidget(ElidedLabel(row.detail, "LineMeta"))
         layout.addLayout(text, 1)
         pills = vbox(spacing=4)
         pill = label(row.payment)
@@ -77,7 +76,7 @@ class OrdersPage(QWidget):
         total.setMinimumWidth(84)  # "€1,234.00" still fits: the label is never narrower than its text
         total.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         layout.addWidget(total)
-        if openable:
+        if openable and row.openable:
             open_button = button("Open", "Chip")
             open_button.clicked.connect(lambda: self.orderPicked.emit(row.order_id))
             layout.addWidget(open_button)

@@ -53,6 +53,8 @@ QMainWindow, #Page {{ background: {BG}; }}
 #Card {{ background: {CARD}; border-radius: 18px; border: 1px solid {LINE}; }}
 #Title {{ font-size: 30px; font-weight: 700; }}
 #Subtitle {{ font-size: 17px; color: {MUTED}; }}
+#Notice {{ font-size: 17px; font-weight: 600; color: {INK}; background: #fdf3e1; border: 2px solid {WARN};
+           border-radius: 12px; padding: 10px 14px; }}
 #SectionLabel {{ font-size: 13px; font-weight: 700; color: {MUTED}; letter-spacing: 1px; }}
 QPushButton {{ min-height: {TOUCH}px; border-radius: 14px; padding: 0 18px; font-size: 19px; font-weight: 600;
                background: {CARD}; border: 2px solid {LINE}; }}

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from ..services.checkout import CheckoutService
 from ..services.feed import Feed
 from ..services.refunds import RefundService
+from ..storage.feed_rows import PARTNER_PREFIX
 from ..storage.pos_repository import PosRepository
 from .auth import kiosk_from_request, manager_from_request, token_kiosk
 from .schemas import (
@@ -31,6 +32,11 @@ from .schemas import (
 router = APIRouter(prefix="/v1", tags=["kiosk"], responses={401: {"model": ErrorResponse}})
 Kiosk = Annotated[str, Depends(kiosk_from_request)]
 Manager = Annotated[str, Depends(manager_from_request)]
+
+
+def _visible(owner: str, kiosk_id: str) -> bool:
+    """A kiosk sees its own payments and every partner's (as in its feed), never another kiosk's."""
+    return owner == kiosk_id or owner.startswith(PARTNER_PREFIX)
 
 
 def _checkouts(request: Request) -> CheckoutService:
@@ -122,7 +128,7 @@ async def refund_payment(
 async def order_history(order_id: str, request: Request, kiosk_id: Kiosk) -> dict[str, object]:
     """Every attempt of an order with the provider events (and server-side retrieves) about it."""
     repo = request.app.state.repo
-    attempts = [a for a in repo.attempts(order_id) if a.kiosk_id == kiosk_id]
+    attempts = [a for a in repo.attempts(order_id) if _visible(a.kiosk_id, kiosk_id)]
     if not attempts:
         raise HTTPException(404, f"no payment attempts for order {order_id}")
     events = repo.events_for_payments([a.payment_id for a in attempts])
@@ -144,7 +150,7 @@ async def order_history(order_id: str, request: Request, kiosk_id: Kiosk) -> dic
 async def lookup_payments(lookup: LookupIn, request: Request, kiosk_id: Kiosk) -> dict[str, object]:
     """The service's view of this kiosk's payments (and their orders' POS status), for reconciliation."""
     repo = request.app.state.repo
-    found = [p for p in repo.payments_by_id(lookup.payment_ids).values() if p.kiosk_id == kiosk_id]
+    found = [p for p in repo.payments_by_id(lookup.payment_ids).values() if _visible(p.kiosk_id, kiosk_id)]
     pos = PosRepository(repo).statuses(sorted({p.order_id for p in found}))
     return {
         "payments": [

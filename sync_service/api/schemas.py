@@ -176,6 +176,8 @@ class FeedEvent(BaseModel):
         description="Payment events: the provider's payment intent id, or its checkout session id before there is one",
     )
     bill: BillProgress | None = Field(default=None, description="`bill.*` events: the split bill's progress")
+    partner: str | None = Field(default=None, description="A partner's order (every kiosk gets it): the partner's name")
+    table: str | None = Field(default=None, description="A partner's order: its table, or `pickup …`")
 
 
 class FeedPage(BaseModel):

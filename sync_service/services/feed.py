@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from ..storage.feed_rows import PARTNER_PREFIX
 from ..storage.repository import Repository
 
 
@@ -12,7 +13,9 @@ class FeedNotifier:
     """Futures of the polls waiting on each listener key; notify() settles them all.
 
     Keys are kiosk ids, so a busy kiosk's payments do not wake every other
-    kiosk's poll; the key None listens to everything (the POS sync). A bare
+    kiosk's poll; the key None listens to everything (the POS sync). A partner's
+    order (kiosk id `partner:<name>`) is in every kiosk's feed, so its change
+    wakes every poll, whether told here or by another instance's NOTIFY. A bare
     future per waiter (not an Event behind `wait_for`, which adds a task)
     wakes a waiting poll in one turn of the event loop, which is what a kiosk
     feels when the service is busy with other requests.
@@ -22,6 +25,9 @@ class FeedNotifier:
         self._waiters: dict[str | None, set[asyncio.Future[Any]]] = {}
 
     def notify(self, kiosk_id: str) -> None:
+        if kiosk_id.startswith(PARTNER_PREFIX):
+            self.notify_all()
+            return
         for key in (kiosk_id, None):
             for waiter in self._waiters.pop(key, ()):
                 if not waiter.done():

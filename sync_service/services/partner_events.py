@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from tablepay_domain.payment_state import PaymentStatus
 
 from ..models import PaymentRecord
+from ..storage.feed_rows import PARTNER_PREFIX
 from ..storage.partner_rows import PARTNER_TOPIC
 from ..storage.repository import Repository
 from .outbox import WorkSignal
@@ -87,7 +88,7 @@ class PartnerEvents:
         """Queue the webhook of a partner order's change; True when a row was queued."""
         after = change.after
         event = PARTNER_EVENT.get(after.status)
-        if not change.moved or event is None or not after.kiosk_id.startswith("partner:"):
+        if not change.moved or event is None or not after.kiosk_id.startswith(PARTNER_PREFIX):
             return False
         if change.before.status is after.status and after.amount_refunded == change.before.amount_refunded:
             return False  # a chargeback noted, nothing a partner's order status says

@@ -19,6 +19,7 @@ from tablepay_domain.money import Money
 from tablepay_domain.order import Line, Order
 
 from ..models import PaymentRecord, utc_now
+from ..storage.feed_rows import PARTNER_PREFIX
 from ..storage.partner_rows import PartnerOrderRecord, PartnerRecord
 from ..storage.repository import Repository
 from .checkout import CheckoutService, Conflict, NotFound, Unprocessable
@@ -31,7 +32,7 @@ MenuPrices = Callable[[str], Awaitable[dict[str, tuple[str, int]]]]
 
 def owner_of(partner: str) -> str:
     """The kiosk id a partner's orders carry (and the owner of its Idempotency-Keys)."""
-    return f"partner:{partner}"
+    return f"{PARTNER_PREFIX}{partner}"
 
 
 def file_menu(path: Path = MENU_JSON) -> MenuPrices:

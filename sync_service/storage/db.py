@@ -368,6 +368,17 @@ def m014_partners(db: sqlite_utils.Database) -> None:
     db.executescript(PARTNERS_SQL)
 
 
+# Partners' feed rows go to every kiosk (storage/feed_rows.py, feed_after): this index lets a poll find
+# those after its cursor without walking every partner row ever written.
+# (The same predicate as feed_rows.PARTNER_ROW, so both engines match the query to the index.)
+FEED_PARTNER_SQL = "CREATE INDEX feed_of_partners ON feed(seq) WHERE substr(kiosk_id, 1, 8) = 'partner:';"
+
+
+@migrations()
+def m016_feed_partner(db: sqlite_utils.Database) -> None:
+    db.executescript(FEED_PARTNER_SQL)
+
+
 def open_database(path: Path) -> sqlite_utils.Database:
     """A connection in WAL mode with the schema applied.
 

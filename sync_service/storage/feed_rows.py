@@ -15,6 +15,12 @@ from ..models import PaymentRecord, utc_now
 from .engine import POSTGRES, Connection, Dialect
 from .postgres import FEED_CHANNEL
 
+# The kiosk id of a partner's orders is `partner:<name>` (services/partner_orders.py, owner_of).
+PARTNER_PREFIX = "partner:"
+# A partner's row, as the partial index feed_of_partners (migrations m016 / 0005) is defined: the same
+# text, so SQLite and PostgreSQL both use it (no LIKE: no `%` in the storage's SQL literals).
+PARTNER_ROW = "substr(kiosk_id, 1, 8) = 'partner:'"
+
 
 class FeedRows:
     conn: Connection  # sqlite3's, or storage/postgres.py's with the same interface
@@ -164,17 +170,34 @@ class FeedRows:
     )
 
     def feed_after(self, after: int, limit: int, kiosk_id: str | None = None) -> list[dict[str, Any]]:
-        columns = ", ".join(self._FEED_COLUMNS)
+        """The rows after `after`: all of them (`kiosk_id` None: the POS sync), else this kiosk's and every
+        partner's (a partner's order belongs to the restaurant: every kiosk shows it). A partner's row
+        also carries `partner` (its name) and `table` (the order's table or "pickup …"), what a kiosk
+        needs to record an order it has never seen; other rows keep their shape."""
+        columns = ", ".join(f"f.{c}" for c in self._FEED_COLUMNS)
+        joined = f"LEFT JOIN orders o ON o.order_id = f.order_id AND {PARTNER_ROW.replace('kiosk_id', 'f.kiosk_id')}"
         if kiosk_id is None:
-            cursor = self.conn.execute(f"SELECT {columns} FROM feed WHERE seq > ? ORDER BY seq LIMIT ?", (after, limit))
+            sql = f"SELECT {columns}, o.table_label FROM feed f {joined} WHERE f.seq > ? ORDER BY f.seq LIMIT ?"
+            params: tuple[Any, ...] = (after, limit)
         else:
-            cursor = self.conn.execute(
-                f"SELECT {columns} FROM feed WHERE kiosk_id = ? AND seq > ? ORDER BY seq LIMIT ?",
-                (kiosk_id, after, limit),
+            # Two walks of an index each (feed_by_kiosk, feed_of_partners), merged: never a scan of
+            # every partner row ever written.
+            plain = ", ".join(self._FEED_COLUMNS)
+            own = f"SELECT {plain} FROM feed WHERE kiosk_id = ? AND seq > ? ORDER BY seq LIMIT ?"
+            partners = f"SELECT {plain} FROM feed WHERE {PARTNER_ROW} AND seq > ? ORDER BY seq LIMIT ?"
+            sql = (
+                f"SELECT {columns}, o.table_label FROM (SELECT * FROM ({own}) AS own UNION ALL "
+                f"SELECT * FROM ({partners}) AS partners) AS f {joined} ORDER BY f.seq LIMIT ?"
             )
-        rows = [dict(zip(self._FEED_COLUMNS, row, strict=True)) for row in cursor]
-        for row in rows:
+            params = (kiosk_id, after, limit, after, limit, limit)
+        rows = []
+        for values in self.conn.execute(sql, params):
+            row = dict(zip(self._FEED_COLUMNS, values[:-1], strict=True))
             bill = row.pop("bill")
             if bill is not None:  # only bill events carry one: the others keep their shape
                 row["bill"] = json.loads(bill)
+            if str(row["kiosk_id"]).startswith(PARTNER_PREFIX):
+                row["partner"] = str(row["kiosk_id"]).removeprefix(PARTNER_PREFIX)
+                row["table"] = values[-1]
+            rows.append(row)
         return rows

@@ -271,6 +271,8 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("0001_initial", INITIAL),
     ("0002_split_bills", SPLIT_BILLS),
     ("0003_partners", PARTNERS),
+    # 0004 is pay-first's; the same index as SQLite's m016 (storage/db.py).
+    ("0005_feed_partner", "CREATE INDEX feed_of_partners ON feed(seq) WHERE substr(kiosk_id, 1, 8) = 'partner:';"),
 ]
 
 

@@ -41,7 +41,7 @@ def shown(qtbot, widget: QWidget, size: tuple[int, int]) -> QWidget:
 
 def manager_page(qtbot, kiosk: Kiosk, size: tuple[int, int]) -> ManagerPage:
     seed_payments(kiosk.store.db, 300, datetime.now(UTC) - timedelta(days=2), every=timedelta(minutes=9))
-    page = ManagerPage(kiosk.manager_vm, kiosk.history_model, kiosk.refund_vm, kiosk.reconcile_vm)
+    page = ManagerPage(kiosk.manager_vm, kiosk.history_model, kiosk.refund_vm, kiosk.reconcile_vm, kiosk.partners_vm)
     shown(qtbot, page, size)
     page.open()
     qtbot.waitUntil(lambda: kiosk.history_model.rowCount() > 0)

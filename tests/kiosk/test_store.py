@@ -44,6 +44,7 @@ def test_wal_and_migrations(tmp_path, store):
         "m005_history_order_indexes",
         "m006_chargebacks",
         "m007_split_bill",
+        "m009_partner_orders",
     ]
 
 
@@ -84,6 +85,41 @@ def test_the_page_and_cursor_are_one_transaction(tmp_path, store):
         store.apply_events(bad, 2)
     with sqlite3.connect(tmp_path / "kiosk.sqlite") as conn:
         assert conn.execute("SELECT COUNT(*) FROM applied_events").fetchone()[0] == 0
+        assert conn.execute("SELECT after FROM feed_cursor").fetchone()[0] == 0
+
+
+def partner_event(seq: int, status: str, name: str, table: str = "7") -> dict:
+    return {**event(seq, status, name, order_id="ord_p", payment_id="pay_p"), "partner": "menu-app", "table": table}
+
+
+def test_a_partners_event_records_its_order_once_and_a_repeat_changes_nothing(store):
+    page = [partner_event(1, "open", "payment.created"), partner_event(2, "paid", "payment.succeeded")]
+    assert store.apply_events(page, 2) == ["ord_p", "ord_p"]
+    assert store.apply_events(page, 2) == []
+    order = store.order("ord_p")
+    assert (order.partner, order.table, order.waiter, order.currency, order.lines) == (
+        "menu-app",
+        "7",
+        "menu-app",
+        "EUR",
+        (),
+    )
+    assert order.is_paid and order.latest_checkout is not None and order.latest_checkout.amount_total == 1000
+    assert store.db.execute("SELECT COUNT(*) FROM orders").fetchone()[0] == 1
+    # Another kiosk's order (no partner named) is still skipped, never recorded.
+    assert store.apply_events([event(3, "open", "payment.created", order_id="kiosk-2-x")], 3) == []
+    assert store.open_order_for_table("7") is None
+
+
+def test_a_partner_order_and_its_events_are_one_transaction_with_the_page(tmp_path, store):
+    bad = [
+        partner_event(1, "open", "payment.created"),
+        {**partner_event(2, "paid", "payment.succeeded"), "status": "?"},
+    ]
+    with pytest.raises(ValueError):
+        store.apply_events(bad, 2)
+    with sqlite3.connect(tmp_path / "kiosk.sqlite") as conn:
+        assert conn.execute("SELECT COUNT(*) FROM orders").fetchone()[0] == 0
         assert conn.execute("SELECT after FROM feed_cursor").fetchone()[0] == 0
 
 
