@@ -112,7 +112,13 @@ class PartnerOrders:
         )
 
         def linked(payment: PaymentRecord) -> None:
-            self._repo.insert_partner_order(PartnerOrderRecord(**{**link.__dict__, "payment_id": payment.payment_id}))
+            # The look above is not a lock: a request for the same external id may have linked its order
+            # meanwhile (the price check awaits the POS; another instance). Raising here rolls back this
+            # order, its attempt and its feed row with the link.
+            if not self._repo.insert_partner_order(
+                PartnerOrderRecord(**{**link.__dict__, "payment_id": payment.payment_id})
+            ):
+                raise Conflict(f"order {external!r} exists already")
 
         payment = await self._checkouts.open_for_partner(
             order, return_url=request["return_url"], cancel_url=request["cancel_url"], link=linked

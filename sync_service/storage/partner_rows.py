@@ -112,11 +112,14 @@ class PartnerRows:
         )
 
     # partner orders --------------------------------------------------------
-    def insert_partner_order(self, order: PartnerOrderRecord) -> None:
-        self.conn.execute(
-            f"INSERT INTO partner_orders ({', '.join(_ORDER_COLUMNS)}) VALUES ({', '.join('?' * len(_ORDER_COLUMNS))})",
+    def insert_partner_order(self, order: PartnerOrderRecord) -> bool:
+        """False when the partner has an order of that external id already (another request took it first)."""
+        cursor = self.conn.execute(
+            f"INSERT INTO partner_orders ({', '.join(_ORDER_COLUMNS)}) VALUES ({', '.join('?' * len(_ORDER_COLUMNS))}) "
+            "ON CONFLICT DO NOTHING",
             tuple(getattr(order, name) for name in _ORDER_COLUMNS),
         )
+        return cursor.rowcount == 1
 
     def _partner_order_where(self, where: str, args: tuple[Any, ...]) -> PartnerOrderRecord | None:
         row = self.conn.execute(f"SELECT {', '.join(_ORDER_COLUMNS)} FROM partner_orders WHERE {where}", args)
