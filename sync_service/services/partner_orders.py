@@ -17,6 +17,7 @@ from typing import Any
 
 from tablepay_domain.money import Money
 from tablepay_domain.order import Line, Order
+from tablepay_domain.payment_state import PaymentStatus
 
 from ..models import PaymentRecord, utc_now
 from ..storage.feed_rows import PARTNER_PREFIX
@@ -97,10 +98,21 @@ class PartnerOrders:
         if existing is not None:
             payment = self._repo.payment(existing.payment_id)
             # Resumed: the same key's request died mid-way (its checkout may not be open yet).
-            if not (resume and payment is not None and payment.status.is_live):
+            if resume and payment is not None and payment.status.is_live:
+                resumed = await self._checkouts.resume_checkout(payment, request["return_url"], request["cancel_url"])
+                return 201, self._answer(resumed)
+            # The provider could not open its checkout (the partner was answered 502): that order was never
+            # payable, so asking again is a new attempt of it, not a second order of the same id.
+            if not (payment is not None and payment.status is PaymentStatus.FAILED and payment.checkout_url is None):
                 raise Conflict(f"order {external!r} exists already", order_id=existing.order_id)
-            resumed = await self._checkouts.resume_checkout(payment, request["return_url"], request["cancel_url"])
-            return 201, self._answer(resumed)
+            order = await self._priced_order(partner, request, existing.order_id)
+            payment = await self._checkouts.open_for_partner(
+                order,
+                return_url=request["return_url"],
+                cancel_url=request["cancel_url"],
+                link=lambda attempt: self._repo.relink_partner_order(partner.name, external, attempt.payment_id),
+            )
+            return 201, self._answer(payment)
         order = await self._priced_order(partner, request)
         link = PartnerOrderRecord(
             partner=partner.name,
@@ -135,7 +147,9 @@ class PartnerOrders:
             "amount_total": payment.amount_total,
         }
 
-    async def _priced_order(self, partner: PartnerRecord, request: dict[str, Any]) -> Order:
+    async def _priced_order(
+        self, partner: PartnerRecord, request: dict[str, Any], order_id: str | None = None
+    ) -> Order:
         """The order, its every line at the menu's price (422 naming the dish and both prices if not)."""
         currency = request["currency"]
         menu = await self._menu(currency)
@@ -158,7 +172,7 @@ class PartnerOrders:
             lines.append(Line(line["sku"], line["name"], line["quantity"], line["unit_amount"]))
         table = request.get("table") or f"pickup {request.get('pickup')}"
         return Order(
-            order_id=f"ord_{uuid.uuid4().hex}",
+            order_id=order_id or f"ord_{uuid.uuid4().hex}",
             kiosk_id=owner_of(partner.name),
             currency=currency,
             table=table,

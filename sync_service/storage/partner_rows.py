@@ -121,6 +121,13 @@ class PartnerRows:
         )
         return cursor.rowcount == 1
 
+    def relink_partner_order(self, partner: str, external_order_id: str, payment_id: str) -> None:
+        """The order's new attempt is the one its partner reads (its first could not be opened)."""
+        self.conn.execute(
+            "UPDATE partner_orders SET payment_id = ? WHERE partner = ? AND external_order_id = ?",
+            (payment_id, partner, external_order_id),
+        )
+
     def _partner_order_where(self, where: str, args: tuple[Any, ...]) -> PartnerOrderRecord | None:
         row = self.conn.execute(f"SELECT {', '.join(_ORDER_COLUMNS)} FROM partner_orders WHERE {where}", args)
         found = row.fetchone()
