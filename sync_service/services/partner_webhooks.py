@@ -174,8 +174,13 @@ class PartnerWebhookWorker:
         if partner.bearer_token:
             headers["authorization"] = f"Bearer {partner.bearer_token}"
         try:
-            response = await self._http.post(partner.webhook_url, content=body.encode(), headers=headers)
-        except httpx.TimeoutException as exc:
+            # httpx's timeout bounds each read, not the attempt: a receiver sending a byte now and then would
+            # hold the delivery past its lease. The answer's body is never read (its status says it all).
+            async with asyncio.timeout(self._timeout):
+                request = self._http.build_request("POST", partner.webhook_url, content=body.encode(), headers=headers)
+                response = await self._http.send(request, stream=True)
+                await response.aclose()
+        except (httpx.TimeoutException, TimeoutError) as exc:
             return None, f"timeout after {self._timeout:g} s ({type(exc).__name__})", None
         except httpx.HTTPError as exc:
             return None, f"{type(exc).__name__}: {exc}", None

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import concurrent.futures
+import socket
+import threading
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 from tests.service.test_partners import an_order, partner
 from tests.support.faulty_proxy import FaultyProxy
@@ -74,3 +78,63 @@ def test_a_checkout_the_provider_could_not_open_can_be_tried_again(tmp_path: Pat
             )
             # Once it opened, the external id is taken as before.
             assert client.post("/v1/partner/orders", json=order).status_code == 409
+
+
+class DribblingReceiver:
+    """A receiver on 127.0.0.1 that reads the request and then answers one byte every 0.2 s, for ever."""
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/hooks"
+        self.connections = 0
+        self.stop = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        self.sock.settimeout(0.2)
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except TimeoutError:
+                continue
+            self.connections += 1
+            threading.Thread(target=self._dribble, args=(conn,), daemon=True).start()
+
+    def _dribble(self, conn: socket.socket) -> None:
+        with conn:
+            conn.recv(65536)
+            answer = b"HTTP/1.1 200 OK\r\n" + b"x-slow: " + b"a" * 100_000
+            for byte in answer:
+                if self.stop.wait(0.2):
+                    return
+                try:
+                    conn.sendall(bytes([byte]))
+                except OSError:
+                    return
+
+    def close(self) -> None:
+        self.stop.set()
+        self.sock.close()
+
+
+def test_a_receiver_answering_a_byte_at_a_time_is_cut_off_at_the_timeout(tmp_path: Path) -> None:
+    # httpx's timeout is per read: a receiver sending a byte now and then held a delivery for ever (past
+    # its lease, so it was claimed and sent again meanwhile). TABLEPAY_PARTNER_WEBHOOK_TIMEOUT is a whole
+    # attempt's limit.
+    slow = DribblingReceiver()
+    try:
+        with running_harness(
+            tmp_path, allow_http_webhooks=True, partner_retry_time_factor=0.001, partner_webhook_timeout_seconds=1
+        ) as h:
+            new = h.app.state.partners.add("drip", slow.url)
+            with httpx.Client(base_url=h.service.url, headers={"Authorization": f"Bearer {new.api_key}"}) as client:
+                created = client.post("/v1/partner/orders", json=an_order()).json()
+                h.complete(created, "succeeded")
+                [row] = eventually(
+                    lambda: [r for r in h.app.state.repo.partner_deliveries() if r["attempts"] >= 1] or None,
+                    timeout=6,
+                    message="the first attempt cut off",
+                )
+                assert "timeout" in row["last_error"]
+    finally:
+        slow.close()
