@@ -63,11 +63,11 @@ class UrlPolicy:
         if not addresses:
             return f"{host!r} does not resolve"
         for text in addresses:
-            address = ipaddress.ip_address(text.split("%")[0])
+            address = _judged(ipaddress.ip_address(text.split("%")[0]))
             if address.is_loopback:
                 if not (self.allow_http or self.allow_private):
                     return f"{host!r} resolves to the loopback address {text}"
-            elif not address.is_global and not self.allow_private:
+            elif not _is_public(address) and not self.allow_private:
                 return (
                     f"{host!r} resolves to {text}, not a public address (set TABLEPAY_ALLOW_PRIVATE_WEBHOOKS=true "
                     "to deliver into a private network)"
@@ -97,6 +97,26 @@ class UrlPolicy:
         except OSError as exc:
             return f"{host!r} does not resolve: {exc}"
         return self.address_refusal(host, sorted({str(info[4][0]) for info in infos}))
+
+
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052: the IPv4 address is the last 32 bits
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")  # deprecated, still routed by some stacks
+
+
+def _judged(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """The address a connection really reaches: the IPv4 one inside an IPv6 form (mapped, 6to4, NAT64,
+    IPv4-compatible), which ipaddress otherwise judges as an IPv6 address (and calls most of them global)."""
+    if not isinstance(address, ipaddress.IPv6Address):
+        return address
+    inside = address.ipv4_mapped or address.sixtofour
+    if inside is None and (address in _NAT64 or address in _IPV4_COMPATIBLE) and int(address) > 1:
+        inside = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return inside or address
+
+
+def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    # Site-local fec0::/10 is deprecated but still routed in some networks; ipaddress calls it global.
+    return address.is_global and not (isinstance(address, ipaddress.IPv6Address) and address.is_site_local)
 
 
 def _host_port(url: str) -> tuple[str, int]:

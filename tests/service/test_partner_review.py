@@ -9,7 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
+from sync_service.services.partners import PartnerRefused, Partners, UrlPolicy
+from sync_service.storage.db import open_database
+from sync_service.storage.repository import Repository
 from tests.service.test_partners import an_order, partner
 from tests.support.faulty_proxy import FaultyProxy
 from tests.support.harness import running_harness
@@ -88,7 +92,8 @@ class DribblingReceiver:
         self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/hooks"
         self.connections = 0
         self.stop = threading.Event()
-        threading.Thread(target=self._serve, daemon=True).start()
+        self.server = threading.Thread(target=self._serve, daemon=True)
+        self.server.start()
 
     def _serve(self) -> None:
         self.sock.settimeout(0.2)
@@ -114,6 +119,7 @@ class DribblingReceiver:
 
     def close(self) -> None:
         self.stop.set()
+        self.server.join()
         self.sock.close()
 
 
@@ -138,3 +144,21 @@ def test_a_receiver_answering_a_byte_at_a_time_is_cut_off_at_the_timeout(tmp_pat
                 assert "timeout" in row["last_error"]
     finally:
         slow.close()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://[64:ff9b::a9fe:a9fe]/latest",  # NAT64 of 169.254.169.254 (an IPv6-only network's gateway)
+        "https://[64:ff9b::c0a8:101]/hooks",  # NAT64 of 192.168.1.1
+        "https://[2002:a00:1::1]/hooks",  # 6to4 of 10.0.0.1
+        "https://[::a9fe:a9fe]/latest",  # IPv4-compatible 169.254.169.254
+        "https://[fec0::1]/hooks",  # site-local (deprecated, still routed in some networks)
+    ],
+)
+def test_ipv6_forms_of_private_addresses_are_refused(tmp_path: Path, url: str) -> None:
+    # ipaddress calls these global: the IPv4 address inside was never looked at.
+    partners = Partners(Repository(open_database(tmp_path / "sync.sqlite")), UrlPolicy(True, False))
+    with pytest.raises(PartnerRefused, match="not a public address"):
+        partners.add("p", url)
+    assert UrlPolicy(False, False).address_refusal("menu.example", ["64:ff9b::808:808"]) is None  # NAT64 of 8.8.8.8
