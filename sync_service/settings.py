@@ -157,6 +157,11 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("TABLEPAY_SHARE_HOLD_SECONDS", "share_hold_seconds"),
         description="How long a split bill's share being paid keeps its part for that guest",
     )
+    # on_send: the POS gets an order's dishes when they are sent or a checkout opens; after_payment
+    # (pay-first): only once the order is paid. An order's own `kitchen` wins (docs/pos.md).
+    kitchen: Literal["on_send", "after_payment"] = Field(
+        default="on_send", validation_alias=AliasChoices("TABLEPAY_KITCHEN", "kitchen")
+    )
     checkout_ttl_seconds: int = Field(
         default=1800, ge=1800, le=86400, validation_alias=AliasChoices("TABLEPAY_CHECKOUT_TTL", "checkout_ttl_seconds")
     )

@@ -20,7 +20,7 @@ import structlog
 
 from tablepay_domain.bill import Share, SplitMode
 from tablepay_domain.money import Money
-from tablepay_domain.order import Limits, Line, Order, validate_order
+from tablepay_domain.order import KitchenMode, Limits, Line, Order, validate_order
 from tablepay_domain.payment_state import PaymentStatus
 
 from ..models import BillRecord, PaymentRecord, snapshot_json, utc_now
@@ -28,6 +28,7 @@ from ..providers.base import CheckoutNotStoppable, CheckoutRequest, Observation,
 from ..storage.repository import IdempotentRequest, Repository
 from .bill_ledger import OPEN, BillChangeRefused, domain_bill, holding, order_paid, rebill, share_json
 from .feed import FeedNotifier
+from .order_status import OrderStatuses, kitchen_of
 from .payment_events import PaymentEvents
 from .pos_orders import LinesAlreadySent, OrderClosed, PosOrders, Sent
 
@@ -36,6 +37,7 @@ log = structlog.get_logger(__name__)
 # Stripe accepts expires_at 30 min to 24 h after creation, measured on its
 # clock when the request arrives: keep a margin so a slow request is not refused.
 STRIPE_MIN_TTL, STRIPE_MAX_TTL, CLOCK_MARGIN = 1800, 86400, 30
+PAY_FIRST_MESSAGE = "Pay first: this order goes to the kitchen once it is paid. Nothing was sent to the kitchen now."
 
 
 class CheckoutError(Exception):
@@ -119,8 +121,10 @@ class CheckoutService:
         donations_enabled: bool,
         donation_label: str,
         pos: PosOrders | None = None,
+        kitchen: KitchenMode = KitchenMode.ON_SEND,
     ) -> None:
-        """`pos` (when a POS is configured): a checkout first sends the POS what it has not seen."""
+        """`pos` (when a POS is configured): a checkout first sends the POS what it has not seen (unless the
+        order is pay-first); `kitchen`: TABLEPAY_KITCHEN, for orders that do not choose their own."""
         self._repo = repo
         self._provider = provider
         self._events = events
@@ -132,6 +136,8 @@ class CheckoutService:
         self._donation_label = donation_label
         self.locks = KeyedLocks()
         self.pos = pos
+        self.kitchen = kitchen
+        self._statuses = OrderStatuses(repo)
 
     @property
     def donations_enabled(self) -> bool:
@@ -237,7 +243,15 @@ class CheckoutService:
         order = self.valid(order, kiosk_id)
         async with self.locks.hold(order.order_id):
             sent = self.queue_for_pos(order)
-        return {"order_id": sent.order_id, "pos_status": sent.pos_status, "package": sent.package}
+        pay_first = sent.kitchen is KitchenMode.AFTER_PAYMENT
+        return {
+            "order_id": sent.order_id,
+            "pos_status": sent.pos_status,
+            "package": sent.package,
+            "kitchen": sent.kitchen.value,
+            "order_status": sent.order_status,
+            "message": PAY_FIRST_MESSAGE if pay_first else None,
+        }
 
     def _resumable_or_new(self, order: Order, snapshot: str, idempotency_key: str | None) -> PaymentRecord:
         # One transaction with the order locked: another instance opening a checkout for the same order
@@ -246,9 +260,10 @@ class CheckoutService:
             self._repo.lock_order(order.order_id)
             payment, new = self._live_or_new(order, snapshot, idempotency_key)
             if new:
-                self._repo.upsert_order(order, snapshot)
+                self._repo.upsert_order(order, snapshot, kitchen_of(self._repo, order, self.kitchen).value)
                 self._repo.insert_payment(payment)
                 self._repo.append_feed(payment)
+                self._statuses.refresh(order.order_id)  # awaiting payment again after an expired attempt
         if new:
             self._notifier.notify(payment.kiosk_id)
         return payment

@@ -22,6 +22,7 @@ from .attempt_match import Link, attention_note, match, takes_money
 from .bill_ledger import BillLedger
 from .donations import donation_refunded
 from .feed import FeedNotifier
+from .order_status import OrderStatuses
 from .outbox import WorkSignal
 from .pos_orders import PosOrders
 from .transitions import Change, decide
@@ -119,6 +120,7 @@ class PaymentEvents:
         self._rejected_rows = self._rejected_bytes = 0  # stored since the last trim
         self._pos = pos
         self._ledger = BillLedger(repo)
+        self._statuses = OrderStatuses(repo)
         # Notified only after a commit that queued outbox work, so its worker starts at once
         # (and is not woken, to find nothing, by every other webhook).
         self._work = work or WorkSignal()
@@ -196,6 +198,7 @@ class PaymentEvents:
                 continue
             if change:
                 change = self._flag_double_payment(change, paid_in_batch, view.by_id)
+                change = self._statuses.flag_late_payment(change)
                 view.by_id[change.after.payment_id] = change.after
                 changes.append(change)
             results.append((outcome, change, payment.payment_id if payment else None))
@@ -285,7 +288,7 @@ class PaymentEvents:
             assert payment is not None, payment_id
             outcome, change = self._judge(payment, obs, f"the checkout as retrieved ({source})", True, utc_now())
             if change:
-                change = self._flag_double_payment(change, {}, {})
+                change = self._statuses.flag_late_payment(self._flag_double_payment(change, {}, {}))
             queued = self._write([change] if change else [])
             self._repo.record_event(
                 f"{source}:{payment_id}:{utc_now()}", self._provider, source, payment_id, outcome, ""
@@ -437,4 +440,6 @@ class PaymentEvents:
         for bill, payment_ids in self._ledger.settle(moved):
             if self._pos is not None and self._pos.follow_bill(bill.order_id, bill.bill_id, payment_ids):
                 queued.update(id(c) for c in moved if c.after.bill_id == bill.bill_id)
+        for order_id in dict.fromkeys(c.after.order_id for c in moved):
+            self._statuses.refresh(order_id)
         return queued

@@ -12,6 +12,7 @@ from tablepay_files import ensure_private_file
 
 from ..settings import Settings
 from .checkpoint import BACKSTOP_PAGES
+from .order_status_schema import ORDER_STATUS
 from .postgres import PostgresDatabase, open_postgres
 
 migrations = Migrations("tablepay.sync")
@@ -328,6 +329,12 @@ def m013_split_bills(db: sqlite_utils.Database) -> None:
         ALTER TABLE feed ADD COLUMN bill TEXT;
         """
     )
+
+
+# m014 is left for the partners migration being written on another branch at the same time (issue 16).
+@migrations()
+def m015_order_status(db: sqlite_utils.Database) -> None:
+    db.executescript(ORDER_STATUS)
 
 
 def open_database(path: Path) -> sqlite_utils.Database:

@@ -20,6 +20,8 @@ from typing import Any
 import psycopg
 import structlog
 
+from .order_status_schema import ORDER_STATUS
+
 log = structlog.get_logger(__name__)
 # Any constant both releases agree on; "tablepay" in ASCII.
 MIGRATION_LOCK = 0x7461626C6570
@@ -240,8 +242,13 @@ CREATE INDEX payments_holding ON payments(hold_until) WHERE hold_until > 0;
 ALTER TABLE feed ADD COLUMN bill TEXT;
 """
 
-# In order; never edited once released, only appended to.
-MIGRATIONS: list[tuple[str, str]] = [("0001_initial", INITIAL), ("0002_split_bills", SPLIT_BILLS)]
+# In order; never edited once released, only appended to. 0003 is the partners migration being written on
+# another branch at the same time (issue 16); 0004 is SQLite's m015_order_status, as the same SQL.
+MIGRATIONS: list[tuple[str, str]] = [
+    ("0001_initial", INITIAL),
+    ("0002_split_bills", SPLIT_BILLS),
+    ("0004_order_status", ORDER_STATUS),
+]
 
 
 def apply_migrations(conn: psycopg.Connection[Any]) -> list[str]:
