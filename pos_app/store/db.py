@@ -167,6 +167,13 @@ def m006_chargebacks(db: sqlite_utils.Database) -> None:
         """)
 
 
+@migrations()
+def m007_service_order_status(db: sqlite_utils.Database) -> None:
+    # The order's status as the service reports it (`order.status` feed events: awaiting_payment, paid,
+    # in_kitchen, closed, expired, cancelled); NULL until it says one. `status` stays the kiosk's open/paid.
+    db.execute("ALTER TABLE orders ADD COLUMN service_status TEXT")
+
+
 def open_db(path: Path) -> sqlite_utils.Database:
     ensure_private_file(path)  # the kiosk's orders and payments: 0600, and so its -wal and -shm
     conn = sqlite3.connect(path, isolation_level=None)

@@ -31,6 +31,7 @@ LocalLine = Line
 POS_STATUSES = ("queued", "in_pos", "paid", "failed")
 # The feed event of a chargeback: the payment keeps its status (paid) and gains amount_charged_back.
 CHARGED_BACK = "payment.charged_back"
+ORDER_STATUS_EVENT = "order.status"  # the service's order status moved (its `order_status`)
 
 
 class AlreadySent(ValueError):
@@ -71,6 +72,7 @@ class LocalOrder:
     latest_attempt: Attempt | None = field(default=None)
     pos_status: str | None = None  # None: never sent to the POS
     sent: Mapping[str, int] = field(default_factory=dict)  # sku -> how many the kitchen got
+    service_status: str | None = None  # the order status the service reports (None: not said yet)
 
     @property
     def is_paid(self) -> bool:
@@ -152,6 +154,7 @@ class KioskStore:
             self.latest_attempt(order_id),
             row["pos_status"],
             {r["sku"]: r["sent_quantity"] for r in rows if r["sent_quantity"]},
+            service_status=row["service_status"],
         )
 
     def open_order_for_table(self, table: str) -> LocalOrder | None:
@@ -259,6 +262,15 @@ class KioskStore:
                 "UPDATE orders SET pos_status = ?, updated_at = ? WHERE order_id = ? AND pos_status IS NULL",
                 [status, _now(), order_id],
             )
+
+    def note_service_status(self, order_id: str, status: str, *, replace: bool = False) -> None:
+        """The order status the service reports: from the feed (`replace`, in order), or from a
+        send-to-kitchen answer, kept only while the feed has said nothing yet."""
+        self.db.execute(
+            "UPDATE orders SET service_status = ? WHERE order_id = ?"
+            + ("" if replace else " AND service_status IS NULL"),
+            [status, order_id],
+        )
 
     def save_pos_menu(self, currency: str, body: Mapping[str, Any]) -> None:
         self.db.execute(
@@ -398,9 +410,15 @@ class KioskStore:
                 order_id = str(event["order_id"])
                 if next(self.db.query("SELECT 1 FROM orders WHERE order_id = ?", [order_id]), None) is None:
                     continue
+                if event["event"] == ORDER_STATUS_EVENT:
+                    self.note_service_status(order_id, str(event["order_status"]), replace=True)
+                    changed.append(order_id)
+                    continue
                 if str(event["event"]).startswith("pos."):
                     self._apply_pos_event(order_id, event, now)
                     changed.append(order_id)
+                    continue
+                if not event.get("status"):  # an event about no payment (a bill's own): recorded, nothing to apply
                     continue
                 status = self._upsert_attempt(event)
                 if event["event"] == CHARGED_BACK:

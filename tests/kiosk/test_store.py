@@ -43,6 +43,7 @@ def test_wal_and_migrations(tmp_path, store):
         "m004_pending_refunds",
         "m005_history_order_indexes",
         "m006_chargebacks",
+        "m007_service_order_status",
     ]
 
 
