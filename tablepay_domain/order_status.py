@@ -32,11 +32,18 @@ class OrderStatus(str, Enum):
 @dataclass(frozen=True)
 class OrderFacts:
     kitchen: KitchenMode
-    attempts: Sequence[PaymentStatus]  # oldest first; a split bill's shares included
+    last_attempt: PaymentStatus | None  # the newest attempt's status (a split bill's shares included)
+    live: bool = False  # an attempt the guest may still pay
     paid: bool = False  # paid in full by one attempt, or its split bill settled
     bill_open: bool = False  # guests are paying shares of it
     dishes_in_pos: bool = False  # at least one package of dishes was delivered to the POS
     closed_in_pos: bool = False  # paid and the visit closed in the POS
+
+    @classmethod
+    def of(cls, kitchen: KitchenMode, attempts: Sequence[PaymentStatus], **facts: bool) -> OrderFacts:
+        """From every attempt's status, oldest first."""
+        last = attempts[-1] if attempts else None
+        return cls(kitchen, last, live=any(s.is_live for s in attempts), **facts)
 
 
 def order_status(facts: OrderFacts) -> OrderStatus:
@@ -59,9 +66,9 @@ def order_status(facts: OrderFacts) -> OrderStatus:
         return OrderStatus.IN_KITCHEN if facts.dishes_in_pos else OrderStatus.PAID
     if facts.dishes_in_pos:
         return OrderStatus.IN_KITCHEN
-    if facts.bill_open or not facts.attempts or any(s.is_live for s in facts.attempts):
+    if facts.bill_open or facts.live or facts.last_attempt is None:
         return OrderStatus.AWAITING_PAYMENT
-    last = facts.attempts[-1]
+    last = facts.last_attempt
     if last is PaymentStatus.CANCELLED:
         return OrderStatus.CANCELLED
     if last is PaymentStatus.EXPIRED:

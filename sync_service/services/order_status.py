@@ -14,6 +14,7 @@ import structlog
 from tablepay_domain.order import KitchenMode, Order
 from tablepay_domain.order_status import OrderFacts, OrderStatus
 from tablepay_domain.order_status import order_status as status_from
+from tablepay_domain.payment_state import PaymentStatus
 
 from ..storage.repository import Repository
 from .transitions import Change
@@ -46,27 +47,24 @@ class OrderStatuses:
 
     def refresh(self, order_id: str) -> OrderStatus | None:
         """Work the status out again; when it moved, store it and append `order.status` to the feed."""
-        stored = self._repo.stored_order(order_id)
-        if stored is None:
+        found = self._repo.order_facts(order_id)
+        if found is None:
             return None
-        attempts = self._repo.attempts(order_id)
-        bill = self._repo.bill_for_order(order_id)
-        in_pos, closed = self._repo.pos_progress(order_id)
         status = status_from(
             OrderFacts(
-                kitchen=KitchenMode(stored.kitchen),
-                attempts=[a.status for a in attempts],
-                paid=any(a.status.is_paid and a.bill_id is None for a in attempts)
-                or (bill is not None and bill.status == "settled"),
-                bill_open=bill is not None and bill.status == "open",
-                dishes_in_pos=in_pos,
-                closed_in_pos=closed,
+                kitchen=KitchenMode(found.kitchen),
+                last_attempt=PaymentStatus(found.last_attempt) if found.last_attempt else None,
+                live=found.live,
+                paid=found.paid or found.bill_status == "settled",
+                bill_open=found.bill_status == "open",
+                dishes_in_pos=found.dishes_in_pos,
+                closed_in_pos=found.closed_in_pos,
             )
         )
-        if status.value != stored.order_status:
+        if status.value != found.order_status:
             self._repo.set_order_status(order_id, status.value)
-            self._repo.append_order_status_feed(stored.kiosk_id, order_id, stored.currency, status.value)
-            log.info("order_status", order_id=order_id, status=f"{stored.order_status}->{status.value}")
+            self._repo.append_order_status_feed(found.kiosk_id, order_id, found.currency, status.value)
+            log.info("order_status", order_id=order_id, status=f"{found.order_status}->{status.value}")
         return status
 
     def flag_late_payment(self, change: Change) -> Change:
@@ -74,13 +72,13 @@ class OrderStatuses:
         kitchen now), and flagged: the guest may have left, or been served something else meanwhile."""
         if not change.became_paid or change.after.bill_id is not None:
             return change
-        stored = self._repo.stored_order(change.after.order_id)
-        if stored is None or not OrderStatus(stored.order_status).ended_unpaid:
-            return change
         after = change.after
-        log.warning("paid_after_expiry", payment_id=after.payment_id, order_id=after.order_id, was=stored.order_status)
+        was = self._repo.order_statuses([after.order_id]).get(after.order_id)
+        if was is None or not OrderStatus(was).ended_unpaid:
+            return change
+        log.warning("paid_after_expiry", payment_id=after.payment_id, order_id=after.order_id, was=was)
         note = (
-            f"{LATE_PAYMENT_PREFIX}: order {after.order_id} was {stored.order_status} unpaid when this payment "
+            f"{LATE_PAYMENT_PREFIX}: order {after.order_id} was {was} unpaid when this payment "
             "arrived; the payment was honoured and the order is paid (a pay-first order goes to the kitchen "
             "now): check that the guest is still there, or refund it"
         )

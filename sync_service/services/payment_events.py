@@ -440,6 +440,7 @@ class PaymentEvents:
         for bill, payment_ids in self._ledger.settle(moved):
             if self._pos is not None and self._pos.follow_bill(bill.order_id, bill.bill_id, payment_ids):
                 queued.update(id(c) for c in moved if c.after.bill_id == bill.bill_id)
-        for order_id in dict.fromkeys(c.after.order_id for c in moved):
+        # A refund or chargeback of a paid payment leaves its order where it is.
+        for order_id in dict.fromkeys(c.after.order_id for c in moved if not c.before.status.is_paid):
             self._statuses.refresh(order_id)
         return queued

@@ -23,6 +23,20 @@ class StoredOrder:
     snapshot: str
 
 
+@dataclass(frozen=True)
+class OrderFactsRow:
+    kiosk_id: str
+    currency: str
+    kitchen: str
+    order_status: str  # as stored now
+    last_attempt: str | None  # the newest attempt's status
+    live: bool  # an attempt is open, pending or authorized
+    paid: bool  # an attempt of the whole order took money
+    bill_status: str | None  # its split bill's: open, settled, stopped
+    dishes_in_pos: bool
+    closed_in_pos: bool
+
+
 class OrderRows:
     conn: Connection
     dialect: Dialect
@@ -61,12 +75,26 @@ class OrderRows:
         )
         return dict(cursor.fetchall())
 
-    def pos_progress(self, order_id: str) -> tuple[bool, bool]:
-        """(a package of its dishes is in the POS, it is paid and closed in the POS)."""
-        delivered = self.conn.execute(
-            "SELECT 1 FROM pos_packages WHERE order_id = ? AND delivered_at IS NOT NULL LIMIT 1", (order_id,)
-        ).fetchone()
-        closed = self.conn.execute(
-            "SELECT 1 FROM pos_orders WHERE order_id = ? AND status = 'paid'", (order_id,)
-        ).fetchone()
-        return delivered is not None, closed is not None
+    # One statement: it runs after every payment change, inside the webhook's transaction.
+    _FACTS_SQL = (
+        "SELECT o.kiosk_id, o.currency, o.kitchen, o.order_status, "
+        "(SELECT p.status FROM payments p WHERE p.order_id = o.order_id ORDER BY p.attempt DESC LIMIT 1), "
+        "EXISTS (SELECT 1 FROM payments p WHERE p.order_id = o.order_id "
+        "AND p.status IN ('open', 'pending', 'authorized')), "
+        "EXISTS (SELECT 1 FROM payments p WHERE p.order_id = o.order_id AND p.bill_id IS NULL "
+        "AND p.status IN ('paid', 'partially_refunded', 'refunded')), "
+        "(SELECT b.status FROM bills b WHERE b.order_id = o.order_id), "
+        "EXISTS (SELECT 1 FROM pos_packages k WHERE k.order_id = o.order_id AND k.delivered_at IS NOT NULL), "
+        "EXISTS (SELECT 1 FROM pos_orders x WHERE x.order_id = o.order_id AND x.status = 'paid') "
+        "FROM orders o WHERE o.order_id = ?"
+    )
+
+    def order_facts(self, order_id: str) -> OrderFactsRow | None:
+        """What the order's status is worked out from (tablepay_domain/order_status.py), with its stored one."""
+        row = self.conn.execute(self._FACTS_SQL, (order_id,)).fetchone()
+        if row is None:
+            return None
+        kiosk_id, currency, kitchen, status, last, live, paid, bill, in_pos, closed = row
+        return OrderFactsRow(
+            kiosk_id, currency, kitchen, status, last, bool(live), bool(paid), bill, bool(in_pos), bool(closed)
+        )
