@@ -68,19 +68,26 @@ class OrderStatuses:
         return status
 
     def flag_late_payment(self, change: Change) -> Change:
-        """A payment of an order that had expired or was cancelled unpaid is honoured (its order goes to the
-        kitchen now), and flagged: the guest may have left, or been served something else meanwhile."""
-        if not change.became_paid or change.after.bill_id is not None:
+        """A payment of an order that had expired or was cancelled unpaid is honoured (a pay-first order goes
+        to the kitchen now), and flagged: the guest may have left, or been served something else meanwhile.
+
+        Judged from the attempt as the batch saw it before this change (expired or cancelled) and the order's
+        other attempts (none live), never from the stored order status: that is written at the end of the
+        batch, and an expiry and a payment in one batch must read as they do one by one."""
+        before, after = change.before, change.after
+        if not change.became_paid or after.bill_id is not None or not before.status.can_retry:
             return change
-        after = change.after
-        was = self._repo.order_statuses([after.order_id]).get(after.order_id)
-        if was is None or not OrderStatus(was).ended_unpaid:
-            return change
+        if before.status is PaymentStatus.FAILED:
+            return change  # a declined card tried again: the order was never given up
+        others = [a for a in self._repo.attempts(after.order_id) if a.payment_id != after.payment_id]
+        if any(a.status.is_live or a.status.is_paid for a in others):
+            return change  # the order was still being paid (or is paid: the double payment note says it)
+        was = before.status.value
         log.warning("paid_after_expiry", payment_id=after.payment_id, order_id=after.order_id, was=was)
         note = (
-            f"{LATE_PAYMENT_PREFIX}: order {after.order_id} was {was} unpaid when this payment "
-            "arrived; the payment was honoured and the order is paid (a pay-first order goes to the kitchen "
-            "now): check that the guest is still there, or refund it"
+            f"{LATE_PAYMENT_PREFIX}: order {after.order_id} was {was} unpaid when this payment arrived; the "
+            "payment was honoured and the order is paid (a pay-first order goes to the kitchen now): check "
+            "that the guest is still there, or refund it"
         )
         attention = f"{after.attention} | {note}" if after.attention else note
         return replace(change, after=replace(after, attention=attention))
