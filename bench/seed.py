@@ -88,7 +88,8 @@ def seed_repository(repo: Repository, batches: list[list[SeededPayment]], kiosk_
         for payments in batches:
             for p in payments:
                 repo.conn.execute(
-                    "INSERT INTO orders VALUES (?, ?, 'EUR', '4', 'Ana', '{}', ?, ?)",
+                    "INSERT INTO orders (order_id, kiosk_id, currency, table_label, waiter, snapshot, created_at, "
+                    "updated_at) VALUES (?, ?, 'EUR', '4', 'Ana', '{}', ?, ?)",
                     (p.order_id, p.kiosk_id, now, now),
                 )
                 repo.insert_payment(

@@ -122,7 +122,7 @@ def _compose(
 
     offer_vm = OfferViewModel(client)
     order_vm = OrderViewModel(store, choice.menu, settings, offer_vm)
-    orders_vm = OrdersViewModel(store, settings)
+    orders_vm = OrdersViewModel(store, settings, offer_vm)
     checkout_vm = CheckoutViewModel(store, client, order_vm)
     kitchen_vm = KitchenViewModel(store, client, order_vm)
     feed_vm = FeedViewModel(client, store, settings)

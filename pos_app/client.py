@@ -58,6 +58,7 @@ class KioskIdentity:
     kiosk_id: str
     donations: bool | None  # None: a service that does not say (older than the question): the settings decide
     donation_partner: str = ""
+    kitchen: str = "on_send"  # TABLEPAY_KITCHEN; after_payment: orders go to the kitchen once paid
 
 
 class SyncClient:
@@ -123,9 +124,12 @@ class SyncClient:
         service takes donations. (Pairing asks only `whoami`, so a bad donations field never stops it.)"""
         body = await self._request("GET", "/v1/kiosk")
         donations, partner = body.get("donations"), body.get("donation_partner", "")
+        kitchen = body.get("kitchen", "on_send")  # a service older than pay-first sends on send
         if not (donations is None or isinstance(donations, bool)) or not isinstance(partner, str):
             raise MalformedAnswer("the sync service's kiosk answer has a malformed donations or donation_partner")
-        return KioskIdentity(_kiosk_id(body), donations, partner)
+        if kitchen not in ("on_send", "after_payment"):
+            raise MalformedAnswer(f"the sync service's kiosk answer has an unknown kitchen {kitchen!r}")
+        return KioskIdentity(_kiosk_id(body), donations, partner, kitchen)
 
     async def create_pairing_code(self, kiosk_name: str | None) -> dict[str, Any]:
         """A code to show until an operator approves it (POST /v1/pairing/codes, no token):
@@ -214,7 +218,8 @@ class SyncClient:
 
     async def send_order(self, order: dict[str, Any]) -> dict[str, Any]:
         """Send to the kitchen (POST /v1/orders): the service queues for the POS the dishes it has not
-        had yet. 202 {order_id, pos_status, package}; package is None when nothing was new.
+        had yet. 202 {order_id, pos_status, package, kitchen, order_status, message}; package is None when
+        nothing was new; pos_status is None for a pay-first order (it goes to the kitchen once paid).
         Refusals: 409 lines_already_sent / conflict, 422 invalid_order, 503 pos_disabled."""
         return await self._request("POST", "/v1/orders", json=order)
 

@@ -21,15 +21,8 @@ import psycopg
 from .pos import rkeeper_xml as rx
 from .pos.config import connection_from
 from .pos.rkeeper_client import RKeeperClient
-from .settings import (
-    MOLLIE_API,
-    STRIPE_API,
-    ConfigError,
-    Settings,
-    live_key_misdirected,
-    load_settings,
-    mollie_live_key_misdirected,
-)
+from .provider_keys import MOLLIE_API, STRIPE_API, live_key_misdirected, mollie_live_key_misdirected
+from .settings import ConfigError, Settings, load_settings
 from .storage import postgres_schema
 
 WEBHOOK_PATH = "/webhooks/stripe"

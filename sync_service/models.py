@@ -6,7 +6,7 @@ import json
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
-from tablepay_domain.order import Order
+from tablepay_domain.order import KitchenMode, Line, Order
 from tablepay_domain.payment_state import PaymentStatus
 
 
@@ -15,8 +15,20 @@ def utc_now() -> str:
 
 
 def snapshot_json(order: Order) -> str:
-    """The order as stored: canonical JSON, so equal orders hash alike."""
-    return json.dumps(asdict(order), sort_keys=True, separators=(",", ":"))
+    """The order as stored: canonical JSON, so equal orders hash alike. An order that does not choose its
+    kitchen has no `kitchen` key, so its snapshot (and an Idempotency-Key's hash) is what it always was."""
+    values = asdict(order)
+    if order.kitchen is None:
+        del values["kitchen"]
+    return json.dumps(values, sort_keys=True, separators=(",", ":"))
+
+
+def order_from_snapshot(snapshot: str) -> Order:
+    """An order (or what an attempt charged) as `snapshot_json` stored it."""
+    values = json.loads(snapshot)
+    kitchen = values.pop("kitchen", None)
+    lines = tuple(Line(**line) for line in values.pop("lines"))
+    return Order(**values, lines=lines, kitchen=KitchenMode(kitchen) if kitchen else None)
 
 
 @dataclass(frozen=True)

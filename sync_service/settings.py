@@ -32,6 +32,14 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from .provider_keys import (
+    LIVE_KEY_PREFIXES,
+    MOLLIE_API,
+    MOLLIE_KEY,
+    is_stripe_itself,
+    live_key_misdirected,
+    mollie_live_key_misdirected,
+)
 from .settings_partners import PartnerSettings
 
 KEYRING_SERVICE = "tablepay"
@@ -43,39 +51,6 @@ SECRET_NAMES = (
     "RKEEPER_PASSWORD",
     "TABLEPAY_DATABASE_URL",  # it may carry the database password
 )
-STRIPE_API = "https://api.stripe.com"
-MOLLIE_API = "https://api.mollie.com"
-MOLLIE_KEY = re.compile(r"(test|live)_\w+")
-LIVE_KEY_PREFIXES = ("sk_live_", "rk_live_")
-
-
-def is_stripe_itself(api_base: str | None) -> bool:
-    """Unset, or Stripe's own API: anything else (the sandbox, a mock, a proxy) is not where real payments go."""
-    return api_base is None or api_base.lower() == STRIPE_API
-
-
-def live_key_misdirected(secret_key: str, api_base: str | None) -> str | None:
-    """Why a live key must not be used with this API base, or None when it may.
-
-    A live key sent to a sandbox, a mock or a typo'd host leaks the restaurant's real
-    Stripe account to whoever answers there; Stripe itself is the only place it may go.
-    """
-    if not secret_key.startswith(LIVE_KEY_PREFIXES) or is_stripe_itself(api_base):
-        return None
-    return (
-        f"STRIPE_SECRET_KEY is a live key ({secret_key[:8]}...) but STRIPE_API_BASE is {api_base}: "
-        f"a live key is only sent to {STRIPE_API}; unset STRIPE_API_BASE, or use a sk_test_ key"
-    )
-
-
-def mollie_live_key_misdirected(api_key: str, api_base: str | None) -> str | None:
-    """Why a live Mollie key must not go to this base (anywhere but api.mollie.com), or None."""
-    if not api_key.startswith("live_") or api_base is None or api_base.lower() == MOLLIE_API:
-        return None
-    return (
-        f"MOLLIE_API_KEY is a live key ({api_key[:8]}...) but MOLLIE_API_BASE is {api_base}: a live key is only "
-        f"sent to {MOLLIE_API}; unset MOLLIE_API_BASE, or use a test_ key"
-    )
 
 
 def default_data_dir() -> Path:
@@ -182,6 +157,11 @@ class Settings(PartnerSettings):
         le=1800,
         validation_alias=AliasChoices("TABLEPAY_SHARE_HOLD_SECONDS", "share_hold_seconds"),
         description="How long a split bill's share being paid keeps its part for that guest",
+    )
+    # on_send: the POS gets an order's dishes when they are sent or a checkout opens; after_payment
+    # (pay-first): only once the order is paid. An order's own `kitchen` wins (docs/pos.md).
+    kitchen: Literal["on_send", "after_payment"] = Field(
+        default="on_send", validation_alias=AliasChoices("TABLEPAY_KITCHEN", "kitchen")
     )
     checkout_ttl_seconds: int = Field(
         default=1800, ge=1800, le=86400, validation_alias=AliasChoices("TABLEPAY_CHECKOUT_TTL", "checkout_ttl_seconds")

@@ -6,12 +6,20 @@ The total is always computed here, never taken from the client.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 
 from .money import Money, UnknownCurrency, charge_step, normalize_currency
 
 
 class InvalidOrder(ValueError):
     """The order cannot be charged; the message is written for a waiter."""
+
+
+class KitchenMode(str, Enum):
+    """When the restaurant's POS (and so its kitchen) hears of an order."""
+
+    ON_SEND = "on_send"  # when the waiter sends the dishes, or a checkout opens
+    AFTER_PAYMENT = "after_payment"  # pay first: only once the order is paid
 
 
 @dataclass(frozen=True)
@@ -37,6 +45,8 @@ class Order:
     tip_amount: int = 0
     donation_amount: int = 0
     note: str = ""
+    # None: the service's TABLEPAY_KITCHEN. Fixed when the service first stores the order.
+    kitchen: KitchenMode | None = None
 
     @property
     def dish_subtotal(self) -> int:
@@ -126,4 +136,5 @@ def validate_order(order: Order, limits: Limits = Limits()) -> Order:
         tip_amount=order.tip_amount,
         donation_amount=order.donation_amount,
         note=order.note,
+        kitchen=order.kitchen,
     )

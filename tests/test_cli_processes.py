@@ -95,7 +95,8 @@ def test_sandbox_and_sync_service_processes_take_a_payment(tmp_path):
                 timeout=30,
             ).raise_for_status()
             events = kiosk.get("/v1/events", params={"after": 1, "wait": 20}).json()["events"]
-            assert [e["event"] for e in events] == ["payment.succeeded"]
+            # The order's status moved in the same commit.
+            assert [e["event"] for e in events] == ["payment.succeeded", "order.status"]
             assert kiosk.get(f"/v1/payments/{payment['payment_id']}").json()["status"] == "paid"
         second = subprocess.run(
             [sys.executable, "-m", "tablepay", "sync", "--port", str(sync_port)],
@@ -177,7 +178,12 @@ def test_demo_walks_a_payment_to_paid(tmp_path, provider):
             f"http://127.0.0.1:{sync_port}/v1/kiosk", headers={"Authorization": f"Bearer {token}"}, timeout=10
         ).json()
         # The sample order's donation is taken on both: Mollie's through split payments to the partner.
-        assert whoami == {"kiosk_id": "bar-1", "donations": True, "donation_partner": "Red Cross (demo)"}
+        assert whoami == {
+            "kiosk_id": "bar-1",
+            "donations": True,
+            "donation_partner": "Red Cross (demo)",
+            "kitchen": "on_send",
+        }
         guest = driver(provider, f"http://127.0.0.1:{sandbox_port}")  # the sandbox's test control for "paid"
         with guest.http:
             guest.complete({"checkout_url": url}, "succeeded")

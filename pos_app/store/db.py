@@ -184,7 +184,13 @@ def m007_split_bill(db: sqlite_utils.Database) -> None:
         """)
 
 
-# m008 is reserved (another branch's); m007_service_order_status is pay-first's.
+@migrations()
+def m008_service_order_status(db: sqlite_utils.Database) -> None:
+    # The order's status as the service reports it (`order.status` feed events: awaiting_payment, paid,
+    # in_kitchen, closed, expired, cancelled); NULL until it says one. `status` stays the kiosk's open/paid.
+    db.execute("ALTER TABLE orders ADD COLUMN service_status TEXT")
+
+
 @migrations()
 def m009_partner_orders(db: sqlite_utils.Database) -> None:
     db.executescript("""

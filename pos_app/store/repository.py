@@ -34,6 +34,7 @@ LocalLine = Line
 POS_STATUSES = ("queued", "in_pos", "paid", "failed")
 # The feed event of a chargeback: the payment keeps its status (paid) and gains amount_charged_back.
 CHARGED_BACK = "payment.charged_back"
+ORDER_STATUS_EVENT = "order.status"  # the service's order status moved (its `order_status`)
 
 
 class AlreadySent(ValueError):
@@ -78,6 +79,7 @@ class LocalOrder:
     bill: BillProgress | None = None  # the split bill (None: never split)
     latest_checkout: Attempt | None = None  # the latest attempt that is not a share: the order's own checkout
     partner: str | None = None  # a partner's order (its name): its guest pays on the partner's checkout
+    service_status: str | None = None  # the order status the service reports (None: not said yet)
 
     @property
     def is_paid(self) -> bool:
@@ -163,6 +165,7 @@ class KioskStore:
             bill_of(row),
             self.latest_attempt(order_id, shares=False),
             row["partner"],
+            service_status=row["service_status"],
         )
 
     def open_order_for_table(self, table: str) -> LocalOrder | None:
@@ -270,6 +273,15 @@ class KioskStore:
                 "UPDATE orders SET pos_status = ?, updated_at = ? WHERE order_id = ? AND pos_status IS NULL",
                 [status, _now(), order_id],
             )
+
+    def note_service_status(self, order_id: str, status: str, *, replace: bool = False) -> None:
+        """The order status the service reports: from the feed (`replace`, in order), or from a
+        send-to-kitchen answer, kept only while the feed has said nothing yet."""
+        self.db.execute(
+            "UPDATE orders SET service_status = ? WHERE order_id = ?"
+            + ("" if replace else " AND service_status IS NULL"),
+            [status, order_id],
+        )
 
     def save_pos_menu(self, currency: str, body: Mapping[str, Any]) -> None:
         self.db.execute(
@@ -420,11 +432,13 @@ class KioskStore:
                 if next(self.db.query("SELECT 1 FROM orders WHERE order_id = ?", [order_id]), None) is None:
                     continue
                 name = str(event["event"])
-                if name.startswith("pos."):
+                if name == ORDER_STATUS_EVENT:
+                    self.note_service_status(order_id, str(event["order_status"]), replace=True)
+                elif name.startswith("pos."):
                     self._apply_pos_event(order_id, event, now)
                 elif name.startswith(BILL_EVENTS):
                     self._apply_bill_event(order_id, event, now)
-                else:
+                elif event.get("status"):  # about a payment (an event about none is recorded, nothing to apply)
                     status = self._upsert_attempt(event)
                     if name == CHARGED_BACK:
                         self._mark_charged_back(str(event["payment_id"]))

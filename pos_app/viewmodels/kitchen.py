@@ -13,7 +13,7 @@ from enum import Enum
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from ..client import ApiError, SyncClient, Unreachable
-from ..store import KioskStore
+from ..store import KioskStore, LocalOrder
 from .actions import unexpected, waiter_action
 from .order import OrderViewModel
 
@@ -21,6 +21,23 @@ log = logging.getLogger(__name__)
 
 # What the waiter reads for each POS status of an order (None: never sent).
 POS_LABELS = {None: "", "queued": "Kitchen: queued", "in_pos": "In POS", "paid": "Paid in POS", "failed": "POS problem"}
+# A pay-first order the POS has not heard of yet (TABLEPAY_KITCHEN=after_payment).
+PAY_FIRST_LABEL = "Kitchen after payment"
+# What the waiter reads for each order status the service reports (docs/sync-service.md).
+ORDER_STATUS_LABELS = {
+    "awaiting_payment": "Waiting for payment",
+    "paid": "Kitchen next",
+    "in_kitchen": "In the kitchen",
+    "closed": "Closed",
+    "expired": "Expired unpaid",
+    "cancelled": "Cancelled unpaid",
+}
+WAITING_STATUSES = (None, "awaiting_payment", "expired", "cancelled")  # not paid: nothing for the kitchen yet
+
+
+def waits_for_payment(order: LocalOrder, pay_first: bool) -> bool:
+    """A pay-first order the kitchen has not had: open, nothing in the POS, not paid by the service's word."""
+    return pay_first and not order.is_paid and order.pos_status is None and order.service_status in WAITING_STATUSES
 
 
 class Tone(str, Enum):
@@ -115,7 +132,15 @@ class KitchenViewModel(QObject):
         return order.pos_status if order else None
 
     @property
+    def pay_first(self) -> bool:
+        """This order waits for its payment before anything goes to the kitchen."""
+        order, offer = self.order_vm.order, self.order_vm.offer
+        return order is not None and waits_for_payment(order, offer is not None and offer.pay_first)
+
+    @property
     def pos_label(self) -> str:
+        if self.pay_first:
+            return PAY_FIRST_LABEL
         status = self.pos_status
         return POS_LABELS.get(status, status or "")
 
@@ -154,9 +179,14 @@ class KitchenViewModel(QObject):
             self._done("", Tone.NONE)
             raise
         # Both keys are part of the 202 answer: a missing one is a malformed answer (recover), not "nothing new".
-        pos_status, package = str(answer["pos_status"]), answer["package"]
+        pos_status, package = answer["pos_status"], answer["package"]
+        if answer.get("order_status"):
+            self.store.note_service_status(order.order_id, str(answer["order_status"]))
+        if pos_status is None:  # pay-first: stored at the service, nothing went to the kitchen
+            self._done(str(answer.get("message") or "This order goes to the kitchen once it is paid."), Tone.OK)
+            return
         self.store.mark_sent(order.order_id, quantities)
-        self.store.note_pos_status(order.order_id, pos_status)
+        self.store.note_pos_status(order.order_id, str(pos_status))
         if package is None:
             self._done("Nothing new to send: the kitchen has every dish.", Tone.OK)
         else:

@@ -35,6 +35,11 @@ class OfferViewModel(QObject):
         """False only once the service said it takes none; before its word, the settings decide."""
         return self.identity is None or self.identity.donations is not False
 
+    @property
+    def pay_first(self) -> bool:
+        """The service sends orders to the kitchen only once they are paid (TABLEPAY_KITCHEN=after_payment)."""
+        return self.identity is not None and self.identity.kitchen == "after_payment"
+
     def on_connection(self, state: str) -> None:
         """The feed's connection changed: ask again each time it comes online."""
         if Connection(state) is Connection.ONLINE and self._asking is None:
@@ -66,8 +71,12 @@ class OfferViewModel(QObject):
         except (Unreachable, ApiError, MalformedAnswer) as exc:
             log.warning("could not learn what the sync service offers: %s", exc)
             return
-        before = self.takes_donations
+        before = (self.takes_donations, self.pay_first)
         self.identity = identity
-        if self.takes_donations != before:
-            log.info("the sync service %s donations", "takes" if self.takes_donations else "takes no")
+        if (self.takes_donations, self.pay_first) != before:
+            log.info(
+                "the sync service %s donations and sends orders to the kitchen %s",
+                "takes" if self.takes_donations else "takes no",
+                "once paid" if self.pay_first else "when sent",
+            )
             self.changed.emit()

@@ -12,7 +12,8 @@ from tablepay_domain.money import Money
 from ..money_format import format_money
 from ..settings import KioskSettings
 from ..store import KioskStore, LocalOrder
-from .kitchen import POS_LABELS
+from .kitchen import ORDER_STATUS_LABELS, PAY_FIRST_LABEL, POS_LABELS, waits_for_payment
+from .offer import OfferViewModel
 
 # What the waiter reads for each local payment state.
 PAYMENT_LABELS = {
@@ -43,6 +44,7 @@ class OrderRow:
     title: str = ""  # "Table 7", or "Pickup A-12" for a partner's pickup order
     detail: str = ""  # "2 items · 13:05", or "via menu-app · 13:05" for a partner's order
     openable: bool = True  # False for a partner's order: its guest pays on the partner's checkout
+    order_status: str = ""  # the service's order status, in words ("" until it said one)
 
 
 def _listed_open(order: LocalOrder) -> bool:
@@ -56,11 +58,23 @@ def _listed_open(order: LocalOrder) -> bool:
 class OrdersViewModel(QObject):
     changed = Signal()
 
-    def __init__(self, store: KioskStore, settings: KioskSettings, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        store: KioskStore,
+        settings: KioskSettings,
+        offer: OfferViewModel | None = None,
+        parent: QObject | None = None,
+    ) -> None:
         super().__init__(parent)
-        self.store, self.settings = store, settings
-        self.open_rows: list[OrderRow] = []
+        self.store, self.settings, self.offer = store, settings, offer
+        self.open_rows: list[OrderRow] = []  # pay-first: those the kitchen has (or that were sent before)
+        self.waiting_rows: list[OrderRow] = []  # pay-first orders waiting for their payment
         self.paid_rows: list[OrderRow] = []
+
+    @property
+    def pay_first(self) -> bool:
+        """The service sends orders to the kitchen once paid: the open ones waiting for it are listed apart."""
+        return self.offer is not None and self.offer.pay_first
 
     def _payment(self, order: LocalOrder) -> tuple[str | None, str]:
         """(state key for the pill's colour, the pill's words): a split bill's progress, else the attempt's."""
@@ -103,16 +117,30 @@ class OrdersViewModel(QObject):
             payment,
             status,
             shown,
-            POS_LABELS.get(order.pos_status, order.pos_status or ""),
+            PAY_FIRST_LABEL
+            if waits_for_payment(order, self.pay_first)
+            else POS_LABELS.get(order.pos_status, order.pos_status or ""),
             order.pos_status,
             title,
             f"{detail} · {shown}",
             order.partner is None,
+            self._order_status(order),
         )
+
+    def _order_status(self, order: LocalOrder) -> str:
+        """Pay-first only: there the order's status says what the pills and headings do not (a waiting
+        order's "Waiting for payment" is its heading already)."""
+        status = order.service_status or ""
+        if not self.pay_first or status == "awaiting_payment":
+            return ""
+        return ORDER_STATUS_LABELS.get(status, status)
 
     def refresh(self, *_: object) -> None:
         midnight = datetime.now().astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
-        self.open_rows = [self._row(o) for o in self.store.orders("open") if _listed_open(o)]
+        open_orders = [o for o in self.store.orders("open") if _listed_open(o)]
+        waiting = [waits_for_payment(o, self.pay_first) for o in open_orders]
+        self.waiting_rows = [self._row(o) for o, w in zip(open_orders, waiting, strict=True) if w]
+        self.open_rows = [self._row(o) for o, w in zip(open_orders, waiting, strict=True) if not w]
         self.paid_rows = [self._row(o) for o in self.store.orders("paid", since=midnight.astimezone(UTC).isoformat())]
         self.changed.emit()
 
@@ -120,7 +148,7 @@ class OrdersViewModel(QObject):
         """Table label -> number of open orders, for the table picker's badges (a partner's order is not
         one a waiter can open there)."""
         counts: dict[str, int] = {}
-        for row in self.open_rows:
+        for row in [*self.waiting_rows, *self.open_rows]:
             if not row.openable:
                 continue
             counts[row.table] = counts.get(row.table, 0) + 1

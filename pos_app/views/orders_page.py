@@ -58,7 +58,7 @@ class OrdersPage(QWidget):
         # Table and items stacked, payment and POS pills stacked: a row fits half the screen with both pills.
         text = vbox(spacing=0)
         text.addWidget(ElidedLabel(row.title, "LineName"))
-        text.addWidget(ElidedLabel(row.detail, "LineMeta"))
+        text.addWidget(ElidedLabel(" · ".join(part for part in (row.detail, row.order_status) if part), "LineMeta"))
         layout.addLayout(text, 1)
         pills = vbox(spacing=4)
         pill = label(row.payment)
@@ -85,13 +85,23 @@ class OrdersPage(QWidget):
 
     def _on_changed(self) -> None:
         self.pos_badges = {}
-        for box, rows, openable, empty in (
-            (self.open_box, self.vm.open_rows, True, "No open orders."),
-            (self.paid_box, self.vm.paid_rows, False, "Nothing paid yet today."),
-        ):
-            clear(box)
-            for row in rows:
-                box.addWidget(self._row(row, openable))
-            if not rows:
-                box.addWidget(label(empty, "Empty"))
-            box.addStretch(1)
+        clear(self.open_box)
+        if self.vm.pay_first:  # pay-first: those waiting for their payment apart from the kitchen's
+            self._section(self.open_box, "WAITING FOR PAYMENT", self.vm.waiting_rows, "Nobody is paying now.")
+            self._section(self.open_box, "IN THE KITCHEN", self.vm.open_rows, "Nothing in the kitchen.")
+        else:
+            self._fill(self.open_box, self.vm.open_rows, True, "No open orders.")
+        self.open_box.addStretch(1)
+        clear(self.paid_box)
+        self._fill(self.paid_box, self.vm.paid_rows, False, "Nothing paid yet today.")
+        self.paid_box.addStretch(1)
+
+    def _section(self, box: QVBoxLayout, title: str, rows: list[OrderRow], empty: str) -> None:
+        box.addWidget(label(title, "SectionLabel"))
+        self._fill(box, rows, True, empty)
+
+    def _fill(self, box: QVBoxLayout, rows: list[OrderRow], openable: bool, empty: str) -> None:
+        for row in rows:
+            box.addWidget(self._row(row, openable))
+        if not rows:
+            box.addWidget(label(empty, "Empty"))

@@ -13,7 +13,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from tablepay_domain.order import Limits
+from tablepay_domain.order import KitchenMode, Limits
 
 from .. import __doc__ as service_doc
 from ..pos.config import PosConfig, connection_from
@@ -94,7 +94,7 @@ def _build_pos(settings: Settings, repo: Repository, notifier: FeedNotifier, wor
     if not settings.pos_enabled:
         return None
     pos_repo = PosRepository(repo)
-    orders = PosOrders(repo, pos_repo, notifier, work)
+    orders = PosOrders(repo, pos_repo, notifier, work, kitchen=KitchenMode(settings.kitchen))
     client = RKeeperClient(connection_from(settings))
     config = PosConfig.from_settings(settings)
     delivery = PosDelivery(repo, pos_repo, orders, client, config)
@@ -173,6 +173,7 @@ def create_app(
         donations_enabled=settings.donation_destination is not None,
         donation_label=f"Donation to {settings.donation_partner}",
         pos=pos_orders,
+        kitchen=KitchenMode(settings.kitchen),
     )
     bills = BillService(
         repo,

@@ -46,10 +46,12 @@ def _checkouts(request: Request) -> CheckoutService:
 @router.get("/kiosk", response_model=KioskIdentity)
 async def who_am_i(request: Request, kiosk_id: Kiosk) -> dict[str, object]:
     """The kiosk this token belongs to (`tablepay kiosk pair` checks a token and learns its id with it),
-    and what the kiosk may offer here: a kiosk asks again each time it connects."""
+    and what the kiosk may offer here: a kiosk asks again each time it connects. `kitchen`: when orders
+    that do not choose go to the kitchen here (TABLEPAY_KITCHEN)."""
     donations = _checkouts(request).donations_enabled
     partner = request.app.state.settings.donation_partner if donations else ""
-    return {"kiosk_id": kiosk_id, "donations": donations, "donation_partner": partner}
+    kitchen = _checkouts(request).kitchen.value
+    return {"kiosk_id": kiosk_id, "donations": donations, "donation_partner": partner, "kitchen": kitchen}
 
 
 @router.post(
@@ -132,13 +134,17 @@ async def order_history(order_id: str, request: Request, kiosk_id: Kiosk) -> dic
     if not attempts:
         raise HTTPException(404, f"no payment attempts for order {order_id}")
     events = repo.events_for_payments([a.payment_id for a in attempts])
+    stored = repo.stored_order(order_id)
     return {
         "order_id": order_id,
+        "order_status": stored.order_status,
+        "kitchen": stored.kitchen,
         "attempts": [
             {
                 "payment_id": a.payment_id,
                 "attempt": a.attempt,
                 "status": a.status.value,
+                "attention": a.attention,
                 "events": [e for e in events if e["payment_id"] == a.payment_id],
             }
             for a in attempts
@@ -151,7 +157,8 @@ async def lookup_payments(lookup: LookupIn, request: Request, kiosk_id: Kiosk) -
     """The service's view of this kiosk's payments (and their orders' POS status), for reconciliation."""
     repo = request.app.state.repo
     found = [p for p in repo.payments_by_id(lookup.payment_ids).values() if _visible(p.kiosk_id, kiosk_id)]
-    pos = PosRepository(repo).statuses(sorted({p.order_id for p in found}))
+    order_ids = sorted({p.order_id for p in found})
+    pos, statuses = PosRepository(repo).statuses(order_ids), repo.order_statuses(order_ids)
     return {
         "payments": [
             {
@@ -164,6 +171,7 @@ async def lookup_payments(lookup: LookupIn, request: Request, kiosk_id: Kiosk) -
                 "updated_at": p.updated_at,
                 "attention": p.attention,
                 "amount_charged_back": p.amount_charged_back,
+                "order_status": statuses.get(p.order_id),
             }
             for p in found
         ]

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
-from tablepay_domain.order import Line, Order
+from tablepay_domain.order import KitchenMode, Line, Order
 
 # Strict input. A JSON "950", 950.0, 1e3 or true is a client's bug, not an amount: refuse it
 # rather than guess (pydantic's lax mode would turn all four into integers).
@@ -91,6 +91,11 @@ class OrderSnapshot(BaseModel):
     tip_amount: StrictInteger = Field(default=0, description="Minor units")
     donation_amount: StrictInteger = Field(default=0, description="Minor units")
     note: NoteText = Field(default="", max_length=500, description="May span lines")
+    kitchen: Literal["on_send", "after_payment"] | None = Field(
+        default=None,
+        description="When the kitchen gets the order: on_send (when sent, or a checkout opens) or after_payment "
+        "(only once it is paid). Unset: the service's TABLEPAY_KITCHEN. Fixed when the service first stores it.",
+    )
 
     def to_domain(self) -> Order:
         return Order(
@@ -102,6 +107,7 @@ class OrderSnapshot(BaseModel):
             tip_amount=self.tip_amount,
             donation_amount=self.donation_amount,
             note=self.note,
+            kitchen=KitchenMode(self.kitchen) if self.kitchen else None,
             lines=tuple(
                 Line(sku=line.sku, name=line.name, quantity=line.quantity, unit_amount=line.unit_amount)
                 for line in self.lines
@@ -171,6 +177,10 @@ class FeedEvent(BaseModel):
     paid_at: str | None
     created_at: str
     pos_status: str | None = Field(default=None, description="For `pos.*` events: queued, in_pos, paid or failed")
+    order_status: str | None = Field(
+        default=None,
+        description="For `order.status` events: awaiting_payment, paid, in_kitchen, closed, expired or cancelled",
+    )
     provider_reference: str | None = Field(
         default=None,
         description="Payment events: the provider's payment intent id, or its checkout session id before there is one",
@@ -191,6 +201,9 @@ class KioskIdentity(BaseModel):
     donation_partner: str = Field(
         description="Who the donations go to (TABLEPAY_DONATION_PARTNER); empty when the service takes none"
     )
+    kitchen: Literal["on_send", "after_payment"] = Field(
+        default="on_send", description="TABLEPAY_KITCHEN: when an order that does not choose goes to the kitchen"
+    )
 
 
 class ErrorBody(BaseModel):
@@ -204,8 +217,15 @@ class ErrorResponse(BaseModel):
 
 class SentToPos(BaseModel):
     order_id: str
-    pos_status: str = Field(description="queued, in_pos, paid or failed")
+    pos_status: str | None = Field(
+        description="queued, in_pos, paid or failed; null when the POS has not heard of the order (pay-first)"
+    )
     package: int | None = Field(description="The package queued now; null when the POS already has every dish")
+    kitchen: Literal["on_send", "after_payment"] = Field(
+        description="When the kitchen gets this order: now (on_send) or once it is paid (after_payment)"
+    )
+    order_status: str | None = Field(description="The order's status (docs/sync-service.md, Order status)")
+    message: str | None = Field(description="For a pay-first order: that it goes to the kitchen once it is paid")
 
 
 class PosPackage(BaseModel):
@@ -298,6 +318,7 @@ class PaymentState(BaseModel):
     updated_at: str
     attention: str | None = Field(default=None, description="Set when a person must act (double_payment: ...)")
     amount_charged_back: int = Field(default=0, description="Taken back by a chargeback after the payment")
+    order_status: str | None = Field(default=None, description="The order's status (docs/sync-service.md)")
 
 
 class LookupOut(BaseModel):
@@ -317,11 +338,14 @@ class AttemptHistory(BaseModel):
     payment_id: str
     attempt: int
     status: str
+    attention: str | None = Field(default=None, description="Set when a person must act (paid_after_expiry: ...)")
     events: list[ProviderEvent]
 
 
 class OrderHistory(BaseModel):
     order_id: str
+    order_status: str = Field(description="awaiting_payment, paid, in_kitchen, closed, expired or cancelled")
+    kitchen: Literal["on_send", "after_payment"] = Field(description="When the kitchen gets the order")
     attempts: list[AttemptHistory]
 
 

@@ -47,6 +47,7 @@ from .bill_ledger import (
 )
 from .checkout import CheckoutError, CheckoutService, Conflict, DishesAlreadySent, NotFound, Unprocessable
 from .feed import FeedNotifier
+from .order_status import kitchen_of
 from .payment_events import PaymentEvents
 
 log = structlog.get_logger(__name__)
@@ -149,7 +150,9 @@ class BillService:
                 f"order {order.order_id} has a checkout in progress (attempt {live[0].attempt}); cancel it first",
                 payment_id=live[0].payment_id,
             )
-        self._repo.upsert_order(order, snapshot_json(order))
+        self._repo.upsert_order(
+            order, snapshot_json(order), kitchen_of(self._repo, order, self._checkouts.kitchen).value
+        )
         presets = json.dumps(list(tip_presets))
         if bill is None:
             return 201, self._new_bill(order, presets)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import time
 import uuid
 from collections import defaultdict
@@ -21,7 +20,7 @@ import structlog
 
 from tablepay_domain.bill import Share, SplitMode
 from tablepay_domain.money import Money
-from tablepay_domain.order import Limits, Line, Order, validate_order
+from tablepay_domain.order import KitchenMode, Limits, Line, Order, validate_order
 from tablepay_domain.payment_state import PaymentStatus
 
 from ..models import BillRecord, PaymentRecord, snapshot_json, utc_now
@@ -29,6 +28,7 @@ from ..providers.base import CheckoutNotStoppable, CheckoutRequest, Observation,
 from ..storage.repository import IdempotentRequest, Repository
 from .bill_ledger import OPEN, BillChangeRefused, domain_bill, holding, order_paid, rebill, share_json
 from .feed import FeedNotifier
+from .order_status import OrderStatuses, kitchen_of
 from .payment_events import PaymentEvents
 from .pos_orders import LinesAlreadySent, OrderClosed, PosOrders, Sent
 
@@ -37,6 +37,7 @@ log = structlog.get_logger(__name__)
 # Stripe accepts expires_at 30 min to 24 h after creation, measured on its
 # clock when the request arrives: keep a margin so a slow request is not refused.
 STRIPE_MIN_TTL, STRIPE_MAX_TTL, CLOCK_MARGIN = 1800, 86400, 30
+PAY_FIRST_MESSAGE = "Pay first: this order goes to the kitchen once it is paid. Nothing was sent to the kitchen now."
 
 
 class CheckoutError(Exception):
@@ -120,8 +121,10 @@ class CheckoutService:
         donations_enabled: bool,
         donation_label: str,
         pos: PosOrders | None = None,
+        kitchen: KitchenMode = KitchenMode.ON_SEND,
     ) -> None:
-        """`pos` (when a POS is configured): a checkout first sends the POS what it has not seen."""
+        """`pos` (when a POS is configured): a checkout first sends the POS what it has not seen (unless the
+        order is pay-first); `kitchen`: TABLEPAY_KITCHEN, for orders that do not choose their own."""
         self._repo = repo
         self._provider = provider
         self._events = events
@@ -133,6 +136,8 @@ class CheckoutService:
         self._donation_label = donation_label
         self.locks = KeyedLocks()
         self.pos = pos
+        self.kitchen = kitchen
+        self._statuses = OrderStatuses(repo)
 
     @property
     def donations_enabled(self) -> bool:
@@ -217,7 +222,7 @@ class CheckoutService:
         async with self.locks.hold(order.order_id):
             if self.pos is not None:
                 self.queue_for_pos(order)
-            payment = self._resumable_or_new(order, snapshot, idempotency_key)
+            payment = self.store_attempt(order, snapshot, idempotency_key)
             if payment.checkout_url is None:
                 payment = await self.open_hosted_checkout(payment, self._charged(payment, order))
             return 201, payment.public()
@@ -238,32 +243,17 @@ class CheckoutService:
         order = self.valid(order, kiosk_id)
         async with self.locks.hold(order.order_id):
             sent = self.queue_for_pos(order)
-        return {"order_id": sent.order_id, "pos_status": sent.pos_status, "package": sent.package}
+        pay_first = sent.kitchen is KitchenMode.AFTER_PAYMENT
+        return {
+            "order_id": sent.order_id,
+            "pos_status": sent.pos_status,
+            "package": sent.package,
+            "kitchen": sent.kitchen.value,
+            "order_status": sent.order_status,
+            "message": PAY_FIRST_MESSAGE if pay_first else None,
+        }
 
-    async def open_for_partner(
-        self, order: Order, *, return_url: str, cancel_url: str, link: Callable[[PaymentRecord], None]
-    ) -> PaymentRecord:
-        """A partner's order (services/partner_orders.py): checked as a kiosk's, its attempt stored with
-        `link` (inside that transaction) and its checkout sending the guest back to the partner's URLs.
-        It is not sent to the POS here: when a partner's order reaches the kitchen is the pay-first half's."""
-        order = self.valid(order, order.kiosk_id)
-        self.chargeable(order)
-        async with self.locks.hold(order.order_id):
-            payment = self._resumable_or_new(order, snapshot_json(order), None, also=link)
-            return await self.open_hosted_checkout(payment, order, partner_urls=(return_url, cancel_url))
-
-    async def resume_checkout(self, payment: PaymentRecord, return_url: str, cancel_url: str) -> PaymentRecord:
-        """A partner's attempt whose request died before its checkout was opened: open it now."""
-        async with self.locks.hold(payment.order_id):
-            current = self._repo.payment(payment.payment_id)
-            assert current is not None
-            if current.checkout_url is not None:
-                return current
-            stored = json.loads(current.snapshot)
-            order = Order(**{**stored, "lines": tuple(Line(**line) for line in stored["lines"])})
-            return await self.open_hosted_checkout(current, order, partner_urls=(return_url, cancel_url))
-
-    def _resumable_or_new(
+    def store_attempt(
         self,
         order: Order,
         snapshot: str,
@@ -277,9 +267,10 @@ class CheckoutService:
             self._repo.lock_order(order.order_id)
             payment, new = self._live_or_new(order, snapshot, idempotency_key)
             if new:
-                self._repo.upsert_order(order, snapshot)
+                self._repo.upsert_order(order, snapshot, kitchen_of(self._repo, order, self.kitchen).value)
                 self._repo.insert_payment(payment)
                 self._repo.append_feed(payment)
+                self._statuses.refresh(order.order_id)  # awaiting payment again after an expired attempt
                 if also is not None:
                     also(payment)
         if new:

@@ -18,6 +18,7 @@ from ..models import PaymentRecord
 from ..storage.feed_rows import PARTNER_PREFIX
 from ..storage.partner_rows import PARTNER_TOPIC
 from ..storage.repository import Repository
+from .order_status import order_status
 from .outbox import WorkSignal
 from .transitions import Change
 
@@ -33,8 +34,8 @@ PARTNER_EVENT: dict[PaymentStatus, str] = {
     S.PARTIALLY_REFUNDED: "payment.refunded",
     S.REFUNDED: "payment.refunded",
 }
-# The order's status as a partner reads it, from its payment (docs/partners.md). The pay-first half of
-# issue 16 adds the kitchen's steps (in the kitchen, closed) here.
+# The order's status read from its payment alone: only for an order without a stored status
+# (services/order_status.py keeps it: awaiting_payment, paid, in_kitchen, closed, expired, cancelled).
 ORDER_STATUS: dict[PaymentStatus, str] = {
     S.OPEN: "awaiting_payment",
     S.PENDING: "awaiting_payment",
@@ -53,7 +54,9 @@ def provider_reference(payment: PaymentRecord) -> str | None:
     return payment.provider_payment_intent or payment.provider_session_id
 
 
-def webhook_body(event_id: str, event: str, external_order_id: str, payment: PaymentRecord, occurred_at: str) -> str:
+def webhook_body(
+    event_id: str, event: str, external_order_id: str, payment: PaymentRecord, occurred_at: str, order_status: str
+) -> str:
     """The body's text, compact JSON, as sent (its bytes are what is signed)."""
     return json.dumps(
         {
@@ -68,7 +71,7 @@ def webhook_body(event_id: str, event: str, external_order_id: str, payment: Pay
                 "amount_total": payment.amount_total,
                 "amount_refunded": payment.amount_refunded,
                 "currency": payment.currency,
-                "order_status": ORDER_STATUS[payment.status],
+                "order_status": order_status,
             },
         },
         separators=(",", ":"),
@@ -97,7 +100,10 @@ class PartnerEvents:
             return False
         event_id = f"evt_{uuid.uuid4().hex}"
         occurred = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-        body = webhook_body(event_id, event, order.external_order_id, after, occurred)
+        # The order's status as stored by this transaction (services/order_status.py); the payment's
+        # reading of it for an order the service has no status for yet.
+        status = order_status(self._repo, after.order_id) or ORDER_STATUS[after.status]
+        body = webhook_body(event_id, event, order.external_order_id, after, occurred, status)
         queued = self._repo.enqueue(
             PARTNER_TOPIC,
             event_id,

@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from tablepay_domain.money import Money
-from tablepay_domain.order import Line, Order
+from tablepay_domain.order import KitchenMode, Line, Order
 from tablepay_domain.payment_state import PaymentStatus
 
-from ..models import PaymentRecord, utc_now
+from ..models import PaymentRecord, snapshot_json, utc_now
 from ..storage.feed_rows import PARTNER_PREFIX
 from ..storage.partner_rows import PartnerOrderRecord, PartnerRecord
 from ..storage.repository import Repository
@@ -99,14 +99,14 @@ class PartnerOrders:
             payment = self._repo.payment(existing.payment_id)
             # Resumed: the same key's request died mid-way (its checkout may not be open yet).
             if resume and payment is not None and payment.status.is_live:
-                resumed = await self._checkouts.resume_checkout(payment, request["return_url"], request["cancel_url"])
+                resumed = await self._resume_checkout(payment, request["return_url"], request["cancel_url"])
                 return 201, self._answer(resumed)
             # The provider could not open its checkout (the partner was answered 502): that order was never
             # payable, so asking again is a new attempt of it, not a second order of the same id.
             if not (payment is not None and payment.status is PaymentStatus.FAILED and payment.checkout_url is None):
                 raise Conflict(f"order {external!r} exists already", order_id=existing.order_id)
             order = await self._priced_order(partner, request, existing.order_id)
-            payment = await self._checkouts.open_for_partner(
+            payment = await self._open_checkout(
                 order,
                 return_url=request["return_url"],
                 cancel_url=request["cancel_url"],
@@ -132,7 +132,7 @@ class PartnerOrders:
             ):
                 raise Conflict(f"order {external!r} exists already")
 
-        payment = await self._checkouts.open_for_partner(
+        payment = await self._open_checkout(
             order, return_url=request["return_url"], cancel_url=request["cancel_url"], link=linked
         )
         return 201, self._answer(payment)
@@ -181,7 +181,36 @@ class PartnerOrders:
             tip_amount=request.get("tip_amount", 0),
             donation_amount=request.get("donation_amount", 0),
             note=request.get("note", ""),
+            # pay-first or not, as the partner asks (else the service's TABLEPAY_KITCHEN)
+            kitchen=KitchenMode(request["kitchen"]) if request.get("kitchen") else None,
         )
+
+    async def _open_checkout(
+        self, order: Order, *, return_url: str, cancel_url: str, link: Callable[[PaymentRecord], None]
+    ) -> PaymentRecord:
+        """Checked as a kiosk's order; its attempt stored with `link` (in that transaction); then, as for a
+        kiosk's checkout, the kitchen gets its dishes (on_send; a pay-first order's go once it is paid:
+        PosOrders.send), and its checkout sends the guest back to the partner's URLs."""
+        checkouts = self._checkouts
+        order = checkouts.valid(order, order.kiosk_id)
+        checkouts.chargeable(order)
+        async with checkouts.locks.hold(order.order_id):
+            payment = checkouts.store_attempt(order, snapshot_json(order), None, also=link)
+            if checkouts.pos is not None:  # after the link: a request refused as a duplicate sends nothing
+                checkouts.queue_for_pos(order)
+            return await checkouts.open_hosted_checkout(payment, order, partner_urls=(return_url, cancel_url))
+
+    async def _resume_checkout(self, payment: PaymentRecord, return_url: str, cancel_url: str) -> PaymentRecord:
+        """A partner's attempt whose request died before its checkout was opened: open it now."""
+        async with self._checkouts.locks.hold(payment.order_id):
+            current = self._repo.payment(payment.payment_id)
+            assert current is not None
+            if current.checkout_url is not None:
+                return current
+            stored = json.loads(current.snapshot)
+            kitchen = KitchenMode(stored["kitchen"]) if stored.get("kitchen") else None
+            order = Order(**{**stored, "kitchen": kitchen, "lines": tuple(Line(**line) for line in stored["lines"])})
+            return await self._checkouts.open_hosted_checkout(current, order, partner_urls=(return_url, cancel_url))
 
     def state(self, partner: PartnerRecord, external_order_id: str) -> dict[str, Any]:
         found = self._repo.partner_order(partner.name, external_order_id)

@@ -22,6 +22,7 @@ from .attempt_match import Link, attention_note, match, takes_money
 from .bill_ledger import BillLedger
 from .donations import donation_refunded
 from .feed import FeedNotifier
+from .order_status import OrderStatuses
 from .outbox import WorkSignal
 from .pos_orders import PosOrders
 from .transitions import Change, decide
@@ -127,6 +128,7 @@ class PaymentEvents:
         self._pos = pos
         self._partners = partners
         self._ledger = BillLedger(repo)
+        self._statuses = OrderStatuses(repo)
         # Notified only after a commit that queued outbox work, so its worker starts at once
         # (and is not woken, to find nothing, by every other webhook).
         self._work = work or WorkSignal()
@@ -204,6 +206,7 @@ class PaymentEvents:
                 continue
             if change:
                 change = self._flag_double_payment(change, paid_in_batch, view.by_id)
+                change = self._statuses.flag_late_payment(change)
                 view.by_id[change.after.payment_id] = change.after
                 changes.append(change)
             results.append((outcome, change, payment.payment_id if payment else None))
@@ -293,7 +296,7 @@ class PaymentEvents:
             assert payment is not None, payment_id
             outcome, change = self._judge(payment, obs, f"the checkout as retrieved ({source})", True, utc_now())
             if change:
-                change = self._flag_double_payment(change, {}, {})
+                change = self._statuses.flag_late_payment(self._flag_double_payment(change, {}, {}))
             queued = self._write([change] if change else [])
             self._repo.record_event(
                 f"{source}:{payment_id}:{utc_now()}", self._provider, source, payment_id, outcome, ""
@@ -435,8 +438,6 @@ class PaymentEvents:
                     ordering_key=f"donation:{after.payment_id}",
                 )
                 queued.add(id(change))
-            if self._partners is not None and self._partners.follow(change):
-                queued.add(id(change))
             # A share alone never pays the POS: its bill does, once settled (below).
             if (
                 self._pos is not None
@@ -447,4 +448,11 @@ class PaymentEvents:
         for bill, payment_ids in self._ledger.settle(moved):
             if self._pos is not None and self._pos.follow_bill(bill.order_id, bill.bill_id, payment_ids):
                 queued.update(id(c) for c in moved if c.after.bill_id == bill.bill_id)
+        # A refund or chargeback of a paid payment leaves its order where it is.
+        for order_id in dict.fromkeys(c.after.order_id for c in moved if not c.before.status.is_paid):
+            self._statuses.refresh(order_id)
+        # After the order statuses: a partner's webhook tells the order's status as this change left it.
+        for change in changes:
+            if self._partners is not None and self._partners.follow(change):
+                queued.add(id(change))
         return queued

@@ -3,25 +3,31 @@
 No POS I/O here: `PosOrders` writes packages, outbox rows, the POS status,
 its feed events and the trail; services/pos_delivery.py carries the outbox
 rows to the POS.
+
+An `after_payment` (pay-first) order is not sent when the waiter sends it or a
+checkout opens: the POS hears nothing of it until it is paid, and then its
+dishes (as the paid payment or the settled bill had them) and its payment are
+queued together, in that order, in the transaction that made it paid.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any
 
 import structlog
 
-from tablepay_domain.order import Order
+from tablepay_domain.order import KitchenMode, Line, Order
 from tablepay_domain.payment_state import PaymentStatus
 
-from ..models import PaymentRecord, snapshot_json
+from ..models import PaymentRecord, order_from_snapshot, snapshot_json
 from ..storage.pos_repository import PosRepository
 from ..storage.repository import Repository
-from .bill_ledger import order_paid
+from .bill_ledger import bill_lines, order_paid
 from .feed import FeedNotifier
+from .order_status import OrderStatuses, kitchen_of
 from .outbox import WorkSignal
 
 log = structlog.get_logger(__name__)
@@ -49,8 +55,10 @@ class OrderClosed(Exception):
 @dataclass(frozen=True)
 class Sent:
     order_id: str
-    pos_status: str
+    pos_status: str | None  # None: the POS has not heard of the order (pay-first, not paid yet)
     package: int | None  # the package queued now, None when nothing was new
+    kitchen: KitchenMode = KitchenMode.ON_SEND
+    order_status: str | None = None
 
 
 def new_line_guid() -> str:
@@ -65,28 +73,47 @@ def _quantities(lines: list[dict[str, Any]]) -> dict[str, int]:
 
 
 class PosOrders:
-    def __init__(self, repo: Repository, pos_repo: PosRepository, notifier: FeedNotifier, work: WorkSignal) -> None:
+    def __init__(
+        self,
+        repo: Repository,
+        pos_repo: PosRepository,
+        notifier: FeedNotifier,
+        work: WorkSignal,
+        kitchen: KitchenMode = KitchenMode.ON_SEND,
+    ) -> None:
+        """`kitchen`: TABLEPAY_KITCHEN, for orders that do not choose their own."""
         self._repo, self._pos, self._notifier, self._work = repo, pos_repo, notifier, work
+        self._kitchen = kitchen
+        self._statuses = OrderStatuses(repo)
 
     def send(self, order: Order) -> Sent:
-        """Queue the dishes the POS has not been sent yet as one new package."""
+        """Queue the dishes the POS has not been sent yet as one new package; a pay-first order is only
+        stored (its dishes go once it is paid)."""
         with self._repo.transaction():
             self._repo.lock_order(order.order_id)  # another instance sending the same order waits
-            sent = self._queue_new_lines(order)
+            if order_paid(self._repo, order.order_id):
+                raise OrderClosed(f"order {order.order_id} is already paid; nothing more can go to the kitchen")
+            kitchen = kitchen_of(self._repo, order, self._kitchen)
+            self._repo.upsert_order(order, snapshot_json(order), kitchen.value)
+            if kitchen is KitchenMode.AFTER_PAYMENT:
+                pos_order = self._pos.pos_order(order.order_id)
+                sent = Sent(order.order_id, pos_order["status"] if pos_order else None, None, kitchen)
+            else:
+                sent = self._queue_new_lines(order)
+            status = self._statuses.refresh(order.order_id)
         if sent.package is not None:
             self._notifier.notify(order.kiosk_id)
             self._work.notify()
-        return sent
+        return replace(sent, order_status=status.value if status else None)
 
-    def _queue_new_lines(self, order: Order) -> Sent:
-        if order_paid(self._repo, order.order_id):
-            raise OrderClosed(f"order {order.order_id} is already paid; nothing more can go to the kitchen")
-        self._repo.upsert_order(order, snapshot_json(order))
+    def _queue_new_lines(self, order: Order, *, paid: bool = False) -> Sent:
+        """`paid`: the dishes a payment just paid for (pay-first): never refused, since the money is
+        taken; only what the POS has not had yet is queued."""
         packages = self._pos.packages(order.order_id)
         already = _quantities([line for p in packages for line in p["lines"]])
         wanted = _quantities([{"sku": line.sku, "quantity": line.quantity} for line in order.lines])
         for sku, count in already.items():
-            if wanted.get(sku, 0) < count:
+            if wanted.get(sku, 0) < count and not paid:
                 name = next(line["name"] for p in packages for line in p["lines"] if line["sku"] == sku)
                 raise LinesAlreadySent(
                     f"{count} x {name} already went to the kitchen; the order cannot have fewer. "
@@ -139,8 +166,15 @@ class PosOrders:
             self._repo.append_pos_feed(kiosk_id, order_id, currency, status.value, payment_id)
 
     # inside PaymentEvents' transaction ------------------------------------------
+    def _pay_first(self, order_id: str) -> bool:
+        stored = self._repo.stored_order(order_id)
+        return stored is not None and stored.kitchen == KitchenMode.AFTER_PAYMENT.value
+
     def follow(self, payment: PaymentRecord, became_paid: bool, charged_back: int = 0) -> bool:
-        """React to a payment change; True when outbox work was queued."""
+        """React to a payment change; True when outbox work was queued. A pay-first order that became paid
+        gets its dishes (as this payment paid for them) queued first, then the payment."""
+        if became_paid and self._pay_first(payment.order_id):
+            self._queue_new_lines(order_from_snapshot(payment.snapshot), paid=True)
         if self._pos.pos_order(payment.order_id) is None:
             return False
         if charged_back:
@@ -172,7 +206,10 @@ class PosOrders:
         return False
 
     def follow_bill(self, order_id: str, bill_id: str, payment_ids: list[str]) -> bool:
-        """A split bill was settled: the POS is paid once, one Payment line per share (frozen here)."""
+        """A split bill was settled: the POS is paid once, one Payment line per share (frozen here). A
+        pay-first order's dishes (the bill's, as settled) are queued first."""
+        if self._pay_first(order_id):
+            self._queue_bill_dishes(order_id, bill_id)
         if self._pos.pos_order(order_id) is None:
             return False
         queued = self._repo.enqueue(
@@ -186,6 +223,12 @@ class PosOrders:
             order_id, "payment_queued", f"bill {bill_id} settled by {len(payment_ids)} shares; queued for the POS"
         )
         return queued
+
+    def _queue_bill_dishes(self, order_id: str, bill_id: str) -> None:
+        stored, bill = self._repo.stored_order(order_id), self._repo.bill(bill_id)
+        assert stored is not None and bill is not None, (order_id, bill_id)
+        lines = tuple(Line(b.sku, b.name, b.quantity, b.unit_amount) for b in bill_lines(bill))
+        self._queue_new_lines(replace(order_from_snapshot(stored.snapshot), lines=lines), paid=True)
 
     # outbox outcomes (inside the worker's transaction) ----------------------------
     def delivered(
@@ -203,6 +246,7 @@ class PosOrders:
             self._set_status(order_id, kiosk_id, currency, status, payment_id, last_error=None, **changes)
         elif changes:
             self._pos.update_pos_order(order_id, **changes)
+        self._statuses.refresh(order_id)  # in the kitchen once a package is in, closed once paid there
 
     def parked(self, row: dict[str, Any], error: str) -> None:
         order_id = row["payload"]["order_id"]

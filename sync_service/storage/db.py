@@ -12,6 +12,7 @@ from tablepay_files import ensure_private_file
 
 from ..settings import Settings
 from .checkpoint import BACKSTOP_PAGES
+from .order_status_schema import ORDER_STATUS
 from .postgres import PostgresDatabase, open_postgres
 
 migrations = Migrations("tablepay.sync")
@@ -362,10 +363,14 @@ CREATE TABLE partner_orders (
 """
 
 
-# m015 is left for the pay-first half of issue 16, written on another branch at the same time.
 @migrations()
 def m014_partners(db: sqlite_utils.Database) -> None:
     db.executescript(PARTNERS_SQL)
+
+
+@migrations()
+def m015_order_status(db: sqlite_utils.Database) -> None:
+    db.executescript(ORDER_STATUS)
 
 
 # Partners' feed rows go to every kiosk (storage/feed_rows.py, feed_after): this index lets a poll find

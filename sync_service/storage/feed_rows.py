@@ -28,7 +28,8 @@ class FeedRows:
 
     _FEED_COLUMNS_SQL = (
         "event_id, kiosk_id, event, order_id, payment_id, attempt, status, currency, amount_total, tip_amount, "
-        "donation_amount, amount_refunded, paid_at, created_at, pos_status, provider_reference, bill"
+        "donation_amount, amount_refunded, paid_at, created_at, pos_status, provider_reference, bill, "
+        "order_status"
     )
 
     @property
@@ -36,7 +37,7 @@ class FeedRows:
         """SQLite: seq is the rowid, taken under the single writer's lock, so in commit order. PostgreSQL:
         from the one counter row, locked until the commit, so in commit order too (a reader never skips
         a row whose transaction commits after a later one's)."""
-        values = ", ".join("?" * 17)
+        values = ", ".join("?" * 18)
         if self.dialect.name == POSTGRES:
             return (
                 "WITH c AS (UPDATE feed_counter SET last_seq = last_seq + 1 WHERE id = 1 RETURNING last_seq) "
@@ -64,6 +65,7 @@ class FeedRows:
             None,
             payment.provider_payment_intent or payment.provider_session_id,
             bill,
+            None,
         )
 
     def append_feed(self, payment: PaymentRecord) -> int:
@@ -116,6 +118,7 @@ class FeedRows:
                 pos_status,
                 None,
                 None,
+                None,
             ),
         )
         self._tell_instances({kiosk_id})
@@ -144,6 +147,34 @@ class FeedRows:
                 None,
                 None,
                 bill,
+                None,
+            ),
+        )
+        self._tell_instances({kiosk_id})
+
+    def append_order_status_feed(self, kiosk_id: str, order_id: str, currency: str, order_status: str) -> None:
+        """The order's status changed (event `order.status`, with `order_status` set; no payment of its own)."""
+        self.conn.execute(
+            self._feed_insert,
+            (
+                str(uuid.uuid4()),
+                kiosk_id,
+                "order.status",
+                order_id,
+                "",
+                0,
+                "",
+                currency,
+                0,
+                0,
+                0,
+                0,
+                None,
+                utc_now(),
+                None,
+                None,
+                None,
+                order_status,
             ),
         )
         self._tell_instances({kiosk_id})
@@ -167,6 +198,7 @@ class FeedRows:
         "pos_status",
         "provider_reference",
         "bill",
+        "order_status",
     )
 
     def feed_after(self, after: int, limit: int, kiosk_id: str | None = None) -> list[dict[str, Any]]:

@@ -20,6 +20,8 @@ from typing import Any
 import psycopg
 import structlog
 
+from .order_status_schema import ORDER_STATUS
+
 log = structlog.get_logger(__name__)
 # Any constant both releases agree on; "tablepay" in ASCII.
 MIGRATION_LOCK = 0x7461626C6570
@@ -266,12 +268,13 @@ CREATE TABLE partner_orders (
 );
 """
 
-# In order; never edited once released, only appended to (0004 is the pay-first half of issue 16's).
+# In order; never edited once released, only appended to. 0004 is SQLite's m015_order_status, as the same SQL.
 MIGRATIONS: list[tuple[str, str]] = [
     ("0001_initial", INITIAL),
     ("0002_split_bills", SPLIT_BILLS),
     ("0003_partners", PARTNERS),
-    # 0004 is pay-first's; the same index as SQLite's m016 (storage/db.py).
+    ("0004_order_status", ORDER_STATUS),
+    # the same index as SQLite's m016 (storage/db.py)
     ("0005_feed_partner", "CREATE INDEX feed_of_partners ON feed(seq) WHERE substr(kiosk_id, 1, 8) = 'partner:';"),
 ]
 

@@ -15,13 +15,13 @@ from typing import Any
 
 import sqlite_utils
 
-from tablepay_domain.order import Order
 from tablepay_domain.payment_state import PaymentStatus
 
 from ..models import PaymentRecord, utc_now
 from .bill_rows import BillRows
 from .engine import POSTGRES, SQLITE_DIALECT, Connection, Dialect
 from .feed_rows import FeedRows
+from .order_rows import OrderRows
 from .outbox_rows import OutboxRows
 from .partner_rows import PartnerRows
 from .postgres import PostgresDatabase
@@ -49,7 +49,7 @@ def _payment(row: sqlite3.Row | tuple[Any, ...] | None, names: list[str]) -> Pay
     return PaymentRecord(**values)
 
 
-class Repository(FeedRows, WebhookRequestRows, OutboxRows, BillRows, PartnerRows):
+class Repository(FeedRows, OrderRows, WebhookRequestRows, OutboxRows, BillRows, PartnerRows):
     def __init__(self, db: sqlite_utils.Database | PostgresDatabase) -> None:
         """SQLite (sqlite_utils' Database, storage/db.py) or PostgreSQL (storage/postgres.py)."""
         self.db = db
@@ -210,15 +210,6 @@ class Repository(FeedRows, WebhookRequestRows, OutboxRows, BillRows, PartnerRows
             )
 
     # orders and payments -----------------------------------------------
-    def upsert_order(self, order: Order, snapshot: str) -> None:
-        now = utc_now()
-        self.conn.execute(
-            "INSERT INTO orders VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(order_id) DO UPDATE SET "
-            "currency = excluded.currency, table_label = excluded.table_label, waiter = excluded.waiter, "
-            "snapshot = excluded.snapshot, updated_at = excluded.updated_at",
-            (order.order_id, order.kiosk_id, order.currency, order.table, order.waiter, snapshot, now, now),
-        )
-
     def order_kiosk(self, order_id: str) -> str | None:
         row = self.conn.execute("SELECT kiosk_id FROM orders WHERE order_id = ?", (order_id,)).fetchone()
         return row[0] if row else None

@@ -49,7 +49,9 @@ def test_offline_kiosk_catches_up_from_its_cursor(tmp_path: Path) -> None:
         service_events: list[dict] = []
         while page := h.feed(after=service_events[-1]["seq"] if service_events else 0):
             service_events += page
-        assert len(service_events) == 2 * PAYMENTS  # created, then paid or failed
+        paid = sum(status == "paid" for _, status in outcomes.values())
+        # created, then paid or failed; a paid one's order status moves to paid (a failed one's stays)
+        assert len(service_events) == 2 * PAYMENTS + paid
         with store.db.conn:
             applied = store.db.execute("SELECT count(*), count(DISTINCT event_id) FROM applied_events").fetchone()
         assert applied == (len(service_events), len(service_events))  # every event once
@@ -57,6 +59,7 @@ def test_offline_kiosk_catches_up_from_its_cursor(tmp_path: Path) -> None:
         for order_id, (_, status) in outcomes.items():
             assert store.latest_attempt(order_id).status.value == status, order_id
             assert store.order(order_id).is_paid == (status == "paid")
+            assert store.order(order_id).service_status == ("paid" if status == "paid" else None)
 
         # A restart re-reads the whole page again (say the cursor write was lost): still nothing twice.
         assert store.apply_events(service_events, service_events[-1]["seq"]) == []

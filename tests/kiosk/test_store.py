@@ -44,6 +44,7 @@ def test_wal_and_migrations(tmp_path, store):
         "m005_history_order_indexes",
         "m006_chargebacks",
         "m007_split_bill",
+        "m008_service_order_status",
         "m009_partner_orders",
     ]
 

@@ -9,7 +9,9 @@ from hypothesis import strategies as st
 
 from sync_service.providers.base import ProviderNotice
 from sync_service.providers.stripe_gateway import observation_from_event
+from sync_service.services.attempt_match import ATTENTION_PREFIX
 from sync_service.services.feed import FeedNotifier
+from sync_service.services.order_status import LATE_PAYMENT_PREFIX
 from sync_service.services.payment_events import PaymentEvents
 from sync_service.storage.repository import Repository
 from tests.support.payment_store import store_with_open_payment
@@ -64,8 +66,12 @@ def notice(kind: str, copy: int) -> ProviderNotice:
 def outcome(repo: Repository) -> tuple[object, ...]:
     payment = repo.payment("pay_1")
     assert payment is not None
-    feed = [(row["event"], row["amount_refunded"]) for row in repo.feed_after(0, 100)]
-    return payment.status, payment.amount_refunded, payment.provider_payment_intent, payment.attention, feed
+    # The order's status is a state: batching may skip a status it passed through, never where it ends.
+    feed = [(row["event"], row["amount_refunded"]) for row in repo.feed_after(0, 100) if row["event"] != "order.status"]
+    stored = repo.stored_order(payment.order_id)
+    assert stored is not None
+    ends = (payment.status, payment.amount_refunded, payment.provider_payment_intent, payment.attention, feed)
+    return (*ends, stored.order_status)
 
 
 deliveries = st.lists(st.tuples(st.sampled_from(sorted(EVENTS)), st.integers(0, 1)), min_size=1, max_size=14)
@@ -89,7 +95,22 @@ def test_any_batching_ends_where_one_by_one_ends(sequence, cuts):
     assert outcome(batch_repo) == outcome(one_repo)
     succeeded = [event for event, _ in outcome(one_repo)[4] if event == "payment.succeeded"]
     assert len(succeeded) <= 1
-    _, _, intent, attention, _ = outcome(one_repo)
+    _, _, intent, attention, _, _ = outcome(one_repo)
     assert intent in (None, "pi_1")  # a foreign object's id is never stored as ours
     mismatched = {"foreign_session_paid", "underpaid_session", "foreign_intent_paid"} & {k for k, _ in sequence}
-    assert bool(attention) == bool(mismatched)
+    assert (ATTENTION_PREFIX in (attention or "")) == bool(mismatched)
+    # A payment that arrived after its checkout had expired (and no other attempt was live) is flagged too.
+    late = LATE_PAYMENT_PREFIX in (attention or "")
+    assert not late or ("expired" in {k for k, _ in sequence} and outcome(one_repo)[0].is_paid)
+
+
+def test_an_expiry_then_a_payment_is_flagged_late_whether_batched_or_not():
+    late = [notice("expired", 0), notice("completed", 0)]
+    for cut in (1, 2):
+        repo, events = fresh_store()
+        for start in range(0, len(late), cut):
+            with repo.transaction():
+                events._accept_batch(late[start : start + cut])
+        status, _, _, attention, _, order_status = outcome(repo)
+        assert status.is_paid and order_status == "paid", cut
+        assert attention is not None and attention.startswith(LATE_PAYMENT_PREFIX), cut

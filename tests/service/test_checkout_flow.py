@@ -65,7 +65,7 @@ def test_delayed_payment_is_pending_then_paid(harness: Harness):
     payment = harness.checkout(make_order()).json()
     harness.complete(payment, "delayed_succeeded")
     harness.wait_status(payment["payment_id"], "paid")
-    statuses = [e["status"] for e in harness.feed()]
+    statuses = [e["status"] for e in harness.feed() if e["event"].startswith("payment.")]
     assert statuses in (["open", "pending", "paid"], ["open", "paid"])
 
 
@@ -83,4 +83,7 @@ def test_refresh_reads_the_session_server_side(harness: Harness):
     refreshed = harness.kiosk.post(f"/v1/payments/{payment['payment_id']}/refresh")
     assert refreshed.status_code == 200
     assert refreshed.json()["status"] == "paid"
-    assert [e["event"] for e in harness.feed()] == ["payment.created", "payment.succeeded"]
+    assert [e["event"] for e in harness.feed() if e["event"].startswith("payment.")] == [
+        "payment.created",
+        "payment.succeeded",
+    ]

@@ -53,7 +53,8 @@ def test_an_attempt_orphaned_by_a_crash_is_failed_so_the_order_can_be_retried(tm
         order = make_order()
         with harness.db() as conn:  # what a crash between our insert and the Stripe call leaves behind
             conn.execute(
-                "INSERT INTO orders VALUES (?, 'kiosk-1', 'EUR', '12', 'Ana', '{}', ?, ?)",
+                "INSERT INTO orders (order_id, kiosk_id, currency, table_label, waiter, snapshot, created_at, "
+                "updated_at) VALUES (?, 'kiosk-1', 'EUR', '12', 'Ana', '{}', ?, ?)",
                 (order["order_id"], "2026-01-01T00:00:00+00:00", "2026-01-01T00:00:00+00:00"),
             )
             values = PaymentRecord(

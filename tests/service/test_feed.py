@@ -24,7 +24,9 @@ def test_feed_waits_then_wakes_on_a_new_event(harness: Harness):
     events = harness.feed(after=after, wait=20)
     elapsed = time.monotonic() - started
     timer.join()
-    assert [e["event"] for e in events] == ["payment.succeeded"]
+    # The order's status moved with it (order.status, in the same commit).
+    assert [e["event"] for e in events] == ["payment.succeeded", "order.status"]
+    assert events[1]["order_status"] == "paid" and events[0]["order_status"] is None
     assert 0.4 < elapsed < 10
 
 

@@ -123,7 +123,13 @@ def test_a_kiosk_learns_its_own_id_from_its_token_and_whether_it_may_offer_donat
         "kiosk_id": "kiosk-1",
         "donations": True,
         "donation_partner": "Red Cross",
+        "kitchen": "on_send",  # TABLEPAY_KITCHEN: dishes go when sent
     }
+
+
+def test_a_pay_first_service_tells_its_kiosks(tmp_path: Path):
+    with running_harness(tmp_path, kitchen="after_payment") as harness:
+        assert harness.kiosk.get("/v1/kiosk").json()["kitchen"] == "after_payment"
 
 
 def test_a_service_without_a_donation_account_tells_its_kiosks_to_offer_none(tmp_path: Path):
@@ -132,6 +138,7 @@ def test_a_service_without_a_donation_account_tells_its_kiosks_to_offer_none(tmp
             "kiosk_id": "kiosk-1",
             "donations": False,
             "donation_partner": "",  # no partner is named for donations nobody takes
+            "kitchen": "on_send",
         }
         refused = harness.checkout(make_order(donation_amount=100))
         assert refused.status_code == 422, refused.text

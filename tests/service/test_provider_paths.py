@@ -37,7 +37,7 @@ def test_a_checkout_is_paid_end_to_end(tmp_path: Path, provider: str, database_u
         h.complete(payment, "succeeded")
         done = h.wait_status(payment["payment_id"], "paid")
         assert done["paid_at"]
-        events = h.feed()
+        events = [e for e in h.feed() if e["event"].startswith("payment.")]  # order.status events aside
         assert [e["event"] for e in events] == ["payment.created", "payment.succeeded"]
         assert (events[-1]["amount_total"], events[-1]["tip_amount"]) == (payment["amount_total"], 280)
         # The guest's page after paying, with the amount as the kiosk shows it in the guest's language
@@ -83,7 +83,12 @@ def test_expired_then_retried_is_paid_as_attempt_two(tmp_path: Path, provider: s
         assert second["attempt"] == 2
         h.complete(second, "succeeded")
         h.wait_status(second["payment_id"], "paid")
-        assert [e["status"] for e in h.feed()] == ["open", "expired", "open", "paid"]
+        assert [e["status"] for e in h.feed() if e["event"].startswith("payment.")] == [
+            "open",
+            "expired",
+            "open",
+            "paid",
+        ]
 
 
 def test_webhooks_repeated_and_reordered_give_one_success(
@@ -111,7 +116,10 @@ def test_a_dropped_webhook_is_repaired_by_the_sweep(tmp_path: Path, provider: st
         payment = h.checkout(make_order()).json()
         h.complete(payment, "succeeded")
         assert h.wait_status(payment["payment_id"], "paid")["paid_at"]
-        assert [e["event"] for e in h.feed()] == ["payment.created", "payment.succeeded"]
+        assert [e["event"] for e in h.feed() if e["event"].startswith("payment.")] == [
+            "payment.created",
+            "payment.succeeded",
+        ]
         assert "refresh" in [row[2] for row in h.state()["integration_events"]]
 
 

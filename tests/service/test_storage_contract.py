@@ -55,7 +55,7 @@ def stored(repo: Repository, *orders: Order) -> list[PaymentRecord]:
     payments = []
     with repo.transaction():
         for order in orders:
-            repo.upsert_order(order, "{}")
+            repo.upsert_order(order, "{}", "on_send")
             payment = a_payment(order)
             repo.insert_payment(payment)
             payments.append(payment)
@@ -193,3 +193,37 @@ def test_no_storage_sql_literal_holds_a_placeholder_or_a_percent() -> None:
             if "?" in literal or "%" in literal
         ]
     assert offenders == []
+
+
+def test_the_order_status_migration_backfills_what_orders_already_stored(tmp_path: Path) -> None:
+    """m015 on a database of the release before it: each stored order gets the status the rules give."""
+    import sqlite3
+
+    import sqlite_utils
+
+    from sync_service.storage.db import migrations, open_database
+
+    path = tmp_path / "sync.sqlite"
+    db = sqlite_utils.Database(sqlite3.connect(path))
+    migrations.apply(db, stop_before="m015_order_status")
+    repo = Repository(db)
+    db.conn.isolation_level = None
+    cases = {"paid": PaymentStatus.PAID, "expired": PaymentStatus.EXPIRED, "open": PaymentStatus.OPEN}
+    with repo.transaction():
+        for name, status in cases.items():
+            order = an_order(f"ord-{name}")
+            repo.conn.execute(
+                "INSERT INTO orders (order_id, kiosk_id, currency, table_label, waiter, snapshot, created_at, "
+                "updated_at) VALUES (?, 'kiosk-1', 'EUR', '1', 'Ana', '{}', 'now', 'now')",
+                (order.order_id,),
+            )
+            repo.insert_payment(replace(a_payment(order), status=status))
+    db.conn.close()
+    repo = Repository(open_database(path))
+    assert repo.order_statuses(["ord-paid", "ord-expired", "ord-open"]) == {
+        "ord-paid": "paid",  # no POS: paid stays paid
+        "ord-expired": "expired",
+        "ord-open": "awaiting_payment",
+    }
+    stored = repo.stored_order("ord-paid")
+    assert stored is not None and stored.kitchen == "on_send"

@@ -51,7 +51,11 @@ def store_with_open_payment(path: Path, *, tip_amount: int, donation_amount: int
     repo = Repository(open_database(path))
     now = utc_now()
     with repo.transaction():
-        repo.conn.execute("INSERT INTO orders VALUES ('o1', 'k1', 'EUR', '4', 'Ana', '{}', ?, ?)", (now, now))
+        repo.conn.execute(
+            "INSERT INTO orders (order_id, kiosk_id, currency, table_label, waiter, snapshot, created_at, updated_at) "
+            "VALUES ('o1', 'k1', 'EUR', '4', 'Ana', '{}', ?, ?)",
+            (now, now),
+        )
         repo.insert_payment(
             payment_record(
                 dish_subtotal=2000,
