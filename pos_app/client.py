@@ -239,4 +239,7 @@ class SyncClient:
     async def events(self, after: int, wait: float) -> dict[str, Any]:
         """One long poll; the read timeout leaves the server its `wait` plus a margin."""
         timeout = httpx.Timeout(self._timeout, read=wait + self._timeout)
-        return await self._request("GET", "/v1/events", params={"after": after, "wait": wait}, timeout=timeout)
+        # `events=all`: split bills' and order statuses' events too (a kiosk of an earlier release is sent
+        # only those it can apply)
+        params = {"after": after, "wait": wait, "events": "all"}
+        return await self._request("GET", "/v1/events", params=params, timeout=timeout)

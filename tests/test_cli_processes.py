@@ -94,7 +94,7 @@ def test_sandbox_and_sync_service_processes_take_a_payment(tmp_path):
                 json={"outcome": "succeeded"},
                 timeout=30,
             ).raise_for_status()
-            events = kiosk.get("/v1/events", params={"after": 1, "wait": 20}).json()["events"]
+            events = kiosk.get("/v1/events", params={"after": 1, "wait": 20, "events": "all"}).json()["events"]
             # The order's status moved in the same commit.
             assert [e["event"] for e in events] == ["payment.succeeded", "order.status"]
             assert kiosk.get(f"/v1/payments/{payment['payment_id']}").json()["status"] == "paid"

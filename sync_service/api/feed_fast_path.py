@@ -21,7 +21,7 @@ from urllib.parse import parse_qsl
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ..services.feed import FeedNotifier
+from ..services.feed import FeedNotifier, for_kiosk
 from ..storage.repository import Repository
 from .auth import TOKEN_REQUIRED, token_hash
 
@@ -32,8 +32,9 @@ _DIGITS = re.compile(r"[0-9]{1,19}")
 _SECONDS = re.compile(r"[0-9]{1,3}(\.[0-9]{1,6})?")
 
 
-def _query(raw: bytes) -> tuple[int, float, int] | None:
-    """(after, wait, limit) when every one is plainly valid; None lets FastAPI answer (422, or read it)."""
+def _query(raw: bytes) -> tuple[int, float, int, bool] | None:
+    """(after, wait, limit, every event) when every one is plainly valid; None lets FastAPI answer (422,
+    or read it)."""
     try:
         pairs = parse_qsl(raw.decode("ascii"), keep_blank_values=True, strict_parsing=bool(raw))
     except (UnicodeDecodeError, ValueError):
@@ -44,10 +45,13 @@ def _query(raw: bytes) -> tuple[int, float, int] | None:
     after, wait, limit = values.get("after", "0"), values.get("wait", "0"), values.get("limit", str(DEFAULT_LIMIT))
     if not (_DIGITS.fullmatch(after) and _SECONDS.fullmatch(wait) and _DIGITS.fullmatch(limit)):
         return None
+    events = values.get("events", "payments")
+    if events not in ("payments", "all"):
+        return None
     parsed = int(after), float(wait), int(limit)
     if parsed[0] > MAX_SEQ or parsed[1] > MAX_WAIT or not 1 <= parsed[2] <= MAX_LIMIT:
         return None
-    return parsed
+    return (*parsed, events == "all")
 
 
 def _bearer(scope: Scope) -> str | None:
@@ -72,7 +76,7 @@ class FeedFastPath:
         if query is None or kiosk_id is None or hashed is None:
             await self.app(scope, receive, send)
             return
-        after, wait, limit = query
+        after, wait, limit, every = query
         outcome = await self._poll(kiosk_id, hashed, after, wait, limit, receive)
         if outcome == "gone":
             return
@@ -85,10 +89,11 @@ class FeedFastPath:
             )
             return
         assert not isinstance(outcome, str)
-        rows = outcome
+        next_after = outcome[-1]["seq"] if outcome else after  # past the events left out, too
+        rows = for_kiosk(outcome, every=every)
         for row in rows:
             row.pop("kiosk_id", None)
-        await _answer(send, 200, {"events": rows, "next_after": rows[-1]["seq"] if rows else after})
+        await _answer(send, 200, {"events": rows, "next_after": next_after})
 
     async def _poll(
         self, kiosk_id: str, hashed: str, after: int, wait: float, limit: int, receive: Receive

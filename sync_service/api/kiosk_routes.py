@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Coroutine
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 
 from ..services.checkout import CheckoutService
-from ..services.feed import Feed
+from ..services.feed import Feed, for_kiosk
 from ..services.refunds import RefundService
 from ..storage.feed_rows import PARTNER_PREFIX
 from ..storage.pos_repository import PosRepository
@@ -227,10 +227,16 @@ async def events(
     after: Annotated[DigitsInteger, Query(ge=0, le=2**63 - 1, description="Last seq the kiosk has applied")] = 0,
     wait: Annotated[float, Query(ge=0, le=60, description="Seconds to hold the request open")] = 0,
     limit: Annotated[DigitsInteger, Query(ge=1, le=500)] = 100,
+    events: Annotated[
+        Literal["payments", "all"],
+        Query(description="`all`: every event; `payments` (a kiosk of an earlier release): payment.* and pos.*"),
+    ] = "payments",
 ) -> dict[str, object]:
     """This kiosk's events after `after`: at once if any, else as soon as one arrives (long poll)."""
     feed: Feed = request.app.state.feed
     rows = await _while_allowed(request, kiosk_id, feed.poll(after, wait, kiosk_id=kiosk_id, limit=limit))
+    next_after = rows[-1]["seq"] if rows else after  # past the events left out, too
+    rows = for_kiosk(rows, every=events == "all")
     for row in rows:
         row.pop("kiosk_id", None)
-    return {"events": rows, "next_after": rows[-1]["seq"] if rows else after}
+    return {"events": rows, "next_after": next_after}

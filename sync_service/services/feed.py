@@ -92,3 +92,14 @@ class Feed:
             if events or remaining <= 0:
                 return events
             await self._notifier.wait(kiosk_id, remaining)
+
+
+# Kiosks released before split bills and order statuses read every feed event as a payment's and
+# stop at one without a payment status; they are sent only the events they know (payment.*, pos.*)
+# unless they ask for every event (`GET /v1/events?events=all`, which this release's kiosk does).
+NEWER_EVENTS = ("bill.", "order.status")
+
+
+def for_kiosk(rows: list[dict[str, Any]], *, every: bool) -> list[dict[str, Any]]:
+    """The rows a kiosk is sent: all, or only those a kiosk of an earlier release can apply."""
+    return rows if every else [row for row in rows if not str(row["event"]).startswith(NEWER_EVENTS)]

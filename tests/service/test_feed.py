@@ -55,3 +55,25 @@ def test_a_long_poll_whose_kiosk_hung_up_does_not_hold_the_shutdown(harness: Har
     started = time.monotonic()
     harness.service.stop()
     assert time.monotonic() - started < 5
+
+
+def test_a_kiosk_of_an_earlier_release_is_sent_only_the_events_it_can_apply(tmp_path) -> None:
+    """It reads every event as a payment's: a split bill's and an order status's are left out for it, and
+    its cursor moves past them; this release's kiosk asks for every event (`events=all`)."""
+    from tests.support.bills import Table, split_order
+    from tests.support.harness import running_harness
+
+    with running_harness(tmp_path) as h:
+        h.paid()  # an order paid in full: its payment's events are for every kiosk
+        table = Table(h, split_order("ord-legacy-feed"))
+        table.pay(table.take(mode="remaining"))
+        every = h.feed()
+        names = {e["event"] for e in every}
+        assert {"bill.opened", "bill.share_paid", "bill.settled", "order.status"} <= names, names
+        # The fast path (plain parameters) and FastAPI's route (a wait it leaves to FastAPI) answer alike.
+        for wait in ("0", "0.0000000"):
+            page = h.kiosk.get("/v1/events", params={"after": 0, "wait": wait}).json()
+            assert page["events"] and all(e["event"].startswith(("payment.", "pos.")) for e in page["events"])
+            assert page["next_after"] == every[-1]["seq"]  # past what it was not sent
+            everything = h.kiosk.get("/v1/events", params={"after": 0, "wait": wait, "events": "all"}).json()["events"]
+            assert [e["event_id"] for e in everything] == [e["event_id"] for e in every]

@@ -19,7 +19,7 @@ from tests.support.waiting import eventually
 
 
 def _feed(client: httpx.Client, after: int = 0, wait: float = 0) -> list[dict[str, Any]]:
-    response = client.get("/v1/events", params={"after": after, "wait": wait, "limit": 500})
+    response = client.get("/v1/events", params={"after": after, "wait": wait, "limit": 500, "events": "all"})
     assert response.status_code == 200, response.text
     return list(response.json()["events"])
 

@@ -152,7 +152,7 @@ class Harness:
         eventually(lambda: not self.pending_deliveries(), message="every pending webhook delivered")
 
     def feed(self, after: int = 0, wait: float = 0) -> list[dict[str, Any]]:
-        response = self.kiosk.get("/v1/events", params={"after": after, "wait": wait})
+        response = self.kiosk.get("/v1/events", params={"after": after, "wait": wait, "events": "all"})
         assert response.status_code == 200, response.text
         return list(response.json()["events"])
 
