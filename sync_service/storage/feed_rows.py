@@ -94,90 +94,41 @@ class FeedRows:
             for kiosk_id in sorted(kiosk_ids):
                 self.conn.execute(f"SELECT pg_notify('{FEED_CHANNEL}', ?)", (kiosk_id,))
 
+    def _append_order_event(
+        self,
+        kiosk_id: str,
+        order_id: str,
+        event: str,
+        currency: str,
+        *,
+        payment_id: str = "",
+        pos_status: str | None = None,
+        bill: str | None = None,
+        order_status: str | None = None,
+    ) -> None:
+        """An event about an order rather than one payment's state: no attempt, status or amounts of its own."""
+        head = (str(uuid.uuid4()), kiosk_id, event, order_id, payment_id, 0, "", currency)
+        amounts = (0, 0, 0, 0, None)  # amount_total, tip, donation, refunded, paid_at
+        tail = (utc_now(), pos_status, None, bill, order_status)  # provider_reference None
+        self.conn.execute(self._feed_insert, (*head, *amounts, *tail))
+        self._tell_instances({kiosk_id})
+
     def append_pos_feed(
         self, kiosk_id: str, order_id: str, currency: str, pos_status: str, payment_id: str = ""
     ) -> None:
         """A POS state change of an order, in the same feed as its payments (event `pos.<status>`)."""
-        self.conn.execute(
-            self._feed_insert,
-            (
-                str(uuid.uuid4()),
-                kiosk_id,
-                f"pos.{pos_status}",
-                order_id,
-                payment_id,
-                0,
-                "",
-                currency,
-                0,
-                0,
-                0,
-                0,
-                None,
-                utc_now(),
-                pos_status,
-                None,
-                None,
-                None,
-            ),
+        self._append_order_event(
+            kiosk_id, order_id, f"pos.{pos_status}", currency, payment_id=payment_id, pos_status=pos_status
         )
-        self._tell_instances({kiosk_id})
 
     def append_bill_feed(self, kiosk_id: str, order_id: str, event: str, currency: str, bill: str) -> None:
         """A split bill's own change (`bill.opened`, `bill.updated`, `bill.settled`, `bill.stopped`), with
         its progress (JSON), in the same feed as its shares."""
-        self.conn.execute(
-            self._feed_insert,
-            # no payment, attempt, status or amounts of its own; pos_status and provider_reference empty
-            (
-                str(uuid.uuid4()),
-                kiosk_id,
-                event,
-                order_id,
-                "",
-                0,
-                "",
-                currency,
-                0,
-                0,
-                0,
-                0,
-                None,
-                utc_now(),
-                None,
-                None,
-                bill,
-                None,
-            ),
-        )
-        self._tell_instances({kiosk_id})
+        self._append_order_event(kiosk_id, order_id, event, currency, bill=bill)
 
     def append_order_status_feed(self, kiosk_id: str, order_id: str, currency: str, order_status: str) -> None:
         """The order's status changed (event `order.status`, with `order_status` set; no payment of its own)."""
-        self.conn.execute(
-            self._feed_insert,
-            (
-                str(uuid.uuid4()),
-                kiosk_id,
-                "order.status",
-                order_id,
-                "",
-                0,
-                "",
-                currency,
-                0,
-                0,
-                0,
-                0,
-                None,
-                utc_now(),
-                None,
-                None,
-                None,
-                order_status,
-            ),
-        )
-        self._tell_instances({kiosk_id})
+        self._append_order_event(kiosk_id, order_id, "order.status", currency, order_status=order_status)
 
     _FEED_COLUMNS = (
         "seq",
