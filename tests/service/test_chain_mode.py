@@ -400,10 +400,11 @@ def test_a_long_poll_on_one_instance_wakes_within_100_ms_of_a_commit_on_the_othe
         for round_ in range(ROUNDS + 1):  # the first warms both up and is not counted
             payment = _opened(h)
             path, body, headers = _held_webhook(h, payment)
-            after = kiosk_on_b.get("/v1/events", params={"after": 0, "limit": 500}).json()["next_after"]
+            params = {"after": 0, "limit": 500, "events": "all"}
+            after = kiosk_on_b.get("/v1/events", params=params).json()["next_after"]
 
             def poll(after: int = after) -> tuple[list[dict[str, Any]], float]:
-                response = kiosk_on_b.get("/v1/events", params={"after": after, "wait": 20})
+                response = kiosk_on_b.get("/v1/events", params={"after": after, "wait": 20, "events": "all"})
                 return response.json()["events"], time.perf_counter()
 
             with ThreadPoolExecutor(1) as pool:
