@@ -35,7 +35,8 @@ def share_budget() -> SourceBudget:
 
 
 def _bills(request: Request) -> BillService:
-    return request.app.state.bills  # type: ignore[no-any-return]
+    bills: BillService = request.app.state.bills
+    return bills
 
 
 def _within(request: Request, budget_name: str, token: str) -> None:

@@ -40,7 +40,8 @@ def _visible(owner: str, kiosk_id: str) -> bool:
 
 
 def _checkouts(request: Request) -> CheckoutService:
-    return request.app.state.checkouts  # type: ignore[no-any-return]
+    checkouts: CheckoutService = request.app.state.checkouts
+    return checkouts
 
 
 @router.get("/kiosk", response_model=KioskIdentity)

@@ -104,7 +104,8 @@ class Deliveries(BaseModel):
 
 
 def _orders(request: Request) -> PartnerOrders:
-    return request.app.state.partner_orders  # type: ignore[no-any-return]  # set by create_app
+    orders: PartnerOrders = request.app.state.partner_orders  # set by create_app
+    return orders
 
 
 @router.post(

@@ -11,7 +11,7 @@ import hashlib
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import replace
 from typing import Any
@@ -183,30 +183,40 @@ class CheckoutService:
         if not idempotency_key:
             return await self._create(order, snapshot, None)
         request_hash = hashlib.sha256(snapshot.encode()).hexdigest()
-        # A key is reserved per (kiosk, key) before any work, not merely looked up under the
+        return await self.once_per_key(
+            kiosk_id, idempotency_key, request_hash, lambda _resumed: self._create(order, snapshot, idempotency_key)
+        )
+
+    async def once_per_key(
+        self, owner: str, key: str, request_hash: str, work: Callable[[bool], Awaitable[tuple[int, dict[str, Any]]]]
+    ) -> tuple[int, dict[str, Any]]:
+        """`work`'s answer, done once per (owner, Idempotency-Key): the same key and body again get the
+        stored answer, another body 422. `work(resumed)`: True when an earlier request with this key died
+        mid-way (its work is to be resumed, not done twice)."""
+        # A key is reserved per (owner, key) before any work, not merely looked up under the
         # order's lock: requests reusing one key for different orders take different order locks,
         # and once all six of them opened checkouts. The in-process lock lets a same-body request
         # wait for the first one's answer; the database row makes the claim atomic.
-        held = self._refuse_other_request(kiosk_id, idempotency_key, request_hash)
+        held = self._refuse_other_request(owner, key, request_hash)
         if held is not None and not held.in_progress:
             return held.status_code, held.response or {}
-        async with self.locks.hold(f"idempotency-key\x00{kiosk_id}\x00{idempotency_key}"):
-            held = self._repo.reserve_idempotency_key(kiosk_id, idempotency_key, request_hash)
+        async with self.locks.hold(f"idempotency-key\x00{owner}\x00{key}"):
+            held = self._repo.reserve_idempotency_key(owner, key, request_hash)
             if held is not None:
-                self._refuse_other_request(kiosk_id, idempotency_key, request_hash, held)
+                self._refuse_other_request(owner, key, request_hash, held)
                 if not held.in_progress:
                     return held.status_code, held.response or {}
                 # Still in progress while we hold the key's lock: its request died with an earlier
                 # process (the service is one process). Its work is safe to resume: the live attempt
                 # carries this key and Stripe's key is derived from the attempt.
             try:
-                status, response = await self._create(order, snapshot, idempotency_key)
+                status, response = await work(held is not None)
             except BaseException:
                 # Refused or failed: nothing to replay, so give the key back for a retry to work.
-                self._repo.release_idempotency_key(kiosk_id, idempotency_key)
+                self._repo.release_idempotency_key(owner, key)
                 raise
             with self._repo.transaction():
-                self._repo.finish_idempotent_request(kiosk_id, idempotency_key, status, response)
+                self._repo.finish_idempotent_request(owner, key, status, response)
             return status, response
 
     def _refuse_other_request(

@@ -72,23 +72,9 @@ class PartnerOrders:
         if not idempotency_key:
             return await self._create(partner, request)
         request_hash = hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
-        async with self._checkouts.locks.hold(f"idempotency-key\x00{owner}\x00{idempotency_key}"):
-            held = self._repo.reserve_idempotency_key(owner, idempotency_key, request_hash)
-            if held is not None:
-                if held.request_hash != request_hash:
-                    raise Unprocessable(
-                        "this Idempotency-Key was already used for a different order", idempotency_key=idempotency_key
-                    )
-                if not held.in_progress:
-                    return held.status_code, held.response or {}
-            try:
-                status, response = await self._create(partner, request, resume=held is not None)
-            except BaseException:
-                self._repo.release_idempotency_key(owner, idempotency_key)
-                raise
-            with self._repo.transaction():
-                self._repo.finish_idempotent_request(owner, idempotency_key, status, response)
-            return status, response
+        return await self._checkouts.once_per_key(
+            owner, idempotency_key, request_hash, lambda resumed: self._create(partner, request, resume=resumed)
+        )
 
     async def _create(
         self, partner: PartnerRecord, request: dict[str, Any], *, resume: bool = False

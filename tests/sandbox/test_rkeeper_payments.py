@@ -61,7 +61,8 @@ def test_amount_including_the_tip_is_an_option(start_sandbox: SandboxFactory) ->
     refused(pay(sandbox, 690, tip=100), "Query Executing Error", 3373)
     ok(pay(sandbox, 790, tip=100))
     order = get_order(sandbox)
-    assert order.get("unpaidSum") == "0" and order.find("Payment").get("amount") == "790"  # type: ignore[union-attr]
+    payment = order.find("Payment")
+    assert payment is not None and order.get("unpaidSum") == "0" and payment.get("amount") == "790"
 
 
 def test_several_payment_lines_must_cover_the_unpaid_sum_together_each_with_its_own_tip(sandbox: Sandbox) -> None:

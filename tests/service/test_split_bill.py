@@ -154,7 +154,7 @@ def _provider_stopped(h: Harness, share: dict[str, Any]) -> bool:
     session = h.provider.session_id({"checkout_url": share["checkout_url"]})
     if h.provider.name == "stripe":
         return bool(h.stripe_http.get(f"/v1/checkout/sessions/{session}").json()["status"] == "expired")
-    found = h.provider.http.get(f"/v2/payments/{session}").json()  # type: ignore[attr-defined] # Mollie's driver
+    found = h.provider.http.get(f"/v2/payments/{session}").json()
     return found["status"] in ("canceled", "expired")
 
 
@@ -352,7 +352,7 @@ def _bank_confirming(h: Harness, share: dict[str, Any]) -> None:
         body = {"outcome": "delayed_succeeded", "settle": False}
         assert h.stripe_http.post(f"/_sandbox/checkout/sessions/{session}/complete", json=body).status_code == 200
     else:
-        sent = h.provider.http.post(f"/_sandbox/mollie/payments/{session}/status", json={"status": "authorized"})  # type: ignore[attr-defined] # Mollie's driver
+        sent = h.provider.http.post(f"/_sandbox/mollie/payments/{session}/status", json={"status": "authorized"})
         assert sent.status_code == 200, sent.text
 
 
@@ -362,7 +362,7 @@ def _bank_confirmed(h: Harness, share: dict[str, Any]) -> None:
         body = {"outcome": "delayed_succeeded"}
         assert h.stripe_http.post(f"/_sandbox/checkout/sessions/{session}/complete", json=body).status_code == 200
     else:
-        sent = h.provider.http.post(f"/_sandbox/mollie/payments/{session}/status", json={"status": "paid"})  # type: ignore[attr-defined] # Mollie's driver
+        sent = h.provider.http.post(f"/_sandbox/mollie/payments/{session}/status", json={"status": "paid"})
         assert sent.status_code == 200, sent.text
 
 
