@@ -92,7 +92,7 @@ def postgres_rows(url: str) -> Rows:
     def rows(sql: str, order_id: str) -> list[tuple[Any, ...]]:
         import psycopg
 
-        with psycopg.connect(url) as conn:
+        with psycopg.connect(url, connect_timeout=10) as conn:
             return list(conn.execute(sql.replace("?", "%s"), (order_id,)).fetchall())
 
     return rows

@@ -57,6 +57,9 @@ TOKEN_BYTES = 32  # 256 bits: unguessable, and no other order's bill is reachabl
 TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{20,100}")
 TOKEN_WORKS_AFTER_CLOSE = 3600.0  # seconds a settled or stopped bill's page still answers
 HOLD_JOB_BATCH = 50
+# A checkout the provider keeps failing to stop is tried on every round for this long after its hold
+# lapsed, then left open like one it cannot stop (its part is free either way; the sweep still reads it).
+STOP_TRIES_SECONDS = 600.0
 
 
 class BillGone(CheckoutError):
@@ -415,8 +418,11 @@ class BillService:
             except CheckoutNotStoppable:
                 seen = None  # stays open at the provider; its part is free here all the same
             except ProviderError as exc:
-                log.warning("hold_expire_failed", payment_id=payment.payment_id, error=str(exc))
-                continue  # tried again on the next round
+                giving_up = time.time() - (payment.hold_until or 0) > STOP_TRIES_SECONDS
+                log.warning("hold_expire_failed", payment_id=payment.payment_id, error=str(exc), given_up=giving_up)
+                if not giving_up:
+                    continue  # tried again on the next round
+                seen = None
             if seen is not None:
                 # Our own expire reads back as expired; anything else (paid meanwhile) is applied as it is.
                 if seen.status in (None, PaymentStatus.EXPIRED):

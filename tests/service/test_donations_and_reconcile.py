@@ -1,6 +1,7 @@
 """Donation transfers happen once; the reconciliation loop repairs missed webhooks."""
 
 from tests.support.harness import Harness, make_order, running_harness
+from tests.support.payment_store import payment_record
 from tests.support.waiting import eventually
 
 
@@ -46,9 +47,6 @@ def test_reconciliation_leaves_unpaid_open_checkouts_open(tmp_path):
 
 
 def test_an_attempt_orphaned_by_a_crash_is_failed_so_the_order_can_be_retried(tmp_path):
-    from sync_service.models import PaymentRecord
-    from tablepay_domain.payment_state import PaymentStatus
-
     with running_harness(tmp_path) as harness:
         order = make_order()
         with harness.db() as conn:  # what a crash between our insert and the Stripe call leaves behind
@@ -57,30 +55,16 @@ def test_an_attempt_orphaned_by_a_crash_is_failed_so_the_order_can_be_retried(tm
                 "updated_at) VALUES (?, 'kiosk-1', 'EUR', '12', 'Ana', '{}', ?, ?)",
                 (order["order_id"], "2026-01-01T00:00:00+00:00", "2026-01-01T00:00:00+00:00"),
             )
-            values = PaymentRecord(
+            values = payment_record(
                 payment_id="pay_orphan",
                 order_id=order["order_id"],
-                attempt=1,
                 kiosk_id="kiosk-1",
-                status=PaymentStatus.OPEN,
-                currency="EUR",
                 dish_subtotal=2800,
                 tip_amount=280,
-                donation_amount=0,
                 amount_total=3080,
-                amount_refunded=0,
-                snapshot="{}",
-                provider="stripe",
-                provider_session_id=None,
-                provider_payment_intent=None,
-                provider_charge=None,
-                checkout_url=None,
-                expires_at=None,
                 idempotency_key="lost",
-                failure_reason=None,
                 created_at="2026-01-01T00:00:00+00:00",
                 updated_at="2026-01-01T00:00:00+00:00",
-                paid_at=None,
             )
             columns = list(values.__dataclass_fields__)
             row = [getattr(values, c) for c in columns]

@@ -229,3 +229,28 @@ def test_a_lapsed_hold_the_provider_cannot_stop_tells_the_kiosk(tmp_path: Path) 
         last = eventually(told, timeout=10, message="the kiosk told the hold lapsed")
         assert last["bill"]["guests_paying"] == 0 and last["bill"]["remaining"] == 3900
         assert h.payment(share["share_id"])["status"] == "open"  # still payable at Mollie: judged if paid
+
+
+def test_a_checkout_the_provider_keeps_failing_to_stop_is_tried_for_ten_minutes_then_left(tmp_path: Path) -> None:
+    # Mollie's fake answers 503 to every call while armed; the hold job is driven by hand (background off).
+    with running_harness(tmp_path, provider="mollie", background=False, share_hold_seconds=1) as h:
+        table = Table(h, split_order("ord-unstoppable", lines=PIZZAS))
+        share = table.take(mode="remaining")
+        repo, bills = h.app.state.repo, h.app.state.bills
+
+        def lapsed(seconds_ago: float) -> float | None:
+            async def move() -> float | None:
+                with repo.transaction():
+                    repo.update_payment(share["share_id"], hold_until=time.time() - seconds_ago)
+                await bills.stop_lapsed_holds()
+                found = repo.payment(share["share_id"])
+                return found.hold_until if found else None
+
+            return h.service.run(move())
+
+        armed = h.provider.http.post("/_sandbox/mollie/faults", json={"status": 503, "count": 1000})
+        assert armed.status_code == 200, armed.text
+        assert lapsed(5) > 0  # still being tried, on the next round
+        assert lapsed(601) == 0  # given up: left open, its part free
+        assert h.payment(share["share_id"])["status"] == "open"
+        assert table.state()["held"] == 0
